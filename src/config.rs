@@ -1,0 +1,592 @@
+//! The config file: raw serde structs, validated once into a typed [`Config`].
+//!
+//! Every error names the file, the line and column, and what was expected, so that a user
+//! editing the feed list of a running daemon can fix the mistake without reading the code.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Where `newswire` looks for its config when `--config` is not given and
+/// `$NEWSWIRE_CONFIG` is unset.
+pub const DEFAULT_CONFIG_FILE: &str = "newswire.toml";
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("{path}: cannot read the config file: {source}")]
+    Io {
+        /// The config file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown key, or a value of the wrong type.
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the offending text.
+        line: usize,
+        /// 1-based column of the offending text.
+        column: usize,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// A value parsed but does not make sense (a bad cron expression, an unknown time zone...).
+    #[error("{path}:{line}:{column}: `{key}`: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the offending value.
+        line: usize,
+        /// 1-based column of the offending value.
+        column: usize,
+        /// The key whose value is wrong, e.g. `feed.schedule`.
+        key: String,
+        /// What was wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// A cron schedule with a seconds field, as tokio-cron-scheduler reads it.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    expr: String,
+    cron: croner::Cron,
+}
+
+impl Schedule {
+    /// Parses `expr` exactly as the scheduler will (six fields, seconds first).
+    pub fn parse(expr: &str) -> Result<Schedule, String> {
+        let fields = expr.split_whitespace().count();
+        if fields != 6 {
+            return Err(format!(
+                "expected a cron expression with 6 fields (sec min hour day month weekday), \
+                 e.g. \"0 */15 * * * *\"; got {fields} field(s)"
+            ));
+        }
+        let cron = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(expr)
+            .map_err(|e| format!("invalid cron expression: {e}"))?;
+        Ok(Schedule {
+            expr: expr.to_string(),
+            cron,
+        })
+    }
+
+    /// The expression as written in the config.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The first time this schedule fires strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.find_next_occurrence(&after, false).ok()
+    }
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from.
+    pub path: PathBuf,
+    /// SQLite database file (absolute, or relative to the working directory).
+    pub database: PathBuf,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// The schedule of feeds that do not set their own.
+    pub schedule: Schedule,
+    /// The merged feed.
+    pub output: OutputConfig,
+    /// HTTP fetching.
+    pub fetch: FetchConfig,
+    /// The feeds, in config order.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// `[output]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputConfig {
+    /// Title of the merged feed.
+    pub title: String,
+    /// How many of the newest stories the merged feed carries.
+    pub limit: usize,
+    /// Where to write the merged Atom feed after each poll, if anywhere.
+    pub file: Option<PathBuf>,
+}
+
+/// `[fetch]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchConfig {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Largest accepted body, after decompression.
+    pub max_size: u64,
+    /// Feeds fetched at once.
+    pub concurrency: usize,
+    /// The User-Agent header.
+    pub user_agent: String,
+}
+
+/// One `[[feed]]`.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// Unique slug.
+    pub name: String,
+    /// Where the feed lives.
+    pub url: Url,
+    /// Tags, used for `?tag=` and as categories in the merged feed.
+    pub tags: Vec<String>,
+    /// The feed's own schedule, if it overrides the global one.
+    pub schedule: Option<Schedule>,
+    /// Zone for dates that carry no offset.
+    pub timezone: Option<Tz>,
+    /// Disabled feeds are not polled; what they already brought stays.
+    pub enabled: bool,
+}
+
+impl Config {
+    /// The schedule a feed actually runs on.
+    pub fn schedule_of<'a>(&'a self, feed: &'a FeedConfig) -> &'a Schedule {
+        feed.schedule.as_ref().unwrap_or(&self.schedule)
+    }
+
+    /// The feed called `name`.
+    pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates `text` as if read from `path` (relative paths in it resolve against
+    /// `path`'s folder).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let ctx = Ctx { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| ctx.line_col(s.start)).unwrap_or((1, 1));
+            ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        raw.validate(&ctx)
+    }
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn invalid<T>(
+        &self,
+        key: &str,
+        spanned: &Spanned<T>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        let (line, column) = self.line_col(spanned.span().start);
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn relative_path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database: Option<Spanned<String>>,
+    listen: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    #[serde(default)]
+    output: RawOutput,
+    #[serde(default)]
+    fetch: RawFetch,
+    #[serde(default, rename = "feed")]
+    feeds: Vec<RawFeed>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    title: Option<String>,
+    limit: Option<Spanned<i64>>,
+    file: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    timeout: Option<Spanned<String>>,
+    max_size: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    user_agent: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    schedule: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    enabled: Option<bool>,
+}
+
+/// The default User-Agent: names the program, its version and where to read about it.
+pub fn default_user_agent() -> String {
+    format!(
+        "newswire/{} (+https://github.com/newswire-rs/newswire)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
+        })
+        && !name.starts_with('.')
+}
+
+impl RawConfig {
+    fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
+        let database = ctx.relative_path(
+            self.database
+                .as_ref()
+                .map_or("newswire.db", |d| d.get_ref().as_str()),
+        );
+        let listen = match &self.listen {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(l) => l.get_ref().parse().map_err(|_| {
+                ctx.invalid(
+                    "listen",
+                    l,
+                    "expected an IP address and port such as \"127.0.0.1:8080\" or \"[::1]:8080\"",
+                )
+            })?,
+        };
+        let schedule = match &self.schedule {
+            None => Schedule::parse("0 */15 * * * *").expect("default schedule parses"),
+            Some(s) => Schedule::parse(s.get_ref()).map_err(|m| ctx.invalid("schedule", s, m))?,
+        };
+
+        let limit = match &self.output.limit {
+            None => 200,
+            Some(l) if (1..=10_000).contains(l.get_ref()) => *l.get_ref() as usize,
+            Some(l) => {
+                return Err(ctx.invalid("output.limit", l, "expected a number from 1 to 10000"));
+            }
+        };
+        let output = OutputConfig {
+            title: self.output.title.unwrap_or_else(|| "newswire".to_string()),
+            limit,
+            file: self.output.file.as_deref().map(|f| ctx.relative_path(f)),
+        };
+
+        let timeout = match &self.fetch.timeout {
+            None => Duration::from_secs(30),
+            Some(t) => match humantime::parse_duration(t.get_ref()) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => return Err(ctx.invalid("fetch.timeout", t, "must be longer than zero")),
+                Err(e) => {
+                    return Err(ctx.invalid(
+                        "fetch.timeout",
+                        t,
+                        format!("{e}: expected a duration such as \"30s\" or \"2m\""),
+                    ));
+                }
+            },
+        };
+        let max_size = match &self.fetch.max_size {
+            None => 10 * 1024 * 1024,
+            Some(s) => match s.get_ref().trim().parse::<bytesize::ByteSize>() {
+                Ok(b) if b.as_u64() > 0 => b.as_u64(),
+                _ => {
+                    return Err(ctx.invalid(
+                        "fetch.max_size",
+                        s,
+                        "expected a size such as \"10MiB\", \"512KiB\" or \"2MB\"",
+                    ));
+                }
+            },
+        };
+        let concurrency = match &self.fetch.concurrency {
+            None => 16,
+            Some(c) if (1..=1024).contains(c.get_ref()) => *c.get_ref() as usize,
+            Some(c) => {
+                return Err(ctx.invalid(
+                    "fetch.concurrency",
+                    c,
+                    "expected a number from 1 to 1024",
+                ));
+            }
+        };
+        let fetch = FetchConfig {
+            timeout,
+            max_size,
+            concurrency,
+            user_agent: self.fetch.user_agent.unwrap_or_else(default_user_agent),
+        };
+
+        let mut seen = HashSet::new();
+        let mut feeds = Vec::with_capacity(self.feeds.len());
+        for raw in self.feeds {
+            let name = raw.name.get_ref().clone();
+            if !valid_name(&name) {
+                return Err(ctx.invalid(
+                    "feed.name",
+                    &raw.name,
+                    "a feed name is a slug of lowercase letters, digits, '-', '_' or '.' \
+                     (at most 64 characters), e.g. \"bbc-world\"",
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(ctx.invalid(
+                    "feed.name",
+                    &raw.name,
+                    format!("another [[feed]] is already called \"{name}\"; names must be unique"),
+                ));
+            }
+            let url = match Url::parse(raw.url.get_ref().trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+                Ok(_) => {
+                    return Err(ctx.invalid(
+                        "feed.url",
+                        &raw.url,
+                        "only http:// and https:// URLs can be polled",
+                    ));
+                }
+                Err(e) => {
+                    return Err(ctx.invalid(
+                        "feed.url",
+                        &raw.url,
+                        format!(
+                            "{e}: expected an absolute URL such as \"https://example.com/feed.xml\""
+                        ),
+                    ));
+                }
+            };
+            let schedule = match &raw.schedule {
+                None => None,
+                Some(s) => Some(
+                    Schedule::parse(s.get_ref()).map_err(|m| ctx.invalid("feed.schedule", s, m))?,
+                ),
+            };
+            let timezone = match &raw.timezone {
+                None => None,
+                Some(t) => Some(t.get_ref().parse::<Tz>().map_err(|_| {
+                    ctx.invalid(
+                        "feed.timezone",
+                        t,
+                        "expected an IANA time zone name such as \"Asia/Shanghai\" or \"Europe/Paris\"",
+                    )
+                })?),
+            };
+            let mut tags: Vec<String> = Vec::new();
+            for t in raw.tags {
+                let t = t.trim().to_string();
+                if !t.is_empty() && !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            feeds.push(FeedConfig {
+                name,
+                url,
+                tags,
+                schedule,
+                timezone,
+                enabled: raw.enabled.unwrap_or(true),
+            });
+        }
+
+        Ok(Config {
+            path: ctx.path.to_path_buf(),
+            database,
+            listen,
+            schedule,
+            output,
+            fetch,
+            feeds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/newswire/newswire.toml"), text)
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse("[[feed]]\nname = \"a\"\nurl = \"https://example.com/feed\"\n").unwrap();
+        assert_eq!(c.database, PathBuf::from("/etc/newswire/newswire.db"));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.schedule.expr(), "0 */15 * * * *");
+        assert_eq!(c.output.limit, 200);
+        assert_eq!(c.fetch.max_size, 10 * 1024 * 1024);
+        assert_eq!(c.fetch.timeout, Duration::from_secs(30));
+        assert!(c.feeds[0].enabled);
+        assert!(c.fetch.user_agent.starts_with("newswire/"));
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(
+            r#"
+database = "/var/lib/newswire/n.db"
+listen = "[::1]:9000"
+schedule = "0 0 * * * *"
+[output]
+title = "Mine"
+limit = 50
+file = "out/merged.atom"
+[fetch]
+timeout = "5s"
+max_size = "512KiB"
+concurrency = 4
+user_agent = "ua"
+[[feed]]
+name = "gt"
+url = "https://www.globaltimes.cn/rss/outbrain.xml"
+tags = ["world", "opinion", "world"]
+schedule = "0 */5 * * * *"
+timezone = "Asia/Shanghai"
+enabled = false
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.database, PathBuf::from("/var/lib/newswire/n.db"));
+        assert_eq!(
+            c.output.file,
+            Some(PathBuf::from("/etc/newswire/out/merged.atom"))
+        );
+        assert_eq!(c.fetch.max_size, 512 * 1024);
+        let f = &c.feeds[0];
+        assert_eq!(f.tags, vec!["world", "opinion"]);
+        assert_eq!(f.timezone, Some(chrono_tz::Asia::Shanghai));
+        assert_eq!(c.schedule_of(f).expr(), "0 */5 * * * *");
+        assert!(!f.enabled);
+    }
+
+    #[test]
+    fn unknown_key_names_key_line_and_column() {
+        let err = parse("[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\nschedul = \"x\"\n")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/etc/newswire/newswire.toml:4:1:"), "{msg}");
+        assert!(msg.contains("schedul"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_are_located_and_explained() {
+        let cases = [
+            ("schedule = \"every minute\"\n", "1:12", "`schedule`"),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\ntimezone = \"Mars/Base\"\n",
+                "4:12",
+                "IANA",
+            ),
+            (
+                "[[feed]]\nname = \"A B\"\nurl = \"https://e.com/\"\n",
+                "2:8",
+                "slug",
+            ),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"ftp://e.com/\"\n",
+                "3:7",
+                "http",
+            ),
+            ("[fetch]\ntimeout = \"soon\"\n", "2:11", "duration"),
+            ("[fetch]\nmax_size = \"big\"\n", "2:12", "10MiB"),
+            ("listen = \"localhost\"\n", "1:10", "IP address"),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\n[[feed]]\nname = \"a\"\nurl = \"https://f.com/\"\n",
+                "5:8",
+                "unique",
+            ),
+        ];
+        for (text, at, hint) in cases {
+            let msg = parse(text).unwrap_err().to_string();
+            assert!(
+                msg.contains(&format!("newswire.toml:{at}:")),
+                "{text:?} -> {msg}"
+            );
+            assert!(msg.contains(hint), "{text:?} -> {msg}");
+        }
+    }
+
+    #[test]
+    fn missing_required_key_is_an_error() {
+        let msg = parse("[[feed]]\nname = \"a\"\n").unwrap_err().to_string();
+        assert!(msg.contains("url"), "{msg}");
+    }
+
+    #[test]
+    fn schedule_next_after() {
+        let s = Schedule::parse("0 */15 * * * *").unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-01-01T10:07:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            s.next_after(t).unwrap().to_rfc3339(),
+            "2026-01-01T10:15:00+00:00"
+        );
+    }
+}

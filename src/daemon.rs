@@ -1,0 +1,444 @@
+//! The daemon: scheduler, live config reload, the HTTP server, the output file, shutdown.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, mpsc, watch};
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, warn};
+use uuid::Uuid;
+
+use crate::config::{Config, FeedConfig};
+use crate::poll::{Poller, error_chain};
+use crate::publish::server::{AppState, Format, router};
+use crate::publish::{self, View};
+use crate::store::{FeedSpec, Store};
+
+/// How long shutdown waits for polls that are storing their results.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The config's feeds as the store knows them.
+pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
+    config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec {
+            name: f.name.clone(),
+            url: f.url.to_string(),
+        })
+        .collect()
+}
+
+/// Opens the store named by `config` and makes its feed list match the config.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
+    let path = config.database.clone();
+    let specs = feed_specs(config);
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .context("opening the database")??;
+    let store = Arc::new(store);
+    let removed = store.call(move |s| s.sync_feeds(&specs)).await?;
+    if !removed.is_empty() {
+        info!(
+            ?removed,
+            "feeds no longer in the config were removed with their articles"
+        );
+    }
+    Ok(store)
+}
+
+/// Renders the merged Atom feed and writes it to `output.file`, if one is configured.
+pub async fn write_output_file(store: &Arc<Store>, config: &Arc<Config>) {
+    let Some(path) = config.output.file.clone() else {
+        return;
+    };
+    let config = Arc::clone(config);
+    let result = store
+        .call(move |s| {
+            let feed = publish::build(s, &config, &View::default());
+            Ok(feed.map(|f| Format::Atom.render(&f, None)))
+        })
+        .await;
+    let written = match result {
+        Ok(Ok(body)) => {
+            let p = path.clone();
+            tokio::task::spawn_blocking(move || publish::write_atomically(&p, body.as_bytes()))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| error_chain(&e)))
+        }
+        Ok(Err(e)) => Err(error_chain(&e)),
+        Err(e) => Err(error_chain(&e)),
+    };
+    match written {
+        Ok(true) => debug!(path = %path.display(), "output file written"),
+        Ok(false) => {}
+        Err(e) => warn!(path = %path.display(), error = %e, "could not write the output file"),
+    }
+}
+
+struct Daemon {
+    poller: Arc<Poller>,
+    config: watch::Sender<Arc<Config>>,
+    tracker: TaskTracker,
+    /// Bumped whenever what the merged feed shows may have changed.
+    changes: watch::Sender<u64>,
+    scheduler: Mutex<Schedules>,
+}
+
+struct Schedules {
+    sched: JobScheduler,
+    /// One job per distinct cron expression; it polls every enabled feed on that schedule.
+    jobs: HashMap<String, Uuid>,
+}
+
+impl Daemon {
+    fn current(&self) -> Arc<Config> {
+        self.config.borrow().clone()
+    }
+
+    fn spawn_poll(self: &Arc<Self>, feed: FeedConfig) {
+        let this = Arc::clone(self);
+        self.tracker.spawn(async move {
+            let next = this.current().schedule_of(&feed).next_after(Utc::now());
+            let summary = this.poller.poll(&feed, next).await;
+            if summary.changed() {
+                this.changes.send_modify(|v| *v += 1);
+            }
+        });
+    }
+
+    /// Polls every enabled feed whose effective schedule is `expr`.
+    fn tick(self: &Arc<Self>, expr: &str) {
+        let config = self.current();
+        for feed in config
+            .feeds
+            .iter()
+            .filter(|f| f.enabled && config.schedule_of(f).expr() == expr)
+        {
+            self.spawn_poll(feed.clone());
+        }
+    }
+
+    /// Makes the scheduler's jobs match the config's schedules.
+    async fn sync_schedules(self: &Arc<Self>) -> anyhow::Result<()> {
+        let config = self.current();
+        let wanted: HashSet<String> = config
+            .feeds
+            .iter()
+            .filter(|f| f.enabled)
+            .map(|f| config.schedule_of(f).expr().to_string())
+            .collect();
+        let mut s = self.scheduler.lock().await;
+        let stale: Vec<String> = s
+            .jobs
+            .keys()
+            .filter(|e| !wanted.contains(*e))
+            .cloned()
+            .collect();
+        for expr in stale {
+            if let Some(id) = s.jobs.remove(&expr) {
+                s.sched.remove(&id).await.context("removing a schedule")?;
+            }
+        }
+        for expr in wanted {
+            if s.jobs.contains_key(&expr) {
+                continue;
+            }
+            let this = Arc::downgrade(self);
+            let e = expr.clone();
+            let job = Job::new_async(expr.as_str(), move |_id, _lock| {
+                let this = this.clone();
+                let e = e.clone();
+                Box::pin(async move {
+                    if let Some(this) = this.upgrade() {
+                        this.tick(&e);
+                    }
+                })
+            })
+            .with_context(|| format!("scheduling {expr:?}"))?;
+            let id = s.sched.add(job).await.context("adding a schedule")?;
+            s.jobs.insert(expr, id);
+        }
+        Ok(())
+    }
+
+    /// Re-reads the config file. A config that does not load is reported and the daemon
+    /// keeps the last good one.
+    async fn reload(self: &Arc<Self>, path: &Path) {
+        let new = match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("config reload failed, keeping the last good config: {e}");
+                return;
+            }
+        };
+        let old = self.current();
+        let mut new = new;
+        if new.listen != old.listen {
+            warn!(old = %old.listen, new = %new.listen, "`listen` changed: restart newswire to apply it");
+            new.listen = old.listen;
+        }
+        if new.database != old.database {
+            warn!(old = %old.database.display(), new = %new.database.display(), "`database` changed: restart newswire to apply it");
+            new.database = old.database.clone();
+        }
+        let specs = feed_specs(&new);
+        let removed = match self
+            .poller
+            .store()
+            .call(move |s| s.sync_feeds(&specs))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                error!(error = %error_chain(&e), "config reload failed: the database did not take the new feed list");
+                return;
+            }
+        };
+        if let Err(e) = self.poller.reconfigure(&new.fetch) {
+            error!(error = %error_chain(&e), "new [fetch] settings could not be applied; keeping the old ones");
+        }
+        let to_poll: Vec<FeedConfig> = new
+            .feeds
+            .iter()
+            .filter(|f| f.enabled)
+            .filter(|f| match old.feed(&f.name) {
+                None => true,
+                Some(o) => o.url != f.url || !o.enabled,
+            })
+            .cloned()
+            .collect();
+        let added: Vec<&str> = new
+            .feeds
+            .iter()
+            .filter(|f| old.feed(&f.name).is_none())
+            .map(|f| f.name.as_str())
+            .collect();
+        info!(feeds = new.feeds.len(), ?added, ?removed, "config reloaded");
+        self.config.send_replace(Arc::new(new));
+        if let Err(e) = self.sync_schedules().await {
+            error!(error = %error_chain(e.as_ref()), "could not apply the new schedules");
+        }
+        for f in to_poll {
+            self.spawn_poll(f);
+        }
+        self.changes.send_modify(|v| *v += 1);
+    }
+}
+
+/// Sends a message whenever the file at `path` may have changed (by inotify and the like,
+/// else by checking its modification time every two seconds).
+fn watch_config(path: &Path, tx: mpsc::UnboundedSender<()>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let file_name = path.file_name()?.to_os_string();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let tx2 = tx.clone();
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            if ev
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(file_name.as_os_str()))
+            {
+                let _ = tx2.send(());
+            }
+        }
+    })
+    .and_then(|mut w| {
+        w.watch(&dir, notify::RecursiveMode::NonRecursive)
+            .map(|_| w)
+    });
+    match watcher {
+        Ok(w) => Some(w),
+        Err(e) => {
+            warn!(error = %e, "cannot watch the config file; checking it every 2 s instead");
+            let path = path.to_path_buf();
+            tokio::spawn(async move {
+                let stamp = |p: &Path| {
+                    std::fs::metadata(p)
+                        .ok()
+                        .map(|m| (m.modified().ok(), m.len()))
+                };
+                let mut last = stamp(&path);
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    let now = stamp(&path);
+                    if now != last {
+                        last = now;
+                        if tx.send(()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+            None
+        }
+    }
+}
+
+/// Runs the daemon on the config at `config_path` until `shutdown` resolves: polls every
+/// enabled feed at start and then on schedule, serves the merged feed, follows config edits
+/// (and SIGHUP). On shutdown, fetches in flight are abandoned, writes in flight finish.
+pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let config = Config::load(&config_path)?;
+    let store = open_store(&config).await?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (`listen` in {})",
+            config.listen,
+            config_path.display()
+        )
+    })?;
+    let addr = listener.local_addr()?;
+    info!(
+        config = %config_path.display(),
+        database = %config.database.display(),
+        feeds = config.feeds.len(),
+        "listening on http://{addr}/ (merged feed at http://{addr}/feed.atom)"
+    );
+
+    let cancel = CancellationToken::new();
+    let poller = Arc::new(Poller::new(
+        Arc::clone(&store),
+        &config.fetch,
+        cancel.clone(),
+    )?);
+    let config = Arc::new(config);
+    let (config_tx, config_rx) = watch::channel(Arc::clone(&config));
+    let (changes_tx, mut changes_rx) = watch::channel(0u64);
+    let sched = JobScheduler::new()
+        .await
+        .context("starting the scheduler")?;
+    let daemon = Arc::new(Daemon {
+        poller,
+        config: config_tx,
+        tracker: TaskTracker::new(),
+        changes: changes_tx,
+        scheduler: Mutex::new(Schedules {
+            sched: sched.clone(),
+            jobs: HashMap::new(),
+        }),
+    });
+    daemon.sync_schedules().await?;
+    sched.start().await.context("starting the scheduler")?;
+
+    // every enabled feed once at start
+    for feed in config.feeds.iter().filter(|f| f.enabled) {
+        daemon.spawn_poll(feed.clone());
+    }
+
+    // the output file follows the store
+    let writer = {
+        let (store, daemon) = (Arc::clone(&store), Arc::clone(&daemon));
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            write_output_file(&store, &daemon.current()).await;
+            loop {
+                tokio::select! {
+                    r = changes_rx.changed() => if r.is_err() { break },
+                    _ = cancel.cancelled() => break,
+                }
+                // let a burst of polls land before rendering
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                changes_rx.mark_unchanged();
+                write_output_file(&store, &daemon.current()).await;
+            }
+        })
+    };
+
+    // config edits and SIGHUP
+    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<()>();
+    let _watcher = watch_config(&config_path, reload_tx.clone());
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    {
+        let tx = reload_tx.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                info!("SIGHUP: reloading the config");
+                let _ = tx.send(());
+            }
+        });
+    }
+    let reloader = {
+        let daemon = Arc::clone(&daemon);
+        let path = config_path.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let mut last_text = std::fs::read(&path).ok();
+            loop {
+                tokio::select! {
+                    m = reload_rx.recv() => if m.is_none() { break },
+                    _ = cancel.cancelled() => break,
+                }
+                // editors write in several steps: wait for the burst to end
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                while reload_rx.try_recv().is_ok() {}
+                let text = match std::fs::read(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        error!(path = %path.display(), error = %e, "cannot read the config file; keeping the last good config");
+                        continue;
+                    }
+                };
+                if last_text.as_ref() == Some(&text) {
+                    continue;
+                }
+                last_text = Some(text);
+                daemon.reload(&path).await;
+            }
+        })
+    };
+
+    let server = {
+        let app = router(AppState {
+            store: Arc::clone(&store),
+            config: config_rx,
+        });
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(cancel.cancelled_owned())
+                .await
+        })
+    };
+
+    shutdown.await;
+    info!("shutting down");
+    {
+        let mut s = daemon.scheduler.lock().await;
+        if let Err(e) = s.sched.shutdown().await {
+            warn!(error = %e, "scheduler did not stop cleanly");
+        }
+    }
+    cancel.cancel();
+    daemon.tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, daemon.tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("some polls did not finish within {SHUTDOWN_GRACE:?}");
+    }
+    let _ = reloader.await;
+    let _ = writer.await;
+    write_output_file(&store, &daemon.current()).await;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),
+        Err(e) => warn!(error = %e, "HTTP server task failed"),
+    }
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! Identity and deduplication rules; pure.
+//!
+//! Within a feed an entry is known by its guid, else its canonical link, else a hash of its
+//! text. Across feeds, entries with the same canonical URL are one story, whose fields are
+//! derived from all of its entries so that merging never loses what a feed said.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::article::{Article, ArticleKey};
+
+/// Query parameters that only track the reader and never select content.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "twclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "wickedid",
+    "rb_clickid",
+    "s_cid",
+    "ncid",
+    "cmpid",
+    "ocid",
+    "spm",
+    "sr_share",
+    "at_medium",
+    "at_campaign",
+    "outbrain",
+    "ito",
+    "xtor",
+];
+
+fn is_tracking_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("utm_")
+        || lower.starts_with("pk_")
+        || TRACKING_PARAMS.contains(&lower.as_str())
+}
+
+/// The canonical form of a link: scheme and host lowercased and the default port dropped
+/// (the `url` crate does both), fragment and tracking parameters removed.
+/// Only http(s) URLs have a canonical form.
+pub fn canonical_url(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return None;
+    }
+    let mut url = url.clone();
+    url.set_fragment(None);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url.into())
+}
+
+/// Hex SHA-256 of the parts, each terminated so that ("ab","c") != ("a","bc").
+pub fn hash_parts(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An entry's identity within its feed, in the fixed order guid -> canonical link -> text hash.
+pub fn identity(
+    guid: Option<&str>,
+    canonical: Option<&str>,
+    title: &str,
+    content: &str,
+) -> ArticleKey {
+    if let Some(g) = guid.map(str::trim).filter(|g| !g.is_empty()) {
+        ArticleKey::Guid(g.to_string())
+    } else if let Some(c) = canonical {
+        ArticleKey::Url(c.to_string())
+    } else {
+        ArticleKey::Hash(hash_parts(&[title, content]))
+    }
+}
+
+/// The story each article of one feed document belongs to: its canonical URL, unless
+/// several entries of the same document share that URL (a feed whose items all link to
+/// its home page), in which case each entry is a story of its own.
+pub fn story_keys(feed: &str, articles: &[Article]) -> Vec<String> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for a in articles {
+        if let Some(c) = &a.canonical_url {
+            *counts.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    articles
+        .iter()
+        .map(|a| match &a.canonical_url {
+            Some(c) if counts.get(c.as_str()) == Some(&1) => format!("url:{c}"),
+            _ => format!("entry:{feed}:{}", a.key.as_stored()),
+        })
+        .collect()
+}
+
+/// A hash of what a reader sees of an entry: a change in it is an update.
+pub fn content_hash(a: &Article) -> String {
+    hash_parts(&[
+        &a.title,
+        a.link.as_deref().unwrap_or(""),
+        a.summary.as_deref().unwrap_or(""),
+        a.content.as_deref().unwrap_or(""),
+        &a.authors.join("\u{1f}"),
+        &a.categories.join("\u{1f}"),
+        a.image.as_deref().unwrap_or(""),
+    ])
+}
+
+/// An entry as stored, with the times the store resolved.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    /// The entry. `published` and `updated` are always set here.
+    pub article: Article,
+    /// When newswire first saw it.
+    pub first_seen: DateTime<Utc>,
+}
+
+/// What the merged feed shows for one story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryFields {
+    /// Headline of the earliest copy.
+    pub title: String,
+    /// The canonical link (or the earliest copy's link).
+    pub link: Option<String>,
+    /// Earliest publication time of any copy.
+    pub published: DateTime<Utc>,
+    /// Latest update of any copy.
+    pub updated: DateTime<Utc>,
+    /// Summary of the fullest copy (or any copy that has one).
+    pub summary: Option<String>,
+    /// The fullest content of any copy.
+    pub content: Option<String>,
+    /// Union of authors, in order of first appearance.
+    pub authors: Vec<String>,
+    /// Union of categories (case-insensitive), in order of first appearance.
+    pub categories: Vec<String>,
+    /// Lead image of the earliest copy that has one.
+    pub image: Option<String>,
+    /// Language of the earliest copy that has one.
+    pub language: Option<String>,
+    /// When newswire first saw any copy.
+    pub first_seen: DateTime<Utc>,
+}
+
+fn union_into(into: &mut Vec<String>, items: &[String]) {
+    for item in items {
+        if !into.iter().any(|x| x.eq_ignore_ascii_case(item)) {
+            into.push(item.clone());
+        }
+    }
+}
+
+/// Derives a story from its entries (at least one). Entries are taken earliest first.
+pub fn merge_story(entries: &[StoredEntry]) -> Option<StoryFields> {
+    let mut sorted: Vec<&StoredEntry> = entries.iter().collect();
+    sorted.sort_by_key(|e| (e.article.published, e.first_seen));
+    let first = sorted.first()?;
+    let fullest = sorted
+        .iter()
+        .max_by_key(|e| {
+            let len = e.article.content.as_deref().map_or(0, str::len);
+            // prefer the earliest copy among equally full ones
+            (len, std::cmp::Reverse(e.article.published))
+        })
+        .copied()
+        .unwrap_or(first);
+    let mut authors = Vec::new();
+    let mut categories = Vec::new();
+    for e in &sorted {
+        union_into(&mut authors, &e.article.authors);
+        union_into(&mut categories, &e.article.categories);
+    }
+    let published = first.article.published.unwrap_or(first.first_seen);
+    Some(StoryFields {
+        title: first.article.title.clone(),
+        link: first
+            .article
+            .canonical_url
+            .clone()
+            .or_else(|| first.article.link.clone()),
+        published,
+        updated: sorted
+            .iter()
+            .filter_map(|e| e.article.updated.or(e.article.published))
+            .max()
+            .unwrap_or(published)
+            .max(published),
+        summary: fullest
+            .article
+            .summary
+            .clone()
+            .or_else(|| sorted.iter().find_map(|e| e.article.summary.clone())),
+        content: fullest.article.content.clone(),
+        authors,
+        categories,
+        image: sorted.iter().find_map(|e| e.article.image.clone()),
+        language: sorted.iter().find_map(|e| e.article.language.clone()),
+        first_seen: sorted
+            .iter()
+            .map(|e| e.first_seen)
+            .min()
+            .unwrap_or(first.first_seen),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        canonical_url(&Url::parse(s).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn canonical_url_strips_tracking_and_normalizes() {
+        assert_eq!(
+            canon(
+                "HTTPS://WWW.Example.COM:443/Opinion/Piece.html?utm_source=rss&utm_medium=feed&id=7&fbclid=x#comments"
+            ),
+            "https://www.example.com/Opinion/Piece.html?id=7"
+        );
+        assert_eq!(
+            canon("http://example.com:80/a?gclid=1"),
+            "http://example.com/a"
+        );
+        assert_eq!(
+            canon("http://example.com:8080/a"),
+            "http://example.com:8080/a"
+        );
+        assert!(canonical_url(&Url::parse("javascript:alert(1)").unwrap()).is_none());
+        assert!(canonical_url(&Url::parse("mailto:a@b.c").unwrap()).is_none());
+    }
+
+    #[test]
+    fn identity_falls_back_in_order() {
+        assert_eq!(
+            identity(Some(" g1 "), Some("u"), "t", "c"),
+            ArticleKey::Guid("g1".into())
+        );
+        assert_eq!(
+            identity(Some(""), Some("u"), "t", "c"),
+            ArticleKey::Url("u".into())
+        );
+        let a = identity(None, None, "t", "c");
+        assert_eq!(a, identity(None, None, "t", "c"));
+        assert_ne!(a, identity(None, None, "t", "c2"));
+        assert_ne!(
+            identity(None, None, "ab", "c"),
+            identity(None, None, "a", "bc")
+        );
+    }
+
+    fn entry(title: &str, published: i64, content: &str, cats: &[&str]) -> StoredEntry {
+        StoredEntry {
+            article: Article {
+                key: ArticleKey::Guid(title.into()),
+                guid: None,
+                title: title.into(),
+                link: Some("https://e.com/a?utm_source=x".into()),
+                canonical_url: Some("https://e.com/a".into()),
+                authors: vec![format!("{title} author")],
+                published: DateTime::from_timestamp(published, 0),
+                updated: None,
+                summary: None,
+                content: Some(content.into()),
+                categories: cats.iter().map(|s| s.to_string()).collect(),
+                image: None,
+                language: None,
+            },
+            first_seen: DateTime::from_timestamp(published + 100, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn story_keeps_earliest_date_fullest_content_and_unions() {
+        let s = merge_story(&[
+            entry(
+                "late",
+                2000,
+                "<p>full body of the story</p>",
+                &["World", "china"],
+            ),
+            entry("early", 1000, "<p>short</p>", &["world", "Opinion"]),
+        ])
+        .unwrap();
+        assert_eq!(s.title, "early");
+        assert_eq!(s.published.timestamp(), 1000);
+        assert_eq!(s.updated.timestamp(), 2000);
+        assert_eq!(s.content.as_deref(), Some("<p>full body of the story</p>"));
+        assert_eq!(s.categories, vec!["world", "Opinion", "china"]);
+        assert_eq!(s.authors, vec!["early author", "late author"]);
+        assert_eq!(s.link.as_deref(), Some("https://e.com/a"));
+        assert_eq!(s.first_seen.timestamp(), 1100);
+    }
+}

@@ -1,0 +1,28 @@
+//! newswire: a self-hosted news feed aggregator.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! config   -> the TOML file, validated into typed values
+//! daemon   -> cron schedule, live config reload, signals, shutdown
+//! poll     -> one feed: fetch -> parse -> normalize -> store, one summary log line
+//!   fetch      HTTP with conditional GET and limits
+//!   parse      bytes -> feed-rs Feed (charset, dates in the feed's zone)
+//!   normalize  Feed -> Vec<Article> (sanitized, absolute URLs, UTC)
+//!   dedup      identity within a feed, stories across feeds
+//!   store      SQLite: entries, stories, feed state
+//! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
+//! ```
+#![warn(missing_docs)]
+
+pub mod article;
+pub mod config;
+pub mod daemon;
+pub mod date;
+pub mod dedup;
+pub mod fetch;
+pub mod normalize;
+pub mod parse;
+pub mod poll;
+pub mod publish;
+pub mod store;

@@ -1,0 +1,213 @@
+//! The `newswire` command: parses arguments, sets up logging, hands off to the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use newswire::config::{Config, DEFAULT_CONFIG_FILE};
+use newswire::daemon;
+use newswire::poll::{Outcome, Poller};
+use newswire::publish;
+
+/// A self-hosted news feed aggregator: polls feeds, deduplicates, serves one merged feed.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The config file [default: $NEWSWIRE_CONFIG, else ./newswire.toml]
+    #[arg(long, short, global = true, env = "NEWSWIRE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: poll on schedule, serve the merged feed, follow config edits.
+    Run,
+    /// Poll every enabled feed once, store, write the output file, print a summary, exit.
+    Poll,
+    /// Validate the config file.
+    Check,
+    /// Show every feed and its health.
+    Feeds,
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let path = cli
+        .config
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    let result = match cli.command {
+        Command::Run => daemon::run(path, shutdown_signal()).await,
+        Command::Poll => poll(path).await,
+        Command::Check => check(path),
+        Command::Feeds => feeds(path).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<newswire::config::ConfigError>() {
+                eprintln!("error: {ce}");
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+fn check(path: PathBuf) -> anyhow::Result<()> {
+    let c = Config::load(&path)?;
+    let enabled = c.feeds.iter().filter(|f| f.enabled).count();
+    println!(
+        "{}: ok: {} feeds ({enabled} enabled), database {}, listening on {}",
+        path.display(),
+        c.feeds.len(),
+        c.database.display(),
+        c.listen
+    );
+    Ok(())
+}
+
+async fn poll(path: PathBuf) -> anyhow::Result<()> {
+    let config = Arc::new(Config::load(&path)?);
+    let store = daemon::open_store(&config).await?;
+    let cancel = CancellationToken::new();
+    let poller = Arc::new(Poller::new(
+        Arc::clone(&store),
+        &config.fetch,
+        cancel.clone(),
+    )?);
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let enabled: Vec<_> = config.feeds.iter().filter(|f| f.enabled).cloned().collect();
+    for feed in enabled {
+        let (poller, config) = (Arc::clone(&poller), Arc::clone(&config));
+        tasks.spawn(async move {
+            let next = config.schedule_of(&feed).next_after(Utc::now());
+            poller.poll(&feed, next).await
+        });
+    }
+    let (mut ok, mut not_modified, mut failed, mut new) = (0, 0, 0, 0);
+    while let Some(done) = tasks.join_next().await {
+        let summary = done.context("a poll task failed")?;
+        match &summary.outcome {
+            Outcome::Updated { stats, .. } => {
+                ok += 1;
+                new += stats.new;
+            }
+            Outcome::NotModified => not_modified += 1,
+            Outcome::Failed { .. } => failed += 1,
+            _ => {}
+        }
+        println!("{summary}");
+    }
+    daemon::write_output_file(&store, &config).await;
+    println!(
+        "polled {} feeds in {:.1} s: {ok} ok, {not_modified} not modified, {failed} failed; {new} new stories",
+        ok + not_modified + failed,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+async fn feeds(path: PathBuf) -> anyhow::Result<()> {
+    let config = Arc::new(Config::load(&path)?);
+    let store = daemon::open_store(&config).await?;
+    let statuses = {
+        let config = Arc::clone(&config);
+        store
+            .call(move |s| publish::feed_statuses(s, &config, Utc::now()))
+            .await?
+    };
+    let rows: Vec<[String; 8]> = statuses
+        .iter()
+        .map(|s| {
+            [
+                s.name.clone(),
+                s.state.clone(),
+                when(s.last_poll),
+                s.last_status.map_or("-".into(), |c| c.to_string()),
+                s.consecutive_failures.to_string(),
+                when(s.next_poll),
+                s.article_count.to_string(),
+                s.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "FEED",
+        "STATE",
+        "LAST POLL (UTC)",
+        "HTTP",
+        "FAILURES",
+        "NEXT POLL (UTC)",
+        "ARTICLES",
+        "LAST ERROR",
+    ];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()).take(7) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i < 7 {
+                out.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            } else {
+                out.push_str(c);
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    Ok(())
+}

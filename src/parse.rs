@@ -1,0 +1,194 @@
+//! Bytes -> feed-rs `Feed`: character set detection and the feed-rs parser set up for
+//! newswire (our own date parser, no made-up ids); pure.
+
+use std::borrow::Cow;
+
+use chrono_tz::Tz;
+use encoding_rs::Encoding;
+use feed_rs::model::Feed;
+use url::Url;
+
+/// Why a document could not be read as a feed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The body was empty.
+    #[error("the response body is empty")]
+    Empty,
+    /// The server sent an HTML page, not a feed.
+    #[error("not a feed: the server sent an HTML page ({content_type})")]
+    Html {
+        /// The Content-Type the server gave.
+        content_type: String,
+    },
+    /// feed-rs could not parse the document.
+    #[error("not a valid feed: {0}")]
+    Feed(#[source] feed_rs::parser::ParseFeedError),
+}
+
+/// The charset parameter of a Content-Type header, if any.
+fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
+    let ct = content_type?;
+    ct.split(';').skip(1).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("charset") {
+            Encoding::for_label(v.trim().trim_matches('"').as_bytes())
+        } else {
+            None
+        }
+    })
+}
+
+/// The XML declaration at the start of `bytes` (ASCII-compatible encodings only), as the
+/// byte range it spans and the encoding it names, if it names one.
+fn xml_declaration(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
+    if !bytes.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = bytes.windows(2).take(512).position(|w| w == b"?>")? + 2;
+    let decl = &bytes[..end];
+    let Some(pos) = decl.windows(8).position(|w| w == b"encoding") else {
+        return Some((end, None));
+    };
+    let rest = &decl[pos + 8..];
+    let quote_at = rest.iter().position(|b| *b == b'"' || *b == b'\'')?;
+    let quote = rest[quote_at];
+    let value = &rest[quote_at + 1..];
+    let close = value.iter().position(|b| *b == quote)?;
+    Some((end, Some(&value[..close])))
+}
+
+/// Decodes a feed document to UTF-8, as the XML spec orders the evidence: a byte order
+/// mark, else the encoding the XML declaration names, else the charset of the HTTP
+/// Content-Type, else UTF-8. Invalid sequences become U+FFFD rather than failing the feed.
+/// The XML declaration is dropped from the result, since it may name the old encoding.
+pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return strip_declaration(text);
+    }
+    // whitespace before the declaration is a common server-side templating mistake
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let trimmed = &bytes[start..];
+    let encoding = match xml_declaration(trimmed) {
+        Some((_, Some(label))) => {
+            Encoding::for_label(label).or_else(|| header_charset(content_type))
+        }
+        _ => header_charset(content_type),
+    }
+    .unwrap_or(encoding_rs::UTF_8);
+    // UTF-16 without a BOM cannot have been read through an ASCII declaration: trust UTF-8
+    let encoding = if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+        encoding_rs::UTF_8
+    } else {
+        encoding
+    };
+    let (text, _) = encoding.decode_without_bom_handling(trimmed);
+    strip_declaration(text)
+}
+
+fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
+    let t = text.trim_start();
+    if let Some((end, _)) = xml_declaration(t.as_bytes()) {
+        Cow::Owned(t[end..].to_string())
+    } else if t.len() != text.len() {
+        Cow::Owned(t.to_string())
+    } else {
+        text
+    }
+}
+
+fn looks_like_html(text: &str, content_type: Option<&str>) -> bool {
+    let ct_html = content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
+    let head: String = text
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let starts_html =
+        head.trim_start().starts_with("<!doctype html") || head.trim_start().starts_with("<html");
+    starts_html
+        || (ct_html && !head.contains("<rss") && !head.contains("<feed") && !head.contains("<rdf"))
+}
+
+/// Parses a fetched document. `base` resolves relative links (the URL the document was
+/// fetched from); `zone` reads dates that carry no offset.
+pub fn parse_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+    zone: Option<Tz>,
+) -> Result<Feed, ParseError> {
+    let text = decode(bytes, content_type);
+    if text.trim().is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if looks_like_html(&text, content_type) {
+        return Err(ParseError::Html {
+            content_type: content_type.unwrap_or("no Content-Type").to_string(),
+        });
+    }
+    feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        .sanitize_content(false)
+        // an empty id means "the feed gave none": identity falls back to link or text hash
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(move |s| crate::date::parse_date(s, zone))
+        .build()
+        .parse(text.as_bytes())
+        .map_err(ParseError::Feed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_encoding_wins_over_header() {
+        let mut doc = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss/>".to_vec();
+        doc.splice(doc.len() - 6..doc.len() - 6, [0xcf, 0xf0, 0xe8]); // "При"
+        let text = decode(&doc, Some("text/xml; charset=iso-8859-1"));
+        assert!(text.contains("При"), "{text}");
+        assert!(!text.contains("<?xml"));
+    }
+
+    #[test]
+    fn header_charset_used_when_document_is_silent() {
+        let doc = b"<rss>caf\xe9</rss>";
+        assert_eq!(
+            decode(doc, Some("application/rss+xml; charset=ISO-8859-1")),
+            "<rss>café</rss>"
+        );
+        assert_eq!(decode(doc, None), "<rss>caf\u{fffd}</rss>");
+    }
+
+    #[test]
+    fn bom_and_leading_whitespace() {
+        let mut utf16 = vec![0xff, 0xfe];
+        for u in "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss>é</rss>".encode_utf16() {
+            utf16.extend(u.to_le_bytes());
+        }
+        assert_eq!(decode(&utf16, None), "<rss>é</rss>");
+        assert_eq!(decode(b"\xef\xbb\xbf<rss/>", None), "<rss/>");
+        assert_eq!(decode(b"\n\n  <?xml version='1.0'?><rss/>", None), "<rss/>");
+    }
+
+    #[test]
+    fn html_page_is_not_a_feed() {
+        let base = Url::parse("http://e.com/").unwrap();
+        let err = parse_feed(
+            b"<!DOCTYPE html><html></html>",
+            Some("text/html"),
+            &base,
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("text/html"), "{err}");
+        assert!(matches!(
+            parse_feed(b"  ", None, &base, None),
+            Err(ParseError::Empty)
+        ));
+    }
+}

@@ -1,0 +1,105 @@
+//! The merged feed as Atom 1.0 (RFC 4287).
+
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Source, Text};
+
+use super::MergedFeed;
+
+fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
+    Link {
+        href: href.to_string(),
+        rel: rel.to_string(),
+        mime_type: mime.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+/// Renders `feed` as Atom. `self_url` is the URL it is served at, if known.
+pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
+    let entries = feed
+        .entries
+        .iter()
+        .map(|e| {
+            let mut links = Vec::new();
+            if let Some(l) = &e.link {
+                links.push(link(l, "alternate", Some("text/html")));
+            }
+            // the other copies of the story
+            for s in e.sources.iter().skip(1) {
+                if let Some(l) = s.link.as_deref().filter(|l| Some(*l) != e.link.as_deref()) {
+                    links.push(link(l, "related", Some("text/html")));
+                }
+            }
+            if let Some(img) = &e.image {
+                links.push(link(img, "enclosure", Some("image/*")));
+            }
+            let source = e.sources.first().map(|s| Source {
+                title: Text::plain(s.title.clone()),
+                id: s.feed_url.clone(),
+                updated: e.updated.fixed_offset(),
+                links: std::iter::once(link(&s.feed_url, "self", None))
+                    .chain(
+                        s.site_url
+                            .iter()
+                            .map(|u| link(u, "alternate", Some("text/html"))),
+                    )
+                    .collect(),
+                ..Default::default()
+            });
+            Entry {
+                title: Text::plain(e.title.clone()),
+                id: e.id.clone(),
+                updated: e.updated.fixed_offset(),
+                published: Some(e.published.fixed_offset()),
+                authors: e
+                    .authors
+                    .iter()
+                    .map(|a| Person {
+                        name: a.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                categories: e
+                    .categories
+                    .iter()
+                    .map(|c| Category {
+                        term: c.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                links,
+                summary: e.summary.as_ref().map(|s| Text::plain(s.clone())),
+                content: e.content.as_ref().map(|c| Content {
+                    value: Some(c.clone()),
+                    content_type: Some("html".to_string()),
+                    lang: e.language.clone(),
+                    ..Default::default()
+                }),
+                source,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut links = Vec::new();
+    if let Some(u) = self_url {
+        links.push(link(u, "self", Some("application/atom+xml")));
+    }
+    let out = Feed {
+        title: Text::plain(feed.title.clone()),
+        id: self_url.map_or_else(|| feed.id.clone(), str::to_string),
+        updated: feed.updated.fixed_offset(),
+        // entries without an author of their own inherit this one, as RFC 4287 requires
+        authors: vec![Person {
+            name: "newswire".to_string(),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "newswire".to_string(),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            ..Default::default()
+        }),
+        links,
+        entries,
+        ..Default::default()
+    };
+    out.to_string()
+}

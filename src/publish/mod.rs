@@ -1,0 +1,302 @@
+//! The merged feed: read-only over the store. A format-neutral [`MergedFeed`] is built once
+//! per request; `atom`, `rss` and `json` only map it to their format.
+
+pub mod atom;
+pub mod json;
+pub mod rss;
+pub mod server;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::dedup::hash_parts;
+use crate::store::{FeedState, Store, StoreError, StoryQuery};
+
+/// Which part of the merged feed to show (`?tag=`, `?feed=`, `?limit=`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    /// Only stories from feeds with this tag.
+    pub tag: Option<String>,
+    /// Only stories from this feed.
+    pub feed: Option<String>,
+    /// At most this many stories (default: `output.limit`).
+    pub limit: Option<usize>,
+}
+
+/// Why a view cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// `?feed=` names no configured feed.
+    #[error("no feed is called \"{0}\"")]
+    UnknownFeed(String),
+    /// `?tag=` names a tag no configured feed has.
+    #[error("no feed has the tag \"{0}\"")]
+    UnknownTag(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the output file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The output file.
+        path: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A feed that carried a story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntrySource {
+    /// The feed's name in the config.
+    pub name: String,
+    /// The feed's own title, else its name.
+    pub title: String,
+    /// The feed's URL.
+    pub feed_url: String,
+    /// The site the feed belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_url: Option<String>,
+    /// That feed's link to the story.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// One story of the merged feed, in no particular format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedEntry {
+    /// Stable id (a tag: URI derived from the story's key).
+    pub id: String,
+    /// Plain-text headline.
+    pub title: String,
+    /// Canonical link.
+    pub link: Option<String>,
+    /// Earliest publication time of any copy.
+    pub published: DateTime<Utc>,
+    /// Latest update of any copy.
+    pub updated: DateTime<Utc>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Plain-text summary.
+    pub summary: Option<String>,
+    /// Sanitized HTML.
+    pub content: Option<String>,
+    /// The entries' own categories and the source feeds' tags.
+    pub categories: Vec<String>,
+    /// Lead image.
+    pub image: Option<String>,
+    /// Language tag.
+    pub language: Option<String>,
+    /// Every feed that carried it, earliest first.
+    pub sources: Vec<EntrySource>,
+}
+
+/// The merged feed, in no particular format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedFeed {
+    /// Feed title (`output.title`, plus the view).
+    pub title: String,
+    /// Stable feed id.
+    pub id: String,
+    /// Newest entry's update time.
+    pub updated: DateTime<Utc>,
+    /// Newest first.
+    pub entries: Vec<MergedEntry>,
+}
+
+/// Stable id of a story.
+pub fn story_id(key: &str) -> String {
+    format!("tag:newswire,2026:story/{}", &hash_parts(&[key])[..32])
+}
+
+/// Builds the merged feed for `view` from the store, as the config describes it now.
+pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, PublishError> {
+    let mut feeds: Option<Vec<String>> = None;
+    let mut title = config.output.title.clone();
+    if let Some(name) = &view.feed {
+        if config.feed(name).is_none() {
+            return Err(PublishError::UnknownFeed(name.clone()));
+        }
+        feeds = Some(vec![name.clone()]);
+        title = format!("{title}: {name}");
+    }
+    if let Some(tag) = &view.tag {
+        let tagged: Vec<String> = config
+            .feeds
+            .iter()
+            .filter(|f| f.tags.iter().any(|t| t == tag))
+            .map(|f| f.name.clone())
+            .filter(|n| feeds.as_ref().is_none_or(|only| only.contains(n)))
+            .collect();
+        if !config.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag)) {
+            return Err(PublishError::UnknownTag(tag.clone()));
+        }
+        feeds = Some(tagged);
+        title = format!("{title} #{tag}");
+    }
+    let limit = view.limit.unwrap_or(config.output.limit).clamp(1, 10_000);
+    let stories = store.stories(&StoryQuery { feeds, limit })?;
+    let tags: HashMap<&str, &[String]> = config
+        .feeds
+        .iter()
+        .map(|f| (f.name.as_str(), f.tags.as_slice()))
+        .collect();
+
+    let entries: Vec<MergedEntry> = stories
+        .into_iter()
+        .map(|s| {
+            let mut categories = s.fields.categories.clone();
+            for src in &s.sources {
+                for t in tags.get(src.feed.as_str()).copied().unwrap_or_default() {
+                    if !categories.iter().any(|c| c.eq_ignore_ascii_case(t)) {
+                        categories.push(t.clone());
+                    }
+                }
+            }
+            MergedEntry {
+                id: story_id(&s.key),
+                title: s.fields.title,
+                link: s.fields.link,
+                published: s.fields.published,
+                updated: s.fields.updated,
+                authors: s.fields.authors,
+                summary: s.fields.summary,
+                content: s.fields.content,
+                categories,
+                image: s.fields.image,
+                language: s.fields.language,
+                sources: s
+                    .sources
+                    .into_iter()
+                    .map(|src| EntrySource {
+                        title: src.feed_title.clone().unwrap_or_else(|| src.feed.clone()),
+                        name: src.feed,
+                        feed_url: src.feed_url,
+                        site_url: src.site_url,
+                        link: src.link,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let updated = entries
+        .iter()
+        .map(|e| e.updated)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    let view_key = format!("{:?}|{:?}", view.tag, view.feed);
+    Ok(MergedFeed {
+        title,
+        id: format!("tag:newswire,2026:feed/{}", &hash_parts(&[&view_key])[..16]),
+        updated,
+        entries,
+    })
+}
+
+/// A feed's health as `newswire feeds` and `/status` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedStatus {
+    /// The feed's name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+    /// Whether it is polled.
+    pub enabled: bool,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The cron schedule it runs on.
+    pub schedule: String,
+    /// `ok`, `not_modified`, `failing`, `disabled`, or `pending` (never polled).
+    pub state: String,
+    /// Title the feed gives itself.
+    pub title: Option<String>,
+    /// Last attempt.
+    pub last_poll: Option<DateTime<Utc>>,
+    /// Last success.
+    pub last_success: Option<DateTime<Utc>>,
+    /// HTTP status of the last response.
+    pub last_status: Option<u16>,
+    /// What went wrong last time.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Next scheduled poll.
+    pub next_poll: Option<DateTime<Utc>>,
+    /// Entries stored for this feed.
+    pub article_count: u64,
+}
+
+/// The health of every configured feed, in config order.
+pub fn feed_statuses(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Vec<FeedStatus>, StoreError> {
+    let states: HashMap<String, FeedState> = store
+        .feed_states()?
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
+    Ok(config
+        .feeds
+        .iter()
+        .map(|f| {
+            let st = states.get(&f.name);
+            let outcome = st.and_then(|s| s.last_outcome.as_deref());
+            let state = match (f.enabled, outcome) {
+                (false, _) => "disabled",
+                (true, None) => "pending",
+                (true, Some("error")) => "failing",
+                (true, Some(o)) => o,
+            };
+            FeedStatus {
+                name: f.name.clone(),
+                url: f.url.to_string(),
+                enabled: f.enabled,
+                tags: f.tags.clone(),
+                schedule: config.schedule_of(f).expr().to_string(),
+                state: state.to_string(),
+                title: st.and_then(|s| s.title.clone()),
+                last_poll: st.and_then(|s| s.last_poll),
+                last_success: st.and_then(|s| s.last_success),
+                last_status: st.and_then(|s| s.last_status),
+                last_error: st.and_then(|s| s.last_error.clone()),
+                consecutive_failures: st.map_or(0, |s| s.consecutive_failures),
+                next_poll: if f.enabled {
+                    config.schedule_of(f).next_after(now)
+                } else {
+                    None
+                },
+                article_count: st.map_or(0, |s| s.article_count),
+            }
+        })
+        .collect())
+}
+
+/// Writes `content` to `path` atomically (a temporary file in the same folder, then a
+/// rename), and only when it differs from what is there. Returns whether it wrote.
+pub fn write_atomically(path: &Path, content: &[u8]) -> Result<bool, PublishError> {
+    let err = |source| PublishError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if std::fs::read(path).is_ok_and(|old| old == content) {
+        return Ok(false);
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(content).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(true)
+}

@@ -1,0 +1,74 @@
+//! The merged feed as RSS 2.0.
+
+use rss::extension::atom::{AtomExtension, Link as AtomLink};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Enclosure, Guid, Item, Source};
+
+use super::MergedFeed;
+
+/// Renders `feed` as RSS 2.0. `self_url` is the URL it is served at, if known.
+pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
+    let items = feed
+        .entries
+        .iter()
+        .map(|e| Item {
+            title: Some(e.title.clone()),
+            link: e.link.clone(),
+            description: e.content.clone().or_else(|| e.summary.clone()),
+            guid: Some(Guid {
+                value: e.id.clone(),
+                permalink: false,
+            }),
+            pub_date: Some(e.published.to_rfc2822()),
+            categories: e
+                .categories
+                .iter()
+                .map(|c| Category {
+                    name: c.clone(),
+                    domain: None,
+                })
+                .collect(),
+            source: e.sources.first().map(|s| Source {
+                url: s.feed_url.clone(),
+                title: Some(s.title.clone()),
+            }),
+            enclosure: e.image.as_ref().map(|img| Enclosure {
+                url: img.clone(),
+                length: "0".to_string(),
+                mime_type: "image/jpeg".to_string(),
+            }),
+            dublin_core_ext: (!e.authors.is_empty()).then(|| DublinCoreExtension {
+                creators: e.authors.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let mut channel = Channel {
+        title: feed.title.clone(),
+        link: self_url.unwrap_or("http://localhost/").to_string(),
+        description: format!(
+            "{}: stories merged and deduplicated by newswire",
+            feed.title
+        ),
+        last_build_date: Some(feed.updated.to_rfc2822()),
+        generator: Some(format!("newswire {}", env!("CARGO_PKG_VERSION"))),
+        items,
+        ..Default::default()
+    };
+    if let Some(u) = self_url {
+        channel.atom_ext = Some(AtomExtension {
+            links: vec![AtomLink {
+                href: u.to_string(),
+                rel: "self".to_string(),
+                mime_type: Some("application/rss+xml".to_string()),
+                ..Default::default()
+            }],
+        });
+    }
+    channel.namespaces.insert(
+        "dc".to_string(),
+        rss::extension::dublincore::NAMESPACE.to_string(),
+    );
+    channel.to_string()
+}

@@ -1,0 +1,769 @@
+//! SQLite storage: the only module with SQL. Typed methods, one transaction per polled feed.
+//!
+//! rusqlite is blocking: async callers go through [`Store::call`], which runs the closure on
+//! tokio's blocking pool. One connection writes, another reads (WAL lets them overlap), so
+//! serving the merged feed never waits for a poll to commit.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+use crate::article::{Article, ArticleKey, FeedMeta};
+use crate::dedup::{self, StoredEntry, StoryFields};
+use crate::fetch::Validators;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or migrated.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer newswire.
+    #[error("database {path} has schema version {found}, newer than this newswire knows ({known})")]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Version in the file.
+        found: i64,
+        /// Newest version known here.
+        known: i64,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A blocking task panicked or was cancelled.
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// A feed as the config names it.
+#[derive(Debug, Clone)]
+pub struct FeedSpec {
+    /// Unique slug.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+/// A feed's stored state and health.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FeedState {
+    /// Unique slug.
+    pub name: String,
+    /// URL polled.
+    pub url: String,
+    /// Title the feed gives itself.
+    pub title: Option<String>,
+    /// The site the feed belongs to.
+    pub site_url: Option<String>,
+    /// For the next conditional GET.
+    #[serde(skip)]
+    pub validators: Validators,
+    /// Last attempt.
+    pub last_poll: Option<DateTime<Utc>>,
+    /// Last attempt that succeeded (200 or 304).
+    pub last_success: Option<DateTime<Utc>>,
+    /// HTTP status of the last response.
+    pub last_status: Option<u16>,
+    /// `ok`, `not_modified` or `error`; `None` before the first poll.
+    pub last_outcome: Option<String>,
+    /// What went wrong last time.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// When the scheduler will poll it next.
+    pub next_poll: Option<DateTime<Utc>>,
+    /// Entries stored for this feed.
+    pub article_count: u64,
+}
+
+/// The result of storing one poll's articles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Entries that made a new story.
+    pub new: usize,
+    /// Entries that changed since the last poll (updated in place).
+    pub updated: usize,
+    /// Entries seen before, unchanged.
+    pub unchanged: usize,
+    /// New entries that joined a story another feed already carried.
+    pub merged: usize,
+}
+
+/// Which stories the merged feed shows.
+#[derive(Debug, Clone, Default)]
+pub struct StoryQuery {
+    /// Only stories carried by one of these feeds; `None` for all.
+    pub feeds: Option<Vec<String>>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// A feed that carried a story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorySource {
+    /// The feed's name.
+    pub feed: String,
+    /// The feed's title, if it gave one.
+    pub feed_title: Option<String>,
+    /// The feed's URL.
+    pub feed_url: String,
+    /// The feed's site.
+    pub site_url: Option<String>,
+    /// That feed's link to the story.
+    pub link: Option<String>,
+}
+
+/// A story as the merged feed shows it.
+#[derive(Debug, Clone)]
+pub struct Story {
+    /// Row id.
+    pub id: i64,
+    /// The key that makes it one story (canonical URL or feed entry).
+    pub key: String,
+    /// Derived fields.
+    pub fields: StoryFields,
+    /// Every feed that carried it, earliest first.
+    pub sources: Vec<StorySource>,
+}
+
+/// The SQLite store.
+pub struct Store {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn ts(d: DateTime<Utc>) -> i64 {
+    d.timestamp()
+}
+
+fn from_ts(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or_default()
+}
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_json(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // a panic while holding the lock cannot leave a transaction open (it rolls back on drop)
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // a missing state folder is created; a failure shows up as SQLite's error below
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let mut writer = open_conn(path).map_err(open_err)?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        let found: i64 = writer
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        let tx = writer.transaction().map_err(open_err)?;
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+            tx.execute_batch(sql).map_err(open_err)?;
+            tx.pragma_update(None, "user_version", version)
+                .map_err(open_err)?;
+        }
+        tx.commit().map_err(open_err)?;
+        let reader = open_conn(path).map_err(open_err)?;
+        Ok(Store {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs blocking store work on tokio's blocking pool.
+    pub async fn call<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Makes the feeds table match the config: adds new feeds, records URL changes (which
+    /// drop the old validators), and removes feeds no longer configured together with their
+    /// entries; stories left without entries disappear. Returns the names removed.
+    pub fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<Vec<String>, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let wanted: HashMap<&str, &str> = feeds
+            .iter()
+            .map(|f| (f.name.as_str(), f.url.as_str()))
+            .collect();
+        let existing: Vec<(String, String)> = {
+            let mut stmt = tx.prepare("SELECT name, url FROM feeds")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut removed = Vec::new();
+        for (name, url) in &existing {
+            match wanted.get(name.as_str()) {
+                None => {
+                    remove_feed(&tx, name)?;
+                    removed.push(name.clone());
+                }
+                Some(new_url) if new_url != url => {
+                    tx.execute(
+                        "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL WHERE name = ?1",
+                        params![name, new_url],
+                    )?;
+                }
+                Some(_) => {}
+            }
+        }
+        for f in feeds {
+            tx.execute(
+                "INSERT INTO feeds (name, url) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![f.name, f.url],
+            )?;
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// The state of one feed.
+    pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>, StoreError> {
+        let conn = lock(&self.reader);
+        Ok(query_feed_states(&conn, Some(name))?.into_iter().next())
+    }
+
+    /// The state of every stored feed, by name.
+    pub fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
+        let conn = lock(&self.reader);
+        query_feed_states(&conn, None)
+    }
+
+    /// Records a 304 (or an unchanged body): only feed state changes.
+    pub fn record_not_modified(
+        &self,
+        feed: &str,
+        at: DateTime<Utc>,
+        status: u16,
+        validators: &Validators,
+        next_poll: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
+                last_status = ?5, last_outcome = 'not_modified', last_error = NULL,
+                consecutive_failures = 0, next_poll = ?6
+             WHERE name = ?1",
+            params![
+                feed,
+                validators.etag,
+                validators.last_modified,
+                ts(at),
+                status,
+                next_poll.map(ts)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed poll; the feed's stored articles stay as they were.
+    pub fn record_failure(
+        &self,
+        feed: &str,
+        at: DateTime<Utc>,
+        status: Option<u16>,
+        error: &str,
+        next_poll: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE feeds SET last_poll = ?2, last_status = ?3, last_outcome = 'error', last_error = ?4,
+                consecutive_failures = consecutive_failures + 1, next_poll = ?5
+             WHERE name = ?1",
+            params![feed, ts(at), status, error, next_poll.map(ts)],
+        )?;
+        Ok(())
+    }
+
+    /// Stores one successful poll of `feed` in one transaction: its new state, and every
+    /// article (new ones inserted, changed ones updated in place, stories re-derived).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_poll(
+        &self,
+        feed: &str,
+        at: DateTime<Utc>,
+        status: u16,
+        validators: &Validators,
+        meta: &FeedMeta,
+        articles: &[Article],
+        next_poll: Option<DateTime<Utc>>,
+    ) -> Result<ApplyStats, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
+                last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
+                next_poll = ?6, title = ?7, site_url = ?8
+             WHERE name = ?1",
+            params![
+                feed,
+                validators.etag,
+                validators.last_modified,
+                ts(at),
+                status,
+                next_poll.map(ts),
+                meta.title,
+                meta.site_url
+            ],
+        )?;
+        if changed == 0 {
+            // the feed was removed from the config while it was being fetched: store nothing
+            return Ok(ApplyStats::default());
+        }
+        let story_keys = dedup::story_keys(feed, articles);
+        let doc_keys: HashSet<String> = articles.iter().map(|a| a.key.as_stored()).collect();
+        let mut stats = ApplyStats::default();
+        let mut dirty: BTreeSet<i64> = BTreeSet::new();
+        for (article, story_key) in articles.iter().zip(&story_keys) {
+            apply_article(
+                &tx, feed, at, article, story_key, &doc_keys, &mut stats, &mut dirty,
+            )?;
+        }
+        for story in dirty {
+            refresh_story(&tx, story)?;
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// The newest stories, by published time, with their sources.
+    pub fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut sql = String::from(
+            "SELECT id, story_key, title, link, published, updated, summary, content, authors,
+                    categories, image, language, first_seen
+             FROM stories s",
+        );
+        let mut args: Vec<String> = Vec::new();
+        if let Some(feeds) = &q.feeds {
+            if feeds.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks = vec!["?"; feeds.len()].join(",");
+            sql.push_str(&format!(
+                " WHERE EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.feed IN ({marks}))"
+            ));
+            args.extend(feeds.iter().cloned());
+        }
+        sql.push_str(&format!(
+            " ORDER BY published DESC, id DESC LIMIT {}",
+            q.limit
+        ));
+        let mut stmt = conn.prepare(&sql)?;
+        let mut stories: Vec<Story> = stmt
+            .query_map(params_from_iter(args.iter()), |r| {
+                Ok(Story {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    fields: StoryFields {
+                        title: r.get(2)?,
+                        link: r.get(3)?,
+                        published: from_ts(r.get(4)?),
+                        updated: from_ts(r.get(5)?),
+                        summary: r.get(6)?,
+                        content: r.get(7)?,
+                        authors: from_json(&r.get::<_, String>(8)?),
+                        categories: from_json(&r.get::<_, String>(9)?),
+                        image: r.get(10)?,
+                        language: r.get(11)?,
+                        first_seen: from_ts(r.get(12)?),
+                    },
+                    sources: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        if stories.is_empty() {
+            return Ok(stories);
+        }
+        let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
+        let marks = vec!["?"; ids.len()].join(",");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT e.story_id, e.feed, f.title, f.url, f.site_url, e.link
+             FROM entries e JOIN feeds f ON f.name = e.feed
+             WHERE e.story_id IN ({marks}) ORDER BY e.published, e.id"
+        ))?;
+        let mut by_story: HashMap<i64, Vec<StorySource>> = HashMap::new();
+        let rows = stmt.query_map(params_from_iter(ids.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                StorySource {
+                    feed: r.get(1)?,
+                    feed_title: r.get(2)?,
+                    feed_url: r.get(3)?,
+                    site_url: r.get(4)?,
+                    link: r.get(5)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, src) = row?;
+            let list = by_story.entry(id).or_default();
+            if !list.iter().any(|s| s.feed == src.feed) {
+                list.push(src);
+            }
+        }
+        for s in &mut stories {
+            s.sources = by_story.remove(&s.id).unwrap_or_default();
+        }
+        Ok(stories)
+    }
+
+    /// Number of entries and stories stored.
+    pub fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let conn = lock(&self.reader);
+        Ok(conn.query_row(
+            "SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM stories)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+}
+
+fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedState>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success, last_status,
+                last_outcome, last_error, consecutive_failures, next_poll,
+                (SELECT count(*) FROM entries e WHERE e.feed = f.name)
+         FROM feeds f WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map(params![name], |r| {
+        Ok(FeedState {
+            name: r.get(0)?,
+            url: r.get(1)?,
+            title: r.get(2)?,
+            site_url: r.get(3)?,
+            validators: Validators {
+                etag: r.get(4)?,
+                last_modified: r.get(5)?,
+            },
+            last_poll: r.get::<_, Option<i64>>(6)?.map(from_ts),
+            last_success: r.get::<_, Option<i64>>(7)?.map(from_ts),
+            last_status: r.get(8)?,
+            last_outcome: r.get(9)?,
+            last_error: r.get(10)?,
+            consecutive_failures: r.get(11)?,
+            next_poll: r.get::<_, Option<i64>>(12)?.map(from_ts),
+            article_count: r.get(13)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn remove_feed(tx: &Transaction, feed: &str) -> Result<(), StoreError> {
+    let stories: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT DISTINCT story_id FROM entries WHERE feed = ?1")?;
+        stmt.query_map([feed], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    tx.execute("DELETE FROM entries WHERE feed = ?1", [feed])?;
+    tx.execute("DELETE FROM feeds WHERE name = ?1", [feed])?;
+    for s in stories {
+        refresh_story(tx, s)?;
+    }
+    Ok(())
+}
+
+/// A stored entry that an incoming article may update.
+struct Existing {
+    id: i64,
+    story: i64,
+    hash: String,
+    key: String,
+    published: i64,
+    published_given: bool,
+}
+
+/// The stored entry an incoming article updates, if any: the same key, or (a guid that
+/// changed while the link stayed, as in a CMS migration) the same canonical URL under a key
+/// this document no longer lists.
+fn find_existing(
+    tx: &Transaction,
+    feed: &str,
+    article: &Article,
+    doc_keys: &HashSet<String>,
+) -> rusqlite::Result<Option<Existing>> {
+    let key = article.key.as_stored();
+    let row = |r: &rusqlite::Row| -> rusqlite::Result<Existing> {
+        Ok(Existing {
+            id: r.get(0)?,
+            story: r.get(1)?,
+            hash: r.get(2)?,
+            key: r.get(3)?,
+            published: r.get(4)?,
+            published_given: r.get(5)?,
+        })
+    };
+    let found = tx
+        .query_row(
+            "SELECT id, story_id, content_hash, entry_key, published, published_given
+             FROM entries WHERE feed = ?1 AND entry_key = ?2",
+            params![feed, key],
+            row,
+        )
+        .optional()?;
+    if found.is_some() || !matches!(article.key, ArticleKey::Guid(_)) {
+        return Ok(found);
+    }
+    let Some(canonical) = &article.canonical_url else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, story_id, content_hash, entry_key, published, published_given
+         FROM entries WHERE feed = ?1 AND canonical_url = ?2",
+    )?;
+    let candidates: Vec<_> = stmt
+        .query_map(params![feed, canonical], row)?
+        .collect::<Result<_, _>>()?;
+    Ok(candidates.into_iter().find(|c| !doc_keys.contains(&c.key)))
+}
+
+fn story_id_for(
+    tx: &Transaction,
+    story_key: &str,
+    article: &Article,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<(i64, bool)> {
+    if let Some(id) = tx
+        .query_row(
+            "SELECT id FROM stories WHERE story_key = ?1",
+            [story_key],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        return Ok((id, true));
+    }
+    let published = article.published.unwrap_or(at);
+    tx.execute(
+        "INSERT INTO stories (story_key, title, published, updated, first_seen) VALUES (?1, ?2, ?3, ?3, ?4)",
+        params![story_key, article.title, ts(published), ts(at)],
+    )?;
+    Ok((tx.last_insert_rowid(), false))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_article(
+    tx: &Transaction,
+    feed: &str,
+    at: DateTime<Utc>,
+    a: &Article,
+    story_key: &str,
+    doc_keys: &HashSet<String>,
+    stats: &mut ApplyStats,
+    dirty: &mut BTreeSet<i64>,
+) -> Result<(), StoreError> {
+    let hash = dedup::content_hash(a);
+    let key = a.key.as_stored();
+    match find_existing(tx, feed, a, doc_keys)? {
+        Some(Existing {
+            id,
+            story: old_story,
+            hash: old_hash,
+            key: old_key,
+            published: old_published,
+            published_given,
+        }) => {
+            if old_key != key {
+                tx.execute(
+                    "UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1",
+                    params![id, key, a.guid],
+                )?;
+            }
+            if old_hash == hash {
+                stats.unchanged += 1;
+                return Ok(());
+            }
+            // changed: update in place, keep first_seen, bump updated
+            // an entry without a date keeps the time it was first seen
+            let published = a.published.map(ts).unwrap_or(old_published);
+            let updated = a
+                .updated
+                .map(ts)
+                .filter(|u| *u > old_published)
+                .unwrap_or(ts(at))
+                .max(published);
+            let (story, _) = story_id_for(tx, story_key, a, at)?;
+            tx.execute(
+                "UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
+                    published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
+                    categories = ?12, image = ?13, language = ?14, content_hash = ?15
+                 WHERE id = ?1",
+                params![
+                    id,
+                    story,
+                    a.title,
+                    a.link,
+                    a.canonical_url,
+                    to_json(&a.authors),
+                    published,
+                    a.published.is_some() || published_given,
+                    updated,
+                    a.summary,
+                    a.content,
+                    to_json(&a.categories),
+                    a.image,
+                    a.language,
+                    hash
+                ],
+            )?;
+            dirty.insert(old_story);
+            dirty.insert(story);
+            stats.updated += 1;
+        }
+        None => {
+            let (story, existed) = story_id_for(tx, story_key, a, at)?;
+            let published = a.published.unwrap_or(at);
+            let updated = a.updated.unwrap_or(published).max(published);
+            tx.execute(
+                "INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
+                    published, published_given, updated, summary, content, categories, image, language,
+                    first_seen, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                params![
+                    feed,
+                    key,
+                    a.guid,
+                    story,
+                    a.title,
+                    a.link,
+                    a.canonical_url,
+                    to_json(&a.authors),
+                    ts(published),
+                    a.published.is_some(),
+                    ts(updated),
+                    a.summary,
+                    a.content,
+                    to_json(&a.categories),
+                    a.image,
+                    a.language,
+                    ts(at),
+                    hash
+                ],
+            )?;
+            dirty.insert(story);
+            if existed {
+                stats.merged += 1;
+            } else {
+                stats.new += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Re-derives a story from its entries, or deletes it when none are left.
+fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
+    let entries: Vec<StoredEntry> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
+                    content, categories, image, language, first_seen
+             FROM entries WHERE story_id = ?1",
+        )?;
+        stmt.query_map([story], |r| {
+            Ok(StoredEntry {
+                article: Article {
+                    key: ArticleKey::Guid(r.get(0)?),
+                    guid: r.get(1)?,
+                    title: r.get(2)?,
+                    link: r.get(3)?,
+                    canonical_url: r.get(4)?,
+                    authors: from_json(&r.get::<_, String>(5)?),
+                    published: Some(from_ts(r.get(6)?)),
+                    updated: Some(from_ts(r.get(7)?)),
+                    summary: r.get(8)?,
+                    content: r.get(9)?,
+                    categories: from_json(&r.get::<_, String>(10)?),
+                    image: r.get(11)?,
+                    language: r.get(12)?,
+                },
+                first_seen: from_ts(r.get(13)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?
+    };
+    match dedup::merge_story(&entries) {
+        None => {
+            tx.execute("DELETE FROM stories WHERE id = ?1", [story])?;
+        }
+        Some(s) => {
+            tx.execute(
+                "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
+                    content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12
+                 WHERE id = ?1",
+                params![
+                    story,
+                    s.title,
+                    s.link,
+                    ts(s.published),
+                    ts(s.updated),
+                    s.summary,
+                    s.content,
+                    to_json(&s.authors),
+                    to_json(&s.categories),
+                    s.image,
+                    s.language,
+                    ts(s.first_seen)
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

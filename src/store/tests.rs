@@ -1,0 +1,185 @@
+use super::*;
+use crate::dedup;
+
+fn article(guid: Option<&str>, link: &str, title: &str, content: &str) -> Article {
+    let url = url::Url::parse(link).unwrap();
+    let canonical = dedup::canonical_url(&url);
+    Article {
+        key: dedup::identity(guid, canonical.as_deref(), title, content),
+        guid: guid.map(str::to_string),
+        title: title.into(),
+        link: Some(link.into()),
+        canonical_url: canonical,
+        authors: vec![],
+        published: DateTime::from_timestamp(1_700_000_000, 0),
+        updated: None,
+        summary: None,
+        content: Some(content.into()),
+        categories: vec![],
+        image: None,
+        language: None,
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db/newswire.db")).unwrap();
+    store
+        .sync_feeds(&[
+            FeedSpec {
+                name: "a".into(),
+                url: "http://a/".into(),
+            },
+            FeedSpec {
+                name: "b".into(),
+                url: "http://b/".into(),
+            },
+        ])
+        .unwrap();
+    (dir, store)
+}
+
+fn apply(store: &Store, feed: &str, articles: &[Article]) -> ApplyStats {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    store
+        .apply_poll(
+            feed,
+            at,
+            200,
+            &Validators::default(),
+            &FeedMeta::default(),
+            articles,
+            None,
+        )
+        .unwrap()
+}
+
+fn all(store: &Store) -> Vec<Story> {
+    store
+        .stories(&StoryQuery {
+            feeds: None,
+            limit: 100,
+        })
+        .unwrap()
+}
+
+#[test]
+fn migrations_apply_once_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    drop(Store::open(&path).unwrap());
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.counts().unwrap(), (0, 0));
+}
+
+#[test]
+fn same_entry_twice_is_stored_once_and_changes_update_in_place() {
+    let (_d, s) = open();
+    let a = article(Some("g1"), "https://e.com/1", "Title", "body");
+    assert_eq!(apply(&s, "a", std::slice::from_ref(&a)).new, 1);
+    assert_eq!(apply(&s, "a", std::slice::from_ref(&a)).unchanged, 1);
+    let mut edited = a.clone();
+    edited.title = "Title (updated)".into();
+    assert_eq!(apply(&s, "a", &[edited]).updated, 1);
+    let stories = all(&s);
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].fields.title, "Title (updated)");
+    assert_eq!(s.counts().unwrap(), (1, 1));
+}
+
+#[test]
+fn guid_churn_with_same_link_does_not_duplicate() {
+    let (_d, s) = open();
+    apply(
+        &s,
+        "a",
+        &[article(Some("old-cms-1"), "https://e.com/1", "T", "b")],
+    );
+    let st = apply(
+        &s,
+        "a",
+        &[article(Some("new-cms-1"), "https://e.com/1", "T", "b")],
+    );
+    assert_eq!(st.new + st.merged, 0, "{st:?}");
+    assert_eq!(s.counts().unwrap(), (1, 1));
+}
+
+#[test]
+fn same_canonical_url_across_feeds_is_one_story_with_both_sources() {
+    let (_d, s) = open();
+    apply(
+        &s,
+        "a",
+        &[article(
+            Some("a1"),
+            "https://e.com/1?utm_source=a",
+            "T",
+            "short",
+        )],
+    );
+    let st = apply(
+        &s,
+        "b",
+        &[article(
+            Some("b1"),
+            "https://e.com/1#x",
+            "T",
+            "the much fuller body",
+        )],
+    );
+    assert_eq!(st.merged, 1);
+    let stories = all(&s);
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].sources.len(), 2);
+    assert_eq!(
+        stories[0].fields.content.as_deref(),
+        Some("the much fuller body")
+    );
+    // removing one feed keeps the story with the other source
+    s.sync_feeds(&[FeedSpec {
+        name: "b".into(),
+        url: "http://b/".into(),
+    }])
+    .unwrap();
+    let stories = all(&s);
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].sources.len(), 1);
+    s.sync_feeds(&[]).unwrap();
+    assert_eq!(s.counts().unwrap(), (0, 0));
+}
+
+#[test]
+fn items_sharing_one_link_within_a_feed_stay_apart() {
+    let (_d, s) = open();
+    let st = apply(
+        &s,
+        "a",
+        &[
+            article(Some("1"), "https://e.com/", "One", "x"),
+            article(Some("2"), "https://e.com/", "Two", "y"),
+        ],
+    );
+    assert_eq!(st.new, 2);
+    assert_eq!(all(&s).len(), 2);
+}
+
+#[test]
+fn failures_and_not_modified_update_state_only() {
+    let (_d, s) = open();
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    s.record_failure("a", at, Some(500), "HTTP 500", None)
+        .unwrap();
+    s.record_failure("a", at, None, "timeout", None).unwrap();
+    let st = s.feed_state("a").unwrap().unwrap();
+    assert_eq!(st.consecutive_failures, 2);
+    assert_eq!(st.last_error.as_deref(), Some("timeout"));
+    let v = Validators {
+        etag: Some("\"e\"".into()),
+        last_modified: None,
+    };
+    s.record_not_modified("a", at, 304, &v, None).unwrap();
+    let st = s.feed_state("a").unwrap().unwrap();
+    assert_eq!(st.consecutive_failures, 0);
+    assert_eq!(st.validators, v);
+    assert_eq!(st.last_outcome.as_deref(), Some("not_modified"));
+}
