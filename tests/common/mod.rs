@@ -1,0 +1,288 @@
+//! Test helpers: a real HTTP server on 127.0.0.1:0 serving fixture feeds with real headers
+//! (and counting what it was asked), and the real pipeline over a temporary SQLite file.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use newswire::config::Config;
+use newswire::poll::{PollSummary, Poller};
+use newswire::publish::{self, MergedFeed, View};
+use newswire::store::Store;
+
+/// What the server answers on one path.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (ETag is added from the body's hash when `etag` is set).
+    pub headers: Vec<(String, String)>,
+    /// The body, as bytes (any encoding).
+    pub body: Vec<u8>,
+    /// Serve an ETag and answer If-None-Match with 304.
+    pub etag: bool,
+    /// Wait this long before answering.
+    pub delay_ms: u64,
+}
+
+impl Route {
+    /// A feed served with the given Content-Type, with ETag support.
+    pub fn feed(content_type: &str, body: impl Into<Vec<u8>>) -> Route {
+        Route {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+            etag: true,
+            delay_ms: 0,
+        }
+    }
+
+    /// An RSS 2.0 document served as application/rss+xml.
+    pub fn rss(body: impl Into<Vec<u8>>) -> Route {
+        Route::feed("application/rss+xml", body)
+    }
+
+    /// An Atom document served as application/atom+xml.
+    pub fn atom(body: impl Into<Vec<u8>>) -> Route {
+        Route::feed("application/atom+xml", body)
+    }
+
+    /// A bare status with a short text body.
+    pub fn status(status: u16) -> Route {
+        Route {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: format!("status {status}").into_bytes(),
+            etag: false,
+            delay_ms: 0,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, k: &str, v: &str) -> Route {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+}
+
+/// One request the server received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// Path and query.
+    pub path: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Status answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    routes: HashMap<String, Route>,
+    seen: Vec<Seen>,
+}
+
+/// A fixture server on 127.0.0.1:0.
+#[derive(Clone)]
+pub struct FixtureServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn body_etag(body: &[u8]) -> String {
+    format!(
+        "\"{}\"",
+        &newswire::dedup::hash_parts(&[&String::from_utf8_lossy(body)])[..16]
+    )
+}
+
+async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let route = inner.lock().unwrap().routes.get(&path).cloned();
+    let (status, resp) = match route {
+        None => (
+            404,
+            Response::builder()
+                .status(404)
+                .body(Body::from("not found"))
+                .unwrap(),
+        ),
+        Some(route) => {
+            if route.delay_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(route.delay_ms)).await;
+            }
+            let etag = route.etag.then(|| body_etag(&route.body));
+            let inm = req
+                .headers()
+                .get("if-none-match")
+                .and_then(|v| v.to_str().ok());
+            if let (Some(e), Some(inm)) = (&etag, inm) {
+                if inm == e {
+                    let r = Response::builder()
+                        .status(304)
+                        .header("etag", e)
+                        .body(Body::empty())
+                        .unwrap();
+                    inner.lock().unwrap().seen.push(Seen {
+                        path,
+                        headers: req.headers().clone(),
+                        status: 304,
+                    });
+                    return r;
+                }
+            }
+            let mut b = Response::builder().status(StatusCode::from_u16(route.status).unwrap());
+            for (k, v) in &route.headers {
+                b = b.header(k, v);
+            }
+            if let Some(e) = etag {
+                b = b.header("etag", e);
+            }
+            (
+                route.status,
+                b.body(Body::from(route.body.clone())).unwrap(),
+            )
+        }
+    };
+    inner.lock().unwrap().seen.push(Seen {
+        path,
+        headers: req.headers().clone(),
+        status,
+    });
+    resp
+}
+
+impl FixtureServer {
+    /// Starts a server on the current tokio runtime.
+    pub async fn start() -> FixtureServer {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&inner));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FixtureServer { addr, inner }
+    }
+
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Serves `route` at `path` from now on.
+    pub fn set(&self, path: &str, route: Route) {
+        self.inner
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), route);
+    }
+
+    /// Requests received for `path`.
+    pub fn seen(&self, path: &str) -> Vec<Seen> {
+        self.inner
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// How many requests `path` received.
+    pub fn hits(&self, path: &str) -> usize {
+        self.seen(path).len()
+    }
+}
+
+/// A config file in a temporary folder; the database goes beside it.
+pub struct TestEnv {
+    /// Keeps the folder alive.
+    pub dir: tempfile::TempDir,
+    /// The config file.
+    pub config_path: PathBuf,
+}
+
+impl TestEnv {
+    /// Writes `feeds_toml` (the `[[feed]]` tables, and anything else) below a header that
+    /// sets the database, a fast timeout and a port-0 listener.
+    pub fn new(feeds_toml: &str) -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("newswire.toml");
+        let env = TestEnv { dir, config_path };
+        env.write(feeds_toml);
+        env
+    }
+
+    /// Replaces the config's feeds (same header).
+    pub fn write(&self, feeds_toml: &str) {
+        let text = format!(
+            "database = \"newswire.db\"\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\n\n{feeds_toml}\n"
+        );
+        std::fs::write(&self.config_path, text).unwrap();
+    }
+
+    /// The config as it is now.
+    pub fn config(&self) -> Config {
+        Config::load(&self.config_path).unwrap()
+    }
+
+    /// The database path.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("newswire.db")
+    }
+
+    /// Polls every enabled feed once through the real pipeline, as `newswire poll` does.
+    pub async fn poll(&self) -> Vec<PollSummary> {
+        let config = self.config();
+        let store = newswire::daemon::open_store(&config).await.unwrap();
+        let poller = Poller::new(Arc::clone(&store), &config.fetch, Default::default()).unwrap();
+        let mut out = Vec::new();
+        for f in config.feeds.iter().filter(|f| f.enabled) {
+            out.push(poller.poll(f, None).await);
+        }
+        out
+    }
+
+    /// The store, opened fresh.
+    pub fn store(&self) -> Store {
+        Store::open(&self.db_path()).unwrap()
+    }
+
+    /// The merged feed a subscriber would get for `view`.
+    pub fn merged(&self, view: &View) -> MergedFeed {
+        publish::build(&self.store(), &self.config(), view).unwrap()
+    }
+
+    /// The merged Atom document, parsed back with an independent parser (feed-rs).
+    pub fn merged_atom_parsed(&self) -> feed_rs::model::Feed {
+        let xml = publish::atom::render(
+            &self.merged(&View::default()),
+            Some("http://localhost/feed.atom"),
+        );
+        feed_rs::parser::parse(xml.as_bytes()).expect("merged Atom parses")
+    }
+}
+
+/// The path of a file under tests/fixtures.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
