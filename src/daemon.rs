@@ -237,7 +237,10 @@ impl Daemon {
 
 /// Sends a message whenever the file at `path` may have changed (by inotify and the like,
 /// else by checking its modification time every two seconds).
-fn watch_config(path: &Path, tx: mpsc::UnboundedSender<()>) -> Option<notify::RecommendedWatcher> {
+fn watch_config(
+    path: &Path,
+    tx: mpsc::UnboundedSender<bool>,
+) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let file_name = path.file_name()?.to_os_string();
     let dir = path
@@ -253,7 +256,7 @@ fn watch_config(path: &Path, tx: mpsc::UnboundedSender<()>) -> Option<notify::Re
                 .iter()
                 .any(|p| p.file_name() == Some(file_name.as_os_str()))
             {
-                let _ = tx2.send(());
+                let _ = tx2.send(false);
             }
         }
     })
@@ -278,7 +281,7 @@ fn watch_config(path: &Path, tx: mpsc::UnboundedSender<()>) -> Option<notify::Re
                     let now = stamp(&path);
                     if now != last {
                         last = now;
-                        if tx.send(()).is_err() {
+                        if tx.send(false).is_err() {
                             return;
                         }
                     }
@@ -360,7 +363,8 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     };
 
     // config edits and SIGHUP
-    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<()>();
+    // `true`: SIGHUP, reload even if the file looks unchanged
+    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<bool>();
     let _watcher = watch_config(&config_path, reload_tx.clone());
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     {
@@ -368,7 +372,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
                 info!("SIGHUP: reloading the config");
-                let _ = tx.send(());
+                let _ = tx.send(true);
             }
         });
     }
@@ -379,13 +383,15 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         tokio::spawn(async move {
             let mut last_text = std::fs::read(&path).ok();
             loop {
-                tokio::select! {
-                    m = reload_rx.recv() => if m.is_none() { break },
+                let mut forced = tokio::select! {
+                    m = reload_rx.recv() => match m { Some(f) => f, None => break },
                     _ = cancel.cancelled() => break,
-                }
+                };
                 // editors write in several steps: wait for the burst to end
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                while reload_rx.try_recv().is_ok() {}
+                while let Ok(f) = reload_rx.try_recv() {
+                    forced |= f;
+                }
                 let text = match std::fs::read(&path) {
                     Ok(t) => t,
                     Err(e) => {
@@ -393,7 +399,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
                         continue;
                     }
                 };
-                if last_text.as_ref() == Some(&text) {
+                if !forced && last_text.as_ref() == Some(&text) {
                     continue;
                 }
                 last_text = Some(text);

@@ -1,0 +1,477 @@
+//! End to end: the real `newswire` binary against a fixture server on 127.0.0.1:0.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_newswire");
+
+fn rss(title: &str, items: &[(&str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(guid, t)| {
+            format!(
+                "<item><guid>{guid}</guid><title>{t}</title><link>https://news.example.com/{guid}.html?utm_source=rss</link>\
+                 <description>&lt;p&gt;{t} body&lt;/p&gt;</description><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate></item>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>\
+         <link>https://news.example.com/</link>{items}</channel></rss>"
+    )
+}
+
+/// A running daemon whose log is collected as it comes.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    base: String,
+}
+
+impl Daemon {
+    fn start(config: &Path) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the newswire binary starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(at) = line.find("listening on http://") {
+                        let rest = &line[at + "listening on ".len()..];
+                        let url = rest.split('/').take(3).collect::<Vec<_>>().join("/");
+                        let _ = tx.send(url);
+                    }
+                    log.lock().unwrap().push_str(&line);
+                    log.lock().unwrap().push('\n');
+                }
+            });
+        }
+        let base = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "daemon did not start listening; log:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        Daemon { child, log, base }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("daemon did not stop on SIGTERM; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+/// Waits until the merged Atom feed satisfies `ok`, and returns it.
+async fn wait_for_feed(
+    d: &Daemon,
+    what: &str,
+    ok: impl Fn(&feed_rs::model::Feed) -> bool,
+) -> feed_rs::model::Feed {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = get(&d.url("/feed.atom")).await.bytes().await.unwrap();
+        let feed = feed_rs::parser::parse(&body[..]).expect("the served Atom parses");
+        if ok(&feed) {
+            return feed;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for {what}; feed has {:?}; log:\n{}",
+                titles(&feed),
+                d.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn titles(f: &feed_rs::model::Feed) -> Vec<String> {
+    f.entries
+        .iter()
+        .map(|e| {
+            e.title
+                .as_ref()
+                .map(|t| t.content.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_serves_the_merged_feed_and_stops_cleanly_on_sigterm() {
+    let srv = FixtureServer::start().await;
+    srv.set(
+        "/a.xml",
+        Route::rss(rss(
+            "Wire A",
+            &[("a1", "Ceasefire talks resume"), ("shared", "Summit ends")],
+        )),
+    );
+    srv.set(
+        "/b.xml",
+        Route::rss(rss(
+            "Paper B",
+            &[("shared", "Summit ends"), ("b1", "Markets rally")],
+        )),
+    );
+    srv.set("/broken.xml", Route::status(500));
+    let env = TestEnv::new(&format!(
+        "[output]\nfile = \"out/merged.atom\"\n\n\
+         [[feed]]\nname = \"wire-a\"\nurl = \"{}\"\ntags = [\"world\"]\n\n\
+         [[feed]]\nname = \"paper-b\"\nurl = \"{}\"\ntags = [\"business\"]\n\n\
+         [[feed]]\nname = \"broken\"\nurl = \"{}\"\n",
+        srv.url("/a.xml"),
+        srv.url("/b.xml"),
+        srv.url("/broken.xml")
+    ));
+    let d = Daemon::start(&env.config_path);
+
+    // both working feeds land; the shared story (same canonical URL) appears once
+    let feed = wait_for_feed(&d, "three stories", |f| f.entries.len() == 3).await;
+    let mut t = titles(&feed);
+    t.sort();
+    assert_eq!(
+        t,
+        vec!["Ceasefire talks resume", "Markets rally", "Summit ends"]
+    );
+    let shared = feed
+        .entries
+        .iter()
+        .find(|e| e.title.as_ref().unwrap().content == "Summit ends")
+        .unwrap();
+    assert_eq!(shared.links[0].href, "https://news.example.com/shared.html");
+
+    // conditional GET on the merged feed
+    let resp = get(&d.url("/feed.atom")).await;
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    let again = reqwest::Client::new()
+        .get(d.url("/feed.atom"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    // the three formats and the views
+    let rss_body = get(&d.url("/feed.rss")).await.text().await.unwrap();
+    let channel = rss::Channel::read_from(rss_body.as_bytes()).expect("the served RSS parses");
+    assert_eq!(channel.items().len(), 3);
+    let json: serde_json::Value = get(&d.url("/feed.json")).await.json().await.unwrap();
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(json["items"].as_array().unwrap().len(), 3);
+    let world = feed_rs::parser::parse(
+        &get(&d.url("/feed.atom?tag=world"))
+            .await
+            .bytes()
+            .await
+            .unwrap()[..],
+    )
+    .unwrap();
+    assert_eq!(world.entries.len(), 2);
+    let one = feed_rs::parser::parse(
+        &get(&d.url("/feed.atom?feed=paper-b&limit=1"))
+            .await
+            .bytes()
+            .await
+            .unwrap()[..],
+    )
+    .unwrap();
+    assert_eq!(one.entries.len(), 1);
+    assert_eq!(get(&d.url("/feed.atom?feed=nope")).await.status(), 404);
+    assert_eq!(get(&d.url("/feed.atom?limit=lots")).await.status(), 400);
+
+    // health of every feed, the failing one included
+    let status: serde_json::Value = get(&d.url("/status")).await.json().await.unwrap();
+    let feeds = status["feeds"].as_array().unwrap();
+    assert_eq!(feeds.len(), 3);
+    let broken = feeds.iter().find(|f| f["name"] == "broken").unwrap();
+    assert_eq!(broken["state"], "failing");
+    assert_eq!(broken["last_status"], 500);
+    assert!(broken["last_error"].as_str().unwrap().contains("500"));
+    let a = feeds.iter().find(|f| f["name"] == "wire-a").unwrap();
+    assert_eq!(a["state"], "ok");
+    assert_eq!(a["article_count"], 2);
+
+    // the output file holds the same merged feed
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = env.dir.path().join("out/merged.atom");
+    loop {
+        if let Ok(bytes) = std::fs::read(&out) {
+            if let Ok(f) = feed_rs::parser::parse(&bytes[..]) {
+                if f.entries.len() == 3 {
+                    break;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "output file not written; log:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let log = d.log();
+    let status = d.stop();
+    assert!(status.success(), "exit status {status:?}; log:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_daemon_follows_config_edits() {
+    let srv = FixtureServer::start().await;
+    srv.set("/a.xml", Route::rss(rss("A", &[("a1", "Story from A")])));
+    srv.set("/b.xml", Route::rss(rss("B", &[("b1", "Story from B")])));
+    let feed_a = format!("[[feed]]\nname = \"a\"\nurl = \"{}\"\n", srv.url("/a.xml"));
+    let feed_b = format!("[[feed]]\nname = \"b\"\nurl = \"{}\"\n", srv.url("/b.xml"));
+    let env = TestEnv::new(&feed_a);
+    let d = Daemon::start(&env.config_path);
+    wait_for_feed(&d, "A's story", |f| titles(f) == ["Story from A"]).await;
+
+    // add B: polled and published without a restart
+    env.write(&format!("{feed_a}\n{feed_b}"));
+    wait_for_feed(&d, "B's story", |f| f.entries.len() == 2).await;
+
+    // remove A: its story leaves the merged feed
+    env.write(&feed_b);
+    wait_for_feed(&d, "A's story to leave", |f| titles(f) == ["Story from B"]).await;
+
+    // a broken edit is reported and the daemon keeps the last good config
+    env.write("[[feed]]\nname = \"b\"\nurl = \"not a url\"\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.log().contains("keeping the last good config") {
+        assert!(
+            Instant::now() < deadline,
+            "broken edit not reported; log:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        d.log().contains("newswire.toml:"),
+        "the error names the file; log:\n{}",
+        d.log()
+    );
+    let feed = wait_for_feed(&d, "B still served", |f| f.entries.len() == 1).await;
+    assert_eq!(titles(&feed), ["Story from B"]);
+    let status: serde_json::Value = get(&d.url("/status")).await.json().await.unwrap();
+    assert_eq!(status["feeds"][0]["name"], "b");
+
+    // fixing the edit brings A back
+    env.write(&format!("{feed_b}\n{feed_a}"));
+    wait_for_feed(&d, "A back", |f| f.entries.len() == 2).await;
+
+    // SIGHUP reloads even when the file did not change
+    let reloads = d.log().matches("config reloaded").count();
+    Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.log().matches("config reloaded").count() == reloads {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload; log:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(d.stop().success());
+}
+
+fn newswire(args: &[&str], config: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poll_check_and_feeds_commands() {
+    let srv = FixtureServer::start().await;
+    srv.set(
+        "/ok.xml",
+        Route::rss(rss("OK", &[("1", "One"), ("2", "Two")])),
+    );
+    srv.set("/gone.xml", Route::status(404));
+    let env = TestEnv::new(&format!(
+        "[output]\nfile = \"merged.atom\"\n\n[[feed]]\nname = \"ok\"\nurl = \"{}\"\n\n[[feed]]\nname = \"gone\"\nurl = \"{}\"\n\n\
+         [[feed]]\nname = \"off\"\nurl = \"{}\"\nenabled = false\n",
+        srv.url("/ok.xml"),
+        srv.url("/gone.xml"),
+        srv.url("/off.xml")
+    ));
+    let cfg = env.config_path.clone();
+
+    // the binary is blocking; run it off the runtime so the fixture server keeps answering
+    let out = tokio::task::spawn_blocking(move || newswire(&["poll"], &cfg))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "poll exits 0 though a feed failed: {stdout}"
+    );
+    assert!(stdout.contains("ok: ok (200): 2 new"), "{stdout}");
+    assert!(stdout.contains("gone: FAILED: HTTP 404"), "{stdout}");
+    assert!(
+        stdout.contains("1 ok, 0 not modified, 1 failed"),
+        "{stdout}"
+    );
+    assert_eq!(srv.hits("/off.xml"), 0, "a disabled feed is not polled");
+    let merged = std::fs::read(env.dir.path().join("merged.atom")).unwrap();
+    assert_eq!(
+        feed_rs::parser::parse(&merged[..]).unwrap().entries.len(),
+        2
+    );
+
+    // the second poll is answered by 304
+    let cfg = env.config_path.clone();
+    let out = tokio::task::spawn_blocking(move || newswire(&["poll"], &cfg))
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: not modified (304)"));
+
+    let out = newswire(&["feeds"], &env.config_path);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("ok").contains("not_modified"), "{table}");
+    assert!(
+        row("gone").contains("failing") && row("gone").contains("404"),
+        "{table}"
+    );
+    assert!(
+        row("gone").contains(" 2 "),
+        "two consecutive failures: {table}"
+    );
+    assert!(row("off").contains("disabled"), "{table}");
+
+    let out = newswire(&["check"], &env.config_path);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 feeds (2 enabled)"));
+
+    // a config error: exit 2, file:line:column and the key
+    std::fs::write(
+        &env.config_path,
+        "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\nschedule = \"every day\"\n",
+    )
+    .unwrap();
+    for cmd in ["check", "poll", "run", "feeds"] {
+        let out = newswire(&[cmd], &env.config_path);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains("newswire.toml:4:12: `feed.schedule`"),
+            "{cmd}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn config_comes_from_the_environment_or_the_current_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("newswire.toml"),
+        "[[feed]]\nname = \"x\"\nurl = \"https://e.com/f\"\n",
+    )
+    .unwrap();
+    let here = Command::new(BIN)
+        .arg("check")
+        .current_dir(dir.path())
+        .env_remove("NEWSWIRE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        here.status.success(),
+        "{}",
+        String::from_utf8_lossy(&here.stderr)
+    );
+    let other = tempfile::tempdir().unwrap();
+    let via_env = Command::new(BIN)
+        .arg("check")
+        .current_dir(other.path())
+        .env("NEWSWIRE_CONFIG", dir.path().join("newswire.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        via_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&via_env.stderr)
+    );
+    let missing = Command::new(BIN)
+        .arg("check")
+        .current_dir(other.path())
+        .env_remove("NEWSWIRE_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("newswire.toml: cannot read the config file")
+    );
+}
