@@ -475,3 +475,109 @@ fn config_comes_from_the_environment_or_the_current_folder() {
             .contains("newswire.toml: cannot read the config file")
     );
 }
+
+fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// A real reader nobody on the team wrote subscribes to the merged feed. `.ci/run` installs
+/// newsboat and sets NEWSWIRE_REQUIRE_READERS, so in CI this never skips.
+#[tokio::test(flavor = "multi_thread")]
+async fn newsboat_reads_the_merged_atom_and_rss() {
+    let Some(newsboat) = on_path("newsboat") else {
+        assert!(
+            std::env::var_os("NEWSWIRE_REQUIRE_READERS").is_none(),
+            "newsboat is required here but not installed"
+        );
+        eprintln!("skipping: newsboat is not installed (apt-get install newsboat)");
+        return;
+    };
+    let srv = FixtureServer::start().await;
+    srv.set(
+        "/a.xml",
+        Route::rss(rss(
+            "A",
+            &[("a1", "Zürich &amp; Genève vote"), ("a2", "Кремль ответил")],
+        )),
+    );
+    srv.set(
+        "/b.xml",
+        Route::rss(rss(
+            "B",
+            &[("a2", "Кремль ответил"), ("b1", "Rates on hold")],
+        )),
+    );
+    let env = TestEnv::new(&format!(
+        "[[feed]]\nname = \"a\"\nurl = \"{}\"\n\n[[feed]]\nname = \"b\"\nurl = \"{}\"\n",
+        srv.url("/a.xml"),
+        srv.url("/b.xml")
+    ));
+    let d = Daemon::start(&env.config_path);
+    wait_for_feed(&d, "three stories", |f| f.entries.len() == 3).await;
+
+    // one cache per format: newsboat treats one guid as one item across its feeds, and the
+    // story ids are (rightly) the same in every format
+    for url in [d.url("/feed.atom"), d.url("/feed.rss")] {
+        let home = tempfile::tempdir().unwrap();
+        let urls = home.path().join("urls");
+        let cache = home.path().join("cache.db");
+        std::fs::write(&urls, format!("{url}\n")).unwrap();
+        let (u, c, h, nb) = (
+            urls.clone(),
+            cache.clone(),
+            home.path().to_path_buf(),
+            newsboat.clone(),
+        );
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(nb)
+                .arg("-u")
+                .arg(&u)
+                .arg("-c")
+                .arg(&c)
+                .args(["-x", "reload"])
+                .env("HOME", &h)
+                .env("XDG_CONFIG_HOME", h.join(".config"))
+                .env("XDG_DATA_HOME", h.join(".local/share"))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "newsboat failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let db = rusqlite::Connection::open(&cache).unwrap();
+        let mut stmt = db
+            .prepare("SELECT title, url, pubDate FROM rss_item WHERE feedurl = ?1 ORDER BY title")
+            .unwrap();
+        let rows: Vec<(String, String, i64)> = stmt
+            .query_map([&url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let titles: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["Rates on hold", "Zürich & Genève vote", "Кремль ответил"],
+            "{url}"
+        );
+        for (_, link, date) in &rows {
+            assert!(
+                link.starts_with("https://news.example.com/") && !link.contains("utm_"),
+                "{url}: {link}"
+            );
+            assert_eq!(
+                *date, 1_748_858_400,
+                "{url}: Mon, 02 Jun 2025 10:00:00 +0000"
+            );
+        }
+    }
+    assert!(d.stop().success());
+}
