@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::article::{Article, FeedMeta};
 use crate::dedup;
+use crate::parse::{EntryHints, ParsedFeed};
 
 /// Longest summary derived from content, in characters.
 const SUMMARY_CHARS: usize = 300;
@@ -26,7 +27,8 @@ pub struct Normalized {
 
 /// Normalizes every entry of `feed`. `feed_url` is where the document came from (the base
 /// of last resort for relative URLs); `now` is the fetch time (dates after it are clamped).
-pub fn normalize(feed: &Feed, feed_url: &Url, now: DateTime<Utc>) -> Normalized {
+pub fn normalize(parsed: &ParsedFeed, feed_url: &Url, now: DateTime<Utc>) -> Normalized {
+    let feed = &parsed.feed;
     let site_url = feed
         .links
         .iter()
@@ -44,8 +46,8 @@ pub fn normalize(feed: &Feed, feed_url: &Url, now: DateTime<Utc>) -> Normalized 
         meta,
         ..Default::default()
     };
-    for entry in &feed.entries {
-        let article = normalize_entry(entry, feed, &feed_authors, feed_url, now);
+    for (i, entry) in feed.entries.iter().enumerate() {
+        let article = normalize_entry(entry, parsed.hints(i), feed, &feed_authors, feed_url, now);
         if seen.insert(article.key.clone()) {
             out.articles.push(article);
         } else {
@@ -155,6 +157,7 @@ fn first_img_src(html: &str) -> Option<String> {
 
 fn normalize_entry(
     entry: &Entry,
+    hints: Option<&EntryHints>,
     feed: &Feed,
     feed_authors: &[String],
     feed_url: &Url,
@@ -171,10 +174,9 @@ fn normalize_entry(
     let canonical_url = link_url.as_ref().and_then(dedup::canonical_url);
 
     // Relative URLs in content: xml:base, else the entry's own link, else the feed URL.
-    let content_base = entry
-        .base
-        .as_deref()
-        .and_then(|b| feed_url.join(b).ok())
+    let content_base = hints
+        .and_then(|h| h.content_base.clone())
+        .or_else(|| entry.base.as_deref().and_then(|b| feed_url.join(b).ok()))
         .or_else(|| link_url.clone())
         .unwrap_or_else(|| feed_url.clone());
 
@@ -255,6 +257,7 @@ fn normalize_entry(
                 c.url.as_ref().filter(|_| is_image).map(|u| u.to_string())
             })
         }))
+        .chain(hints.and_then(|h| h.image.clone()))
         .filter_map(|u| feed_url.join(&u).ok())
         .find(|u| matches!(u.scheme(), "http" | "https"))
         .map(String::from)

@@ -113,6 +113,119 @@ fn looks_like_html(text: &str, content_type: Option<&str>) -> bool {
         || (ct_html && !head.contains("<rss") && !head.contains("<feed") && !head.contains("<rdf"))
 }
 
+/// What feed-rs does not keep of an entry, found by a second look at the document, in
+/// document order (the order of feed-rs's entries).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntryHints {
+    /// The `xml:base` in scope for the entry's content (set on the feed, the entry or the
+    /// content element), when the document uses `xml:base` at all.
+    pub content_base: Option<Url>,
+    /// JSON Feed `image` / `banner_image`.
+    pub image: Option<String>,
+}
+
+/// A parsed feed and the hints for its entries.
+#[derive(Debug, Clone)]
+pub struct ParsedFeed {
+    /// What feed-rs made of the document.
+    pub feed: Feed,
+    /// One per entry when the document needed any, else empty.
+    pub hints: Vec<EntryHints>,
+}
+
+impl ParsedFeed {
+    /// The hints for entry `i`, if any.
+    pub fn hints(&self, i: usize) -> Option<&EntryHints> {
+        self.hints.get(i)
+    }
+}
+
+/// Elements whose text is an entry's body.
+const CONTENT_ELEMENTS: &[&str] = &["content", "encoded", "description", "summary"];
+
+/// The `xml:base` in scope for each entry's content. feed-rs resolves links against
+/// `xml:base` itself but does not say what base was in scope for the content HTML.
+fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    // one base per open element (inherited when the element sets none)
+    let mut stack: Vec<Url> = Vec::new();
+    let mut hints: Vec<EntryHints> = Vec::new();
+    let mut in_entry_depth: Option<usize> = None;
+    let mut content_seen = false;
+    loop {
+        let (e, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(_)) => {
+                stack.pop();
+                if in_entry_depth.is_some_and(|d| stack.len() < d) {
+                    in_entry_depth = None;
+                }
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let parent = stack.last().unwrap_or(doc_url).clone();
+        let base = e
+            .attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == "xml:base")
+            .and_then(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .and_then(|v| parent.join(v.trim()).ok())
+            })
+            .unwrap_or(parent);
+        let local = e.local_name();
+        let name = local.as_ref();
+        if in_entry_depth.is_none() && (name == "entry" || name == "item") {
+            in_entry_depth = Some(stack.len() + 1);
+            content_seen = false;
+            hints.push(EntryHints {
+                content_base: Some(base.clone()),
+                image: None,
+            });
+        } else if in_entry_depth.is_some() && !content_seen && CONTENT_ELEMENTS.contains(&name) {
+            content_seen = true;
+            if let Some(h) = hints.last_mut() {
+                h.content_base = Some(base.clone());
+            }
+        }
+        if !empty {
+            stack.push(base);
+        }
+    }
+    hints
+}
+
+#[derive(serde::Deserialize)]
+struct JsonFeedImages {
+    #[serde(default)]
+    items: Vec<JsonItemImages>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonItemImages {
+    image: Option<String>,
+    banner_image: Option<String>,
+}
+
+/// JSON Feed item images, which feed-rs does not read.
+fn json_image_hints(text: &str) -> Vec<EntryHints> {
+    let Ok(doc) = serde_json::from_str::<JsonFeedImages>(text) else {
+        return Vec::new();
+    };
+    doc.items
+        .into_iter()
+        .map(|i| EntryHints {
+            content_base: None,
+            image: i.image.or(i.banner_image).filter(|s| !s.trim().is_empty()),
+        })
+        .collect()
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset.
 pub fn parse_feed(
@@ -120,7 +233,7 @@ pub fn parse_feed(
     content_type: Option<&str>,
     base: &Url,
     zone: Option<Tz>,
-) -> Result<Feed, ParseError> {
+) -> Result<ParsedFeed, ParseError> {
     let text = decode(bytes, content_type);
     if text.trim().is_empty() {
         return Err(ParseError::Empty);
@@ -130,7 +243,7 @@ pub fn parse_feed(
             content_type: content_type.unwrap_or("no Content-Type").to_string(),
         });
     }
-    feed_rs::parser::Builder::new()
+    let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .sanitize_content(false)
         // an empty id means "the feed gave none": identity falls back to link or text hash
@@ -138,7 +251,15 @@ pub fn parse_feed(
         .timestamp_parser(move |s| crate::date::parse_date(s, zone))
         .build()
         .parse(text.as_bytes())
-        .map_err(ParseError::Feed)
+        .map_err(ParseError::Feed)?;
+    let hints = if text.trim_start().starts_with('{') {
+        json_image_hints(&text)
+    } else if text.contains("xml:base") {
+        xml_base_hints(&text, base)
+    } else {
+        Vec::new()
+    };
+    Ok(ParsedFeed { feed, hints })
 }
 
 #[cfg(test)]
@@ -173,6 +294,27 @@ mod tests {
         assert_eq!(decode(&utf16, None), "<rss>é</rss>");
         assert_eq!(decode(b"\xef\xbb\xbf<rss/>", None), "<rss/>");
         assert_eq!(decode(b"\n\n  <?xml version='1.0'?><rss/>", None), "<rss/>");
+    }
+
+    #[test]
+    fn xml_base_in_scope_for_each_entry() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://e.com/news/">
+<entry xml:base="sport/"><id>1</id><content type="html">x</content></entry>
+<entry><id>2</id><content type="html" xml:base="/c/">y</content></entry>
+<entry><id>3</id></entry></feed>"#;
+        let base = Url::parse("http://feeds.e.com/a.xml").unwrap();
+        let bases: Vec<String> = xml_base_hints(doc, &base)
+            .into_iter()
+            .map(|h| h.content_base.unwrap().to_string())
+            .collect();
+        assert_eq!(
+            bases,
+            [
+                "https://e.com/news/sport/",
+                "https://e.com/c/",
+                "https://e.com/news/"
+            ]
+        );
     }
 
     #[test]
