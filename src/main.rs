@@ -156,7 +156,10 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 
 async fn feeds(path: PathBuf) -> anyhow::Result<()> {
     let config = Arc::new(Config::load(&path)?);
-    let store = daemon::open_store(&config).await?;
+    // read-only: unlike `poll`, this does not make the database's feed list match the config
+    let db = config.database.clone();
+    let store =
+        Arc::new(tokio::task::spawn_blocking(move || newswire::store::Store::open(&db)).await??);
     let statuses = {
         let config = Arc::clone(&config);
         store

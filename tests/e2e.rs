@@ -334,6 +334,57 @@ async fn the_running_daemon_follows_config_edits() {
     assert!(d.stop().success());
 }
 
+/// The cron schedule drives polling: per-feed overrides apply, a feed is never polled twice
+/// at the same time, and a slow feed does not hold up the others.
+#[tokio::test(flavor = "multi_thread")]
+async fn feeds_are_polled_on_their_schedules() {
+    let srv = FixtureServer::start().await;
+    srv.set(
+        "/fast.xml",
+        Route::rss(rss("Fast", &[("f1", "Fast story")])),
+    );
+    let mut slow = Route::rss(rss("Slow", &[("s1", "Slow story")]));
+    slow.delay_ms = 2500;
+    srv.set("/slow.xml", slow);
+    srv.set(
+        "/daily.xml",
+        Route::rss(rss("Daily", &[("d1", "Daily story")])),
+    );
+    let env = TestEnv::new("");
+    std::fs::write(
+        &env.config_path,
+        format!(
+            "database = \"newswire.db\"\nlisten = \"127.0.0.1:0\"\nschedule = \"0 0 0 1 1 *\"\n\n\
+             [[feed]]\nname = \"fast\"\nurl = \"{}\"\nschedule = \"* * * * * *\"\n\n\
+             [[feed]]\nname = \"slow\"\nurl = \"{}\"\nschedule = \"* * * * * *\"\n\n\
+             [[feed]]\nname = \"daily\"\nurl = \"{}\"\n",
+            srv.url("/fast.xml"),
+            srv.url("/slow.xml"),
+            srv.url("/daily.xml")
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start(&env.config_path);
+    wait_for_feed(&d, "all three", |f| f.entries.len() == 3).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (fast, slow, daily) = (
+        srv.hits("/fast.xml"),
+        srv.hits("/slow.xml"),
+        srv.hits("/daily.xml"),
+    );
+    assert!(d.stop().success());
+    // every second while the slow feed's requests take 2.5 s each
+    assert!(fast >= 5, "fast feed polled {fast} times");
+    assert_eq!(
+        srv.max_in_flight("/slow.xml"),
+        1,
+        "the slow feed was polled twice at once"
+    );
+    assert!((2..=4).contains(&slow), "slow feed polled {slow} times");
+    // the global schedule (once a year) only brings the poll at start
+    assert_eq!(daily, 1);
+}
+
 fn newswire(args: &[&str], config: &Path) -> std::process::Output {
     Command::new(BIN)
         .args(args)

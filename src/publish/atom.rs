@@ -30,7 +30,7 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
                 }
             }
             if let Some(img) = &e.image {
-                links.push(link(img, "enclosure", Some("image/*")));
+                links.push(link(img, "enclosure", Some(super::image_mime(img))));
             }
             let source = e.sources.first().map(|s| Source {
                 title: Text::plain(s.title.clone()),

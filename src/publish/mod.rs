@@ -110,6 +110,23 @@ pub struct MergedFeed {
     pub entries: Vec<MergedEntry>,
 }
 
+/// The media type of an image, guessed from its URL's extension (JPEG when it has none).
+pub fn image_mime(url: &str) -> &'static str {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("avif") => "image/avif",
+        Some("svg") => "image/svg+xml",
+        _ => "image/jpeg",
+    }
+}
+
 /// Stable id of a story.
 pub fn story_id(key: &str) -> String {
     format!("tag:newswire,2026:story/{}", &hash_parts(&[key])[..32])

@@ -35,7 +35,7 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
             enclosure: e.image.as_ref().map(|img| Enclosure {
                 url: img.clone(),
                 length: "0".to_string(),
-                mime_type: "image/jpeg".to_string(),
+                mime_type: super::image_mime(img).to_string(),
             }),
             dublin_core_ext: (!e.authors.is_empty()).then(|| DublinCoreExtension {
                 creators: e.authors.clone(),

@@ -526,6 +526,7 @@ struct Existing {
     key: String,
     published: i64,
     published_given: bool,
+    updated: i64,
 }
 
 /// The stored entry an incoming article updates, if any: the same key, or (a guid that
@@ -546,11 +547,12 @@ fn find_existing(
             key: r.get(3)?,
             published: r.get(4)?,
             published_given: r.get(5)?,
+            updated: r.get(6)?,
         })
     };
     let found = tx
         .query_row(
-            "SELECT id, story_id, content_hash, entry_key, published, published_given
+            "SELECT id, story_id, content_hash, entry_key, published, published_given, updated
              FROM entries WHERE feed = ?1 AND entry_key = ?2",
             params![feed, key],
             row,
@@ -563,7 +565,7 @@ fn find_existing(
         return Ok(None);
     };
     let mut stmt = tx.prepare_cached(
-        "SELECT id, story_id, content_hash, entry_key, published, published_given
+        "SELECT id, story_id, content_hash, entry_key, published, published_given, updated
          FROM entries WHERE feed = ?1 AND canonical_url = ?2",
     )?;
     let candidates: Vec<_> = stmt
@@ -617,6 +619,7 @@ fn apply_article(
             key: old_key,
             published: old_published,
             published_given,
+            updated: old_updated,
         }) => {
             if old_key != key {
                 tx.execute(
@@ -631,10 +634,11 @@ fn apply_article(
             // changed: update in place, keep first_seen, bump updated
             // an entry without a date keeps the time it was first seen
             let published = a.published.map(ts).unwrap_or(old_published);
+            // the feed's own update time when it moved forward, else the time we saw the change
             let updated = a
                 .updated
                 .map(ts)
-                .filter(|u| *u > old_published)
+                .filter(|u| *u > old_updated)
                 .unwrap_or(ts(at))
                 .max(published);
             let (story, _) = story_id_for(tx, story_key, a, at)?;

@@ -88,6 +88,8 @@ pub struct Seen {
 struct Inner {
     routes: HashMap<String, Route>,
     seen: Vec<Seen>,
+    /// Requests being answered now, and the most at once, per path.
+    in_flight: HashMap<String, (usize, usize)>,
 }
 
 /// A fixture server on 127.0.0.1:0.
@@ -122,7 +124,20 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
         ),
         Some(route) => {
             if route.delay_ms > 0 {
+                {
+                    let mut i = inner.lock().unwrap();
+                    let slot = i.in_flight.entry(path.clone()).or_default();
+                    slot.0 += 1;
+                    slot.1 = slot.1.max(slot.0);
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(route.delay_ms)).await;
+                inner
+                    .lock()
+                    .unwrap()
+                    .in_flight
+                    .entry(path.clone())
+                    .or_default()
+                    .0 -= 1;
             }
             let etag = route.etag.then(|| body_etag(&route.body));
             let inm = req
@@ -202,6 +217,16 @@ impl FixtureServer {
             .filter(|s| s.path == path)
             .cloned()
             .collect()
+    }
+
+    /// The most requests for `path` (with a delay) that were being answered at once.
+    pub fn max_in_flight(&self, path: &str) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .in_flight
+            .get(path)
+            .map_or(0, |s| s.1)
     }
 
     /// How many requests `path` received.
