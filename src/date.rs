@@ -123,6 +123,22 @@ fn parse_rfc2822ish(s: &str) -> Option<DateTime<FixedOffset>> {
         };
         rest = &rest[1..];
     }
+    // "02:02:33 PM"
+    match rest.first().map(|t| t.to_ascii_uppercase()) {
+        Some(t) if t == "PM" => {
+            if h < 12 {
+                h += 12;
+            }
+            rest = &rest[1..];
+        }
+        Some(t) if t == "AM" => {
+            if h == 12 {
+                h = 0;
+            }
+            rest = &rest[1..];
+        }
+        _ => {}
+    }
     let mut naive = date.and_hms_opt(h.min(23), mi, sec.min(59))?;
     if h == 24 {
         naive += chrono::Duration::hours(24);

@@ -57,11 +57,24 @@ fn is_tracking_param(name: &str) -> bool {
 /// (the `url` crate does both), fragment and tracking parameters removed.
 /// Only http(s) URLs have a canonical form.
 pub fn canonical_url(url: &Url) -> Option<String> {
+    canonical(url, false)
+}
+
+/// The canonical form of a link with its fragment kept: what identifies an entry within its
+/// feed when it has no guid. Some sites publish several posts on one page and tell them
+/// apart only by the fragment (`/2017/06/25.html#a110613`).
+pub fn identity_url(url: &Url) -> Option<String> {
+    canonical(url, true)
+}
+
+fn canonical(url: &Url, keep_fragment: bool) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return None;
     }
     let mut url = url.clone();
-    url.set_fragment(None);
+    if !keep_fragment || url.fragment().is_some_and(|f| f.is_empty()) {
+        url.set_fragment(None);
+    }
     let _ = url.set_username("");
     let _ = url.set_password(None);
     if url.query().is_some() {

@@ -266,7 +266,7 @@ fn normalize_entry(
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
     let key = dedup::identity(
         guid.as_deref(),
-        canonical_url.as_deref(),
+        link_url.as_ref().and_then(dedup::identity_url).as_deref(),
         &title,
         content.as_deref().unwrap_or(""),
     );
@@ -325,9 +325,10 @@ mod tests {
             a.canonical_url.as_deref(),
             Some("https://news.example.com/opinion/1.html")
         );
+        // without a guid, the link (fragment kept) identifies the entry within its feed
         assert_eq!(
             a.key,
-            ArticleKey::Url("https://news.example.com/opinion/1.html".into())
+            ArticleKey::Url("https://news.example.com/opinion/1.html#top".into())
         );
         assert_eq!(
             a.published.unwrap().to_rfc3339(),
@@ -366,6 +367,16 @@ mod tests {
 </channel></rss>"#);
         assert_eq!(n.articles.len(), 1);
         assert_eq!(n.duplicates, 1);
+    }
+
+    #[test]
+    fn posts_told_apart_only_by_fragment_stay_apart() {
+        let n = run(r#"<rss version="2.0"><channel><title>t</title>
+<item><description>Morning post</description><link>http://scripting.com/2017/06/25.html#a080631</link></item>
+<item><description>Evening post</description><link>http://scripting.com/2017/06/25.html#a110613</link></item>
+</channel></rss>"#);
+        assert_eq!(n.articles.len(), 2);
+        assert_eq!(n.duplicates, 0);
     }
 
     #[test]
