@@ -92,6 +92,16 @@ impl Schedule {
         &self.expr
     }
 
+    /// The time between two firings after `after` (for backoff): the normal interval.
+    pub fn interval_after(&self, after: DateTime<Utc>) -> Duration {
+        let first = self.next_after(after);
+        let second = first.and_then(|f| self.next_after(f));
+        match (first, second) {
+            (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(900)),
+            _ => Duration::from_secs(900),
+        }
+    }
+
     /// The first time this schedule fires strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron.find_next_occurrence(&after, false).ok()
@@ -145,6 +155,10 @@ pub struct FetchConfig {
     pub concurrency: usize,
     /// The User-Agent header.
     pub user_agent: String,
+    /// Feeds fetched at once from one host.
+    pub per_host: usize,
+    /// Let RSS `<ttl>`, Cache-Control max-age and Expires lengthen a feed's interval.
+    pub respect_cache_hints: bool,
 }
 
 /// One `[[feed]]`.
@@ -271,6 +285,8 @@ struct RawFetch {
     max_size: Option<Spanned<String>>,
     concurrency: Option<Spanned<i64>>,
     user_agent: Option<String>,
+    per_host: Option<Spanned<i64>>,
+    respect_cache_hints: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -375,11 +391,20 @@ impl RawConfig {
                 ));
             }
         };
+        let per_host = match &self.fetch.per_host {
+            None => 2,
+            Some(c) if (1..=64).contains(c.get_ref()) => *c.get_ref() as usize,
+            Some(c) => {
+                return Err(ctx.invalid("fetch.per_host", c, "expected a number from 1 to 64"));
+            }
+        };
         let fetch = FetchConfig {
             timeout,
             max_size,
             concurrency,
             user_agent: self.fetch.user_agent.unwrap_or_else(default_user_agent),
+            per_host,
+            respect_cache_hints: self.fetch.respect_cache_hints.unwrap_or(true),
         };
 
         let mut seen = HashSet::new();
@@ -484,6 +509,8 @@ mod tests {
         assert_eq!(c.fetch.timeout, Duration::from_secs(30));
         assert!(c.feeds[0].enabled);
         assert!(c.fetch.user_agent.starts_with("newswire/"));
+        assert_eq!(c.fetch.per_host, 2);
+        assert!(c.fetch.respect_cache_hints);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -17,7 +16,7 @@ use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
 use crate::config::{Config, FeedConfig};
-use crate::poll::{Poller, error_chain};
+use crate::poll::{PollOptions, Poller, error_chain};
 use crate::publish::server::{AppState, Format, router};
 use crate::publish::{self, View};
 use crate::store::{FeedSpec, Store};
@@ -108,8 +107,12 @@ impl Daemon {
     fn spawn_poll(self: &Arc<Self>, feed: FeedConfig) {
         let this = Arc::clone(self);
         self.tracker.spawn(async move {
-            let next = this.current().schedule_of(&feed).next_after(Utc::now());
-            let summary = this.poller.poll(&feed, next).await;
+            let schedule = this.current().schedule_of(&feed).clone();
+            let options = PollOptions {
+                force: false,
+                respect_backoff: true,
+            };
+            let summary = this.poller.poll(&feed, &schedule, options).await;
             if summary.changed() {
                 this.changes.send_modify(|v| *v += 1);
             }

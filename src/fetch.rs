@@ -1,12 +1,19 @@
-//! HTTP: conditional GET, size and time limits -> `Fetched::{Modified, NotModified}`.
+//! HTTP: conditional GET, redirects, limits, and what the server says about when to come
+//! back -> [`Fetched`] or a [`FetchError`].
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use url::Url;
 
 use crate::config::FetchConfig;
+
+/// Redirects followed before giving up.
+pub const MAX_REDIRECTS: usize = 10;
 
 /// What a feed offered for the next conditional request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,31 +24,23 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
-/// A successful fetch.
+/// A successful fetch: a 304, or a 2xx with its body.
 #[derive(Debug)]
-pub enum Fetched {
-    /// 304: nothing changed since the validators were issued.
-    NotModified {
-        /// Validators to keep (a 304 may refresh them).
-        validators: Validators,
-    },
-    /// 2xx with a body.
-    Modified(Body),
-}
-
-/// A fetched body and what the server said about it.
-#[derive(Debug)]
-pub struct Body {
-    /// The decompressed bytes.
-    pub bytes: Vec<u8>,
+pub struct Fetched {
+    /// HTTP status of the final response.
+    pub status: u16,
+    /// The body; `None` for 304 Not Modified.
+    pub body: Option<Vec<u8>>,
     /// The URL after redirects: the base for relative links.
     pub final_url: Url,
-    /// HTTP status.
-    pub status: u16,
+    /// Where the feed moved to, when every redirect on the way was permanent (301/308).
+    pub moved_to: Option<Url>,
     /// The Content-Type header.
     pub content_type: Option<String>,
-    /// Validators for the next request.
+    /// Validators for the next request (a 304 may refresh them; missing ones are kept).
     pub validators: Validators,
+    /// How long the server says the response stays fresh (Cache-Control max-age, Expires).
+    pub fresh_for: Option<Duration>,
 }
 
 /// Why a fetch failed.
@@ -60,6 +59,8 @@ pub enum FetchError {
         status: u16,
         /// Its reason phrase.
         reason: Option<String>,
+        /// When the server said to come back (Retry-After), if it did.
+        retry_after: Option<DateTime<Utc>>,
     },
     /// The body exceeded `fetch.max_size` (checked while streaming, after decompression).
     #[error("response larger than the {limit}-byte limit (fetch.max_size)")]
@@ -67,7 +68,19 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: u64,
     },
-    /// Any other transport error (bad redirect, broken body, bad compression).
+    /// Redirects went round in a circle.
+    #[error("redirect loop: {0} was reached twice")]
+    RedirectLoop(Url),
+    /// More than [`MAX_REDIRECTS`] redirects.
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
+    /// A redirect without a usable Location.
+    #[error("HTTP {status} redirect without a valid Location header")]
+    BadRedirect {
+        /// The redirect status.
+        status: u16,
+    },
+    /// Any other transport error (broken body, bad compression).
     #[error("request failed: {0}")]
     Request(#[source] reqwest::Error),
     /// The HTTP client could not be built.
@@ -79,7 +92,7 @@ impl FetchError {
     /// The HTTP status, when the failure was an HTTP status.
     pub fn status(&self) -> Option<u16> {
         match self {
-            FetchError::Status { status, .. } => Some(*status),
+            FetchError::Status { status, .. } | FetchError::BadRedirect { status } => Some(*status),
             _ => None,
         }
     }
@@ -94,11 +107,50 @@ pub struct Fetcher {
 }
 
 /// Feed types first; anything else last, so that a misconfigured server still answers.
-const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+pub const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
 application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
 
+/// Parses a Retry-After value (seconds, or an HTTP date) into a point in time.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(now + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2) as i64));
+    }
+    httpdate::parse_http_date(v).ok().map(DateTime::<Utc>::from)
+}
+
+/// How long a response stays fresh, from Cache-Control max-age (or s-maxage), else Expires
+/// relative to Date (or now). `no-cache`/`no-store` mean no hint.
+pub fn freshness(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(cc) = get(header::CACHE_CONTROL) {
+        let cc = cc.to_ascii_lowercase();
+        if cc.contains("no-cache") || cc.contains("no-store") {
+            return None;
+        }
+        for directive in cc.split(',') {
+            let directive = directive.trim();
+            if let Some(v) = directive
+                .strip_prefix("max-age=")
+                .or_else(|| directive.strip_prefix("s-maxage="))
+            {
+                if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
+                    return Some(Duration::from_secs(secs));
+                }
+            }
+        }
+    }
+    let expires = httpdate::parse_http_date(get(header::EXPIRES)?).ok()?;
+    let date = get(header::DATE)
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .map(DateTime::<Utc>::from)
+        .unwrap_or(now);
+    (DateTime::<Utc>::from(expires) - date).to_std().ok()
+}
+
 impl Fetcher {
-    /// A client with the configured timeout, User-Agent and limits.
+    /// A client with the configured timeout, User-Agent and limits. Redirects are followed
+    /// by [`Fetcher::fetch`] itself, so that permanent ones can be remembered.
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
@@ -107,7 +159,7 @@ impl Fetcher {
             .default_headers(headers)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(reqwest::redirect::Policy::none())
             .gzip(true)
             .brotli(true)
             .deflate(true)
@@ -130,16 +182,67 @@ impl Fetcher {
         }
     }
 
-    /// GETs `url`, conditionally when `validators` has anything.
+    /// GETs `url`, conditionally when `validators` has anything, following up to
+    /// [`MAX_REDIRECTS`] redirects.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
-        let mut req = self.client.get(url.clone());
-        if let Some(etag) = &validators.etag {
-            req = req.header(header::IF_NONE_MATCH, etag);
+        // the whole exchange, redirects and body included, within one timeout
+        match tokio::time::timeout(self.timeout, self.fetch_inner(url, validators)).await {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout(self.timeout)),
         }
-        if let Some(lm) = &validators.last_modified {
-            req = req.header(header::IF_MODIFIED_SINCE, lm);
-        }
-        let resp = req.send().await.map_err(|e| self.classify(e))?;
+    }
+
+    async fn fetch_inner(
+        &self,
+        start: &Url,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let mut url = start.clone();
+        let mut seen: HashSet<Url> = HashSet::from([start.clone()]);
+        let mut moved_to: Option<Url> = None;
+        let mut all_permanent = true;
+        let mut redirects = 0;
+        let resp = loop {
+            let mut req = self.client.get(url.clone());
+            if let Some(etag) = &validators.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(|e| self.classify(e))?;
+            let status = resp.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            let next = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l.trim()).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or(FetchError::BadRedirect {
+                    status: status.as_u16(),
+                })?;
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects);
+            }
+            if !seen.insert(next.clone()) {
+                return Err(FetchError::RedirectLoop(next));
+            }
+            let permanent = matches!(
+                status,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            all_permanent &= permanent;
+            if all_permanent {
+                moved_to = Some(next.clone());
+            }
+            url = next;
+        };
+
+        let now = Utc::now();
         let status = resp.status();
         let header_str = |name: header::HeaderName| {
             resp.headers()
@@ -149,27 +252,36 @@ impl Fetcher {
                 .filter(|s| !s.is_empty())
         };
         let new_validators = Validators {
-            etag: header_str(header::ETAG),
-            last_modified: header_str(header::LAST_MODIFIED),
+            etag: header_str(header::ETAG).or_else(|| validators.etag.clone()),
+            last_modified: header_str(header::LAST_MODIFIED)
+                .or_else(|| validators.last_modified.clone()),
         };
-        if status == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified {
-                validators: Validators {
-                    etag: new_validators.etag.or_else(|| validators.etag.clone()),
-                    last_modified: new_validators
-                        .last_modified
-                        .or_else(|| validators.last_modified.clone()),
-                },
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched {
+                status: 304,
+                body: None,
+                final_url: url,
+                moved_to,
+                content_type: None,
+                validators: new_validators,
+                fresh_for: freshness(resp.headers(), now),
             });
         }
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 reason: status.canonical_reason().map(str::to_string),
+                retry_after: header_str(header::RETRY_AFTER)
+                    .and_then(|v| parse_retry_after(&v, now)),
             });
         }
+        // a 200 without validators must not reuse old ones
+        let new_validators = Validators {
+            etag: header_str(header::ETAG),
+            last_modified: header_str(header::LAST_MODIFIED),
+        };
         let content_type = header_str(header::CONTENT_TYPE);
-        let final_url = resp.url().clone();
+        let fresh_for = freshness(resp.headers(), now);
         // Content-Length is only a hint (it may lie either way, and it is the compressed size):
         // refuse early when it is already too big, and count the real bytes as they come.
         if resp.content_length().is_some_and(|l| l > self.max_size) {
@@ -189,12 +301,62 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Modified(Body {
-            bytes,
-            final_url,
+        Ok(Fetched {
             status: status.as_u16(),
+            body: Some(bytes),
+            final_url: url,
+            moved_to,
             content_type,
             validators: new_validators,
-        }))
+            fresh_for,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn retry_after_seconds_or_date() {
+        assert_eq!(
+            parse_retry_after("120", now()).unwrap().to_rfc3339(),
+            "2026-01-01T00:02:00+00:00"
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 2026 01:00:00 GMT", now())
+                .unwrap()
+                .to_rfc3339(),
+            "2026-01-01T01:00:00+00:00"
+        );
+        assert!(parse_retry_after("soon", now()).is_none());
+    }
+
+    #[test]
+    fn freshness_from_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        assert_eq!(freshness(&h, now()), Some(Duration::from_secs(3600)));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        assert_eq!(freshness(&h, now()), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::DATE,
+            HeaderValue::from_static("Thu, 01 Jan 2026 00:00:00 GMT"),
+        );
+        h.insert(
+            header::EXPIRES,
+            HeaderValue::from_static("Thu, 01 Jan 2026 02:00:00 GMT"),
+        );
+        assert_eq!(freshness(&h, now()), Some(Duration::from_secs(7200)));
     }
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use newswire::config::{Config, DEFAULT_CONFIG_FILE};
 use newswire::daemon;
-use newswire::poll::{Outcome, Poller};
+use newswire::poll::{Outcome, PollOptions, Poller};
 use newswire::publish;
 
 /// A self-hosted news feed aggregator: polls feeds, deduplicates, serves one merged feed.
@@ -31,7 +31,11 @@ enum Command {
     /// Run the daemon: poll on schedule, serve the merged feed, follow config edits.
     Run,
     /// Poll every enabled feed once, store, write the output file, print a summary, exit.
-    Poll,
+    Poll {
+        /// Poll even feeds whose server asked for a pause (429/503) or said 410 Gone.
+        #[arg(long)]
+        force: bool,
+    },
     /// Validate the config file.
     Check,
     /// Show every feed and its health.
@@ -58,7 +62,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
     let result = match cli.command {
         Command::Run => daemon::run(path, shutdown_signal()).await,
-        Command::Poll => poll(path).await,
+        Command::Poll { force } => poll(path, force).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
     };
@@ -97,7 +101,7 @@ fn check(path: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn poll(path: PathBuf) -> anyhow::Result<()> {
+async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
     let config = Arc::new(Config::load(&path)?);
     let store = daemon::open_store(&config).await?;
     let cancel = CancellationToken::new();
@@ -120,11 +124,14 @@ async fn poll(path: PathBuf) -> anyhow::Result<()> {
     for feed in enabled {
         let (poller, config) = (Arc::clone(&poller), Arc::clone(&config));
         tasks.spawn(async move {
-            let next = config.schedule_of(&feed).next_after(Utc::now());
-            poller.poll(&feed, next).await
+            let options = PollOptions {
+                force,
+                respect_backoff: false,
+            };
+            poller.poll(&feed, config.schedule_of(&feed), options).await
         });
     }
-    let (mut ok, mut not_modified, mut failed, mut new) = (0, 0, 0, 0);
+    let (mut ok, mut not_modified, mut failed, mut skipped, mut new) = (0, 0, 0, 0, 0);
     while let Some(done) = tasks.join_next().await {
         let summary = done.context("a poll task failed")?;
         match &summary.outcome {
@@ -132,16 +139,16 @@ async fn poll(path: PathBuf) -> anyhow::Result<()> {
                 ok += 1;
                 new += stats.new;
             }
-            Outcome::NotModified => not_modified += 1,
+            Outcome::NotModified | Outcome::Unchanged => not_modified += 1,
             Outcome::Failed { .. } => failed += 1,
-            _ => {}
+            _ => skipped += 1,
         }
         println!("{summary}");
     }
     daemon::write_output_file(&store, &config).await;
     println!(
-        "polled {} feeds in {:.1} s: {ok} ok, {not_modified} not modified, {failed} failed; {new} new stories",
-        ok + not_modified + failed,
+        "polled {} feeds in {:.1} s: {ok} ok, {not_modified} not modified, {failed} failed, {skipped} skipped; {new} new stories",
+        ok + not_modified + failed + skipped,
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -169,9 +176,14 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
     let rows: Vec<[String; 8]> = statuses
         .iter()
         .map(|s| {
+            let state = match s.state.as_str() {
+                "paused" => format!("paused until {}", when(s.paused_until)),
+                "moved" => format!("moved to {}", s.moved_to.as_deref().unwrap_or("?")),
+                _ => s.state.clone(),
+            };
             [
                 s.name.clone(),
-                s.state.clone(),
+                state,
                 when(s.last_poll),
                 s.last_status.map_or("-".into(), |c| c.to_string()),
                 s.consecutive_failures.to_string(),

@@ -1,9 +1,11 @@
 //! One feed: fetch -> parse -> normalize -> store, and one summary log line.
 //!
-//! [`Poller`] adds what both `newswire poll` and the daemon need around that: a limit on
-//! feeds fetched at once, and the guarantee that a feed is never polled twice at the same time.
+//! Around that, the politeness rules: a server's Retry-After pauses its whole host, failures
+//! back off exponentially, a 410 retires the feed, a permanent redirect is remembered, cache
+//! hints may lengthen the interval. [`Poller`] adds limits on feeds fetched at once, overall
+//! and per host, and the guarantee that a feed is never polled twice at the same time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -12,12 +14,24 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
+use url::Url;
 
-use crate::config::{FeedConfig, FetchConfig};
+use crate::config::{FeedConfig, FetchConfig, Schedule};
+use crate::dedup::hash_parts;
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::normalize;
 use crate::parse;
-use crate::store::{ApplyStats, Store, StoreError};
+use crate::store::{ApplyStats, FeedState, FeedUpdate, Store, StoreError};
+
+/// Longest pause a server's Retry-After can impose.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Longest wait after repeated failures.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+/// Longest interval a cache hint (ttl, max-age, Expires) can set.
+pub const MAX_CACHE_HINT: Duration = Duration::from_secs(24 * 3600);
+/// A scheduled poll goes ahead when its feed's next attempt is at most this far ahead: cron
+/// ticks and poll durations are not exact, and a wait of one interval must not become two.
+const SLACK: Duration = Duration::from_secs(30);
 
 /// How a poll ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,12 +47,30 @@ pub enum Outcome {
     },
     /// The server answered 304.
     NotModified,
+    /// The server sent the very bytes it sent last time: not parsed, nothing written.
+    Unchanged,
     /// Fetching, parsing or storing failed; recorded in the feed's state.
     Failed {
         /// HTTP status, if the failure was one.
         status: Option<u16>,
         /// What went wrong, with its causes.
         error: String,
+        /// No attempt before this (exponential backoff).
+        retry_at: DateTime<Utc>,
+    },
+    /// The feed's server asked to be left alone (429/503 with Retry-After), now or before.
+    Paused {
+        /// Until when.
+        until: DateTime<Utc>,
+        /// What the server said.
+        reason: String,
+    },
+    /// The feed answered 410 Gone, now or before; it is not polled until its URL changes.
+    Gone,
+    /// Backoff or a cache hint says not yet; nothing was requested.
+    Deferred {
+        /// The earliest next attempt.
+        until: DateTime<Utc>,
     },
     /// The feed was already being polled; this request was dropped.
     AlreadyRunning,
@@ -69,9 +101,14 @@ impl PollSummary {
     }
 }
 
+fn hhmm(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 impl fmt::Display for PollSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.elapsed.as_millis();
+        let name = &self.feed;
         match &self.outcome {
             Outcome::Updated {
                 stats,
@@ -79,19 +116,40 @@ impl fmt::Display for PollSummary {
                 status,
             } => write!(
                 f,
-                "{}: ok ({status}): {} new, {} updated, {} unchanged, {} duplicates, {ms} ms",
-                self.feed,
+                "{name}: ok ({status}): {} new, {} updated, {} unchanged, {} duplicates, {ms} ms",
                 stats.new,
                 stats.updated,
                 stats.unchanged,
                 stats.merged + duplicates
             ),
-            Outcome::NotModified => write!(f, "{}: not modified (304), {ms} ms", self.feed),
-            Outcome::Failed { error, .. } => write!(f, "{}: FAILED: {error}, {ms} ms", self.feed),
-            Outcome::AlreadyRunning => {
-                write!(f, "{}: skipped, a poll is already running", self.feed)
+            Outcome::NotModified => write!(f, "{name}: not modified (304), {ms} ms"),
+            Outcome::Unchanged => write!(
+                f,
+                "{name}: unchanged (200, same bytes as last time), {ms} ms"
+            ),
+            Outcome::Failed {
+                error, retry_at, ..
+            } => {
+                write!(
+                    f,
+                    "{name}: FAILED: {error}, {ms} ms; next try after {}",
+                    hhmm(retry_at)
+                )
             }
-            Outcome::Cancelled => write!(f, "{}: cancelled by shutdown", self.feed),
+            Outcome::Paused { until, reason } => write!(
+                f,
+                "{name}: paused by the server until {} ({reason}); poll --force to override",
+                hhmm(until)
+            ),
+            Outcome::Gone => write!(
+                f,
+                "{name}: gone (HTTP 410): not polled until its url changes in the config; poll --force to try anyway"
+            ),
+            Outcome::Deferred { until } => {
+                write!(f, "{name}: not yet (next attempt after {})", hhmm(until))
+            }
+            Outcome::AlreadyRunning => write!(f, "{name}: skipped, a poll is already running"),
+            Outcome::Cancelled => write!(f, "{name}: cancelled by shutdown"),
         }
     }
 }
@@ -111,6 +169,27 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// How long to wait after the `failures`-th consecutive failure: the normal interval,
+/// doubled for each failure after the first, with jitter (75-100%) so that feeds failing
+/// together do not come back together, capped at [`MAX_BACKOFF`].
+pub fn backoff(interval: Duration, failures: u32, feed: &str) -> Duration {
+    let doublings = failures.saturating_sub(1).min(20);
+    let base = interval.saturating_mul(1u32 << doublings).min(MAX_BACKOFF);
+    let h = hash_parts(&[feed, &failures.to_string()]);
+    let r = u16::from_str_radix(&h[..4], 16).unwrap_or(0) as f64 / 65536.0;
+    base.mul_f64(0.75 + 0.25 * r)
+}
+
+/// What a caller allows a poll to skip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollOptions {
+    /// Ignore server pauses, 410 Gone and backoff: request the feed now.
+    pub force: bool,
+    /// Skip the feed while its backoff or cache hint says not yet (the daemon does;
+    /// a manual `newswire poll` does not).
+    pub respect_backoff: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 enum PollError {
     #[error(transparent)]
@@ -121,19 +200,42 @@ enum PollError {
     Store(#[from] StoreError),
 }
 
+/// The URL a feed is fetched from: where it moved permanently, else its configured URL.
+pub fn effective_url(feed: &FeedConfig, state: Option<&FeedState>) -> Url {
+    state
+        .and_then(|s| s.moved_to.as_deref())
+        .and_then(|m| Url::parse(m).ok())
+        .unwrap_or_else(|| feed.url.clone())
+}
+
+/// Everything one poll needs besides the feed.
+pub struct PollContext<'a> {
+    /// Where results go.
+    pub store: &'a Arc<Store>,
+    /// The HTTP client.
+    pub fetcher: &'a Fetcher,
+    /// The feed's effective schedule (for backoff and the next poll time).
+    pub schedule: &'a Schedule,
+    /// Let cache hints lengthen the interval.
+    pub respect_cache_hints: bool,
+    /// Aborts the fetch on shutdown.
+    pub cancel: &'a CancellationToken,
+    /// What may be skipped.
+    pub options: PollOptions,
+}
+
 /// Polls one feed and records the result in the store. Never fails: a failure is recorded in
-/// the feed's state and returned as [`Outcome::Failed`]. `next_poll` is stored for display.
+/// the feed's state and returned as [`Outcome::Failed`].
 pub async fn poll_feed(
-    store: &Arc<Store>,
-    fetcher: &Fetcher,
+    ctx: &PollContext<'_>,
     feed: &FeedConfig,
-    next_poll: Option<DateTime<Utc>>,
-    cancel: &CancellationToken,
+    state: Option<FeedState>,
 ) -> PollSummary {
     let span = info_span!("poll", feed = %feed.name);
     async move {
         let started = Instant::now();
-        let outcome = match run(store, fetcher, feed, next_poll, cancel).await {
+        let failures = state.as_ref().map_or(0, |s| s.consecutive_failures);
+        let outcome = match run(ctx, feed, state).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 let error = error_chain(&e);
@@ -141,15 +243,27 @@ pub async fn poll_feed(
                     PollError::Fetch(f) => f.status(),
                     _ => None,
                 };
-                let (name, msg) = (feed.name.clone(), error.clone());
                 let at = Utc::now();
-                if let Err(se) = store
-                    .call(move |s| s.record_failure(&name, at, status, &msg, next_poll))
+                let wait = backoff(ctx.schedule.interval_after(at), failures + 1, &feed.name);
+                let retry_at = at + chrono::Duration::from_std(wait).unwrap_or_default();
+                let next_poll = ctx
+                    .schedule
+                    .next_after(retry_at - chrono::Duration::from_std(SLACK).unwrap_or_default());
+                let (name, msg) = (feed.name.clone(), error.clone());
+                if let Err(se) = ctx
+                    .store
+                    .call(move |s| {
+                        s.record_failure(&name, at, status, &msg, next_poll, Some(retry_at))
+                    })
                     .await
                 {
                     warn!(error = %error_chain(&se), "could not record the failure");
                 }
-                Outcome::Failed { status, error }
+                Outcome::Failed {
+                    status,
+                    error,
+                    retry_at,
+                }
             }
         };
         let summary = PollSummary {
@@ -188,77 +302,175 @@ fn log_summary(s: &PollSummary) {
             elapsed_ms,
             "not modified"
         ),
-        Outcome::Failed { status, error } => {
-            warn!(status = ?status, elapsed_ms, error = %error, "poll failed")
+        Outcome::Unchanged => info!(
+            new = 0,
+            updated = 0,
+            duplicates = 0,
+            status = 200,
+            elapsed_ms,
+            "unchanged body"
+        ),
+        Outcome::Failed {
+            status,
+            error,
+            retry_at,
+        } => {
+            warn!(status = ?status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
         }
+        Outcome::Paused { until, reason } => {
+            info!(until = %until, reason = %reason, "paused by the server")
+        }
+        Outcome::Gone => info!("gone (410): not polled until its url changes"),
+        Outcome::Deferred { until } => info!(until = %until, "deferred: backoff or cache hint"),
         Outcome::AlreadyRunning => info!("skipped: already being polled"),
         Outcome::Cancelled => info!(elapsed_ms, "cancelled by shutdown"),
     }
 }
 
+fn capped(d: Duration, cap: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d.min(cap)).unwrap_or_default()
+}
+
 async fn run(
-    store: &Arc<Store>,
-    fetcher: &Fetcher,
+    ctx: &PollContext<'_>,
     feed: &FeedConfig,
-    next_poll: Option<DateTime<Utc>>,
-    cancel: &CancellationToken,
+    state: Option<FeedState>,
 ) -> Result<Outcome, PollError> {
-    let name = feed.name.clone();
-    let state = store.call(move |s| s.feed_state(&name)).await?;
-    let validators = state.map(|s| s.validators).unwrap_or_default();
-    let fetched = tokio::select! {
-        r = fetcher.fetch(&feed.url, &validators) => r?,
-        _ = cancel.cancelled() => return Ok(Outcome::Cancelled),
+    let now = Utc::now();
+    let force = ctx.options.force;
+    if let Some(st) = &state {
+        if st.gone && !force {
+            return Ok(Outcome::Gone);
+        }
+        if ctx.options.respect_backoff && !force {
+            if let Some(until) = st.next_attempt.filter(|t| *t > now + capped(SLACK, SLACK)) {
+                return Ok(Outcome::Deferred { until });
+            }
+        }
+    }
+    let url = effective_url(feed, state.as_ref());
+    let host = url.host_str().unwrap_or_default().to_string();
+    if !force {
+        let h = host.clone();
+        if let Some((until, reason)) = ctx.store.call(move |s| s.host_pause(&h, now)).await? {
+            return Ok(Outcome::Paused { until, reason });
+        }
+    }
+    let validators = state
+        .as_ref()
+        .map(|s| s.validators.clone())
+        .unwrap_or_default();
+    let result = tokio::select! {
+        r = ctx.fetcher.fetch(&url, &validators) => r,
+        _ = ctx.cancel.cancelled() => return Ok(Outcome::Cancelled),
     };
     let at = Utc::now();
     let name = feed.name.clone();
-    match fetched {
-        Fetched::NotModified { validators } => {
-            store
-                .call(move |s| s.record_not_modified(&name, at, 304, &validators, next_poll))
+    let fetched: Fetched = match result {
+        Ok(f) => f,
+        Err(FetchError::Status {
+            status: status @ (429 | 503),
+            retry_after: Some(until),
+            ..
+        }) => {
+            let until = until.clamp(at, at + capped(MAX_RETRY_AFTER, MAX_RETRY_AFTER));
+            let reason = format!("HTTP {status} with Retry-After");
+            warn!(host = %host, until = %until, "the server asked to wait: every feed on this host waits");
+            let r = reason.clone();
+            ctx.store
+                .call(move |s| s.record_paused(&name, at, status, &host, until, &r))
                 .await?;
-            Ok(Outcome::NotModified)
+            return Ok(Outcome::Paused { until, reason });
         }
-        Fetched::Modified(body) => {
-            let zone = feed.timezone;
-            // parsing, normalizing and storing are CPU and disk work: off the async workers
-            store
+        Err(FetchError::Status { status: 410, .. }) => {
+            warn!(url = %url, "the feed is gone (HTTP 410): it will not be polled until its url changes in the config");
+            ctx.store
                 .call(move |s| {
-                    let parsed = match parse::parse_feed(
-                        &body.bytes,
-                        body.content_type.as_deref(),
-                        &body.final_url,
-                        zone,
-                    ) {
-                        Ok(p) => p,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    let normalized = normalize::normalize(&parsed, &body.final_url, at);
-                    let stats = s.apply_poll(
+                    s.record_gone(
                         &name,
                         at,
-                        body.status,
-                        &body.validators,
-                        &normalized.meta,
-                        &normalized.articles,
-                        next_poll,
-                    )?;
-                    Ok(Ok(Outcome::Updated {
-                        stats,
-                        duplicates: normalized.duplicates,
-                        status: body.status,
-                    }))
+                        "HTTP 410 Gone: the server says this feed is gone for good",
+                    )
                 })
-                .await?
-                .map_err(PollError::from)
+                .await?;
+            return Ok(Outcome::Gone);
         }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(to) = &fetched.moved_to {
+        warn!(from = %url, to = %to, "the feed moved permanently: it is polled at the new URL from now on; update `url` in the config");
     }
+    let next_poll = ctx.schedule.next_after(at);
+    let mut update = FeedUpdate {
+        at,
+        status: fetched.status,
+        validators: fetched.validators.clone(),
+        body_hash: None,
+        moved_to: fetched.moved_to.as_ref().map(Url::to_string),
+        next_poll,
+        next_attempt: None,
+    };
+    let hint = |ttl: Option<Duration>| -> Option<DateTime<Utc>> {
+        if !ctx.respect_cache_hints {
+            return None;
+        }
+        let longest = [fetched.fresh_for, ttl].into_iter().flatten().max()?;
+        // a hint only lengthens the interval: a shorter one changes nothing
+        (longest > ctx.schedule.interval_after(at)).then(|| at + capped(longest, MAX_CACHE_HINT))
+    };
+    let Some(body) = fetched.body else {
+        update.next_attempt = hint(None);
+        ctx.store
+            .call(move |s| s.record_unchanged(&name, &update))
+            .await?;
+        return Ok(Outcome::NotModified);
+    };
+    let body_hash = hash_parts(&[&String::from_utf8_lossy(&body)]);
+    update.body_hash = Some(body_hash.clone());
+    if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(body_hash.as_str()) {
+        update.next_attempt = hint(None);
+        ctx.store
+            .call(move |s| s.record_unchanged(&name, &update))
+            .await?;
+        return Ok(Outcome::Unchanged);
+    }
+    let zone = feed.timezone;
+    let base = fetched.final_url.clone();
+    let content_type = fetched.content_type.clone();
+    // parsing is CPU work: off the async workers
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse::parse_feed(&body, content_type.as_deref(), &base, zone)
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))??;
+    update.next_attempt = hint(
+        parsed
+            .feed
+            .ttl
+            .map(|m| Duration::from_secs(u64::from(m) * 60)),
+    );
+    let final_url = fetched.final_url.clone();
+    let status = fetched.status;
+    ctx.store
+        .call(move |s| {
+            let normalized = normalize::normalize(&parsed, &final_url, at);
+            let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
+            Ok(Outcome::Updated {
+                stats,
+                duplicates: normalized.duplicates,
+                status,
+            })
+        })
+        .await
+        .map_err(PollError::from)
 }
 
-/// Polls feeds with a limit on how many run at once, never the same feed twice at a time.
+/// Polls feeds with limits on how many run at once, overall and per host, never the same
+/// feed twice at a time.
 pub struct Poller {
     store: Arc<Store>,
     fetcher: RwLock<(Fetcher, Arc<Semaphore>, FetchConfig)>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     in_flight: Mutex<HashSet<String>>,
     cancel: CancellationToken,
 }
@@ -291,6 +503,7 @@ impl Poller {
                 Arc::new(Semaphore::new(fetch.concurrency)),
                 fetch.clone(),
             )),
+            hosts: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             cancel,
         })
@@ -300,6 +513,9 @@ impl Poller {
     pub fn reconfigure(&self, fetch: &FetchConfig) -> Result<(), FetchError> {
         let mut guard = self.fetcher.write().unwrap_or_else(|p| p.into_inner());
         if guard.2 != *fetch {
+            if guard.2.per_host != fetch.per_host {
+                self.hosts.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            }
             *guard = (
                 Fetcher::new(fetch)?,
                 Arc::new(Semaphore::new(fetch.concurrency)),
@@ -320,37 +536,97 @@ impl Poller {
         set.iter().cloned().collect()
     }
 
-    /// Polls `feed` unless it is already being polled, waiting for a free slot first.
-    pub async fn poll(&self, feed: &FeedConfig, next_poll: Option<DateTime<Utc>>) -> PollSummary {
+    fn host_slots(&self, host: &str, per_host: usize) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            hosts
+                .entry(host.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(per_host))),
+        )
+    }
+
+    /// Polls `feed` on `schedule` unless it is already being polled, waiting for a free slot
+    /// on its host and then overall (in that order, so that a busy host never holds slots
+    /// other hosts could use).
+    pub async fn poll(
+        &self,
+        feed: &FeedConfig,
+        schedule: &Schedule,
+        options: PollOptions,
+    ) -> PollSummary {
+        let skipped = |outcome| PollSummary {
+            feed: feed.name.clone(),
+            outcome,
+            elapsed: Duration::ZERO,
+        };
         let _guard = {
             let mut set = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
             if !set.insert(feed.name.clone()) {
-                return PollSummary {
-                    feed: feed.name.clone(),
-                    outcome: Outcome::AlreadyRunning,
-                    elapsed: Duration::ZERO,
-                };
+                return skipped(Outcome::AlreadyRunning);
             }
             InFlight {
                 set: &self.in_flight,
                 name: feed.name.clone(),
             }
         };
-        let (fetcher, semaphore) = {
-            let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
-            (g.0.clone(), Arc::clone(&g.1))
+        let name = feed.name.clone();
+        let state = match self.store.call(move |s| s.feed_state(&name)).await {
+            Ok(s) => s,
+            Err(e) => {
+                return skipped(Outcome::Failed {
+                    status: None,
+                    error: error_chain(&e),
+                    retry_at: Utc::now(),
+                });
+            }
         };
-        let _permit = tokio::select! {
-            p = semaphore.acquire_owned() => p.ok(),
+        let (fetcher, overall, cfg) = {
+            let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
+            (g.0.clone(), Arc::clone(&g.1), g.2.clone())
+        };
+        let host = effective_url(feed, state.as_ref())
+            .host_str()
+            .unwrap_or_default()
+            .to_string();
+        let per_host = self.host_slots(&host, cfg.per_host);
+        let permits = tokio::select! {
+            p = async {
+                let h = per_host.acquire_owned().await.ok()?;
+                let o = overall.acquire_owned().await.ok()?;
+                Some((h, o))
+            } => p,
             _ = self.cancel.cancelled() => None,
         };
-        if self.cancel.is_cancelled() {
-            return PollSummary {
-                feed: feed.name.clone(),
-                outcome: Outcome::Cancelled,
-                elapsed: Duration::ZERO,
-            };
+        if permits.is_none() || self.cancel.is_cancelled() {
+            return skipped(Outcome::Cancelled);
         }
-        poll_feed(&self.store, &fetcher, feed, next_poll, &self.cancel).await
+        let ctx = PollContext {
+            store: &self.store,
+            fetcher: &fetcher,
+            schedule,
+            respect_cache_hints: cfg.respect_cache_hints,
+            cancel: &self.cancel,
+            options,
+        };
+        poll_feed(&ctx, feed, state).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let i = Duration::from_secs(900);
+        let b1 = backoff(i, 1, "f");
+        let b2 = backoff(i, 2, "f");
+        let b5 = backoff(i, 5, "f");
+        assert!(b1 >= i.mul_f64(0.75) && b1 <= i, "{b1:?}");
+        assert!(b2 >= i.mul_f64(1.5) && b2 <= i * 2, "{b2:?}");
+        assert!(b5 >= i.mul_f64(12.0) && b5 <= i * 16, "{b5:?}");
+        assert!(backoff(i, 30, "f") <= MAX_BACKOFF);
+        // different feeds failing together come back at different times
+        assert_ne!(backoff(i, 3, "a"), backoff(i, 3, "b"));
     }
 }

@@ -424,7 +424,7 @@ async fn poll_check_and_feeds_commands() {
     assert!(stdout.contains("ok: ok (200): 2 new"), "{stdout}");
     assert!(stdout.contains("gone: FAILED: HTTP 404"), "{stdout}");
     assert!(
-        stdout.contains("1 ok, 0 not modified, 1 failed"),
+        stdout.contains("1 ok, 0 not modified, 1 failed, 0 skipped"),
         "{stdout}"
     );
     assert_eq!(srv.hits("/off.xml"), 0, "a disabled feed is not polled");

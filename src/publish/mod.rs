@@ -229,7 +229,8 @@ pub struct FeedStatus {
     pub tags: Vec<String>,
     /// The cron schedule it runs on.
     pub schedule: String,
-    /// `ok`, `not_modified`, `failing`, `disabled`, or `pending` (never polled).
+    /// `ok`, `not_modified`, `failing`, `paused` (by the server), `moved` (permanent
+    /// redirect: update the config), `gone` (410), `disabled`, or `pending` (not polled yet).
     pub state: String,
     /// Title the feed gives itself.
     pub title: Option<String>,
@@ -247,6 +248,12 @@ pub struct FeedStatus {
     pub next_poll: Option<DateTime<Utc>>,
     /// Entries stored for this feed.
     pub article_count: u64,
+    /// No fetch before this (failure backoff, cache hints, server pause).
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// Where the feed moved permanently; it is polled there.
+    pub moved_to: Option<String>,
+    /// Until when its server asked to be left alone.
+    pub paused_until: Option<DateTime<Utc>>,
 }
 
 /// The health of every configured feed, in config order.
@@ -260,24 +267,44 @@ pub fn feed_statuses(
         .into_iter()
         .map(|s| (s.name.clone(), s))
         .collect();
+    let pauses = store.host_pauses(now)?;
     Ok(config
         .feeds
         .iter()
         .map(|f| {
             let st = states.get(&f.name);
+            let host = crate::poll::effective_url(f, st)
+                .host_str()
+                .unwrap_or_default()
+                .to_string();
+            let paused_until = pauses.get(&host).map(|p| p.0);
             let outcome = st.and_then(|s| s.last_outcome.as_deref());
+            let gone = st.is_some_and(|s| s.gone);
+            let moved = st.is_some_and(|s| s.moved_to.is_some());
             let state = match (f.enabled, outcome) {
                 (false, _) => "disabled",
-                (true, None) => "pending",
+                _ if gone => "gone",
+                _ if paused_until.is_some() => "paused",
                 (true, Some("error")) => "failing",
+                _ if moved => "moved",
+                (true, None | Some("paused")) => "pending",
                 (true, Some(o)) => o,
+            };
+            let schedule = config.schedule_of(f);
+            let next_attempt = st.and_then(|s| s.next_attempt).filter(|t| *t > now);
+            let wait_until = [next_attempt, paused_until].into_iter().flatten().max();
+            let next_poll = match (f.enabled && !gone, wait_until) {
+                (false, _) => None,
+                // the first tick that the wait lets through
+                (true, Some(t)) => schedule.next_after(t - chrono::Duration::seconds(30)),
+                (true, None) => schedule.next_after(now),
             };
             FeedStatus {
                 name: f.name.clone(),
                 url: f.url.to_string(),
                 enabled: f.enabled,
                 tags: f.tags.clone(),
-                schedule: config.schedule_of(f).expr().to_string(),
+                schedule: schedule.expr().to_string(),
                 state: state.to_string(),
                 title: st.and_then(|s| s.title.clone()),
                 last_poll: st.and_then(|s| s.last_poll),
@@ -285,12 +312,11 @@ pub fn feed_statuses(
                 last_status: st.and_then(|s| s.last_status),
                 last_error: st.and_then(|s| s.last_error.clone()),
                 consecutive_failures: st.map_or(0, |s| s.consecutive_failures),
-                next_poll: if f.enabled {
-                    config.schedule_of(f).next_after(now)
-                } else {
-                    None
-                },
+                next_poll,
                 article_count: st.map_or(0, |s| s.article_count),
+                next_attempt,
+                moved_to: st.and_then(|s| s.moved_to.clone()),
+                paused_until,
             }
         })
         .collect())

@@ -16,7 +16,10 @@ use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::{self, StoredEntry, StoryFields};
 use crate::fetch::Validators;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_fetch_state.sql")),
+];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +90,34 @@ pub struct FeedState {
     pub next_poll: Option<DateTime<Utc>>,
     /// Entries stored for this feed.
     pub article_count: u64,
+    /// Hash of the last 200 body.
+    #[serde(skip)]
+    pub body_hash: Option<String>,
+    /// No fetch before this time (failure backoff, cache hints, Retry-After).
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// Where the feed moved permanently (301/308); polled there instead of its url.
+    pub moved_to: Option<String>,
+    /// The server said 410 Gone.
+    pub gone: bool,
+}
+
+/// What one poll learned about a feed, beside its articles.
+#[derive(Debug, Clone, Default)]
+pub struct FeedUpdate {
+    /// When the poll happened.
+    pub at: DateTime<Utc>,
+    /// HTTP status of the final response.
+    pub status: u16,
+    /// Validators for the next conditional request.
+    pub validators: Validators,
+    /// Hash of the body, when there was one.
+    pub body_hash: Option<String>,
+    /// A permanent redirect's target, to poll from now on (`None`: keep what is stored).
+    pub moved_to: Option<String>,
+    /// Next scheduled poll, for display.
+    pub next_poll: Option<DateTime<Utc>>,
+    /// No fetch before this (cache hints).
+    pub next_attempt: Option<DateTime<Utc>>,
 }
 
 /// The result of storing one poll's articles.
@@ -254,8 +285,11 @@ impl Store {
                     removed.push(name.clone());
                 }
                 Some(new_url) if new_url != url => {
+                    // a new URL is a new start: forget validators, redirects, backoff, gone
                     tx.execute(
-                        "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL WHERE name = ?1",
+                        "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
+                            moved_to = NULL, gone = 0, next_attempt = NULL, consecutive_failures = 0
+                         WHERE name = ?1",
                         params![name, new_url],
                     )?;
                 }
@@ -284,29 +318,103 @@ impl Store {
         query_feed_states(&conn, None)
     }
 
-    /// Records a 304 (or an unchanged body): only feed state changes.
-    pub fn record_not_modified(
-        &self,
-        feed: &str,
-        at: DateTime<Utc>,
-        status: u16,
-        validators: &Validators,
-        next_poll: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+    /// Records a 304 or a body identical to the last one: only feed state changes.
+    pub fn record_unchanged(&self, feed: &str, u: &FeedUpdate) -> Result<(), StoreError> {
         let conn = lock(&self.writer);
         conn.execute(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
                 last_status = ?5, last_outcome = 'not_modified', last_error = NULL,
-                consecutive_failures = 0, next_poll = ?6
+                consecutive_failures = 0, next_poll = ?6, next_attempt = ?7,
+                moved_to = coalesce(?8, moved_to), body_hash = coalesce(?9, body_hash)
              WHERE name = ?1",
             params![
                 feed,
-                validators.etag,
-                validators.last_modified,
-                ts(at),
-                status,
-                next_poll.map(ts)
+                u.validators.etag,
+                u.validators.last_modified,
+                ts(u.at),
+                u.status,
+                u.next_poll.map(ts),
+                u.next_attempt.map(ts),
+                u.moved_to,
+                u.body_hash
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Records that the server asked to wait (429/503 with Retry-After): every feed on `host`
+    /// waits until `until`.
+    pub fn record_paused(
+        &self,
+        feed: &str,
+        at: DateTime<Utc>,
+        status: u16,
+        host: &str,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO hosts (host, paused_until, reason) VALUES (?1, ?2, ?3)
+             ON CONFLICT (host) DO UPDATE SET paused_until = max(paused_until, ?2), reason = ?3",
+            params![host, ts(until), reason],
+        )?;
+        tx.execute(
+            "UPDATE feeds SET last_poll = ?2, last_status = ?3, last_outcome = 'paused', last_error = ?4,
+                next_attempt = ?5
+             WHERE name = ?1",
+            params![feed, ts(at), status, reason, ts(until)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Until when the server of `host` asked to be left alone, and why, if it did and the
+    /// time has not passed.
+    pub fn host_pause(
+        &self,
+        host: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        let conn = lock(&self.reader);
+        let row: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT paused_until, reason FROM hosts WHERE host = ?1",
+                [host],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(t, r)| (from_ts(t), r)).filter(|(t, _)| *t > now))
+    }
+
+    /// Every host pause still in force at `now`, by host.
+    pub fn host_pauses(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, (DateTime<Utc>, String)>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt =
+            conn.prepare("SELECT host, paused_until, reason FROM hosts WHERE paused_until > ?1")?;
+        let rows = stmt.query_map([ts(now)], |r| {
+            Ok((r.get::<_, String>(0)?, (from_ts(r.get(1)?), r.get(2)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a 410 Gone: the feed is not polled again until its URL changes.
+    pub fn record_gone(
+        &self,
+        feed: &str,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE feeds SET last_poll = ?2, last_status = 410, last_outcome = 'gone', last_error = ?3,
+                gone = 1, next_attempt = NULL
+             WHERE name = ?1",
+            params![feed, ts(at), error],
         )?;
         Ok(())
     }
@@ -319,46 +427,48 @@ impl Store {
         status: Option<u16>,
         error: &str,
         next_poll: Option<DateTime<Utc>>,
+        next_attempt: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let conn = lock(&self.writer);
         conn.execute(
             "UPDATE feeds SET last_poll = ?2, last_status = ?3, last_outcome = 'error', last_error = ?4,
-                consecutive_failures = consecutive_failures + 1, next_poll = ?5
+                consecutive_failures = consecutive_failures + 1, next_poll = ?5, next_attempt = ?6
              WHERE name = ?1",
-            params![feed, ts(at), status, error, next_poll.map(ts)],
+            params![feed, ts(at), status, error, next_poll.map(ts), next_attempt.map(ts)],
         )?;
         Ok(())
     }
 
     /// Stores one successful poll of `feed` in one transaction: its new state, and every
     /// article (new ones inserted, changed ones updated in place, stories re-derived).
-    #[allow(clippy::too_many_arguments)]
     pub fn apply_poll(
         &self,
         feed: &str,
-        at: DateTime<Utc>,
-        status: u16,
-        validators: &Validators,
+        u: &FeedUpdate,
         meta: &FeedMeta,
         articles: &[Article],
-        next_poll: Option<DateTime<Utc>>,
     ) -> Result<ApplyStats, StoreError> {
+        let at = u.at;
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         let changed = tx.execute(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
                 last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
-                next_poll = ?6, title = ?7, site_url = ?8
+                next_poll = ?6, title = ?7, site_url = ?8, next_attempt = ?9,
+                moved_to = coalesce(?10, moved_to), body_hash = ?11
              WHERE name = ?1",
             params![
                 feed,
-                validators.etag,
-                validators.last_modified,
+                u.validators.etag,
+                u.validators.last_modified,
                 ts(at),
-                status,
-                next_poll.map(ts),
+                u.status,
+                u.next_poll.map(ts),
                 meta.title,
-                meta.site_url
+                meta.site_url,
+                u.next_attempt.map(ts),
+                u.moved_to,
+                u.body_hash
             ],
         )?;
         if changed == 0 {
@@ -478,7 +588,8 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
     let mut stmt = conn.prepare(
         "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success, last_status,
                 last_outcome, last_error, consecutive_failures, next_poll,
-                (SELECT count(*) FROM entries e WHERE e.feed = f.name)
+                (SELECT count(*) FROM entries e WHERE e.feed = f.name),
+                body_hash, next_attempt, moved_to, gone
          FROM feeds f WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
     )?;
     let rows = stmt.query_map(params![name], |r| {
@@ -499,6 +610,10 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
             consecutive_failures: r.get(11)?,
             next_poll: r.get::<_, Option<i64>>(12)?.map(from_ts),
             article_count: r.get(13)?,
+            body_hash: r.get(14)?,
+            next_attempt: r.get::<_, Option<i64>>(15)?.map(from_ts),
+            moved_to: r.get(16)?,
+            gone: r.get(17)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -40,17 +40,13 @@ fn open() -> (tempfile::TempDir, Store) {
 }
 
 fn apply(store: &Store, feed: &str, articles: &[Article]) -> ApplyStats {
-    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let u = FeedUpdate {
+        at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        status: 200,
+        ..Default::default()
+    };
     store
-        .apply_poll(
-            feed,
-            at,
-            200,
-            &Validators::default(),
-            &FeedMeta::default(),
-            articles,
-            None,
-        )
+        .apply_poll(feed, &u, &FeedMeta::default(), articles)
         .unwrap()
 }
 
@@ -167,9 +163,10 @@ fn items_sharing_one_link_within_a_feed_stay_apart() {
 fn failures_and_not_modified_update_state_only() {
     let (_d, s) = open();
     let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    s.record_failure("a", at, Some(500), "HTTP 500", None)
+    s.record_failure("a", at, Some(500), "HTTP 500", None, None)
         .unwrap();
-    s.record_failure("a", at, None, "timeout", None).unwrap();
+    s.record_failure("a", at, None, "timeout", None, None)
+        .unwrap();
     let st = s.feed_state("a").unwrap().unwrap();
     assert_eq!(st.consecutive_failures, 2);
     assert_eq!(st.last_error.as_deref(), Some("timeout"));
@@ -177,9 +174,61 @@ fn failures_and_not_modified_update_state_only() {
         etag: Some("\"e\"".into()),
         last_modified: None,
     };
-    s.record_not_modified("a", at, 304, &v, None).unwrap();
+    let u = FeedUpdate {
+        at,
+        status: 304,
+        validators: v.clone(),
+        ..Default::default()
+    };
+    s.record_unchanged("a", &u).unwrap();
     let st = s.feed_state("a").unwrap().unwrap();
     assert_eq!(st.consecutive_failures, 0);
     assert_eq!(st.validators, v);
     assert_eq!(st.last_outcome.as_deref(), Some("not_modified"));
+}
+
+#[test]
+fn host_pauses_gone_and_url_changes() {
+    let (_d, s) = open();
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let until = at + chrono::Duration::hours(1);
+    s.record_paused(
+        "a",
+        at,
+        429,
+        "news.example.com",
+        until,
+        "HTTP 429: retry after 3600 s",
+    )
+    .unwrap();
+    assert_eq!(
+        s.host_pause("news.example.com", at).unwrap().unwrap().0,
+        until
+    );
+    assert!(
+        s.host_pause("news.example.com", until).unwrap().is_none(),
+        "the pause ends"
+    );
+    assert!(s.host_pause("other.example.com", at).unwrap().is_none());
+    let st = s.feed_state("a").unwrap().unwrap();
+    assert_eq!(st.last_outcome.as_deref(), Some("paused"));
+    assert_eq!(st.next_attempt, Some(until));
+
+    s.record_gone("b", at, "HTTP 410 Gone").unwrap();
+    assert!(s.feed_state("b").unwrap().unwrap().gone);
+    // a new URL in the config is a fresh start
+    s.sync_feeds(&[
+        FeedSpec {
+            name: "a".into(),
+            url: "http://a/".into(),
+        },
+        FeedSpec {
+            name: "b".into(),
+            url: "http://b/new".into(),
+        },
+    ])
+    .unwrap();
+    let b = s.feed_state("b").unwrap().unwrap();
+    assert!(!b.gone);
+    assert_eq!(b.url, "http://b/new");
 }

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use newswire::config::Config;
-use newswire::poll::{PollSummary, Poller};
+use newswire::poll::{PollOptions, PollSummary, Poller};
 use newswire::publish::{self, MergedFeed, View};
 use newswire::store::Store;
 
@@ -279,7 +279,11 @@ impl TestEnv {
         let poller = Poller::new(Arc::clone(&store), &config.fetch, Default::default()).unwrap();
         let mut out = Vec::new();
         for f in config.feeds.iter().filter(|f| f.enabled) {
-            out.push(poller.poll(f, None).await);
+            out.push(
+                poller
+                    .poll(f, config.schedule_of(f), PollOptions::default())
+                    .await,
+            );
         }
         out
     }
