@@ -15,10 +15,12 @@ pub enum ParseError {
     #[error("the response body is empty")]
     Empty,
     /// The server sent an HTML page, not a feed.
-    #[error("not a feed: the server sent an HTML page ({content_type})")]
+    #[error("not a feed: the server sent an HTML page ({content_type}){}", advertised.as_ref().map(|u| format!("; the page advertises a feed at {u}: use that as the url")).unwrap_or_default())]
     Html {
         /// The Content-Type the server gave.
         content_type: String,
+        /// The feed the page points to with `<link rel="alternate">`, if any.
+        advertised: Option<Url>,
     },
     /// feed-rs could not parse the document.
     #[error("not a valid feed: {0}")]
@@ -226,6 +228,99 @@ fn json_image_hints(text: &str) -> Vec<EntryHints> {
         .collect()
 }
 
+/// Feed types a page may advertise with `<link rel="alternate" type=...>`.
+const FEED_TYPES: &[&str] = &[
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+];
+
+/// The attributes of one HTML start tag (`<link ...>`), names lowercased, entities decoded.
+fn tag_attributes(tag: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = tag.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' && b[i] != b'/' {
+            i += 1;
+        }
+        let name = tag[start..i].to_ascii_lowercase();
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+                let q = b[i];
+                let vs = i + 1;
+                i = vs;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                value = tag[vs..i.min(tag.len())].to_string();
+                i += 1;
+            } else {
+                let vs = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                value = tag[vs..i].to_string();
+            }
+        }
+        if !name.is_empty() {
+            out.push((name, html_escape::decode_html_entities(&value).into_owned()));
+        }
+    }
+    out
+}
+
+/// The feeds an HTML page advertises (`<link rel="alternate" type="application/rss+xml"
+/// href=...>`), resolved against the page's URL, in page order.
+pub fn advertised_feeds(html: &str, page: &Url) -> Vec<Url> {
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<link") {
+        let start = from + at + 5;
+        let Some(len) = lower[start..].find('>') else {
+            break;
+        };
+        from = start + len;
+        let attrs = tag_attributes(&html[start..start + len]);
+        let get = |n: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.trim().to_ascii_lowercase())
+        };
+        let is_alternate =
+            get("rel").is_some_and(|r| r.split_whitespace().any(|t| t == "alternate"));
+        let is_feed = get("type").is_some_and(|t| FEED_TYPES.contains(&t.as_str()));
+        let href = attrs
+            .iter()
+            .find(|(k, _)| k == "href")
+            .map(|(_, v)| v.trim());
+        if let (true, true, Some(href)) = (is_alternate, is_feed, href) {
+            if let Ok(u) = page.join(href) {
+                if matches!(u.scheme(), "http" | "https") && !out.contains(&u) {
+                    out.push(u);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset.
 pub fn parse_feed(
@@ -241,6 +336,7 @@ pub fn parse_feed(
     if looks_like_html(&text, content_type) {
         return Err(ParseError::Html {
             content_type: content_type.unwrap_or("no Content-Type").to_string(),
+            advertised: advertised_feeds(&text, base).into_iter().next(),
         });
     }
     let feed = feed_rs::parser::Builder::new()
@@ -314,6 +410,39 @@ mod tests {
                 "https://e.com/c/",
                 "https://e.com/news/"
             ]
+        );
+    }
+
+    #[test]
+    fn html_page_names_the_feed_it_advertises() {
+        let page = r#"<!DOCTYPE html><html><head><title>News</title>
+<link rel="stylesheet" href="/s.css">
+<LINK REL="alternate" TYPE="application/rss+xml" title="World &amp; more" HREF='/rss/world.xml?a=1&amp;b=2'>
+<link rel=alternate type=application/atom+xml href=https://other.example/atom>
+</head><body></body></html>"#;
+        let base = Url::parse("https://news.example.com/world/").unwrap();
+        let found: Vec<String> = advertised_feeds(page, &base)
+            .iter()
+            .map(Url::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "https://news.example.com/rss/world.xml?a=1&b=2",
+                "https://other.example/atom"
+            ]
+        );
+        let err = parse_feed(
+            page.as_bytes(),
+            Some("text/html; charset=utf-8"),
+            &base,
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("advertises a feed at https://news.example.com/rss/world.xml?a=1&b=2"),
+            "{err}"
         );
     }
 
