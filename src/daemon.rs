@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -198,7 +199,12 @@ impl Daemon {
         let removed = match self
             .poller
             .store()
-            .call(move |s| s.sync_feeds(&specs))
+            .call(move |s| {
+                let removed = s.sync_feeds(&specs)?;
+                // tags and titles may have changed what the merged feed shows
+                s.touch(Utc::now())?;
+                Ok(removed)
+            })
             .await
         {
             Ok(r) => r,
@@ -299,6 +305,8 @@ fn watch_config(
 /// enabled feed at start and then on schedule, serves the merged feed, follows config edits
 /// (and SIGHUP). On shutdown, fetches in flight are abandoned, writes in flight finish.
 pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    // first of all: until this handler exists, SIGHUP (systemctl reload) would kill the process
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let config = Config::load(&config_path)?;
     let store = open_store(&config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
@@ -369,7 +377,6 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     // `true`: SIGHUP, reload even if the file looks unchanged
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<bool>();
     let _watcher = watch_config(&config_path, reload_tx.clone());
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     {
         let tx = reload_tx.clone();
         tokio::spawn(async move {

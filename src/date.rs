@@ -4,11 +4,16 @@
 //! any offset (`2019/6/5 18:13:43` on many national news sites). A date without an offset
 //! is read in the feed's configured zone, else UTC.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Parses `text` as a feed date. `zone` applies to dates that carry no offset.
 pub fn parse_date(text: &str, zone: Option<Tz>) -> Option<DateTime<Utc>> {
+    // years outside this range are typos or attacks, not news (and some formatters panic on them)
+    parse_any(text, zone).filter(|d| (1800..=9999).contains(&d.year()))
+}
+
+fn parse_any(text: &str, zone: Option<Tz>) -> Option<DateTime<Utc>> {
     let s = text.trim();
     if s.is_empty() {
         return None;
@@ -16,8 +21,8 @@ pub fn parse_date(text: &str, zone: Option<Tz>) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    if let Some(d) = parse_rfc2822ish(s) {
-        return Some(d.with_timezone(&Utc));
+    if let Some(d) = parse_rfc2822ish(s, zone) {
+        return Some(d);
     }
     if let Some(d) = parse_iso_with_offset(s) {
         return Some(d.with_timezone(&Utc));
@@ -86,7 +91,7 @@ fn month_number(word: &str) -> Option<u32> {
 /// RFC 822/2822 and the common ways feeds break it: missing weekday or a wrong one, long
 /// month names, month before day, two-digit years, missing seconds, named or missing zones,
 /// offsets written `+05:30`.
-fn parse_rfc2822ish(s: &str) -> Option<DateTime<FixedOffset>> {
+fn parse_rfc2822ish(s: &str, zone: Option<Tz>) -> Option<DateTime<Utc>> {
     let cleaned = s.replace(',', " ");
     let mut tokens: Vec<&str> = cleaned.split_whitespace().collect();
     if tokens.is_empty() {
@@ -139,17 +144,40 @@ fn parse_rfc2822ish(s: &str) -> Option<DateTime<FixedOffset>> {
         }
         _ => {}
     }
-    let mut naive = date.and_hms_opt(h.min(23), mi, sec.min(59))?;
+    // "24:00" is midnight at the end of the day
+    let mut naive = date.and_hms_opt(if h == 24 { 0 } else { h }, mi, sec.min(59))?;
     if h == 24 {
-        naive += chrono::Duration::hours(24);
+        naive = naive.checked_add_signed(chrono::Duration::hours(24))?;
     }
     let offset = match rest.first() {
-        None => 0,
-        Some(z) => parse_offset(z)?,
+        // no zone at all: the feed's zone
+        None => return local_to_utc(naive, zone),
+        Some(z) => {
+            // an abbreviation the configured zone uses at that time means that zone
+            // ("CST" on a Chinese site is China Standard Time, not US Central)
+            if let Some(tz) = zone.filter(|_| z.chars().all(|c| c.is_ascii_alphabetic())) {
+                use chrono::Offset;
+                use chrono_tz::OffsetName;
+                if let Some(off) = tz.offset_from_local_datetime(&naive).earliest() {
+                    if off
+                        .abbreviation()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(z))
+                    {
+                        let fixed = off.fix();
+                        return fixed
+                            .from_local_datetime(&naive)
+                            .single()
+                            .map(|d| d.with_timezone(&Utc));
+                    }
+                }
+            }
+            parse_offset(z)?
+        }
     };
     FixedOffset::east_opt(offset)?
         .from_local_datetime(&naive)
         .single()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn parse_offset(z: &str) -> Option<i32> {
@@ -279,5 +307,30 @@ mod tests {
         assert_eq!(p("2019-06-05T18:13:43Z"), "2019-06-05T18:13:43+00:00");
         // no zone configured: UTC
         assert_eq!(utc("2019/6/5 18:13:43"), "2019-06-05T18:13:43+00:00");
+        // RFC 822 without a zone, and with the zone's own abbreviation
+        assert_eq!(p("Wed, 05 Jun 2019 18:13:43"), "2019-06-05T10:13:43+00:00");
+        assert_eq!(
+            p("Wed, 05 Jun 2019 18:13:43 CST"),
+            "2019-06-05T10:13:43+00:00"
+        );
+        assert_eq!(
+            utc("Wed, 05 Jun 2019 18:13:43 CST"),
+            "2019-06-06T00:13:43+00:00"
+        );
+        assert_eq!(
+            p("Wed, 05 Jun 2019 18:13:43 +0000"),
+            "2019-06-05T18:13:43+00:00"
+        );
+    }
+
+    #[test]
+    fn absurd_dates_are_no_dates() {
+        assert_eq!(utc("-0001-01-01"), "none");
+        assert_eq!(utc("0099-01-01T00:00:00Z"), "none");
+        assert_eq!(utc("31 Dec 262142 24:00:00 +0000"), "none");
+        assert_eq!(
+            utc("Fri, 31 Dec 2021 24:00:00 +0000"),
+            "2022-01-01T00:00:00+00:00"
+        );
     }
 }

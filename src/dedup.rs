@@ -53,6 +53,13 @@ fn is_tracking_param(name: &str) -> bool {
         || TRACKING_PARAMS.contains(&lower.as_str())
 }
 
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("{s}=").as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
+}
+
 /// The canonical form of a link: scheme and host lowercased and the default port dropped
 /// (the `url` crate does both), fragment and tracking parameters removed.
 /// Only http(s) URLs have a canonical form.
@@ -77,16 +84,19 @@ fn canonical(url: &Url, keep_fragment: bool) -> Option<String> {
     }
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    if url.query().is_some() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !is_tracking_param(k))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    if let Some(query) = url.query().map(str::to_string) {
+        // drop tracking parameters and leave the rest exactly as written
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                !pair.is_empty() && !is_tracking_param(&percent_decode(key))
+            })
             .collect();
         if kept.is_empty() {
             url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
+        } else if kept.len() != query.split('&').count() {
+            url.set_query(Some(&kept.join("&")));
         }
     }
     Some(url.into())
@@ -273,6 +283,16 @@ mod tests {
             "http://example.com:8080/a"
         );
         assert!(canonical_url(&Url::parse("javascript:alert(1)").unwrap()).is_none());
+        // queries without tracking parameters are left exactly as written
+        assert_eq!(canon("https://e.com/a?story"), "https://e.com/a?story");
+        assert_eq!(
+            canon("https://e.com/a?id=1;2&q=a%20b"),
+            "https://e.com/a?id=1;2&q=a%20b"
+        );
+        assert_eq!(
+            canon("https://e.com/a?q=a%20b&UTM_Source=x"),
+            "https://e.com/a?q=a%20b"
+        );
         assert!(canonical_url(&Url::parse("mailto:a@b.c").unwrap()).is_none());
     }
 

@@ -61,7 +61,10 @@ async fn main() -> ExitCode {
         .config
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
     let result = match cli.command {
-        Command::Run => daemon::run(path, shutdown_signal()).await,
+        Command::Run => match shutdown_signal() {
+            Ok(shutdown) => daemon::run(path, shutdown).await,
+            Err(e) => Err(e),
+        },
         Command::Poll { force } => poll(path, force).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
@@ -79,13 +82,18 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT. The handlers are installed now, before anything starts,
+/// so that a stop request during start-up is a clean stop too.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = tokio::signal::ctrl_c() => {},
-    }
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    })
 }
 
 fn check(path: PathBuf) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
-use crate::article::{Article, FeedMeta};
+use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup;
 use crate::parse::{EntryHints, ParsedFeed};
 
@@ -47,7 +47,18 @@ pub fn normalize(parsed: &ParsedFeed, feed_url: &Url, now: DateTime<Utc>) -> Nor
         ..Default::default()
     };
     for (i, entry) in feed.entries.iter().enumerate() {
-        let article = normalize_entry(entry, parsed.hints(i), feed, &feed_authors, feed_url, now);
+        let mut article =
+            normalize_entry(entry, parsed.hints(i), feed, &feed_authors, feed_url, now);
+        if matches!(article.key, ArticleKey::Url(_)) && seen.contains(&article.key) {
+            // items without guid sharing one link: told apart by their text, unless identical
+            let by_text = ArticleKey::Hash(dedup::hash_parts(&[
+                &article.title,
+                article.content.as_deref().unwrap_or(""),
+            ]));
+            if !seen.contains(&by_text) {
+                article.key = by_text;
+            }
+        }
         if seen.insert(article.key.clone()) {
             out.articles.push(article);
         } else {
@@ -121,9 +132,7 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
     builder
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_relative(UrlRelative::RewriteWithBase(base.clone()))
-        .add_tag_attributes("img", ["width", "height", "loading"])
-        .add_tags(["picture", "source"])
-        .add_tag_attributes("source", ["srcset", "type", "media"]);
+        .add_tag_attributes("img", ["width", "height", "loading"]);
     builder.clean(html).to_string().trim().to_string()
 }
 
@@ -290,7 +299,6 @@ fn normalize_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::ArticleKey;
 
     fn run(xml: &str) -> Normalized {
         let base = Url::parse("https://news.example.com/rss/world.xml").unwrap();
@@ -377,6 +385,17 @@ mod tests {
 </channel></rss>"#);
         assert_eq!(n.articles.len(), 2);
         assert_eq!(n.duplicates, 0);
+    }
+
+    #[test]
+    fn items_without_guid_sharing_a_link_are_told_apart_by_text() {
+        let n = run(r#"<rss version="2.0"><channel><title>t</title>
+<item><title>One</title><link>https://e.com/</link></item>
+<item><title>Two</title><link>https://e.com/</link></item>
+<item><title>Two</title><link>https://e.com/</link></item>
+</channel></rss>"#);
+        assert_eq!(n.articles.len(), 2);
+        assert_eq!(n.duplicates, 1);
     }
 
     #[test]

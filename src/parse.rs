@@ -150,8 +150,8 @@ const CONTENT_ELEMENTS: &[&str] = &["content", "encoded", "description", "summar
 fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
-    // one base per open element (inherited when the element sets none)
-    let mut stack: Vec<Url> = Vec::new();
+    // per open element: the xml:base in scope, if any element up the tree set one
+    let mut stack: Vec<Option<Url>> = Vec::new();
     let mut hints: Vec<EntryHints> = Vec::new();
     let mut in_entry_depth: Option<usize> = None;
     let mut content_seen = false;
@@ -169,30 +169,31 @@ fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
             Ok(Event::Eof) | Err(_) => break,
             Ok(_) => continue,
         };
-        let parent = stack.last().unwrap_or(doc_url).clone();
-        let base = e
+        let inherited = stack.last().cloned().flatten();
+        let own = e
             .attributes()
             .flatten()
             .find(|a| a.key.as_ref() == "xml:base")
             .and_then(|a| {
                 a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .ok()
-                    .and_then(|v| parent.join(v.trim()).ok())
+                    .map(|v| v.trim().to_string())
             })
-            .unwrap_or(parent);
+            .and_then(|v| inherited.as_ref().unwrap_or(doc_url).join(&v).ok());
+        let base = own.or(inherited);
         let local = e.local_name();
         let name = local.as_ref();
         if in_entry_depth.is_none() && (name == "entry" || name == "item") {
             in_entry_depth = Some(stack.len() + 1);
             content_seen = false;
             hints.push(EntryHints {
-                content_base: Some(base.clone()),
+                content_base: base.clone(),
                 image: None,
             });
         } else if in_entry_depth.is_some() && !content_seen && CONTENT_ELEMENTS.contains(&name) {
             content_seen = true;
             if let Some(h) = hints.last_mut() {
-                h.content_base = Some(base.clone());
+                h.content_base = base.clone();
             }
         }
         if !empty {
@@ -410,6 +411,15 @@ mod tests {
                 "https://e.com/c/",
                 "https://e.com/news/"
             ]
+        );
+        // a document that only mentions xml:base, or where an entry has none in scope
+        let rss = r#"<rss><channel><item><description>Atom has xml:base.</description></item>
+<item xml:base="https://e.com/x/"><description>y</description></item></channel></rss>"#;
+        let hints = xml_base_hints(rss, &base);
+        assert_eq!(hints[0].content_base, None);
+        assert_eq!(
+            hints[1].content_base.as_ref().map(Url::as_str),
+            Some("https://e.com/x/")
         );
     }
 

@@ -284,8 +284,36 @@ async fn the_running_daemon_follows_config_edits() {
     wait_for_feed(&d, "A's story", |f| titles(f) == ["Story from A"]).await;
 
     // add B: polled and published without a restart
+    let before = get(&d.url("/feed.atom")).await;
+    let last_modified = before.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // HTTP dates have one-second resolution
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     env.write(&format!("{feed_a}\n{feed_b}"));
     wait_for_feed(&d, "B's story", |f| f.entries.len() == 2).await;
+    // a reader that only sends If-Modified-Since sees the change, though B's story is no newer
+    let ims = reqwest::Client::new()
+        .get(d.url("/feed.atom"))
+        .header("If-Modified-Since", &last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ims.status(),
+        200,
+        "Last-Modified {last_modified} -> {:?}",
+        ims.headers().get("last-modified")
+    );
+    let now_modified = ims.headers()["last-modified"].to_str().unwrap().to_string();
+    let again = reqwest::Client::new()
+        .get(d.url("/feed.atom"))
+        .header("If-Modified-Since", &now_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
 
     // remove A: its story leaves the merged feed
     env.write(&feed_b);

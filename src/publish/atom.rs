@@ -68,12 +68,22 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
                     .collect(),
                 links,
                 summary: e.summary.as_ref().map(|s| Text::plain(s.clone())),
-                content: e.content.as_ref().map(|c| Content {
-                    value: Some(c.clone()),
-                    content_type: Some("html".to_string()),
-                    lang: e.language.clone(),
-                    ..Default::default()
-                }),
+                content: match (&e.content, &e.link) {
+                    (Some(c), _) => Some(Content {
+                        value: Some(c.clone()),
+                        content_type: Some("html".to_string()),
+                        lang: e.language.clone(),
+                        ..Default::default()
+                    }),
+                    // RFC 4287 4.1.1.1: an entry without an alternate link must have content
+                    (None, None) => Some(Content {
+                        value: Some(e.summary.clone().unwrap_or_default()),
+                        content_type: Some("text".to_string()),
+                        lang: e.language.clone(),
+                        ..Default::default()
+                    }),
+                    (None, Some(_)) => None,
+                },
                 source,
                 ..Default::default()
             }
@@ -85,7 +95,8 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
     }
     let out = Feed {
         title: Text::plain(feed.title.clone()),
-        id: self_url.map_or_else(|| feed.id.clone(), str::to_string),
+        // stable whatever host name or proxy the reader came through
+        id: feed.id.clone(),
         updated: feed.updated.fixed_offset(),
         // entries without an author of their own inherit this one, as RFC 4287 requires
         authors: vec![Person {

@@ -104,7 +104,7 @@ pub struct MergedFeed {
     pub title: String,
     /// Stable feed id.
     pub id: String,
-    /// Newest entry's update time.
+    /// When the merged feed last changed (or its newest entry's update time, if later).
     pub updated: DateTime<Utc>,
     /// Newest first.
     pub entries: Vec<MergedEntry>,
@@ -202,9 +202,12 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
             }
         })
         .collect();
+    // when newswire's output changed, not what the feeds claim: a new story may carry an
+    // older date, and a removed feed changes nothing the entries' dates would show
     let updated = entries
         .iter()
         .map(|e| e.updated)
+        .chain(store.changed_at()?)
         .max()
         .unwrap_or(DateTime::UNIX_EPOCH);
     let view_key = format!("{:?}|{:?}", view.tag, view.feed);
@@ -338,8 +341,74 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<bool, PublishErro
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    // readable by a web server as the old file was (a temporary file starts as 0600)
+    let mode = match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    };
+    tmp.as_file().set_permissions(mode).map_err(err)?;
     tmp.write_all(content).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn output_file_is_written_atomically_readable_and_only_on_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/merged.atom");
+        assert!(write_atomically(&path, b"one").unwrap());
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        assert!(
+            !write_atomically(&path, b"one").unwrap(),
+            "unchanged content is not rewritten"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(write_atomically(&path, b"two").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+    }
+
+    #[test]
+    fn atom_entry_without_link_or_content_still_has_content() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let feed = MergedFeed {
+            title: "t".into(),
+            id: "tag:newswire,2026:feed/x".into(),
+            updated: t,
+            entries: vec![MergedEntry {
+                id: story_id("k"),
+                title: "Only a title".into(),
+                link: None,
+                published: t,
+                updated: t,
+                authors: vec![],
+                summary: None,
+                content: None,
+                categories: vec![],
+                image: None,
+                language: None,
+                sources: vec![],
+            }],
+        };
+        let xml = atom::render(&feed, Some("http://h/feed.atom"));
+        let parsed = atom_syndication::Feed::read_from(xml.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.id, "tag:newswire,2026:feed/x",
+            "the id does not depend on the Host header"
+        );
+        let content = parsed.entries[0].content.as_ref().expect("content present");
+        assert_eq!(content.content_type.as_deref(), Some("text"));
+    }
 }

@@ -6,6 +6,11 @@ use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
 use super::MergedFeed;
 
+/// RFC 822 date in UTC (chrono's `to_rfc2822` panics outside years 0-9999).
+fn rfc822(d: &chrono::DateTime<chrono::Utc>) -> String {
+    d.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
 /// Renders `feed` as RSS 2.0. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
     let items = feed
@@ -19,7 +24,7 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
                 value: e.id.clone(),
                 permalink: false,
             }),
-            pub_date: Some(e.published.to_rfc2822()),
+            pub_date: Some(rfc822(&e.published)),
             categories: e
                 .categories
                 .iter()
@@ -51,7 +56,7 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
             "{}: stories merged and deduplicated by newswire",
             feed.title
         ),
-        last_build_date: Some(feed.updated.to_rfc2822()),
+        last_build_date: Some(rfc822(&feed.updated)),
         generator: Some(format!("newswire {}", env!("CARGO_PKG_VERSION"))),
         items,
         ..Default::default()

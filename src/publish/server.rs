@@ -124,12 +124,26 @@ fn parse_view(q: &HashMap<String, String>) -> Result<View, String> {
     })
 }
 
+/// The URL the reader used, for `rel="self"`: behind a reverse proxy, from
+/// X-Forwarded-Proto and X-Forwarded-Host; else from Host.
 fn self_url(headers: &HeaderMap, uri: &OriginalUri) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    if host.is_empty() || host.contains(['/', ' ', '"', '<', '>']) {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let host = get("x-forwarded-host").or_else(|| get("host"))?;
+    if host.contains(['/', ' ', '"', '<', '>', '\\', '@']) {
         return None;
     }
-    Some(format!("http://{host}{}", uri.0))
+    let scheme = match get("x-forwarded-proto") {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    Some(format!("{scheme}://{host}{}", uri.0))
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> Option<bool> {

@@ -302,8 +302,31 @@ impl Store {
                 params![f.name, f.url],
             )?;
         }
+        if !removed.is_empty() {
+            touch(&tx, Utc::now())?;
+        }
         tx.commit()?;
         Ok(removed)
+    }
+
+    /// When what the merged feed shows last changed (new, updated or removed stories, or a
+    /// new feed list), if ever.
+    pub fn changed_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let conn = lock(&self.reader);
+        let v: Option<i64> = conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'changed_at'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.map(from_ts))
+    }
+
+    /// Records that what the merged feed shows changed at `at` (never moves back).
+    pub fn touch(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        touch(&conn, at)
     }
 
     /// The state of one feed.
@@ -484,6 +507,9 @@ impl Store {
                 &tx, feed, at, article, story_key, &doc_keys, &mut stats, &mut dirty,
             )?;
         }
+        if !dirty.is_empty() {
+            touch(&tx, at)?;
+        }
         for story in dirty {
             refresh_story(&tx, story)?;
         }
@@ -584,6 +610,15 @@ impl Store {
     }
 }
 
+fn touch(conn: &Connection, at: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES ('changed_at', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)",
+        [ts(at)],
+    )?;
+    Ok(())
+}
+
 fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedState>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success, last_status,
@@ -652,6 +687,7 @@ fn find_existing(
     feed: &str,
     article: &Article,
     doc_keys: &HashSet<String>,
+    url_unique_in_doc: bool,
 ) -> rusqlite::Result<Option<Existing>> {
     let key = article.key.as_stored();
     let row = |r: &rusqlite::Row| -> rusqlite::Result<Existing> {
@@ -673,7 +709,7 @@ fn find_existing(
             row,
         )
         .optional()?;
-    if found.is_some() || !matches!(article.key, ArticleKey::Guid(_)) {
+    if found.is_some() || !matches!(article.key, ArticleKey::Guid(_)) || !url_unique_in_doc {
         return Ok(found);
     }
     let Some(canonical) = &article.canonical_url else {
@@ -686,7 +722,13 @@ fn find_existing(
     let candidates: Vec<_> = stmt
         .query_map(params![feed, canonical], row)?
         .collect::<Result<_, _>>()?;
-    Ok(candidates.into_iter().find(|c| !doc_keys.contains(&c.key)))
+    // Only an unambiguous match is a migration: one stored entry with that URL, which this
+    // document no longer lists. Live blogs and feeds whose items all link to one page
+    // reuse a URL for different items; those stay apart.
+    match candidates.as_slice() {
+        [only] if !doc_keys.contains(&only.key) => Ok(candidates.into_iter().next()),
+        _ => Ok(None),
+    }
 }
 
 fn story_id_for(
@@ -726,7 +768,8 @@ fn apply_article(
 ) -> Result<(), StoreError> {
     let hash = dedup::content_hash(a);
     let key = a.key.as_stored();
-    match find_existing(tx, feed, a, doc_keys)? {
+    // story keys start with "url:" exactly when the canonical URL is unique in the document
+    match find_existing(tx, feed, a, doc_keys, story_key.starts_with("url:"))? {
         Some(Existing {
             id,
             story: old_story,

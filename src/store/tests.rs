@@ -101,6 +101,39 @@ fn guid_churn_with_same_link_does_not_duplicate() {
 }
 
 #[test]
+fn new_guids_on_a_shared_link_are_new_entries_not_churn() {
+    // a live blog: every update links to the same page
+    let (_d, s) = open();
+    apply(
+        &s,
+        "a",
+        &[
+            article(Some("g1"), "https://e.com/live", "First update", "1"),
+            article(Some("g2"), "https://e.com/live", "Second update", "2"),
+        ],
+    );
+    let st = apply(
+        &s,
+        "a",
+        &[
+            article(Some("g3"), "https://e.com/live", "Third update", "3"),
+            article(Some("g2"), "https://e.com/live", "Second update", "2"),
+        ],
+    );
+    assert_eq!(st.new, 1, "{st:?}");
+    let mut titles: Vec<String> = all(&s).into_iter().map(|s| s.fields.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["First update", "Second update", "Third update"]);
+    // and a single item whose guid churns while two stored entries share its link is new too
+    let st = apply(
+        &s,
+        "a",
+        &[article(Some("g4"), "https://e.com/live", "Fourth", "4")],
+    );
+    assert_eq!(st.new, 1, "{st:?}");
+}
+
+#[test]
 fn same_canonical_url_across_feeds_is_one_story_with_both_sources() {
     let (_d, s) = open();
     apply(

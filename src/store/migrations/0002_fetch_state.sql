@@ -10,3 +10,10 @@ CREATE TABLE hosts (
     paused_until INTEGER NOT NULL,
     reason       TEXT NOT NULL
 );
+
+-- Store-wide facts; `changed_at` is when what the merged feed shows last changed (its
+-- Last-Modified and <updated>), which feed-given dates cannot tell.
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
