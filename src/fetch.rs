@@ -33,7 +33,8 @@ pub struct Fetched {
     pub body: Option<Vec<u8>>,
     /// The URL after redirects: the base for relative links.
     pub final_url: Url,
-    /// Where the feed moved to, when every redirect on the way was permanent (301/308).
+    /// Where the feed moved to: the target of the permanent redirects (301/308) that start
+    /// the chain. In 301 -> 302 -> final, the 301's target is remembered, not the final URL.
     pub moved_to: Option<Url>,
     /// The Content-Type header.
     pub content_type: Option<String>,

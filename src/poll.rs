@@ -409,6 +409,7 @@ async fn run(
         moved_to: fetched.moved_to.as_ref().map(Url::to_string),
         next_poll,
         next_attempt: None,
+        ttl: None,
     };
     let hint = |ttl: Option<Duration>| -> Option<DateTime<Utc>> {
         if !ctx.respect_cache_hints {
@@ -418,8 +419,11 @@ async fn run(
         // a hint only lengthens the interval: a shorter one changes nothing
         (longest > ctx.schedule.interval_after(at)).then(|| at + capped(longest, MAX_CACHE_HINT))
     };
+    // the document's <ttl> is only seen when it is parsed: for a 304 or the same bytes, the
+    // one stored from the last full fetch still applies
+    let stored_ttl = state.as_ref().and_then(|s| s.ttl);
     let Some(body) = fetched.body else {
-        update.next_attempt = hint(None);
+        update.next_attempt = hint(stored_ttl);
         ctx.store
             .call(move |s| s.record_unchanged(&name, &update))
             .await?;
@@ -428,7 +432,7 @@ async fn run(
     let body_hash = hash_parts(&[&String::from_utf8_lossy(&body)]);
     update.body_hash = Some(body_hash.clone());
     if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(body_hash.as_str()) {
-        update.next_attempt = hint(None);
+        update.next_attempt = hint(stored_ttl);
         ctx.store
             .call(move |s| s.record_unchanged(&name, &update))
             .await?;
@@ -443,12 +447,11 @@ async fn run(
     })
     .await
     .map_err(|e| StoreError::Task(e.to_string()))??;
-    update.next_attempt = hint(
-        parsed
-            .feed
-            .ttl
-            .map(|m| Duration::from_secs(u64::from(m) * 60)),
-    );
+    update.ttl = parsed
+        .feed
+        .ttl
+        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    update.next_attempt = hint(update.ttl);
     let final_url = fetched.final_url.clone();
     let status = fetched.status;
     ctx.store

@@ -99,6 +99,9 @@ pub struct FeedState {
     pub moved_to: Option<String>,
     /// The server said 410 Gone.
     pub gone: bool,
+    /// The document's `<ttl>` from its last full fetch.
+    #[serde(skip)]
+    pub ttl: Option<Duration>,
 }
 
 /// What one poll learned about a feed, beside its articles.
@@ -118,6 +121,8 @@ pub struct FeedUpdate {
     pub next_poll: Option<DateTime<Utc>>,
     /// No fetch before this (cache hints).
     pub next_attempt: Option<DateTime<Utc>>,
+    /// The document's `<ttl>` (only known when it was parsed).
+    pub ttl: Option<Duration>,
 }
 
 /// The result of storing one poll's articles.
@@ -348,7 +353,7 @@ impl Store {
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
                 last_status = ?5, last_outcome = 'not_modified', last_error = NULL,
                 consecutive_failures = 0, next_poll = ?6, next_attempt = ?7,
-                moved_to = coalesce(?8, moved_to), body_hash = coalesce(?9, body_hash)
+                moved_to = coalesce(?8, moved_to), body_hash = coalesce(?9, body_hash), gone = 0
              WHERE name = ?1",
             params![
                 feed,
@@ -478,7 +483,7 @@ impl Store {
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
                 last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
                 next_poll = ?6, title = ?7, site_url = ?8, next_attempt = ?9,
-                moved_to = coalesce(?10, moved_to), body_hash = ?11
+                moved_to = coalesce(?10, moved_to), body_hash = ?11, ttl_secs = ?12, gone = 0
              WHERE name = ?1",
             params![
                 feed,
@@ -491,7 +496,8 @@ impl Store {
                 meta.site_url,
                 u.next_attempt.map(ts),
                 u.moved_to,
-                u.body_hash
+                u.body_hash,
+                u.ttl.map(|t| t.as_secs() as i64)
             ],
         )?;
         if changed == 0 {
@@ -624,7 +630,7 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
         "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success, last_status,
                 last_outcome, last_error, consecutive_failures, next_poll,
                 (SELECT count(*) FROM entries e WHERE e.feed = f.name),
-                body_hash, next_attempt, moved_to, gone
+                body_hash, next_attempt, moved_to, gone, ttl_secs
          FROM feeds f WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
     )?;
     let rows = stmt.query_map(params![name], |r| {
@@ -649,6 +655,9 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
             next_attempt: r.get::<_, Option<i64>>(15)?.map(from_ts),
             moved_to: r.get(16)?,
             gone: r.get(17)?,
+            ttl: r
+                .get::<_, Option<i64>>(18)?
+                .map(|t| Duration::from_secs(t.max(0) as u64)),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -249,6 +249,10 @@ fn host_pauses_gone_and_url_changes() {
 
     s.record_gone("b", at, "HTTP 410 Gone").unwrap();
     assert!(s.feed_state("b").unwrap().unwrap().gone);
+    // forced, it answered after all: no longer gone
+    apply(&s, "b", &[]);
+    assert!(!s.feed_state("b").unwrap().unwrap().gone);
+    s.record_gone("b", at, "HTTP 410 Gone").unwrap();
     // a new URL in the config is a fresh start
     s.sync_feeds(&[
         FeedSpec {

@@ -3,6 +3,7 @@ ALTER TABLE feeds ADD COLUMN body_hash TEXT;           -- SHA-256 of the last 20
 ALTER TABLE feeds ADD COLUMN next_attempt INTEGER;     -- no fetch before this (failure backoff, cache hints, Retry-After)
 ALTER TABLE feeds ADD COLUMN moved_to TEXT;            -- target of a permanent redirect (301/308), used instead of url
 ALTER TABLE feeds ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;  -- 410 Gone: not polled again until its url changes
+ALTER TABLE feeds ADD COLUMN ttl_secs INTEGER;         -- the document's <ttl>, kept for polls answered by 304
 
 -- A 429/503 with Retry-After pauses every feed on that host.
 CREATE TABLE hosts (
