@@ -327,6 +327,13 @@ fn log_summary(s: &PollSummary) {
     }
 }
 
+/// Permits to hold a parsed document: one per core.
+fn parse_slots() -> &'static Semaphore {
+    static SLOTS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
 fn capped(d: Duration, cap: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d.min(cap)).unwrap_or_default()
 }
@@ -441,7 +448,9 @@ async fn run(
     let zone = feed.timezone;
     let base = fetched.final_url.clone();
     let content_type = fetched.content_type.clone();
-    // parsing is CPU work: off the async workers
+    // Parsing is CPU work: off the async workers, and no more documents between parse and
+    // store than there are cores, so that memory stays flat however many fetches finish at once.
+    let _slot = parse_slots().acquire().await.ok();
     let parsed = tokio::task::spawn_blocking(move || {
         parse::parse_feed(&body, content_type.as_deref(), &base, zone)
     })
@@ -572,25 +581,14 @@ impl Poller {
                 name: feed.name.clone(),
             }
         };
-        let name = feed.name.clone();
-        let state = match self.store.call(move |s| s.feed_state(&name)).await {
-            Ok(s) => s,
-            Err(e) => {
-                return skipped(Outcome::Failed {
-                    status: None,
-                    error: error_chain(&e),
-                    retry_at: Utc::now(),
-                });
-            }
-        };
         let (fetcher, overall, cfg) = {
             let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
             (g.0.clone(), Arc::clone(&g.1), g.2.clone())
         };
-        let host = effective_url(feed, state.as_ref())
-            .host_str()
-            .unwrap_or_default()
-            .to_string();
+        // Slots are taken by the configured URL's host, before anything else (even reading the
+        // feed's state), so that a thousand queued feeds cost a thousand small futures and
+        // nothing more. A feed that moved to another host still counts against its old one.
+        let host = feed.url.host_str().unwrap_or_default().to_string();
         let per_host = self.host_slots(&host, cfg.per_host);
         let permits = tokio::select! {
             p = async {
@@ -603,6 +601,17 @@ impl Poller {
         if permits.is_none() || self.cancel.is_cancelled() {
             return skipped(Outcome::Cancelled);
         }
+        let name = feed.name.clone();
+        let state = match self.store.call(move |s| s.feed_state(&name)).await {
+            Ok(s) => s,
+            Err(e) => {
+                return skipped(Outcome::Failed {
+                    status: None,
+                    error: error_chain(&e),
+                    retry_at: Utc::now(),
+                });
+            }
+        };
         let ctx = PollContext {
             store: &self.store,
             fetcher: &fetcher,
