@@ -131,6 +131,25 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// The feeds, in config order.
     pub feeds: Vec<FeedConfig>,
+    /// Named views of the merged feed, in config order.
+    pub views: Vec<ViewConfig>,
+}
+
+/// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewConfig {
+    /// Unique slug, used in URLs.
+    pub name: String,
+    /// Title of the view's feed.
+    pub title: String,
+    /// Stories from feeds with any of these tags (empty: no tag condition).
+    pub tags: Vec<String>,
+    /// Only stories from these feeds (empty: no feed condition).
+    pub feeds: Vec<String>,
+    /// SQLite FTS5 query over title and body.
+    pub query: Option<String>,
+    /// Stories per page (default: `output.limit`).
+    pub limit: usize,
 }
 
 /// `[output]`
@@ -142,6 +161,18 @@ pub struct OutputConfig {
     pub limit: usize,
     /// Where to write the merged Atom feed after each poll, if anywhere.
     pub file: Option<PathBuf>,
+    /// Where to write the merged RSS 2.0 feed, if anywhere.
+    pub rss_file: Option<PathBuf>,
+    /// Where to write the merged JSON Feed, if anywhere.
+    pub json_file: Option<PathBuf>,
+    /// Icon of the merged feed (a small square image URL).
+    pub icon: Option<String>,
+    /// Logo of the merged feed (a wider image URL).
+    pub logo: Option<String>,
+    /// A WebSub hub to advertise, if any.
+    pub hub: Option<String>,
+    /// Zone in which the HTML page groups stories by day and shows times.
+    pub timezone: Tz,
 }
 
 /// `[fetch]`
@@ -182,6 +213,11 @@ impl Config {
     /// The schedule a feed actually runs on.
     pub fn schedule_of<'a>(&'a self, feed: &'a FeedConfig) -> &'a Schedule {
         feed.schedule.as_ref().unwrap_or(&self.schedule)
+    }
+
+    /// The view called `name`.
+    pub fn view(&self, name: &str) -> Option<&ViewConfig> {
+        self.views.iter().find(|v| v.name == name)
     }
 
     /// The feed called `name`.
@@ -268,6 +304,21 @@ struct RawConfig {
     fetch: RawFetch,
     #[serde(default, rename = "feed")]
     feeds: Vec<RawFeed>,
+    #[serde(default, rename = "view")]
+    views: Vec<RawView>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawView {
+    name: Spanned<String>,
+    title: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    feeds: Vec<Spanned<String>>,
+    query: Option<Spanned<String>>,
+    limit: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -276,6 +327,12 @@ struct RawOutput {
     title: Option<String>,
     limit: Option<Spanned<i64>>,
     file: Option<String>,
+    rss_file: Option<String>,
+    json_file: Option<String>,
+    icon: Option<Spanned<String>>,
+    logo: Option<Spanned<String>>,
+    hub: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -347,10 +404,46 @@ impl RawConfig {
                 return Err(ctx.invalid("output.limit", l, "expected a number from 1 to 10000"));
             }
         };
+        let http_url =
+            |key: &str, v: &Option<Spanned<String>>| -> Result<Option<String>, ConfigError> {
+                match v {
+                    None => Ok(None),
+                    Some(u) => match Url::parse(u.get_ref().trim()) {
+                        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                            Ok(Some(url.to_string()))
+                        }
+                        _ => Err(ctx.invalid(key, u, "expected an absolute http(s) URL")),
+                    },
+                }
+            };
+        let display_zone = match &self.output.timezone {
+            None => Tz::UTC,
+            Some(t) => t.get_ref().parse::<Tz>().map_err(|_| {
+                ctx.invalid(
+                    "output.timezone",
+                    t,
+                    "expected an IANA time zone name such as \"Europe/London\" or \"UTC\"",
+                )
+            })?,
+        };
         let output = OutputConfig {
             title: self.output.title.unwrap_or_else(|| "newswire".to_string()),
             limit,
             file: self.output.file.as_deref().map(|f| ctx.relative_path(f)),
+            rss_file: self
+                .output
+                .rss_file
+                .as_deref()
+                .map(|f| ctx.relative_path(f)),
+            json_file: self
+                .output
+                .json_file
+                .as_deref()
+                .map(|f| ctx.relative_path(f)),
+            icon: http_url("output.icon", &self.output.icon)?,
+            logo: http_url("output.logo", &self.output.logo)?,
+            hub: http_url("output.hub", &self.output.hub)?,
+            timezone: display_zone,
         };
 
         let timeout = match &self.fetch.timeout {
@@ -478,6 +571,69 @@ impl RawConfig {
             });
         }
 
+        let mut views: Vec<ViewConfig> = Vec::new();
+        for raw in self.views {
+            let name = raw.name.get_ref().clone();
+            if !valid_name(&name) {
+                return Err(ctx.invalid(
+                    "view.name",
+                    &raw.name,
+                    "a view name is a slug of lowercase letters, digits, '-', '_' or '.', e.g. \"china-russia\"",
+                ));
+            }
+            if views.iter().any(|v| v.name == name) {
+                return Err(ctx.invalid(
+                    "view.name",
+                    &raw.name,
+                    format!("another [[view]] is already called \"{name}\"; names must be unique"),
+                ));
+            }
+            let mut only = Vec::new();
+            for f in &raw.feeds {
+                if !seen.contains(f.get_ref()) {
+                    return Err(ctx.invalid(
+                        "view.feeds",
+                        f,
+                        format!("no [[feed]] is called \"{}\"", f.get_ref()),
+                    ));
+                }
+                only.push(f.get_ref().clone());
+            }
+            let query = match &raw.query {
+                None => None,
+                Some(q) => {
+                    crate::store::check_search_query(q.get_ref()).map_err(|e| {
+                        ctx.invalid(
+                            "view.query",
+                            q,
+                            format!("{e}: expected SQLite FTS5 syntax, e.g. \"Russia OR Moscow\""),
+                        )
+                    })?;
+                    Some(q.get_ref().clone())
+                }
+            };
+            let limit = match &raw.limit {
+                None => output.limit,
+                Some(l) if (1..=10_000).contains(l.get_ref()) => *l.get_ref() as usize,
+                Some(l) => {
+                    return Err(ctx.invalid("view.limit", l, "expected a number from 1 to 10000"));
+                }
+            };
+            views.push(ViewConfig {
+                title: raw.title.unwrap_or_else(|| name.clone()),
+                name,
+                tags: raw
+                    .tags
+                    .into_iter()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                feeds: only,
+                query,
+                limit,
+            });
+        }
+
         Ok(Config {
             path: ctx.path.to_path_buf(),
             database,
@@ -486,6 +642,7 @@ impl RawConfig {
             output,
             fetch,
             feeds,
+            views,
         })
     }
 }
@@ -597,6 +754,35 @@ enabled = false
             );
             assert!(msg.contains(hint), "{text:?} -> {msg}");
         }
+    }
+
+    #[test]
+    fn views_are_validated() {
+        let feeds = "[[feed]]\nname = \"gt\"\nurl = \"https://e.com/\"\ntags = [\"world\"]\n";
+        let c = parse(&format!(
+            "{feeds}[[view]]\nname = \"cr\"\ntitle = \"China-Russia\"\ntags = [\"world\"]\nfeeds = [\"gt\"]\nquery = \"Russia OR Moscow\"\nlimit = 100\n"
+        ))
+        .unwrap();
+        assert_eq!(c.views[0].query.as_deref(), Some("Russia OR Moscow"));
+        assert_eq!(c.view("cr").unwrap().limit, 100);
+        let bad_feed = parse(&format!(
+            "{feeds}[[view]]\nname = \"v\"\nfeeds = [\"nope\"]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            bad_feed
+                .to_string()
+                .contains("no [[feed]] is called \"nope\""),
+            "{bad_feed}"
+        );
+        let bad_query = parse(&format!(
+            "{feeds}[[view]]\nname = \"v\"\nquery = \"AND OR (\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            bad_query.to_string().contains(":7:9: `view.query`"),
+            "{bad_query}"
+        );
     }
 
     #[test]

@@ -55,33 +55,54 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
     Ok(store)
 }
 
-/// Renders the merged Atom feed and writes it to `output.file`, if one is configured.
+/// Renders the merged feed and writes it to `output.file` (Atom), `output.rss_file` and
+/// `output.json_file`, those that are configured, each only when its content changed.
 pub async fn write_output_file(store: &Arc<Store>, config: &Arc<Config>) {
-    let Some(path) = config.output.file.clone() else {
+    let targets: Vec<(Format, PathBuf)> = [
+        (Format::Atom, &config.output.file),
+        (Format::Rss, &config.output.rss_file),
+        (Format::Json, &config.output.json_file),
+    ]
+    .into_iter()
+    .filter_map(|(f, p)| p.clone().map(|p| (f, p)))
+    .collect();
+    if targets.is_empty() {
         return;
-    };
+    }
     let config = Arc::clone(config);
     let result = store
         .call(move |s| {
-            let feed = publish::build(s, &config, &View::default());
-            Ok(feed.map(|f| Format::Atom.render(&f, None)))
+            let feed = match publish::build(s, &config, &View::default()) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(error_chain(&e))),
+            };
+            let mut done = Vec::new();
+            for (format, path) in targets {
+                // no request, so no URLs of its own: the file is read as it is
+                let body = format.render(&feed, &publish::FeedLinks::default());
+                let written =
+                    publish::write_atomically(&path, body.as_bytes()).map_err(|e| error_chain(&e));
+                done.push((path, written));
+            }
+            Ok(Ok(done))
         })
         .await;
-    let written = match result {
-        Ok(Ok(body)) => {
-            let p = path.clone();
-            tokio::task::spawn_blocking(move || publish::write_atomically(&p, body.as_bytes()))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| error_chain(&e)))
+    match result {
+        Ok(Ok(done)) => {
+            for (path, written) in done {
+                match written {
+                    Ok(true) => debug!(path = %path.display(), "output file written"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(path = %path.display(), error = %e, "could not write the output file")
+                    }
+                }
+            }
         }
-        Ok(Err(e)) => Err(error_chain(&e)),
-        Err(e) => Err(error_chain(&e)),
-    };
-    match written {
-        Ok(true) => debug!(path = %path.display(), "output file written"),
-        Ok(false) => {}
-        Err(e) => warn!(path = %path.display(), error = %e, "could not write the output file"),
+        Ok(Err(e)) => warn!(error = %e, "could not build the merged feed for the output files"),
+        Err(e) => {
+            warn!(error = %error_chain(&e), "could not build the merged feed for the output files")
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Source, Text};
 
-use super::MergedFeed;
+use super::{FeedLinks, MergedFeed};
 
 fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
     Link {
@@ -15,6 +15,17 @@ fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
 
 /// Renders `feed` as Atom. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
+    render_with(
+        feed,
+        &FeedLinks {
+            self_url: self_url.map(str::to_string),
+            ..Default::default()
+        },
+    )
+}
+
+/// Renders `feed` as Atom with its self, next (RFC 5005), alternate and hub links.
+pub fn render_with(feed: &MergedFeed, links_to: &FeedLinks) -> String {
     let entries = feed
         .entries
         .iter()
@@ -90,8 +101,19 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
         })
         .collect();
     let mut links = Vec::new();
-    if let Some(u) = self_url {
+    if let Some(u) = &links_to.self_url {
         links.push(link(u, "self", Some("application/atom+xml")));
+    }
+    if let Some(u) = &links_to.alternate_url {
+        links.push(link(u, "alternate", Some("text/html")));
+    }
+    if let Some(u) = &links_to.next_url {
+        // RFC 5005: "next" for a paged feed, "prev-archive" for the older archive document
+        links.push(link(u, "next", Some("application/atom+xml")));
+        links.push(link(u, "prev-archive", Some("application/atom+xml")));
+    }
+    if let Some(u) = &feed.hub {
+        links.push(link(u, "hub", None));
     }
     let out = Feed {
         title: Text::plain(feed.title.clone()),
@@ -103,6 +125,9 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
             name: "newswire".to_string(),
             ..Default::default()
         }],
+        icon: feed.icon.clone(),
+        logo: feed.logo.clone(),
+        lang: feed.language.clone(),
         generator: Some(Generator {
             value: "newswire".to_string(),
             version: Some(env!("CARGO_PKG_VERSION").to_string()),

@@ -2,10 +2,21 @@
 
 use serde_json::{Value, json};
 
-use super::MergedFeed;
+use super::{FeedLinks, MergedFeed};
 
 /// Renders `feed` as JSON Feed 1.1. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
+    render_with(
+        feed,
+        &FeedLinks {
+            self_url: self_url.map(str::to_string),
+            ..Default::default()
+        },
+    )
+}
+
+/// Renders `feed` as JSON Feed 1.1 with `feed_url`, `home_page_url` and `next_url`.
+pub fn render_with(feed: &MergedFeed, links: &FeedLinks) -> String {
     let items: Vec<Value> = feed
         .entries
         .iter()
@@ -50,8 +61,26 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
         "title": feed.title,
         "items": items,
     });
-    if let Some(u) = self_url {
+    if let Some(u) = &links.self_url {
         out["feed_url"] = json!(u);
+    }
+    if let Some(u) = &links.alternate_url {
+        out["home_page_url"] = json!(u);
+    }
+    if let Some(u) = &links.next_url {
+        out["next_url"] = json!(u);
+    }
+    if let Some(u) = &feed.icon {
+        out["icon"] = json!(u);
+    }
+    if let Some(u) = &feed.logo.as_ref().or(feed.icon.as_ref()) {
+        out["favicon"] = json!(u);
+    }
+    if let Some(l) = &feed.language {
+        out["language"] = json!(l);
+    }
+    if let Some(h) = &feed.hub {
+        out["hubs"] = json!([{ "type": "WebSub", "url": h }]);
     }
     serde_json::to_string_pretty(&out).expect("JSON values always serialize")
 }

@@ -3,6 +3,7 @@
 
 pub mod atom;
 pub mod json;
+pub mod page;
 pub mod rss;
 pub mod server;
 
@@ -17,15 +18,35 @@ use crate::config::Config;
 use crate::dedup::hash_parts;
 use crate::store::{FeedState, Store, StoreError, StoryQuery};
 
-/// Which part of the merged feed to show (`?tag=`, `?feed=`, `?limit=`).
+/// Which part of the merged feed to show: a named `[[view]]`, narrowed further by
+/// `?tag=`, `?feed=`, `?q=`, `?limit=` and paged with `?before=`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
+    /// A `[[view]]` from the config.
+    pub view: Option<String>,
     /// Only stories from feeds with this tag.
     pub tag: Option<String>,
     /// Only stories from this feed.
     pub feed: Option<String>,
-    /// At most this many stories (default: `output.limit`).
+    /// Full-text query (SQLite FTS5 syntax) over title and body.
+    pub q: Option<String>,
+    /// At most this many stories (default: the view's or `output.limit`).
     pub limit: Option<usize>,
+    /// Paging cursor: only stories older than this one (see [`MergedFeed::next_cursor`]).
+    pub before: Option<String>,
+}
+
+/// A paging cursor: a story's publication time and row id.
+pub fn parse_cursor(c: &str) -> Option<(DateTime<Utc>, i64)> {
+    let (t, id) = c.rsplit_once('_')?;
+    Some((
+        DateTime::from_timestamp(t.parse().ok()?, 0)?,
+        id.parse().ok()?,
+    ))
+}
+
+fn cursor_of(published: DateTime<Utc>, id: i64) -> String {
+    format!("{}_{id}", published.timestamp())
 }
 
 /// Why a view cannot be shown.
@@ -37,6 +58,12 @@ pub enum PublishError {
     /// `?tag=` names a tag no configured feed has.
     #[error("no feed has the tag \"{0}\"")]
     UnknownTag(String),
+    /// The path names no configured `[[view]]`.
+    #[error("no view is called \"{0}\"")]
+    UnknownView(String),
+    /// `?before=` is not a cursor newswire made.
+    #[error("`before` must be a paging cursor from a next link, not {0:?}")]
+    BadCursor(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -95,6 +122,8 @@ pub struct MergedEntry {
     pub language: Option<String>,
     /// Every feed that carried it, earliest first.
     pub sources: Vec<EntrySource>,
+    /// Paging cursor that starts the page after this entry.
+    pub cursor: String,
 }
 
 /// The merged feed, in no particular format.
@@ -108,6 +137,27 @@ pub struct MergedFeed {
     pub updated: DateTime<Utc>,
     /// Newest first.
     pub entries: Vec<MergedEntry>,
+    /// The cursor of the next (older) page, when there is one.
+    pub next_cursor: Option<String>,
+    /// The language every entry shares, if they all share one.
+    pub language: Option<String>,
+    /// `output.icon`.
+    pub icon: Option<String>,
+    /// `output.logo`.
+    pub logo: Option<String>,
+    /// `output.hub`.
+    pub hub: Option<String>,
+}
+
+/// URLs a rendered feed points to, worked out from the request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedLinks {
+    /// Where this document is served (`rel="self"`).
+    pub self_url: Option<String>,
+    /// The next, older page.
+    pub next_url: Option<String>,
+    /// The HTML page showing the same stories.
+    pub alternate_url: Option<String>,
 }
 
 /// The media type of an image, guessed from its URL's extension (JPEG when it has none).
@@ -136,29 +186,69 @@ pub fn story_id(key: &str) -> String {
 pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, PublishError> {
     let mut feeds: Option<Vec<String>> = None;
     let mut title = config.output.title.clone();
+    let mut search: Vec<String> = Vec::new();
+    let mut limit = config.output.limit;
+    // narrows `feeds` to those also in `only`
+    let narrow = |feeds: &mut Option<Vec<String>>, only: Vec<String>| {
+        *feeds = Some(match feeds.take() {
+            None => only,
+            Some(cur) => cur.into_iter().filter(|f| only.contains(f)).collect(),
+        });
+    };
+    let tagged = |tags: &[String]| -> Vec<String> {
+        config
+            .feeds
+            .iter()
+            .filter(|f| f.tags.iter().any(|t| tags.contains(t)))
+            .map(|f| f.name.clone())
+            .collect()
+    };
+    if let Some(name) = &view.view {
+        let v = config
+            .view(name)
+            .ok_or_else(|| PublishError::UnknownView(name.clone()))?;
+        title = v.title.clone();
+        limit = v.limit;
+        if !v.tags.is_empty() {
+            narrow(&mut feeds, tagged(&v.tags));
+        }
+        if !v.feeds.is_empty() {
+            narrow(&mut feeds, v.feeds.clone());
+        }
+        search.extend(v.query.clone());
+    }
     if let Some(name) = &view.feed {
         if config.feed(name).is_none() {
             return Err(PublishError::UnknownFeed(name.clone()));
         }
-        feeds = Some(vec![name.clone()]);
+        narrow(&mut feeds, vec![name.clone()]);
         title = format!("{title}: {name}");
     }
     if let Some(tag) = &view.tag {
-        let tagged: Vec<String> = config
-            .feeds
-            .iter()
-            .filter(|f| f.tags.iter().any(|t| t == tag))
-            .map(|f| f.name.clone())
-            .filter(|n| feeds.as_ref().is_none_or(|only| only.contains(n)))
-            .collect();
         if !config.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag)) {
             return Err(PublishError::UnknownTag(tag.clone()));
         }
-        feeds = Some(tagged);
+        narrow(&mut feeds, tagged(std::slice::from_ref(tag)));
         title = format!("{title} #{tag}");
     }
-    let limit = view.limit.unwrap_or(config.output.limit).clamp(1, 10_000);
-    let stories = store.stories(&StoryQuery { feeds, limit })?;
+    if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        search.push(q.to_string());
+        title = format!("{title} \u{201c}{q}\u{201d}");
+    }
+    let before = match &view.before {
+        None => None,
+        Some(c) => Some(parse_cursor(c).ok_or_else(|| PublishError::BadCursor(c.clone()))?),
+    };
+    let limit = view.limit.unwrap_or(limit).clamp(1, 10_000);
+    // one more than asked, to know whether there is a next page
+    let mut stories = store.stories(&StoryQuery {
+        feeds,
+        limit: limit + 1,
+        search,
+        before,
+    })?;
+    let has_more = stories.len() > limit;
+    stories.truncate(limit);
     let tags: HashMap<&str, &[String]> = config
         .feeds
         .iter()
@@ -188,6 +278,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
                 categories,
                 image: s.fields.image,
                 language: s.fields.language,
+                cursor: cursor_of(s.fields.published, s.id),
                 sources: s
                     .sources
                     .into_iter()
@@ -210,12 +301,29 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         .chain(store.changed_at()?)
         .max()
         .unwrap_or(DateTime::UNIX_EPOCH);
-    let view_key = format!("{:?}|{:?}", view.tag, view.feed);
+    let view_key = format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        view.tag, view.feed, view.view, view.q
+    );
+    let next_cursor = has_more
+        .then(|| entries.last().map(|e| e.cursor.clone()))
+        .flatten();
+    let first_language = entries.first().and_then(|e| e.language.clone());
+    let language = first_language.filter(|l| {
+        entries
+            .iter()
+            .all(|e| e.language.as_deref() == Some(l.as_str()))
+    });
     Ok(MergedFeed {
         title,
         id: format!("tag:newswire,2026:feed/{}", &hash_parts(&[&view_key])[..16]),
         updated,
         entries,
+        next_cursor,
+        language,
+        icon: config.output.icon.clone(),
+        logo: config.output.logo.clone(),
+        hub: config.output.hub.clone(),
     })
 }
 
@@ -400,7 +508,13 @@ mod tests {
                 image: None,
                 language: None,
                 sources: vec![],
+                cursor: "1700000000_1".into(),
             }],
+            next_cursor: None,
+            language: None,
+            icon: None,
+            logo: None,
+            hub: None,
         };
         let xml = atom::render(&feed, Some("http://h/feed.atom"));
         let parsed = atom_syndication::Feed::read_from(xml.as_bytes()).unwrap();

@@ -4,7 +4,7 @@ use rss::extension::atom::{AtomExtension, Link as AtomLink};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
-use super::MergedFeed;
+use super::{FeedLinks, MergedFeed};
 
 /// RFC 822 date in UTC (chrono's `to_rfc2822` panics outside years 0-9999).
 fn rfc822(d: &chrono::DateTime<chrono::Utc>) -> String {
@@ -13,6 +13,18 @@ fn rfc822(d: &chrono::DateTime<chrono::Utc>) -> String {
 
 /// Renders `feed` as RSS 2.0. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
+    render_with(
+        feed,
+        &FeedLinks {
+            self_url: self_url.map(str::to_string),
+            ..Default::default()
+        },
+    )
+}
+
+/// Renders `feed` as RSS 2.0 with atom:link self, next and hub links.
+pub fn render_with(feed: &MergedFeed, links: &FeedLinks) -> String {
+    let self_url = links.self_url.as_deref();
     let items = feed
         .entries
         .iter()
@@ -51,7 +63,27 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
         .collect();
     let mut channel = Channel {
         title: feed.title.clone(),
-        link: self_url.unwrap_or("http://localhost/").to_string(),
+        link: links
+            .alternate_url
+            .as_deref()
+            .or(self_url)
+            .unwrap_or("http://localhost/")
+            .to_string(),
+        language: feed.language.clone(),
+        image: feed
+            .logo
+            .as_ref()
+            .or(feed.icon.as_ref())
+            .map(|u| rss::Image {
+                url: u.clone(),
+                title: feed.title.clone(),
+                link: links
+                    .alternate_url
+                    .clone()
+                    .or_else(|| self_url.map(str::to_string))
+                    .unwrap_or_default(),
+                ..Default::default()
+            }),
         description: format!(
             "{}: stories merged and deduplicated by newswire",
             feed.title
@@ -61,15 +93,24 @@ pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
         items,
         ..Default::default()
     };
+    let atom_link = |href: &str, rel: &str, mime: Option<&str>| AtomLink {
+        href: href.to_string(),
+        rel: rel.to_string(),
+        mime_type: mime.map(str::to_string),
+        ..Default::default()
+    };
+    let mut atom_links = Vec::new();
     if let Some(u) = self_url {
-        channel.atom_ext = Some(AtomExtension {
-            links: vec![AtomLink {
-                href: u.to_string(),
-                rel: "self".to_string(),
-                mime_type: Some("application/rss+xml".to_string()),
-                ..Default::default()
-            }],
-        });
+        atom_links.push(atom_link(u, "self", Some("application/rss+xml")));
+    }
+    if let Some(u) = &links.next_url {
+        atom_links.push(atom_link(u, "next", Some("application/rss+xml")));
+    }
+    if let Some(u) = &feed.hub {
+        atom_links.push(atom_link(u, "hub", None));
+    }
+    if !atom_links.is_empty() {
+        channel.atom_ext = Some(AtomExtension { links: atom_links });
     }
     channel.namespaces.insert(
         "dc".to_string(),

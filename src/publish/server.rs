@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::{MergedFeed, PublishError, View};
+use super::{FeedLinks, MergedFeed, PublishError, View};
 use crate::config::Config;
 use crate::dedup::hash_parts;
 use crate::poll::error_chain;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -48,48 +48,59 @@ impl Format {
     }
 
     /// Renders a merged feed in this format.
-    pub fn render(self, feed: &MergedFeed, self_url: Option<&str>) -> String {
+    pub fn render(self, feed: &MergedFeed, links: &FeedLinks) -> String {
         match self {
-            Format::Atom => super::atom::render(feed, self_url),
-            Format::Rss => super::rss::render(feed, self_url),
-            Format::Json => super::json::render(feed, self_url),
+            Format::Atom => super::atom::render_with(feed, links),
+            Format::Rss => super::rss::render_with(feed, links),
+            Format::Json => super::json::render_with(feed, links),
         }
     }
 }
 
-/// The routes: `/feed.atom`, `/feed.rss`, `/feed.json`, `/status`, and `/` (an index).
+/// What a request asked for: a view of the merged feed, as a feed or as the HTML page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Feed(Format),
+    Page,
+}
+
+/// The routes: the merged feed (`/feed.atom`, `/feed.rss`, `/feed.json`), named views
+/// (`/views/NAME.atom` ...), the river-of-news page (`/`, `/views/NAME`), and `/status`.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(|s, q, u, h| serve(None, Output::Page, s, q, u, h)))
         .route(
             "/feed.atom",
-            get(
-                |s: State<AppState>,
-                 q: Query<HashMap<String, String>>,
-                 u: OriginalUri,
-                 h: HeaderMap| { serve_feed(Format::Atom, s, q, u, h) },
-            ),
+            get(|s, q, u, h| serve(None, Output::Feed(Format::Atom), s, q, u, h)),
         )
         .route(
             "/feed.rss",
-            get(
-                |s: State<AppState>,
-                 q: Query<HashMap<String, String>>,
-                 u: OriginalUri,
-                 h: HeaderMap| { serve_feed(Format::Rss, s, q, u, h) },
-            ),
+            get(|s, q, u, h| serve(None, Output::Feed(Format::Rss), s, q, u, h)),
         )
         .route(
             "/feed.json",
-            get(
-                |s: State<AppState>,
-                 q: Query<HashMap<String, String>>,
-                 u: OriginalUri,
-                 h: HeaderMap| { serve_feed(Format::Json, s, q, u, h) },
-            ),
+            get(|s, q, u, h| serve(None, Output::Feed(Format::Json), s, q, u, h)),
         )
+        .route("/views/{file}", get(serve_view))
         .route("/status", get(status))
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+async fn serve_view(
+    Path(file): Path<String>,
+    s: State<AppState>,
+    q: Query<HashMap<String, String>>,
+    u: OriginalUri,
+    h: HeaderMap,
+) -> Response {
+    let (name, output) = match file.rsplit_once('.') {
+        Some((n, "atom")) => (n, Output::Feed(Format::Atom)),
+        Some((n, "rss")) => (n, Output::Feed(Format::Rss)),
+        Some((n, "json")) => (n, Output::Feed(Format::Json)),
+        _ => (file.as_str(), Output::Page),
+    };
+    serve(Some(name.to_string()), output, s, q, u, h).await
 }
 
 fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -101,15 +112,7 @@ fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
     r
 }
 
-async fn index() -> Response {
-    plain(
-        StatusCode::OK,
-        "newswire: the merged feed is at /feed.atom, /feed.rss and /feed.json \
-         (narrow it with ?tag=, ?feed=, ?limit=); feed health at /status",
-    )
-}
-
-fn parse_view(q: &HashMap<String, String>) -> Result<View, String> {
+fn parse_view(view: Option<String>, q: &HashMap<String, String>) -> Result<View, String> {
     let limit = match q.get("limit") {
         None => None,
         Some(l) => match l.parse::<usize>() {
@@ -117,16 +120,25 @@ fn parse_view(q: &HashMap<String, String>) -> Result<View, String> {
             _ => return Err(format!("limit must be a number from 1 to 10000, not {l:?}")),
         },
     };
+    let param = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     Ok(View {
-        tag: q.get("tag").filter(|t| !t.is_empty()).cloned(),
-        feed: q.get("feed").filter(|f| !f.is_empty()).cloned(),
+        view,
+        tag: param("tag"),
+        feed: param("feed"),
+        q: param("q"),
         limit,
+        before: param("before"),
     })
 }
 
-/// The URL the reader used, for `rel="self"`: behind a reverse proxy, from
+/// Scheme and host the reader used, for absolute links: behind a reverse proxy, from
 /// X-Forwarded-Proto and X-Forwarded-Host; else from Host.
-fn self_url(headers: &HeaderMap, uri: &OriginalUri) -> Option<String> {
+fn origin(headers: &HeaderMap) -> Option<String> {
     let get = |name: &str| {
         headers
             .get(name)
@@ -143,7 +155,7 @@ fn self_url(headers: &HeaderMap, uri: &OriginalUri) -> Option<String> {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
-    Some(format!("{scheme}://{host}{}", uri.0))
+    Some(format!("{scheme}://{host}"))
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> Option<bool> {
@@ -193,32 +205,140 @@ fn conditional(
     resp.unwrap_or_else(|e| plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
-async fn serve_feed(
-    format: Format,
+/// `uri` with its `before` parameter set to `cursor` (or removed), and its path replaced by
+/// `path` when given.
+fn with_cursor(uri: &axum::http::Uri, path: Option<&str>, cursor: Option<&str>) -> String {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k != "before")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .chain(cursor.map(|c| ("before".to_string(), c.to_string())))
+            .collect();
+    let mut out = path.unwrap_or(uri.path()).to_string();
+    if !pairs.is_empty() {
+        out.push('?');
+        out.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish(),
+        );
+    }
+    out
+}
+
+async fn serve(
+    view_name: Option<String>,
+    output: Output,
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let view = match parse_view(&q) {
+    let view = match parse_view(view_name.clone(), &q) {
         Ok(v) => v,
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
     let config = state.config.borrow().clone();
+    let cfg = Arc::clone(&config);
+    let page_view = view.clone();
     let built = state
         .store
-        .call(move |s| Ok(super::build(s, &config, &view)))
+        .call(move |s| {
+            let feed = super::build(s, &cfg, &view);
+            let health = match output {
+                Output::Page => Some(super::feed_statuses(s, &cfg, Utc::now())?),
+                Output::Feed(_) => None,
+            };
+            Ok(feed.map(|f| (f, health)))
+        })
         .await;
-    let feed = match built {
-        Ok(Ok(feed)) => feed,
-        Ok(Err(e @ (PublishError::UnknownFeed(_) | PublishError::UnknownTag(_)))) => {
+    let (feed, health) = match built {
+        Ok(Ok(built)) => built,
+        Ok(Err(
+            e @ (PublishError::UnknownFeed(_)
+            | PublishError::UnknownTag(_)
+            | PublishError::UnknownView(_)),
+        )) => {
             return plain(StatusCode::NOT_FOUND, e.to_string());
+        }
+        Ok(Err(e @ PublishError::BadCursor(_)))
+        | Ok(Err(e @ PublishError::Store(StoreError::BadQuery(_)))) => {
+            return plain(StatusCode::BAD_REQUEST, error_chain(&e));
         }
         Ok(Err(e)) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
         Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
     };
-    let body = format.render(&feed, self_url(&headers, &uri).as_deref());
-    conditional(&headers, format.content_type(), body, feed.updated)
+    let base = origin(&headers);
+    let absolute = |path: String| base.as_ref().map_or(path.clone(), |b| format!("{b}{path}"));
+    let page_path = match &view_name {
+        Some(n) => format!("/views/{n}"),
+        None => "/".to_string(),
+    };
+    let feed_path = |ext: &str| match &view_name {
+        Some(n) => format!("/views/{n}.{ext}"),
+        None => format!("/feed.{ext}"),
+    };
+    match output {
+        Output::Feed(format) => {
+            let links = FeedLinks {
+                self_url: Some(absolute(with_cursor(&uri.0, None, view_cursor(&q)))),
+                next_url: feed
+                    .next_cursor
+                    .as_deref()
+                    .map(|c| absolute(with_cursor(&uri.0, None, Some(c)))),
+                alternate_url: Some(absolute(with_cursor(&uri.0, Some(&page_path), None))),
+            };
+            let body = format.render(&feed, &links);
+            conditional(&headers, format.content_type(), body, feed.updated)
+        }
+        Output::Page => {
+            let links = super::page::PageLinks {
+                atom: with_cursor(&uri.0, Some(&feed_path("atom")), None),
+                rss: with_cursor(&uri.0, Some(&feed_path("rss")), None),
+                json: with_cursor(&uri.0, Some(&feed_path("json")), None),
+                older: feed
+                    .next_cursor
+                    .as_deref()
+                    .map(|c| with_cursor(&uri.0, Some(&page_path), Some(c))),
+                newest: page_view
+                    .before
+                    .as_ref()
+                    .map(|_| with_cursor(&uri.0, Some(&page_path), None)),
+            };
+            let html = super::page::render(
+                &feed,
+                &config,
+                &page_view,
+                health.as_deref().unwrap_or_default(),
+                &links,
+            );
+            match html {
+                Ok(html) => {
+                    let mut r =
+                        conditional(&headers, "text/html; charset=utf-8", html, feed.updated);
+                    r.headers_mut().insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static(super::page::CONTENT_SECURITY_POLICY),
+                    );
+                    r.headers_mut().insert(
+                        header::REFERRER_POLICY,
+                        HeaderValue::from_static("no-referrer"),
+                    );
+                    r
+                }
+                Err(e) => plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot render the page: {e}"),
+                ),
+            }
+        }
+    }
+}
+
+fn view_cursor(q: &HashMap<String, String>) -> Option<&str> {
+    q.get("before")
+        .map(String::as_str)
+        .filter(|c| !c.is_empty())
 }
 
 async fn status(State(state): State<AppState>) -> Response {

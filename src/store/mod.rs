@@ -19,6 +19,7 @@ use crate::fetch::Validators;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_fetch_state.sql")),
+    (3, include_str!("migrations/0003_search.sql")),
 ];
 
 /// Why the store failed.
@@ -46,6 +47,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A search query is not valid FTS5 syntax.
+    #[error("bad search query: {0}")]
+    BadQuery(String),
     /// A blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
@@ -145,6 +149,41 @@ pub struct StoryQuery {
     pub feeds: Option<Vec<String>>,
     /// At most this many, newest first.
     pub limit: usize,
+    /// FTS5 queries over title and body, all of which must match.
+    pub search: Vec<String>,
+    /// Keyset paging: only stories older than this (published, id).
+    pub before: Option<(DateTime<Utc>, i64)>,
+}
+
+/// Checks that `query` is valid FTS5 syntax (against an empty in-memory index).
+pub fn check_search_query(query: &str) -> Result<(), String> {
+    let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(title, body)")
+        .map_err(|e| e.to_string())?;
+    conn.query_row("SELECT count(*) FROM t WHERE t MATCH ?1", [query], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// The words of sanitized HTML for the search index: tags dropped, entities decoded. The
+/// HTML comes from the sanitizer, so a plain scan is enough.
+fn index_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    html_escape::decode_html_entities(&out).into_owned()
 }
 
 /// A feed that carried a story.
@@ -531,23 +570,45 @@ impl Store {
                     categories, image, language, first_seen
              FROM stories s",
         );
-        let mut args: Vec<String> = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut conditions: Vec<String> = Vec::new();
         if let Some(feeds) = &q.feeds {
             if feeds.is_empty() {
                 return Ok(Vec::new());
             }
             let marks = vec!["?"; feeds.len()].join(",");
-            sql.push_str(&format!(
-                " WHERE EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.feed IN ({marks}))"
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.feed IN ({marks}))"
             ));
-            args.extend(feeds.iter().cloned());
+            args.extend(feeds.iter().cloned().map(Into::into));
+        }
+        for search in &q.search {
+            conditions
+                .push("s.id IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)".into());
+            args.push(search.clone().into());
+        }
+        if let Some((published, id)) = q.before {
+            conditions.push("(s.published < ? OR (s.published = ? AND s.id < ?))".into());
+            args.extend([ts(published).into(), ts(published).into(), id.into()]);
+        }
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
         }
         sql.push_str(&format!(
             " ORDER BY published DESC, id DESC LIMIT {}",
             q.limit
         ));
+        let bad_query = |e: rusqlite::Error| match &e {
+            rusqlite::Error::SqliteFailure(_, Some(msg))
+                if msg.contains("fts5") || msg.contains("MATCH") =>
+            {
+                StoreError::BadQuery(msg.clone())
+            }
+            _ => StoreError::Sqlite(e),
+        };
         let mut stmt = conn.prepare(&sql)?;
-        let mut stories: Vec<Story> = stmt
+        let rows = stmt
             .query_map(params_from_iter(args.iter()), |r| {
                 Ok(Story {
                     id: r.get(0)?,
@@ -567,8 +628,9 @@ impl Store {
                     },
                     sources: Vec::new(),
                 })
-            })?
-            .collect::<Result<_, _>>()?;
+            })
+            .map_err(bad_query)?;
+        let mut stories: Vec<Story> = rows.collect::<Result<_, _>>().map_err(bad_query)?;
         if stories.is_empty() {
             return Ok(stories);
         }
@@ -907,11 +969,21 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
         })?
         .collect::<Result<_, _>>()?
     };
+    tx.execute("DELETE FROM stories_fts WHERE rowid = ?1", [story])?;
     match dedup::merge_story(&entries) {
         None => {
             tx.execute("DELETE FROM stories WHERE id = ?1", [story])?;
         }
         Some(s) => {
+            let body = match (&s.content, &s.summary) {
+                (Some(c), _) => index_text(c),
+                (None, Some(summary)) => summary.clone(),
+                (None, None) => String::new(),
+            };
+            tx.execute(
+                "INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
+                params![story, s.title, body],
+            )?;
             tx.execute(
                 "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
                     content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12

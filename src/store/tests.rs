@@ -55,6 +55,7 @@ fn all(store: &Store) -> Vec<Story> {
         .stories(&StoryQuery {
             feeds: None,
             limit: 100,
+            ..Default::default()
         })
         .unwrap()
 }

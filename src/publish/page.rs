@@ -1,0 +1,176 @@
+//! The river-of-news page: the merged feed (or a view) as HTML, newest first, grouped by day
+//! in the configured display zone, with each feed's health. Server-rendered, no JavaScript;
+//! everything from the feeds is escaped by the template engine (and bodies are not shown,
+//! only plain-text summaries).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use super::{FeedStatus, MergedFeed, View};
+use crate::config::Config;
+
+/// The page's Content-Security-Policy: no script at all, styles only from the page itself,
+/// images from anywhere on http(s) (lead photos live on the news sites).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+img-src http: https:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Links the page shows, worked out from the request.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PageLinks {
+    /// The same stories as Atom.
+    pub atom: String,
+    /// ... as RSS.
+    pub rss: String,
+    /// ... as JSON Feed.
+    pub json: String,
+    /// The next, older page.
+    pub older: Option<String>,
+    /// Back to the first page (when on a later one).
+    pub newest: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    title: &'a str,
+    link: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Story<'a> {
+    title: &'a str,
+    link: Option<&'a str>,
+    published_iso: String,
+    time: String,
+    authors: String,
+    sources: Vec<Source<'a>>,
+    summary: Option<&'a str>,
+    image: Option<&'a str>,
+    image_credit: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Day<'a> {
+    label: String,
+    stories: Vec<Story<'a>>,
+}
+
+#[derive(Serialize)]
+struct FeedLine {
+    name: String,
+    title: String,
+    state: String,
+    state_label: String,
+    articles: u64,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ViewLine<'a> {
+    name: &'a str,
+    title: &'a str,
+}
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // the .html name turns on HTML auto-escaping
+        env.add_template("page.html", include_str!("page.html"))
+            .expect("the page template parses");
+        env
+    })
+}
+
+fn local(t: DateTime<Utc>, tz: Tz) -> DateTime<Tz> {
+    t.with_timezone(&tz)
+}
+
+/// Renders the page for `feed` (built for `view`), with `health` for the sidebar.
+pub fn render(
+    feed: &MergedFeed,
+    config: &Config,
+    view: &View,
+    health: &[FeedStatus],
+    links: &PageLinks,
+) -> Result<String, minijinja::Error> {
+    let tz = config.output.timezone;
+    let mut days: Vec<Day> = Vec::new();
+    for e in &feed.entries {
+        let when = local(e.published, tz);
+        let label = when.format("%A %-d %B %Y").to_string();
+        let story = Story {
+            title: &e.title,
+            link: e.link.as_deref(),
+            published_iso: e.published.to_rfc3339(),
+            time: when.format("%H:%M").to_string(),
+            authors: e.authors.join(", "),
+            sources: e
+                .sources
+                .iter()
+                .map(|s| Source {
+                    title: &s.title,
+                    link: s.link.as_deref(),
+                })
+                .collect(),
+            summary: e.summary.as_deref(),
+            image: e.image.as_deref(),
+            image_credit: None,
+        };
+        match days.last_mut() {
+            Some(d) if d.label == label => d.stories.push(story),
+            _ => days.push(Day {
+                label,
+                stories: vec![story],
+            }),
+        }
+    }
+    let feeds: Vec<FeedLine> = health
+        .iter()
+        .map(|f| FeedLine {
+            name: f.name.clone(),
+            title: f.title.clone().unwrap_or_else(|| f.name.clone()),
+            state: f.state.clone(),
+            state_label: f.state.replace('_', " "),
+            articles: f.article_count,
+            note: match f.state.as_str() {
+                "failing" => Some(format!(
+                    "{} failures: {}",
+                    f.consecutive_failures,
+                    f.last_error.as_deref().unwrap_or("unknown error")
+                )),
+                "paused" => f.paused_until.map(|t| {
+                    format!(
+                        "server asked to wait until {}",
+                        local(t, tz).format("%-d %b %H:%M")
+                    )
+                }),
+                "moved" => f.moved_to.as_ref().map(|m| format!("moved to {m}")),
+                "gone" => Some("the server says it is gone (410)".to_string()),
+                _ => None,
+            },
+        })
+        .collect();
+    let views: Vec<ViewLine> = config
+        .views
+        .iter()
+        .map(|v| ViewLine {
+            name: &v.name,
+            title: &v.title,
+        })
+        .collect();
+    environment().get_template("page.html")?.render(context! {
+        title => &feed.title,
+        count => feed.entries.len(),
+        days => days,
+        feeds => feeds,
+        views => views,
+        links => links,
+        query => view.q.as_deref().unwrap_or(""),
+        view_name => view.view.as_deref(),
+        timezone => tz.name(),
+    })
+}
