@@ -133,6 +133,8 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     /// Named views of the merged feed, in config order.
     pub views: Vec<ViewConfig>,
+    /// How log lines are written (`[log] format`); applies at start.
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -306,6 +308,14 @@ struct RawConfig {
     feeds: Vec<RawFeed>,
     #[serde(default, rename = "view")]
     views: Vec<RawView>,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -634,6 +644,15 @@ impl RawConfig {
             });
         }
 
+        let log_format = match &self.log.format {
+            None => crate::logging::LogFormat::Text,
+            Some(f) => match f.get_ref().as_str() {
+                "text" => crate::logging::LogFormat::Text,
+                "json" => crate::logging::LogFormat::Json,
+                _ => return Err(ctx.invalid("log.format", f, "expected \"text\" or \"json\"")),
+            },
+        };
+
         Ok(Config {
             path: ctx.path.to_path_buf(),
             database,
@@ -643,6 +662,7 @@ impl RawConfig {
             fetch,
             feeds,
             views,
+            log_format,
         })
     }
 }

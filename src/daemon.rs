@@ -18,12 +18,21 @@ use uuid::Uuid;
 
 use crate::config::{Config, FeedConfig};
 use crate::poll::{PollOptions, Poller, error_chain};
-use crate::publish::server::{AppState, Format, router};
+use crate::publish::server::{AppState, Format, Heartbeat, router};
 use crate::publish::{self, View};
 use crate::store::{FeedSpec, Store};
 
 /// How long shutdown waits for polls that are storing their results.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How often the scheduler's heartbeat job runs (watchdog pings and /healthz follow it).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Tells systemd (when it started us with NOTIFY_SOCKET) how things stand; a no-op otherwise.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        warn!(error = %e, "could not notify systemd");
+    }
+}
 
 /// The config's feeds as the store knows them.
 pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
@@ -199,6 +208,14 @@ impl Daemon {
     /// Re-reads the config file. A config that does not load is reported and the daemon
     /// keeps the last good one.
     async fn reload(self: &Arc<Self>, path: &Path) {
+        let mut states = vec![sd_notify::NotifyState::Reloading];
+        states.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+        notify(&states);
+        self.reload_inner(path).await;
+        notify(&[sd_notify::NotifyState::Ready]);
+    }
+
+    async fn reload_inner(self: &Arc<Self>, path: &Path) {
         let new = match Config::load(path) {
             Ok(c) => c,
             Err(e) => {
@@ -368,7 +385,35 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         }),
     });
     daemon.sync_schedules().await?;
+    // the heartbeat runs on the scheduler like the polls do: if the scheduler wedges, the
+    // beats stop, /healthz says 503 and the watchdog pings stop (systemd restarts us)
+    let heartbeat = Arc::new(Heartbeat::new(HEARTBEAT));
+    {
+        let hb = Arc::clone(&heartbeat);
+        let job = Job::new_repeated(HEARTBEAT, move |_id, _lock| hb.beat())
+            .context("scheduling the heartbeat")?;
+        sched.add(job).await.context("adding the heartbeat")?;
+    }
     sched.start().await.context("starting the scheduler")?;
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        let hb = Arc::clone(&heartbeat);
+        let cancel = cancel.clone();
+        info!(?period, "systemd watchdog enabled");
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period / 2);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {},
+                    _ = cancel.cancelled() => break,
+                }
+                if hb.alive() {
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                } else {
+                    error!("the scheduler has stopped ticking: no watchdog ping");
+                }
+            }
+        });
+    }
 
     // every enabled feed once at start
     for feed in config.feeds.iter().filter(|f| f.enabled) {
@@ -443,6 +488,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         let app = router(AppState {
             store: Arc::clone(&store),
             config: config_rx,
+            health: Arc::clone(&heartbeat),
         });
         let cancel = cancel.clone();
         tokio::spawn(async move {
@@ -452,8 +498,15 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         })
     };
 
+    // the database is open, the server listens, the scheduler runs
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("polling and serving"),
+    ]);
+
     shutdown.await;
     info!("shutting down");
+    notify(&[sd_notify::NotifyState::Stopping]);
     {
         let mut s = daemon.scheduler.lock().await;
         if let Err(e) = s.sched.shutdown().await {

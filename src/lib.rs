@@ -12,6 +12,7 @@
 //!   dedup      identity within a feed, stories across feeds
 //!   store      SQLite: entries, stories, feed state
 //! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
+//! metrics, logging -> /metrics, journald- and JSON-friendly logs
 //! ```
 #![warn(missing_docs)]
 
@@ -21,6 +22,8 @@ pub mod daemon;
 pub mod date;
 pub mod dedup;
 pub mod fetch;
+pub mod logging;
+pub mod metrics;
 pub mod normalize;
 pub mod parse;
 pub mod poll;

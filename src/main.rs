@@ -1,6 +1,5 @@
 //! The `newswire` command: parses arguments, sets up logging, hands off to the library.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,24 +41,17 @@ enum Command {
     Feeds,
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
     let path = cli
         .config
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    // the log format is in the config; a config that does not load is reported below
+    let format = Config::load(&path)
+        .map(|c| c.log_format)
+        .unwrap_or_default();
+    newswire::logging::init(format);
     let result = match cli.command {
         Command::Run => match shutdown_signal() {
             Ok(shutdown) => daemon::run(path, shutdown).await,

@@ -278,7 +278,32 @@ pub async fn poll_feed(
     .await
 }
 
+/// The outcome's name in metrics.
+fn outcome_label(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Updated { .. } => "ok",
+        Outcome::NotModified => "not_modified",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Paused { .. } => "paused",
+        Outcome::Gone => "gone",
+        Outcome::Deferred { .. } => "deferred",
+        Outcome::AlreadyRunning => "already_running",
+        Outcome::Cancelled => "cancelled",
+    }
+}
+
 fn log_summary(s: &PollSummary) {
+    let m = crate::metrics::metrics();
+    m.poll(outcome_label(&s.outcome));
+    if let Outcome::Updated {
+        stats, duplicates, ..
+    } = &s.outcome
+    {
+        m.articles("new", stats.new);
+        m.articles("updated", stats.updated);
+        m.articles("duplicate", stats.merged + duplicates);
+    }
     let elapsed_ms = s.elapsed.as_millis() as u64;
     match &s.outcome {
         Outcome::Updated {
@@ -315,7 +340,7 @@ fn log_summary(s: &PollSummary) {
             error,
             retry_at,
         } => {
-            warn!(status = ?status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
+            warn!(status = *status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
         }
         Outcome::Paused { until, reason } => {
             info!(until = %until, reason = %reason, "paused by the server")
@@ -367,10 +392,17 @@ async fn run(
         .as_ref()
         .map(|s| s.validators.clone())
         .unwrap_or_default();
+    let fetch_started = Instant::now();
     let result = tokio::select! {
         r = ctx.fetcher.fetch(&url, &validators) => r,
         _ = ctx.cancel.cancelled() => return Ok(Outcome::Cancelled),
     };
+    let bytes = result
+        .as_ref()
+        .ok()
+        .and_then(|f| f.body.as_ref())
+        .map_or(0, |b| b.len() as u64);
+    crate::metrics::metrics().fetch(fetch_started.elapsed(), bytes);
     let at = Utc::now();
     let name = feed.name.clone();
     let fetched: Fetched = match result {

@@ -25,6 +25,38 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The config in force (replaced on reload).
     pub config: watch::Receiver<Arc<Config>>,
+    /// The scheduler's heartbeat, for `/healthz`.
+    pub health: Arc<Heartbeat>,
+}
+
+/// When the scheduler last ran its heartbeat job: a scheduler that stops ticking is wedged.
+#[derive(Debug)]
+pub struct Heartbeat {
+    last: std::sync::atomic::AtomicI64,
+    /// How often the heartbeat job runs.
+    pub every: std::time::Duration,
+}
+
+impl Heartbeat {
+    /// A heartbeat expected every `every`, counted as beating now.
+    pub fn new(every: std::time::Duration) -> Heartbeat {
+        Heartbeat {
+            last: std::sync::atomic::AtomicI64::new(Utc::now().timestamp()),
+            every,
+        }
+    }
+
+    /// Records a beat.
+    pub fn beat(&self) {
+        self.last
+            .store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a beat came recently enough (within three periods).
+    pub fn alive(&self) -> bool {
+        let last = self.last.load(std::sync::atomic::Ordering::Relaxed);
+        Utc::now().timestamp() - last <= 3 * self.every.as_secs().max(1) as i64
+    }
 }
 
 /// The merged feed's formats.
@@ -83,6 +115,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/views/{file}", get(serve_view))
         .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route_layer(axum::middleware::from_fn(measure))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
@@ -339,6 +374,73 @@ fn view_cursor(q: &HashMap<String, String>) -> Option<&str> {
     q.get("before")
         .map(String::as_str)
         .filter(|c| !c.is_empty())
+}
+
+/// Counts every request and its latency, by route (the route's pattern, not the raw path,
+/// so that the label set stays small).
+async fn measure(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    crate::metrics::metrics().request(&route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let config = state.config.borrow().clone();
+    let result = state
+        .store
+        .call(move |s| {
+            let mut by_state: Vec<(String, i64)> = Vec::new();
+            for f in super::feed_statuses(s, &config, Utc::now())? {
+                match by_state.iter_mut().find(|(st, _)| *st == f.state) {
+                    Some((_, n)) => *n += 1,
+                    None => by_state.push((f.state, 1)),
+                }
+            }
+            let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+            let db = s.path().to_path_buf();
+            let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+            Ok((by_state, size(db) + size(wal)))
+        })
+        .await;
+    match result {
+        Ok((by_state, bytes)) => {
+            let body = crate::metrics::metrics().render(&by_state, bytes);
+            let mut r = (StatusCode::OK, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r
+        }
+        Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
+    }
+}
+
+/// 200 while the scheduler beats and the database answers; 503 (saying which) otherwise.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let db = state.store.call(|s| s.counts().map(|_| ())).await;
+    let scheduler = state.health.alive();
+    let mut r = match (scheduler, db) {
+        (true, Ok(())) => plain(StatusCode::OK, "ok"),
+        (false, _) => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the scheduler has stopped ticking",
+        ),
+        (_, Err(e)) => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the database does not answer: {}", error_chain(&e)),
+        ),
+    };
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 async fn status(State(state): State<AppState>) -> Response {

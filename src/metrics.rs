@@ -1,0 +1,176 @@
+//! Prometheus metrics (`/metrics`), kept with the prometheus-client crate. Counters are
+//! process-wide: polls and HTTP requests add to them as they happen; gauges that describe
+//! the store (feeds by state, database size) are filled in when scraped.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Every metric newswire exports.
+pub struct Metrics {
+    registry: Registry,
+    polls: Family<Labels, Counter>,
+    fetch_seconds: Histogram,
+    fetched_bytes: Counter,
+    articles: Family<Labels, Counter>,
+    feeds: Family<Labels, Gauge>,
+    database_bytes: Gauge,
+    requests: Family<Labels, Counter>,
+    request_seconds: Family<Labels, Histogram>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("newswire");
+        let polls = Family::<Labels, Counter>::default();
+        registry.register("polls", "Feed polls by outcome", polls.clone());
+        let fetch_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 12));
+        registry.register(
+            "fetch_duration_seconds",
+            "Time to fetch one feed",
+            fetch_seconds.clone(),
+        );
+        let fetched_bytes = Counter::default();
+        registry.register(
+            "fetched_bytes",
+            "Feed bytes fetched (after decompression)",
+            fetched_bytes.clone(),
+        );
+        let articles = Family::<Labels, Counter>::default();
+        registry.register(
+            "articles",
+            "Entries stored by kind: new (a new story), updated, duplicate (joined a story)",
+            articles.clone(),
+        );
+        let feeds = Family::<Labels, Gauge>::default();
+        registry.register("feeds", "Configured feeds by state", feeds.clone());
+        let database_bytes = Gauge::default();
+        registry.register(
+            "database_bytes",
+            "Size of the SQLite database and its WAL",
+            database_bytes.clone(),
+        );
+        let requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let request_seconds = Family::<Labels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            request_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            polls,
+            fetch_seconds,
+            fetched_bytes,
+            articles,
+            feeds,
+            database_bytes,
+            requests,
+            request_seconds,
+        }
+    }
+
+    /// Counts a poll that ended with `outcome` (ok, not_modified, unchanged, failed, ...).
+    pub fn poll(&self, outcome: &str) {
+        self.polls
+            .get_or_create(&vec![("outcome", outcome.to_string())])
+            .inc();
+    }
+
+    /// Records one fetch: how long it took and how many bytes came.
+    pub fn fetch(&self, elapsed: Duration, bytes: u64) {
+        self.fetch_seconds.observe(elapsed.as_secs_f64());
+        self.fetched_bytes.inc_by(bytes);
+    }
+
+    /// Counts stored entries of one kind.
+    pub fn articles(&self, kind: &str, n: usize) {
+        if n > 0 {
+            self.articles
+                .get_or_create(&vec![("kind", kind.to_string())])
+                .inc_by(n as u64);
+        }
+    }
+
+    /// Records one HTTP request.
+    pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&vec![
+                ("route", route.to_string()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+        self.request_seconds
+            .get_or_create(&vec![("route", route.to_string())])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition, with the store gauges set from `feeds_by_state` and `db_bytes`.
+    pub fn render(&self, feeds_by_state: &[(String, i64)], db_bytes: u64) -> String {
+        self.feeds.clear();
+        for (state, n) in feeds_by_state {
+            self.feeds
+                .get_or_create(&vec![("state", state.clone())])
+                .set(*n);
+        }
+        self.database_bytes.set(db_bytes as i64);
+        let mut out = String::new();
+        // writing to a String cannot fail
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_every_family() {
+        let m = Metrics::new();
+        m.poll("ok");
+        m.fetch(Duration::from_millis(20), 1234);
+        m.articles("new", 3);
+        m.request("/feed.atom", 200, Duration::from_millis(2));
+        let text = m.render(&[("ok".into(), 2), ("failing".into(), 1)], 4096);
+        for needle in [
+            "newswire_polls_total{outcome=\"ok\"} 1",
+            "newswire_fetched_bytes_total 1234",
+            "newswire_articles_total{kind=\"new\"} 3",
+            "newswire_feeds{state=\"failing\"} 1",
+            "newswire_database_bytes 4096",
+            "newswire_http_requests_total{route=\"/feed.atom\",status=\"200\"} 1",
+            "newswire_fetch_duration_seconds_bucket",
+            "newswire_http_request_duration_seconds_count{route=\"/feed.atom\"} 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
