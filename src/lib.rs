@@ -24,6 +24,7 @@ pub mod dedup;
 pub mod fetch;
 pub mod logging;
 pub mod metrics;
+pub mod neardup;
 pub mod normalize;
 pub mod parse;
 pub mod poll;

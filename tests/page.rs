@@ -98,7 +98,9 @@ fn rss_doc(title: &str, site: &str, items: &[Item]) -> String {
         .map(|i| {
             let image = i
                 .image
-                .map(|u| format!("<media:thumbnail url=\"{u}\"/>"))
+                .map(|u| {
+                    format!("<media:content url=\"{u}\" type=\"image/jpeg\" medium=\"image\"/>")
+                })
                 .unwrap_or_default();
             format!(
                 "<item><guid isPermaLink=\"false\">{}</guid><title>{}</title><link>{}</link>\
@@ -336,7 +338,7 @@ async fn the_front_page_shows_the_river_grouped_by_local_day() {
     assert_eq!(hrefs_of(&html, "RSS"), ["/feed.rss"]);
     assert_eq!(hrefs_of(&html, "JSON Feed"), ["/feed.json"]);
     assert_eq!(hrefs_of(&html, "Tokyo only"), ["/views/tokyo"]);
-    assert!(html.contains("Asia/Tokyo"));
+    assert!(unescape(&html).contains("Times in Asia/Tokyo"));
 
     // no script, by policy and in fact
     let csp = h
@@ -458,10 +460,70 @@ async fn a_view_page_with_feed_health_paging_and_search() {
     let (_, none) = page(&d.url("/?q=xylophone")).await;
     assert!(story_titles(&none).is_empty());
     assert!(none.contains("No stories yet for this search"));
-    let r = reqwest::get(d.url("/?q=%22open")).await.unwrap();
-    assert_eq!(r.status(), 400);
 
     // an unknown view is not a page
     let r = reqwest::get(d.url("/views/nope")).await.unwrap();
     assert_eq!(r.status(), 404);
+
+    // a search the user mistyped is their error, not the server's
+    for bad in ["AND OR (", "\"open", "-ferry"] {
+        let url = format!(
+            "{}?{}",
+            d.url("/views/tokyo"),
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", bad)
+                .finish()
+        );
+        let r = reqwest::get(&url).await.unwrap();
+        assert_eq!(r.status(), 400, "{url}");
+    }
+}
+
+/// Two common ways feeds give a lead image's details: a `media:credit` on the image (shown as
+/// its credit, as the issue asks), and a bare item-level `media:thumbnail` (BBC News style).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lead_image_credit_and_thumbnail_only_images_are_shown() {
+    let srv = FixtureServer::start().await;
+    srv.set(
+        "/photos.xml",
+        Route::rss(format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+             <rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel>\
+             <title>Photo Desk</title><link>https://photos.example.com/</link><description>d</description>\
+             <item><guid>p1</guid><title>Credited photo story</title><link>https://photos.example.com/p1.html</link>\
+             <description>One.</description><pubDate>{}</pubDate>\
+             <media:content url=\"https://img.photos.example.com/p1.jpg\" type=\"image/jpeg\" medium=\"image\">\
+             <media:credit>Photo: Jane Doe</media:credit></media:content></item>\
+             <item><guid>p2</guid><title>Thumbnail story</title><link>https://photos.example.com/p2.html</link>\
+             <description>Two.</description><pubDate>{}</pubDate>\
+             <media:thumbnail url=\"https://img.photos.example.com/p2.jpg\" width=\"240\" height=\"135\"/></item>\
+             </channel></rss>",
+            at(2025, 6, 2, 10, 0).to_rfc2822(),
+            at(2025, 6, 2, 9, 0).to_rfc2822()
+        )),
+    );
+    let env = TestEnv::new(&format!(
+        "[[feed]]\nname = \"photos\"\nurl = \"{}\"\n",
+        srv.url("/photos.xml")
+    ));
+    env.poll().await;
+    let d = Daemon::start(&env.config_path);
+    let (_, html) = page(&d.url("/")).await;
+    let html = unescape(&html);
+    let stories: Vec<&str> = html.split("<article class=\"story\">").skip(1).collect();
+    assert_eq!(stories.len(), 2, "{html}");
+    assert!(
+        stories[0].contains("<img src=\"https://img.photos.example.com/p1.jpg\""),
+        "{}",
+        stories[0]
+    );
+    let thumb_ok = stories[1].contains("<img src=\"https://img.photos.example.com/p2.jpg\"");
+    let credit_ok = stories[0].contains("Photo: Jane Doe");
+    assert!(
+        thumb_ok && credit_ok,
+        "item-level media:thumbnail shown as the lead image: {thumb_ok}; \
+         media:credit shown with the image: {credit_ok}\n{}\n{}",
+        stories[0],
+        stories[1]
+    );
 }

@@ -232,6 +232,8 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         title = format!("{title} #{tag}");
     }
     if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        // some bad queries only show up as odd SQLite errors ("no such column"): check first
+        crate::store::check_search_query(q).map_err(|e| PublishError::Store(StoreError::BadQuery(e)))?;
         search.push(q.to_string());
         title = format!("{title} \u{201c}{q}\u{201d}");
     }
