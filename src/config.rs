@@ -135,6 +135,8 @@ pub struct Config {
     pub views: Vec<ViewConfig>,
     /// How log lines are written (`[log] format`); applies at start.
     pub log_format: crate::logging::LogFormat,
+    /// `[dedup]` and `[storage]`: near-duplicates, update caps, retention.
+    pub store: crate::store::StoreSettings,
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -310,6 +312,26 @@ struct RawConfig {
     views: Vec<RawView>,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    dedup: RawDedup,
+    #[serde(default)]
+    storage: RawStorage,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    near_duplicates: Option<bool>,
+    threshold: Option<Spanned<f64>>,
+    window: Option<Spanned<String>>,
+    max_updates_per_day: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    max_age: Option<Spanned<String>>,
+    max_per_feed: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -653,6 +675,73 @@ impl RawConfig {
             },
         };
 
+        let defaults = crate::store::StoreSettings::default();
+        let duration = |key: &str, v: &Spanned<String>| -> Result<Duration, ConfigError> {
+            match humantime::parse_duration(v.get_ref()) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(ctx.invalid(
+                    key,
+                    v,
+                    "expected a duration such as \"3d\", \"12h\" or \"90d\"",
+                )),
+            }
+        };
+        let store = crate::store::StoreSettings {
+            near_duplicates: self
+                .dedup
+                .near_duplicates
+                .unwrap_or(defaults.near_duplicates),
+            threshold: match &self.dedup.threshold {
+                None => defaults.threshold,
+                Some(t) if (0.1..=1.0).contains(t.get_ref()) => *t.get_ref(),
+                Some(t) => {
+                    return Err(ctx.invalid(
+                        "dedup.threshold",
+                        t,
+                        "expected a similarity from 0.1 to 1.0",
+                    ));
+                }
+            },
+            window: match &self.dedup.window {
+                None => defaults.window,
+                Some(w) => duration("dedup.window", w)?,
+            },
+            max_updates_per_day: match &self.dedup.max_updates_per_day {
+                None => defaults.max_updates_per_day,
+                Some(n) if (0..=1440).contains(n.get_ref()) => *n.get_ref() as u32,
+                Some(n) => {
+                    return Err(ctx.invalid(
+                        "dedup.max_updates_per_day",
+                        n,
+                        "expected a number from 0 to 1440",
+                    ));
+                }
+            },
+            max_age: match &self.storage.max_age {
+                None => defaults.max_age,
+                Some(a) if a.get_ref() == "off" => None,
+                Some(a) => Some(duration("storage.max_age", a).map_err(|_| {
+                    ctx.invalid(
+                        "storage.max_age",
+                        a,
+                        "expected a duration such as \"90d\", or \"off\"",
+                    )
+                })?),
+            },
+            max_per_feed: match &self.storage.max_per_feed {
+                None => defaults.max_per_feed,
+                Some(n) if *n.get_ref() == 0 => None,
+                Some(n) if *n.get_ref() > 0 => Some(*n.get_ref() as usize),
+                Some(n) => {
+                    return Err(ctx.invalid(
+                        "storage.max_per_feed",
+                        n,
+                        "expected a number (0 for no limit)",
+                    ));
+                }
+            },
+        };
+
         Ok(Config {
             path: ctx.path.to_path_buf(),
             database,
@@ -663,6 +752,7 @@ impl RawConfig {
             feeds,
             views,
             log_format,
+            store,
         })
     }
 }

@@ -54,6 +54,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
         .await
         .context("opening the database")??;
     let store = Arc::new(store);
+    store.configure(config.store.clone());
     let removed = store.call(move |s| s.sync_feeds(&specs)).await?;
     if !removed.is_empty() {
         info!(
@@ -251,6 +252,7 @@ impl Daemon {
                 return;
             }
         };
+        self.poller.store().configure(new.store.clone());
         if let Err(e) = self.poller.reconfigure(&new.fetch) {
             error!(error = %error_chain(&e), "new [fetch] settings could not be applied; keeping the old ones");
         }

@@ -148,13 +148,35 @@ pub fn story_keys(feed: &str, articles: &[Article]) -> Vec<String> {
         .collect()
 }
 
-/// A hash of what a reader sees of an entry: a change in it is an update.
+/// The words of sanitized HTML: tags dropped, entities decoded, whitespace collapsed. The
+/// HTML comes from the sanitizer, so a plain scan is enough.
+pub fn text_of_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let decoded = html_escape::decode_html_entities(&out);
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A hash of what a reader reads of an entry: a change in it is an update. Markup and
+/// whitespace are left out, so that a feed re-rendering the same text is not "updated".
 pub fn content_hash(a: &Article) -> String {
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     hash_parts(&[
-        &a.title,
+        &words(&a.title),
         a.link.as_deref().unwrap_or(""),
-        a.summary.as_deref().unwrap_or(""),
-        a.content.as_deref().unwrap_or(""),
+        &words(a.summary.as_deref().unwrap_or("")),
+        &text_of_html(a.content.as_deref().unwrap_or("")),
         &a.authors.join("\u{1f}"),
         &a.categories.join("\u{1f}"),
         a.image.as_deref().unwrap_or(""),

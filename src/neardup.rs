@@ -122,13 +122,22 @@ impl Signature {
         if self.short != other.short {
             return 0.0;
         }
-        let same = self.mins.iter().zip(other.mins.iter()).filter(|(a, b)| a == b).count();
+        let same = self
+            .mins
+            .iter()
+            .zip(other.mins.iter())
+            .filter(|(a, b)| a == b)
+            .count();
         same as f64 / HASHES as f64
     }
 
     /// Whether `other` is the same story, at `threshold` for full texts.
     pub fn matches(&self, other: &Signature, threshold: f64) -> bool {
-        let needed = if self.short { SHORT_THRESHOLD.max(threshold) } else { threshold };
+        let needed = if self.short {
+            SHORT_THRESHOLD.max(threshold)
+        } else {
+            threshold
+        };
         self.similarity(other) >= needed
     }
 
@@ -151,7 +160,10 @@ impl Signature {
         for (i, m) in mins.iter_mut().enumerate() {
             *m = u32::from_le_bytes(b[1 + i * 4..5 + i * 4].try_into().ok()?);
         }
-        Some(Signature { mins, short: b[0] == 1 })
+        Some(Signature {
+            mins,
+            short: b[0] == 1,
+        })
     }
 }
 
@@ -168,7 +180,8 @@ mod tests {
     #[test]
     fn edited_copies_match_and_other_stories_do_not() {
         let a = signature("Ceasefire talks resume in Geneva", BODY).unwrap();
-        let edited = format!("GENEVA (Reuters) - {BODY} A further round is planned for next month.");
+        let edited =
+            format!("GENEVA (Reuters) - {BODY} A further round is planned for next month.");
         let b = signature("Geneva talks on ceasefire resume", &edited).unwrap();
         assert!(!a.short);
         assert!(a.similarity(&b) > 0.6, "{}", a.similarity(&b));

@@ -34,6 +34,8 @@ pub struct View {
     pub limit: Option<usize>,
     /// Paging cursor: only stories older than this one (see [`MergedFeed::next_cursor`]).
     pub before: Option<String>,
+    /// Every copy of every story (`?dedup=off`) instead of one entry per story.
+    pub all_copies: bool,
 }
 
 /// A paging cursor: a story's publication time and row id.
@@ -177,6 +179,38 @@ pub fn image_mime(url: &str) -> &'static str {
     }
 }
 
+/// Lists the other copies of a story under its body, so that every reader shows them.
+fn with_copies_footer(
+    content: Option<String>,
+    sources: &[crate::store::StorySource],
+) -> Option<String> {
+    if sources.len() < 2 {
+        return content;
+    }
+    let links: Vec<String> = sources
+        .iter()
+        .map(|s| {
+            let name =
+                html_escape::encode_text(s.feed_title.as_deref().unwrap_or(&s.feed)).into_owned();
+            match &s.link {
+                Some(l) => format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer nofollow\">{name}</a>",
+                    html_escape::encode_double_quoted_attribute(l)
+                ),
+                None => name,
+            }
+        })
+        .collect();
+    let footer = format!(
+        "<p class=\"newswire-copies\">Carried by: {}</p>",
+        links.join(", ")
+    );
+    Some(match content {
+        Some(c) => format!("{c}\n{footer}"),
+        None => footer,
+    })
+}
+
 /// Stable id of a story.
 pub fn story_id(key: &str) -> String {
     format!("tag:newswire,2026:story/{}", &hash_parts(&[key])[..32])
@@ -233,7 +267,8 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
     }
     if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         // some bad queries only show up as odd SQLite errors ("no such column"): check first
-        crate::store::check_search_query(q).map_err(|e| PublishError::Store(StoreError::BadQuery(e)))?;
+        crate::store::check_search_query(q)
+            .map_err(|e| PublishError::Store(StoreError::BadQuery(e)))?;
         search.push(q.to_string());
         title = format!("{title} \u{201c}{q}\u{201d}");
     }
@@ -248,6 +283,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         limit: limit + 1,
         search,
         before,
+        copies: view.all_copies,
     })?;
     let has_more = stories.len() > limit;
     stories.truncate(limit);
@@ -276,7 +312,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
                 updated: s.fields.updated,
                 authors: s.fields.authors,
                 summary: s.fields.summary,
-                content: s.fields.content,
+                content: with_copies_footer(s.fields.content, &s.sources),
                 categories,
                 image: s.fields.image,
                 language: s.fields.language,

@@ -168,6 +168,11 @@ fn parse_view(view: Option<String>, q: &HashMap<String, String>) -> Result<View,
         q: param("q"),
         limit,
         before: param("before"),
+        all_copies: match param("dedup").as_deref() {
+            None | Some("on") => false,
+            Some("off") => true,
+            Some(other) => return Err(format!("dedup must be \"on\" or \"off\", not {other:?}")),
+        },
     })
 }
 

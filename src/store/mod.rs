@@ -15,12 +15,45 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::{self, StoredEntry, StoryFields};
 use crate::fetch::Validators;
+use crate::neardup;
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_fetch_state.sql")),
     (3, include_str!("migrations/0003_search.sql")),
+    (4, include_str!("migrations/0004_dedup.sql")),
 ];
+
+/// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreSettings {
+    /// Merge near-duplicate stories (the same wire story under different URLs).
+    pub near_duplicates: bool,
+    /// Estimated Jaccard similarity at which two stories are one.
+    pub threshold: f64,
+    /// Only stories published this close together are compared.
+    pub window: Duration,
+    /// An entry is updated at most this many times a day (flip-flopping feeds).
+    pub max_updates_per_day: u32,
+    /// Entries first seen longer ago than this are pruned (by first sight, not by their
+    /// date: a new subscription to a feed of old articles still shows them).
+    pub max_age: Option<Duration>,
+    /// At most this many entries are kept per feed (the newest).
+    pub max_per_feed: Option<usize>,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            near_duplicates: true,
+            threshold: 0.6,
+            window: Duration::from_secs(3 * 86400),
+            max_updates_per_day: 4,
+            max_age: Some(Duration::from_secs(90 * 86400)),
+            max_per_feed: Some(1000),
+        }
+    }
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +173,8 @@ pub struct ApplyStats {
     pub unchanged: usize,
     /// New entries that joined a story another feed already carried.
     pub merged: usize,
+    /// Entries pruned by retention (and kept as tombstones).
+    pub pruned: usize,
 }
 
 /// Which stories the merged feed shows.
@@ -153,6 +188,8 @@ pub struct StoryQuery {
     pub search: Vec<String>,
     /// Keyset paging: only stories older than this (published, id).
     pub before: Option<(DateTime<Utc>, i64)>,
+    /// Every copy instead of one entry per story (`?dedup=off`): ids are entry ids.
+    pub copies: bool,
 }
 
 /// Checks that `query` is valid FTS5 syntax (against an empty in-memory index).
@@ -165,25 +202,6 @@ pub fn check_search_query(query: &str) -> Result<(), String> {
     })
     .map(|_| ())
     .map_err(|e| e.to_string())
-}
-
-/// The words of sanitized HTML for the search index: tags dropped, entities decoded. The
-/// HTML comes from the sanitizer, so a plain scan is enough.
-fn index_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    html_escape::decode_html_entities(&out).into_owned()
 }
 
 /// A feed that carried a story.
@@ -219,6 +237,7 @@ pub struct Store {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     path: PathBuf,
+    settings: Mutex<StoreSettings>,
 }
 
 fn ts(d: DateTime<Utc>) -> i64 {
@@ -286,7 +305,20 @@ impl Store {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             path: path.to_path_buf(),
+            settings: Mutex::new(StoreSettings::default()),
         })
+    }
+
+    /// Applies `[dedup]` and `[storage]` settings to polls stored from now on.
+    pub fn configure(&self, settings: StoreSettings) {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    fn settings(&self) -> StoreSettings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The database file.
@@ -543,15 +575,22 @@ impl Store {
             // the feed was removed from the config while it was being fetched: store nothing
             return Ok(ApplyStats::default());
         }
+        let settings = self.settings();
         let story_keys = dedup::story_keys(feed, articles);
         let doc_keys: HashSet<String> = articles.iter().map(|a| a.key.as_stored()).collect();
         let mut stats = ApplyStats::default();
         let mut dirty: BTreeSet<i64> = BTreeSet::new();
+        let ctx = ApplyCtx {
+            tx: &tx,
+            feed,
+            at,
+            doc_keys: &doc_keys,
+            settings: &settings,
+        };
         for (article, story_key) in articles.iter().zip(&story_keys) {
-            apply_article(
-                &tx, feed, at, article, story_key, &doc_keys, &mut stats, &mut dirty,
-            )?;
+            apply_article(&ctx, article, story_key, &mut stats, &mut dirty)?;
         }
+        stats.pruned = prune(&ctx, &mut dirty)?;
         if !dirty.is_empty() {
             touch(&tx, at)?;
         }
@@ -565,11 +604,18 @@ impl Store {
     /// The newest stories, by published time, with their sources.
     pub fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         let conn = lock(&self.reader);
-        let mut sql = String::from(
+        // one row per story, or (copies) one per entry, with the same columns and names
+        let mut sql = String::from(if q.copies {
+            "SELECT s.id, 'copy:' || s.feed || ':' || s.entry_key, s.title, coalesce(s.canonical_url, s.link),
+                    s.published, s.updated, s.summary, s.content, s.authors, s.categories, s.image,
+                    s.language, s.first_seen
+             FROM entries s"
+        } else {
             "SELECT id, story_key, title, link, published, updated, summary, content, authors,
                     categories, image, language, first_seen
-             FROM stories s",
-        );
+             FROM stories s"
+        });
+        let story_of = if q.copies { "s.story_id" } else { "s.id" };
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         let mut conditions: Vec<String> = Vec::new();
         if let Some(feeds) = &q.feeds {
@@ -577,14 +623,17 @@ impl Store {
                 return Ok(Vec::new());
             }
             let marks = vec!["?"; feeds.len()].join(",");
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.feed IN ({marks}))"
-            ));
+            conditions.push(if q.copies {
+                format!("s.feed IN ({marks})")
+            } else {
+                format!("EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.feed IN ({marks}))")
+            });
             args.extend(feeds.iter().cloned().map(Into::into));
         }
         for search in &q.search {
-            conditions
-                .push("s.id IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)".into());
+            conditions.push(format!(
+                "{story_of} IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
+            ));
             args.push(search.clone().into());
         }
         if let Some((published, id)) = q.before {
@@ -596,7 +645,7 @@ impl Store {
             sql.push_str(&conditions.join(" AND "));
         }
         sql.push_str(&format!(
-            " ORDER BY published DESC, id DESC LIMIT {}",
+            " ORDER BY s.published DESC, s.id DESC LIMIT {}",
             q.limit
         ));
         let bad_query = |e: rusqlite::Error| match &e {
@@ -637,9 +686,10 @@ impl Store {
         let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
         let marks = vec!["?"; ids.len()].join(",");
         let mut stmt = conn.prepare(&format!(
-            "SELECT e.story_id, e.feed, f.title, f.url, f.site_url, e.link
+            "SELECT {key}, e.feed, f.title, f.url, f.site_url, e.link
              FROM entries e JOIN feeds f ON f.name = e.feed
-             WHERE e.story_id IN ({marks}) ORDER BY e.published, e.id"
+             WHERE {key} IN ({marks}) ORDER BY e.published, e.id",
+            key = if q.copies { "e.id" } else { "e.story_id" }
         ))?;
         let mut by_story: HashMap<i64, Vec<StorySource>> = HashMap::new();
         let rows = stmt.query_map(params_from_iter(ids.iter()), |r| {
@@ -748,6 +798,8 @@ struct Existing {
     published: i64,
     published_given: bool,
     updated: i64,
+    updates_day: i64,
+    updates_count: u32,
 }
 
 /// The stored entry an incoming article updates, if any: the same key, or (a guid that
@@ -770,11 +822,14 @@ fn find_existing(
             published: r.get(4)?,
             published_given: r.get(5)?,
             updated: r.get(6)?,
+            updates_day: r.get(7)?,
+            updates_count: r.get(8)?,
         })
     };
     let found = tx
         .query_row(
-            "SELECT id, story_id, content_hash, entry_key, published, published_given, updated
+            "SELECT id, story_id, content_hash, entry_key, published, published_given, updated,
+                    updates_day, updates_count
              FROM entries WHERE feed = ?1 AND entry_key = ?2",
             params![feed, key],
             row,
@@ -787,7 +842,8 @@ fn find_existing(
         return Ok(None);
     };
     let mut stmt = tx.prepare_cached(
-        "SELECT id, story_id, content_hash, entry_key, published, published_given, updated
+        "SELECT id, story_id, content_hash, entry_key, published, published_given, updated,
+                updates_day, updates_count
          FROM entries WHERE feed = ?1 AND canonical_url = ?2",
     )?;
     let candidates: Vec<_> = stmt
@@ -802,45 +858,213 @@ fn find_existing(
     }
 }
 
+fn body_text(a: &Article) -> String {
+    match (&a.content, &a.summary) {
+        (Some(c), _) => dedup::text_of_html(c),
+        (None, Some(s)) => s.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The story an incoming article belongs to: the one with its key, or the one its key was
+/// merged into, or (near-duplicates) a story published within the window whose text is
+/// the same story; else a new story. Returns the story and whether it existed.
 fn story_id_for(
-    tx: &Transaction,
+    ctx: &ApplyCtx,
     story_key: &str,
     article: &Article,
-    at: DateTime<Utc>,
 ) -> rusqlite::Result<(i64, bool)> {
-    if let Some(id) = tx
+    let tx = ctx.tx;
+    let found = tx
         .query_row(
             "SELECT id FROM stories WHERE story_key = ?1",
             [story_key],
             |r| r.get(0),
         )
-        .optional()?
-    {
+        .optional()?;
+    let found = match found {
+        Some(id) => Some(id),
+        None => tx
+            .query_row(
+                "SELECT story_id FROM story_aliases WHERE story_key = ?1",
+                [story_key],
+                |r| r.get(0),
+            )
+            .optional()?,
+    };
+    if let Some(id) = found {
         return Ok((id, true));
     }
-    let published = article.published.unwrap_or(at);
+    let published = article.published.unwrap_or(ctx.at);
+    let signature = if ctx.settings.near_duplicates {
+        neardup::signature(&article.title, &body_text(article))
+    } else {
+        None
+    };
+    if let Some(sig) = &signature {
+        if let Some(id) = find_near_duplicate(ctx, sig, published)? {
+            tx.execute(
+                "INSERT OR IGNORE INTO story_aliases (story_key, story_id) VALUES (?1, ?2)",
+                params![story_key, id],
+            )?;
+            return Ok((id, true));
+        }
+    }
     tx.execute(
-        "INSERT INTO stories (story_key, title, published, updated, first_seen) VALUES (?1, ?2, ?3, ?3, ?4)",
-        params![story_key, article.title, ts(published), ts(at)],
+        "INSERT INTO stories (story_key, title, published, updated, first_seen, signature)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+        params![
+            story_key,
+            article.title,
+            ts(published),
+            ts(ctx.at),
+            signature.as_ref().map(|s| s.to_bytes())
+        ],
     )?;
-    Ok((tx.last_insert_rowid(), false))
+    let id = tx.last_insert_rowid();
+    if let Some(sig) = &signature {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO story_bands (band, story_id, published) VALUES (?1, ?2, ?3)",
+        )?;
+        for band in sig.bands() {
+            stmt.execute(params![band, id, ts(published)])?;
+        }
+    }
+    Ok((id, false))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn apply_article(
-    tx: &Transaction,
-    feed: &str,
+/// The best-matching story among those sharing an LSH band with `sig` and published within
+/// the window, leaving out stories this feed already carries (a feed's own items are told
+/// apart by their identity, not their text).
+fn find_near_duplicate(
+    ctx: &ApplyCtx,
+    sig: &neardup::Signature,
+    published: DateTime<Utc>,
+) -> rusqlite::Result<Option<i64>> {
+    let window = chrono::Duration::from_std(ctx.settings.window).unwrap_or_default();
+    let (lo, hi) = (ts(published - window), ts(published + window));
+    let mut candidates: BTreeSet<i64> = BTreeSet::new();
+    {
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT story_id FROM story_bands WHERE band = ?1 AND published BETWEEN ?2 AND ?3 LIMIT 32",
+        )?;
+        for band in sig.bands() {
+            for id in stmt.query_map(params![band, lo, hi], |r| r.get::<_, i64>(0))? {
+                candidates.insert(id?);
+            }
+        }
+    }
+    let mut best: Option<(f64, i64)> = None;
+    let mut carried = ctx
+        .tx
+        .prepare_cached("SELECT 1 FROM entries WHERE story_id = ?1 AND feed = ?2 LIMIT 1")?;
+    let mut signature_of = ctx
+        .tx
+        .prepare_cached("SELECT signature FROM stories WHERE id = ?1")?;
+    for id in candidates {
+        if carried.exists(params![id, ctx.feed])? {
+            continue;
+        }
+        let bytes: Option<Vec<u8>> = signature_of
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let Some(other) = bytes.as_deref().and_then(neardup::Signature::from_bytes) else {
+            continue;
+        };
+        let similarity = sig.similarity(&other);
+        if sig.matches(&other, ctx.settings.threshold) && best.is_none_or(|(b, _)| similarity > b) {
+            best = Some((similarity, id));
+        }
+    }
+    Ok(best.map(|(_, id)| id))
+}
+
+/// Prunes this feed's entries beyond `max_per_feed` (the oldest by date) or first seen
+/// longer ago than `max_age`, keeping their
+/// identities as tombstones so that a feed that still lists them does not bring them back.
+fn prune(ctx: &ApplyCtx, dirty: &mut BTreeSet<i64>) -> Result<usize, StoreError> {
+    let mut doomed: Vec<(i64, String, i64)> = Vec::new();
+    let row = |r: &rusqlite::Row| -> rusqlite::Result<(i64, String, i64)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    };
+    if let Some(max_age) = ctx.settings.max_age {
+        let cutoff = ctx.at - chrono::Duration::from_std(max_age).unwrap_or_default();
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1 AND first_seen < ?2",
+        )?;
+        doomed.extend(
+            stmt.query_map(params![ctx.feed, ts(cutoff)], row)?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    if let Some(max) = ctx.settings.max_per_feed {
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1
+             ORDER BY published DESC, id DESC LIMIT -1 OFFSET ?2",
+        )?;
+        doomed.extend(
+            stmt.query_map(params![ctx.feed, max as i64], row)?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    doomed.sort();
+    doomed.dedup();
+    for (id, key, story) in &doomed {
+        ctx.tx.execute(
+            "INSERT INTO tombstones (feed, entry_key, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (feed, entry_key) DO UPDATE SET seen_at = ?3",
+            params![ctx.feed, key, ts(ctx.at)],
+        )?;
+        ctx.tx.execute("DELETE FROM entries WHERE id = ?1", [id])?;
+        dirty.insert(*story);
+    }
+    // tombstones of entries the feed stopped listing long ago are no longer needed
+    let keep = ctx
+        .settings
+        .max_age
+        .unwrap_or(Duration::from_secs(90 * 86400))
+        * 2;
+    ctx.tx.execute(
+        "DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2",
+        params![
+            ctx.feed,
+            ts(ctx.at - chrono::Duration::from_std(keep).unwrap_or_default())
+        ],
+    )?;
+    Ok(doomed.len())
+}
+
+/// What every article of one poll is stored with.
+struct ApplyCtx<'a> {
+    tx: &'a Transaction<'a>,
+    feed: &'a str,
     at: DateTime<Utc>,
+    doc_keys: &'a HashSet<String>,
+    settings: &'a StoreSettings,
+}
+
+fn apply_article(
+    ctx: &ApplyCtx,
     a: &Article,
     story_key: &str,
-    doc_keys: &HashSet<String>,
     stats: &mut ApplyStats,
     dirty: &mut BTreeSet<i64>,
 ) -> Result<(), StoreError> {
+    let (tx, feed, at) = (ctx.tx, ctx.feed, ctx.at);
     let hash = dedup::content_hash(a);
     let key = a.key.as_stored();
+    // pruned, but still listed: keep it pruned
+    if tx.execute(
+        "UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2",
+        params![feed, key, ts(at)],
+    )? > 0
+    {
+        stats.unchanged += 1;
+        return Ok(());
+    }
     // story keys start with "url:" exactly when the canonical URL is unique in the document
-    match find_existing(tx, feed, a, doc_keys, story_key.starts_with("url:"))? {
+    match find_existing(tx, feed, a, ctx.doc_keys, story_key.starts_with("url:"))? {
         Some(Existing {
             id,
             story: old_story,
@@ -849,6 +1073,8 @@ fn apply_article(
             published: old_published,
             published_given,
             updated: old_updated,
+            updates_day,
+            updates_count,
         }) => {
             if old_key != key {
                 tx.execute(
@@ -857,6 +1083,18 @@ fn apply_article(
                 )?;
             }
             if old_hash == hash {
+                stats.unchanged += 1;
+                return Ok(());
+            }
+            // a feed that changes an entry on every poll (an embedded timestamp, a view
+            // counter) is not followed more than a few times a day
+            let today = at.timestamp().div_euclid(86400);
+            let count_today = if updates_day == today {
+                updates_count
+            } else {
+                0
+            };
+            if count_today >= ctx.settings.max_updates_per_day {
                 stats.unchanged += 1;
                 return Ok(());
             }
@@ -870,11 +1108,12 @@ fn apply_article(
                 .filter(|u| *u > old_updated)
                 .unwrap_or(ts(at))
                 .max(published);
-            let (story, _) = story_id_for(tx, story_key, a, at)?;
+            let (story, _) = story_id_for(ctx, story_key, a)?;
             tx.execute(
                 "UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
                     published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
-                    categories = ?12, image = ?13, language = ?14, content_hash = ?15
+                    categories = ?12, image = ?13, language = ?14, content_hash = ?15,
+                    updates_day = ?16, updates_count = ?17
                  WHERE id = ?1",
                 params![
                     id,
@@ -891,7 +1130,9 @@ fn apply_article(
                     to_json(&a.categories),
                     a.image,
                     a.language,
-                    hash
+                    hash,
+                    today,
+                    count_today + 1
                 ],
             )?;
             dirty.insert(old_story);
@@ -899,7 +1140,7 @@ fn apply_article(
             stats.updated += 1;
         }
         None => {
-            let (story, existed) = story_id_for(tx, story_key, a, at)?;
+            let (story, existed) = story_id_for(ctx, story_key, a)?;
             let published = a.published.unwrap_or(at);
             let updated = a.updated.unwrap_or(published).max(published);
             tx.execute(
@@ -976,7 +1217,7 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
         }
         Some(s) => {
             let body = match (&s.content, &s.summary) {
-                (Some(c), _) => index_text(c),
+                (Some(c), _) => dedup::text_of_html(c),
                 (None, Some(summary)) => summary.clone(),
                 (None, None) => String::new(),
             };
