@@ -12,6 +12,9 @@
 //!   dedup      identity within a feed, stories across feeds
 //!   store      SQLite: entries, stories, feed state
 //! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
+//!
+//! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
+//! opml     -> the feed list as OPML, in and out
 //! ```
 #![warn(missing_docs)]
 
@@ -21,7 +24,9 @@ pub mod daemon;
 pub mod date;
 pub mod dedup;
 pub mod fetch;
+pub mod manage;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod publish;
