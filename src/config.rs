@@ -398,7 +398,8 @@ pub fn default_user_agent() -> String {
     )
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` can name a feed: a slug of lowercase letters, digits, '-', '_' or '.'.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| {

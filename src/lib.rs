@@ -13,6 +13,9 @@
 //!   store      SQLite: entries, stories, feed state
 //! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
 //! metrics, logging -> /metrics, journald- and JSON-friendly logs
+//!
+//! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
+//! opml     -> the feed list as OPML, in and out
 //! ```
 #![warn(missing_docs)]
 
@@ -23,9 +26,11 @@ pub mod date;
 pub mod dedup;
 pub mod fetch;
 pub mod logging;
+pub mod manage;
 pub mod metrics;
 pub mod neardup;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod publish;

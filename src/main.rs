@@ -7,10 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use newswire::config::{Config, DEFAULT_CONFIG_FILE};
 use newswire::daemon;
+use newswire::manage::{self, AddRequest, ManageError, Via};
+use newswire::opml;
 use newswire::poll::{Outcome, PollOptions, Poller};
 use newswire::publish;
 
@@ -39,6 +42,48 @@ enum Command {
     Check,
     /// Show every feed and its health.
     Feeds,
+    /// Add a feed, given its URL or a page of its site; it is fetched once to check it.
+    Add {
+        /// The feed's URL, or a site's page that advertises it.
+        url: String,
+        /// Its name (a slug); by default one is made from the feed's title or host.
+        #[arg(long)]
+        name: Option<String>,
+        /// A tag for it (repeat for several).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+    },
+    /// Remove a feed from the config; its articles leave the merged feed.
+    Remove {
+        /// The feed's name.
+        name: String,
+    },
+    /// Enable a disabled feed.
+    Enable {
+        /// The feed's name.
+        name: String,
+    },
+    /// Disable a feed: it is no longer polled; what it brought stays.
+    Disable {
+        /// The feed's name.
+        name: String,
+    },
+    /// Import or export the feed list as OPML.
+    Opml {
+        #[command(subcommand)]
+        action: OpmlCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OpmlCommand {
+    /// Add the feeds of an OPML file (folders and categories become tags; nothing is fetched).
+    Import {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Write the feed list as OPML 2.0 to stdout.
+    Export,
 }
 
 #[tokio::main]
@@ -60,6 +105,16 @@ async fn main() -> ExitCode {
         Command::Poll { force } => poll(path, force).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
+        Command::Add { url, name, tags } => add(path, AddRequest { url, name, tags }).await,
+        Command::Remove { name } => remove(path, &name),
+        Command::Enable { name } => set_enabled(path, &name, true),
+        Command::Disable { name } => set_enabled(path, &name, false),
+        Command::Opml {
+            action: OpmlCommand::Import { file },
+        } => opml_import(path, &file),
+        Command::Opml {
+            action: OpmlCommand::Export,
+        } => opml_export(path).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,6 +122,11 @@ async fn main() -> ExitCode {
             if let Some(ce) = e.downcast_ref::<newswire::config::ConfigError>() {
                 eprintln!("error: {ce}");
                 return ExitCode::from(2);
+            }
+            if let Some(me) = e.downcast_ref::<ManageError>() {
+                eprintln!("error: {me}");
+                let config_error = matches!(me, ManageError::Config(_) | ManageError::Rejected(_));
+                return ExitCode::from(if config_error { 2 } else { 1 });
             }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -132,6 +192,16 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
         });
     }
     let (mut ok, mut not_modified, mut failed, mut skipped, mut new) = (0, 0, 0, 0, 0);
+    // a progress bar on a terminal; plain lines for pipes, files and journald
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stdout()).then(|| {
+        let bar =
+            ProgressBar::with_draw_target(Some(tasks.len() as u64), ProgressDrawTarget::stdout());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} feeds, {elapsed} {msg}")
+                .expect("the template is valid"),
+        );
+        bar
+    });
     while let Some(done) = tasks.join_next().await {
         let summary = done.context("a poll task failed")?;
         match &summary.outcome {
@@ -143,7 +213,19 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
             Outcome::Failed { .. } => failed += 1,
             _ => skipped += 1,
         }
-        println!("{summary}");
+        match &bar {
+            Some(bar) => {
+                bar.println(summary.to_string());
+                bar.inc(1);
+                if failed > 0 {
+                    bar.set_message(format!("({failed} failed)"));
+                }
+            }
+            None => println!("{summary}"),
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     daemon::write_output_file(&store, &config).await;
     println!(
@@ -224,5 +306,114 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
     for r in &rows {
         line(r.iter().map(String::as_str).collect());
     }
+    Ok(())
+}
+
+async fn add(path: PathBuf, req: AddRequest) -> anyhow::Result<()> {
+    let given = req.url.clone();
+    let added = manage::add(&path, req).await?;
+    let (feed, found) = (&added.feed, &added.found);
+    let how = match found.via {
+        Via::Direct => String::new(),
+        Via::Advertised => format!("; advertised by {given}"),
+        Via::CommonPath => format!("; found beside {given}"),
+    };
+    println!(
+        "added \"{}\": {} ({}, {} entries{how})",
+        feed.name,
+        feed.url,
+        found
+            .title
+            .as_deref()
+            .map_or_else(|| "no title".to_string(), |t| format!("\"{t}\"")),
+        found.entries,
+    );
+    if !feed.tags.is_empty() {
+        println!("  tags: {}", feed.tags.join(", "));
+    }
+    Ok(())
+}
+
+fn remove(path: PathBuf, name: &str) -> anyhow::Result<()> {
+    manage::remove(&path, name)?;
+    println!("removed \"{name}\"; its articles leave the merged feed");
+    Ok(())
+}
+
+fn set_enabled(path: PathBuf, name: &str, enabled: bool) -> anyhow::Result<()> {
+    let word = if enabled { "enabled" } else { "disabled" };
+    if manage::set_enabled(&path, name, enabled)? {
+        println!("{word} \"{name}\"");
+    } else {
+        println!("\"{name}\" was already {word}");
+    }
+    Ok(())
+}
+
+fn opml_import(path: PathBuf, file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let report = manage::import_opml(&path, &bytes)?;
+    let mut summary = format!(
+        "{}: added {}, skipped {} duplicates",
+        file.display(),
+        report.added.len(),
+        report.duplicates.len()
+    );
+    if !report.invalid.is_empty() {
+        summary.push_str(&format!(
+            ", {} without an http(s) URL",
+            report.invalid.len()
+        ));
+    }
+    println!("{summary}");
+    for f in &report.added {
+        let tags = if f.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", f.tags.join(", "))
+        };
+        println!("  added {} {}{tags}", f.name, f.url);
+    }
+    for (url, feed) in &report.duplicates {
+        println!("  skipped {url} (already feed \"{feed}\")");
+    }
+    for url in &report.invalid {
+        println!("  skipped {url:?} (not an http(s) URL)");
+    }
+    Ok(())
+}
+
+async fn opml_export(path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
+    // the sites' home pages, when polls have seen them; never create a database to export
+    let mut site_urls = std::collections::HashMap::new();
+    if config.database.exists() {
+        let db = config.database.clone();
+        let states = tokio::task::spawn_blocking(move || {
+            newswire::store::Store::open(&db).and_then(|s| s.feed_states())
+        })
+        .await?;
+        match states {
+            Ok(states) => {
+                for s in states {
+                    if let Some(u) = s.site_url {
+                        site_urls.insert(s.name, u);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "site URLs left out: cannot read the database"),
+        }
+    }
+    let feeds: Vec<opml::ExportFeed> = config
+        .feeds
+        .iter()
+        .map(|f| opml::ExportFeed {
+            name: f.name.clone(),
+            url: f.url.to_string(),
+            tags: f.tags.clone(),
+            html_url: site_urls.get(&f.name).cloned(),
+        })
+        .collect();
+    print!("{}", opml::render(&config.output.title, &feeds));
     Ok(())
 }
