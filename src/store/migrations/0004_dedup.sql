@@ -3,13 +3,14 @@
 -- Near-duplicates: each story's MinHash signature, indexed by its LSH bands, and the other
 -- story keys (canonical URLs) that were found to be the same story.
 ALTER TABLE stories ADD COLUMN signature BLOB;
+-- One B-tree, no rowid: a candidate lookup is one range scan, an insert one write. Rows are
+-- deleted by (band, story) when their story goes (the store recomputes the bands).
 CREATE TABLE story_bands (
     band      INTEGER NOT NULL,
-    story_id  INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
-    published INTEGER NOT NULL
-);
-CREATE INDEX story_bands_by_band ON story_bands (band, published);
-CREATE INDEX story_bands_by_story ON story_bands (story_id);
+    published INTEGER NOT NULL,
+    story_id  INTEGER NOT NULL,
+    PRIMARY KEY (band, published, story_id)
+) WITHOUT ROWID;
 CREATE TABLE story_aliases (
     story_key TEXT PRIMARY KEY,
     story_id  INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE
