@@ -55,6 +55,10 @@ pub struct Article {
     pub categories: Vec<String>,
     /// Absolute URL of the lead image.
     pub image: Option<String>,
+    /// The lead image's caption or credit (media:credit, media:title, or the figcaption of
+    /// the figure holding it): "File photo: Xinhua" belongs to the image, not the body.
+    /// Computed, but not yet stored or published.
+    pub image_credit: Option<String>,
     /// Language tag, from the entry or its feed.
     pub language: Option<String>,
 }

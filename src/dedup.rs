@@ -352,6 +352,7 @@ mod tests {
                 content: Some(content.into()),
                 categories: cats.iter().map(|s| s.to_string()).collect(),
                 image: None,
+                image_credit: None,
                 language: None,
             },
             first_seen: DateTime::from_timestamp(published + 100, 0).unwrap(),

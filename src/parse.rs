@@ -241,7 +241,7 @@ const FEED_TYPES: &[&str] = &[
 ];
 
 /// The attributes of one HTML start tag (`<link ...>`), names lowercased, entities decoded.
-fn tag_attributes(tag: &str) -> Vec<(String, String)> {
+pub(crate) fn tag_attributes(tag: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let b = tag.as_bytes();
     let mut i = 0;
@@ -324,6 +324,31 @@ pub fn advertised_feeds(html: &str, page: &Url) -> Vec<Url> {
     out
 }
 
+/// The Atom 0.3 namespace, which feed-rs does not read.
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+
+/// Atom 0.3 (still served by old blogs) read as Atom 1.0: the namespace, and the elements
+/// 1.0 renamed (`issued` -> `published`, `modified` -> `updated`, `tagline` -> `subtitle`,
+/// `copyright` -> `rights`).
+fn atom03_as_atom10(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.contains(ATOM03_NS) {
+        return text;
+    }
+    let mut t = text.replace(ATOM03_NS, "http://www.w3.org/2005/Atom");
+    for (old, new) in [
+        ("issued", "published"),
+        ("modified", "updated"),
+        ("tagline", "subtitle"),
+        ("copyright", "rights"),
+    ] {
+        t = t
+            .replace(&format!("<{old}>"), &format!("<{new}>"))
+            .replace(&format!("<{old} "), &format!("<{new} "))
+            .replace(&format!("</{old}>"), &format!("</{new}>"));
+    }
+    Cow::Owned(t)
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset.
 pub fn parse_feed(
@@ -342,6 +367,7 @@ pub fn parse_feed(
             advertised: advertised_feeds(&text, base).into_iter().next(),
         });
     }
+    let text = atom03_as_atom10(text);
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .sanitize_content(false)
@@ -456,6 +482,23 @@ mod tests {
                 .contains("advertises a feed at https://news.example.com/rss/world.xml?a=1&b=2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn atom_03_is_read_as_atom_10() {
+        let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old blog</title>
+<entry><title>Post</title><id>tag:e.com,2004:1</id><link rel="alternate" href="http://e.com/1"/>
+<issued>2004-01-01T10:00:00Z</issued><modified>2004-01-02T10:00:00Z</modified></entry></feed>"#;
+        let base = Url::parse("http://e.com/atom.xml").unwrap();
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(feed.title.unwrap().content, "Old blog");
+        let e = &feed.entries[0];
+        assert_eq!(e.title.as_ref().unwrap().content, "Post");
+        assert_eq!(
+            e.published.unwrap().to_rfc3339(),
+            "2004-01-01T10:00:00+00:00"
+        );
+        assert_eq!(e.updated.unwrap().to_rfc3339(), "2004-01-02T10:00:00+00:00");
     }
 
     #[test]

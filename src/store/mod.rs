@@ -1209,6 +1209,7 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                     content: r.get(9)?,
                     categories: from_json(&r.get::<_, String>(10)?),
                     image: r.get(11)?,
+                    image_credit: None,
                     language: r.get(12)?,
                 },
                 first_seen: from_ts(r.get(13)?),

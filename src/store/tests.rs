@@ -17,6 +17,7 @@ fn article(guid: Option<&str>, link: &str, title: &str, content: &str) -> Articl
         content: Some(content.into()),
         categories: vec![],
         image: None,
+        image_credit: None,
         language: None,
     }
 }

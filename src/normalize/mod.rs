@@ -11,6 +11,8 @@ use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup;
 use crate::parse::{EntryHints, ParsedFeed};
 
+mod clean;
+
 /// Longest summary derived from content, in characters.
 const SUMMARY_CHARS: usize = 300;
 
@@ -40,7 +42,17 @@ pub fn normalize(parsed: &ParsedFeed, feed_url: &Url, now: DateTime<Utc>) -> Nor
         title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
         site_url,
     };
-    let feed_authors: Vec<String> = authors_of(&feed.authors);
+    // RSS names the channel's author as managingEditor, which feed-rs keeps as a contributor
+    let mut feed_authors: Vec<String> = authors_of(&feed.authors);
+    if feed_authors.is_empty() {
+        let editors: Vec<feed_rs::model::Person> = feed
+            .contributors
+            .iter()
+            .filter(|p| p.role.as_deref() == Some("managingEditor"))
+            .cloned()
+            .collect();
+        feed_authors = authors_of(&editors);
+    }
     let mut seen = HashSet::new();
     let mut out = Normalized {
         meta,
@@ -86,14 +98,43 @@ fn authors_of(people: &[feed_rs::model::Person]) -> Vec<String> {
     out
 }
 
+/// An author's name as a reader wants it: `name (email)`, `email (Name)`, `mailto:`,
+/// brackets and a "By " prefix removed. feed-rs has already split off one email address;
+/// what is left may still carry the parentheses around the name.
 fn clean_author(name: &str) -> String {
-    let name = collapse_ws(&html_escape::decode_html_entities(name));
-    let lower = name.to_ascii_lowercase();
-    if lower.starts_with("by ") {
-        name[3..].trim().to_string()
-    } else {
-        name
+    let mut name = collapse_ws(&html_to_text(name));
+    loop {
+        let before = name.len();
+        let trimmed = name
+            .trim()
+            .trim_start_matches("mailto:")
+            .trim_matches(|c: char| c == ',' || c == ';' || c.is_whitespace());
+        let trimmed = match (trimmed.strip_prefix('('), trimmed.strip_suffix(')')) {
+            (Some(_), Some(_)) => &trimmed[1..trimmed.len() - 1],
+            _ => trimmed,
+        };
+        let lower = trimmed.to_lowercase();
+        let trimmed = if lower.starts_with("by ") || lower.starts_with("by:") {
+            &trimmed[3..]
+        } else {
+            trimmed
+        };
+        // "Jane Doe (jane@example.com)" or "jane@example.com (Jane Doe)", if feed-rs left it
+        let trimmed = match trimmed.rsplit_once(" (") {
+            Some((n, e)) if e.trim_end_matches(')').contains('@') && !n.contains('@') => n,
+            Some((e, n)) if e.contains('@') && !e.contains(' ') => n.trim_end_matches(')'),
+            _ => trimmed,
+        };
+        name = trimmed.trim().to_string();
+        if name.len() == before {
+            break;
+        }
     }
+    // a bare address is not a name
+    if name.contains('@') && !name.contains(' ') {
+        return String::new();
+    }
+    name
 }
 
 fn collapse_ws(s: &str) -> String {
@@ -110,30 +151,50 @@ pub fn html_to_text(html: &str) -> String {
     collapse_ws(&html_escape::decode_html_entities(&stripped))
 }
 
+/// Plain text of a body, for a summary: figure captions belong to their image, not the text.
+fn body_text(html: &str) -> String {
+    let stripped = ammonia::Builder::empty()
+        .clean_content_tags(
+            ["script", "style", "template", "figcaption"]
+                .into_iter()
+                .collect(),
+        )
+        .clean(html)
+        .to_string();
+    collapse_ws(&html_escape::decode_html_entities(&stripped))
+}
+
 fn is_html(t: &Text) -> bool {
     let ct = t.content_type.to_string();
     ct.contains("html")
 }
 
-/// A feed-rs text as plain text. Plain-text fields still get their entities decoded:
-/// feeds often double-escape (`&amp;#8217;`).
+/// A feed-rs text as plain text. Plain-text fields still get their entities decoded
+/// (feeds often double-escape: `&amp;#8217;`) and their tags stripped: many RSS titles that
+/// claim to be plain text carry `<span>` or `<em>`.
 fn text_of(t: &Text) -> String {
     if is_html(t) {
         html_to_text(&t.content)
     } else {
-        collapse_ws(&html_escape::decode_html_entities(&t.content))
+        let decoded = html_escape::decode_html_entities(&t.content);
+        collapse_ws(&clean::strip_html_tags(&decoded))
     }
 }
 
 /// Sanitizes HTML for readers: no script, style, iframe, form, event handlers or
-/// javascript: URLs; relative URLs made absolute against `base`; links get rel=noopener.
+/// javascript: URLs; relative URLs made absolute against `base`; links get rel=noopener;
+/// tracking pixels, feed flares and share/ad blocks removed. Figures, captions, images,
+/// tables and code stay.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let mut builder = ammonia::Builder::default();
     builder
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_relative(UrlRelative::RewriteWithBase(base.clone()))
         .add_tag_attributes("img", ["width", "height", "loading"]);
-    builder.clean(html).to_string().trim().to_string()
+    let cleaned = builder.clean(&clean::strip_clutter(html)).to_string();
+    clean::drop_empty_wrappers(cleaned.trim())
+        .trim()
+        .to_string()
 }
 
 /// Cuts plain text at a word boundary near `max` characters.
@@ -152,16 +213,100 @@ fn truncate_words(text: &str, max: usize) -> String {
     )
 }
 
-fn first_img_src(html: &str) -> Option<String> {
-    let at = html.find("<img ")?;
-    let rest = &html[at..];
-    let end = rest.find('>')?;
-    let tag = &rest[..end];
-    let src_at = tag.find(" src=\"")? + 6;
-    let src = &tag[src_at..];
-    let close = src.find('"')?;
-    let url = html_escape::decode_html_entities(&src[..close]).to_string();
-    url.starts_with("http").then_some(url)
+/// The first image of sanitized content with an absolute http(s) source, and the caption
+/// of the figure that holds it.
+fn first_img(html: &str) -> Option<(String, Option<String>)> {
+    let mut from = 0;
+    while let Some(at) = html[from..].find("<img ").map(|i| i + from) {
+        from = at + 5;
+        let rest = &html[at..];
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[..end];
+        let Some(src_at) = tag.find(" src=\"").map(|i| i + 6) else {
+            continue;
+        };
+        let src = &tag[src_at..];
+        let Some(close) = src.find('"') else { continue };
+        let url = html_escape::decode_html_entities(&src[..close]).to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            continue;
+        }
+        // inside a <figure>: its <figcaption> is the image's
+        let caption = html[..at].rfind("<figure").and_then(|fig| {
+            let closed_before = html[fig..at].contains("</figure>");
+            let fig_end = at + html[at..].find("</figure>")?;
+            let inner = &html[fig..fig_end];
+            let cap = inner.find("<figcaption")?;
+            let cap_end = inner[cap..].find("</figcaption>")? + cap;
+            (!closed_before)
+                .then(|| html_to_text(&inner[cap..cap_end]))
+                .filter(|c| !c.is_empty())
+        });
+        return Some((url, caption));
+    }
+    None
+}
+
+/// What one media object says about its image: its title as caption, its credit.
+fn media_caption(m: &feed_rs::model::MediaObject) -> Option<String> {
+    let caption = m.title.as_ref().map(text_of).filter(|t| !t.is_empty());
+    let credit = m
+        .credits
+        .iter()
+        .map(|c| collapse_ws(&c.entity))
+        .find(|c| !c.is_empty());
+    match (caption, credit) {
+        (Some(t), Some(c)) if !t.contains(&c) => Some(format!("{t} ({c})")),
+        (Some(t), _) => Some(t),
+        (None, c) => c,
+    }
+}
+
+fn looks_like_image(u: &Url) -> bool {
+    let path = u.path().to_ascii_lowercase();
+    [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"]
+        .iter()
+        .any(|x| path.ends_with(x))
+}
+
+/// The lead image and its caption or credit, in order of preference: media:content and
+/// enclosures of an image type, media:thumbnail and itunes:image, a JSON Feed image, the
+/// first image of the content.
+fn lead_image(
+    entry: &Entry,
+    hints: Option<&EntryHints>,
+    content: Option<&str>,
+    feed_url: &Url,
+) -> (Option<String>, Option<String>) {
+    let absolute = |u: &str| {
+        feed_url
+            .join(u.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(String::from)
+    };
+    let contents = entry.media.iter().flat_map(|m| {
+        m.content.iter().filter_map(move |c| {
+            let url = c.url.as_ref()?;
+            let is_image = match &c.content_type {
+                Some(t) => t.to_string().starts_with("image/"),
+                None => looks_like_image(url),
+            };
+            is_image.then(|| (url.to_string(), media_caption(m)))
+        })
+    });
+    let thumbnails = entry.media.iter().flat_map(|m| {
+        m.thumbnails
+            .iter()
+            .map(move |t| (t.image.uri.clone(), media_caption(m)))
+    });
+    let json = hints.and_then(|h| h.image.clone()).map(|u| (u, None));
+    contents
+        .chain(thumbnails)
+        .chain(json)
+        .find_map(|(u, c)| absolute(&u).map(|u| (u, c)))
+        .or_else(|| content.and_then(first_img))
+        .map_or((None, None), |(u, c)| (Some(u), c))
 }
 
 fn normalize_entry(
@@ -217,8 +362,14 @@ fn normalize_entry(
     }
     .filter(|c| !c.is_empty());
     let summary = summary_text
-        .map(text_of)
-        .or_else(|| content.as_deref().map(html_to_text))
+        .map(|s| {
+            if is_html(s) {
+                body_text(&s.content)
+            } else {
+                text_of(s)
+            }
+        })
+        .or_else(|| content.as_deref().map(body_text))
         .filter(|s| !s.is_empty())
         .map(|s| truncate_words(&s, SUMMARY_CHARS));
 
@@ -253,24 +404,7 @@ fn normalize_entry(
         }
     }
 
-    let image = entry
-        .media
-        .iter()
-        .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
-        .chain(entry.media.iter().flat_map(|m| {
-            m.content.iter().filter_map(|c| {
-                let is_image = c
-                    .content_type
-                    .as_ref()
-                    .is_some_and(|t| t.to_string().starts_with("image/"));
-                c.url.as_ref().filter(|_| is_image).map(|u| u.to_string())
-            })
-        }))
-        .chain(hints.and_then(|h| h.image.clone()))
-        .filter_map(|u| feed_url.join(&u).ok())
-        .find(|u| matches!(u.scheme(), "http" | "https"))
-        .map(String::from)
-        .or_else(|| content.as_deref().and_then(first_img_src));
+    let (image, image_credit) = lead_image(entry, hints, content.as_deref(), feed_url);
 
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
     let key = dedup::identity(
@@ -292,6 +426,7 @@ fn normalize_entry(
         content,
         categories,
         image,
+        image_credit,
         language: entry.language.clone().or_else(|| feed.language.clone()),
     }
 }
@@ -403,5 +538,91 @@ mod tests {
         let t = truncate_words(&"word ".repeat(100), 30);
         assert!(t.ends_with('…') && t.chars().count() <= 31, "{t}");
         assert!(!t.contains("wor…"));
+    }
+
+    #[test]
+    fn authors_in_every_form() {
+        let n = run(
+            r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+<managingEditor>desk@example.com (The Desk)</managingEditor>
+<item><guid>1</guid><author>editor@example.com (By Li Wei)</author></item>
+<item><guid>2</guid><author>Jane Roe (jane@example.com)</author></item>
+<item><guid>3</guid><dc:creator>BY Ann Lee</dc:creator><dc:creator>Bob Ray</dc:creator></item>
+<item><guid>4</guid><author>mailto:someone@example.com</author></item>
+</channel></rss>"#,
+        );
+        let authors: Vec<Vec<String>> = n.articles.iter().map(|a| a.authors.clone()).collect();
+        assert_eq!(
+            authors,
+            [
+                vec!["Li Wei"],
+                vec!["Jane Roe"],
+                vec!["Ann Lee", "Bob Ray"],
+                // only an address: the feed's author instead
+                vec!["The Desk"],
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_titles_lose_their_markup() {
+        let n = run(r#"<rss version="2.0"><channel><title>t</title>
+<item><guid>1</guid><title>&lt;span class="x"&gt;Breaking:&lt;/span&gt;  Rates &lt;em&gt;rise&lt;/em&gt;
+ again</title></item>
+<item><guid>2</guid><title>a &lt; b, 3 &gt; 2: the &lt;new&gt; rules</title></item>
+</channel></rss>"#);
+        assert_eq!(n.articles[0].title, "Breaking: Rates rise again");
+        assert_eq!(n.articles[1].title, "a < b, 3 > 2: the <new> rules");
+    }
+
+    #[test]
+    fn lead_image_prefers_media_and_carries_its_credit() {
+        let n = run(
+            r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+<item><guid>1</guid><description>&lt;img src="/body.jpg"&gt;</description>
+<media:thumbnail url="https://e.com/thumb.jpg"/>
+<media:content url="https://e.com/big.jpg" type="image/jpeg"><media:credit>File photo: Xinhua</media:credit></media:content></item>
+<item><guid>2</guid><enclosure url="https://e.com/a.mp3" type="audio/mpeg" length="1"/>
+<enclosure url="/photo.png" type="image/png" length="1"/></item>
+<item><guid>3</guid><description>&lt;p&gt;&lt;img src="https://e.com/pixel.gif" width="1" height="1"&gt;Text&lt;/p&gt;
+&lt;figure&gt;&lt;img src="https://e.com/fig.jpg"&gt;&lt;figcaption&gt;Protesters in Hong Kong. Photo: AP&lt;/figcaption&gt;&lt;/figure&gt;</description></item>
+</channel></rss>"#,
+        );
+        let a = &n.articles;
+        assert_eq!(a[0].image.as_deref(), Some("https://e.com/big.jpg"));
+        assert_eq!(a[0].image_credit.as_deref(), Some("File photo: Xinhua"));
+        assert_eq!(
+            a[1].image.as_deref(),
+            Some("https://news.example.com/photo.png")
+        );
+        assert_eq!(a[2].image.as_deref(), Some("https://e.com/fig.jpg"));
+        assert_eq!(
+            a[2].image_credit.as_deref(),
+            Some("Protesters in Hong Kong. Photo: AP")
+        );
+        let body = a[2].content.as_deref().unwrap();
+        assert!(!body.contains("pixel.gif"), "{body}");
+        assert!(
+            body.contains("<figure><img src=\"https://e.com/fig.jpg\"><figcaption>"),
+            "{body}"
+        );
+        // the caption is the image's, not the summary's
+        assert_eq!(a[2].summary.as_deref(), Some("Text"));
+    }
+
+    #[test]
+    fn share_blocks_and_flares_leave_the_body() {
+        let n = run(r#"<rss version="2.0"><channel><title>t</title>
+<item><guid>1</guid><description><![CDATA[<p>Story text.</p><table><tr><td>1</td></tr></table><pre><code>x = 1</code></pre>
+<div class="feedflare"><a href="http://feeds.feedburner.com/~ff/rps?a=1"><img src="http://feeds.feedburner.com/~ff/rps?d=1" border="0"></a></div>
+<ul><li><a href="https://www.facebook.com/sharer/sharer.php?u=1">Share on Facebook</a></li><li><a href="https://twitter.com/intent/tweet?url=1">Tweet</a></li></ul>
+<img src="http://feeds.feedburner.com/~r/rps/~4/abc" height="1" width="1" alt=""/>]]></description></item>
+</channel></rss>"#);
+        let body = n.articles[0].content.as_deref().unwrap();
+        assert_eq!(
+            body,
+            "<p>Story text.</p><table><tbody><tr><td>1</td></tr></tbody></table><pre><code>x = 1</code></pre>"
+        );
+        assert_eq!(n.articles[0].image, None);
     }
 }

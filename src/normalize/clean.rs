@@ -1,0 +1,308 @@
+//! What feeds inject into content that is not the article: tracking pixels, FeedBurner
+//! flares, share and ad blocks. Removed before sanitizing, while classes and ids (which the
+//! sanitizer drops) still say what a block is; pure.
+
+use crate::parse::tag_attributes;
+
+/// Classes and ids of blocks that are share buttons, flares or ads, never the article.
+const CLUTTER_CLASSES: &[&str] = &[
+    "feedflare",
+    "sharedaddy",
+    "share-buttons",
+    "sharing-buttons",
+    "social-share",
+    "share-links",
+    "addtoany",
+    "a2a_kit",
+    "jp-relatedposts",
+    "adsbygoogle",
+    "advertisement",
+    "mf-viral",
+];
+
+/// Links that share the page elsewhere (their text is a button label, not content).
+const SHARE_HREFS: &[&str] = &[
+    "facebook.com/sharer",
+    "facebook.com/share.php",
+    "twitter.com/intent/tweet",
+    "twitter.com/share",
+    "x.com/intent/tweet",
+    "linkedin.com/sharearticle",
+    "linkedin.com/cws/share",
+    "pinterest.com/pin/create",
+    "reddit.com/submit",
+    "addtoany.com/share",
+    "addthis.com/bookmark",
+    "plus.google.com/share",
+    "api.whatsapp.com/send",
+    "t.me/share",
+    "/~ff/",
+    "/~f/",
+];
+
+/// Images that count visits, not show anything.
+const TRACKER_SRCS: &[&str] = &[
+    "feeds.feedburner.com/~r/",
+    "feedproxy.google.com/~r/",
+    "/~r/",
+    "pixel.wp.com",
+    "stats.wordpress.com",
+    "feedsportal.com/c/",
+    "pixel.quantserve.com",
+    "doubleclick.net",
+];
+
+/// Link texts of share buttons.
+const SHARE_LABELS: &[&str] = &[
+    "share on facebook",
+    "share on twitter",
+    "share on x",
+    "share on linkedin",
+    "share on reddit",
+    "share on pinterest",
+    "share on whatsapp",
+    "share via email",
+    "share this",
+    "tweet this",
+    "email this",
+    "pin it",
+];
+
+const CONTAINERS: &[&str] = &[
+    "div", "p", "ul", "ol", "li", "span", "section", "aside", "nav", "footer", "table",
+];
+
+struct Tag<'a> {
+    start: usize,
+    end: usize,
+    name: String,
+    closing: bool,
+    self_closing: bool,
+    attrs: &'a str,
+}
+
+/// The next tag at or after `from`.
+fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
+    let mut at = from;
+    loop {
+        let start = at + html.get(at..)?.find('<')?;
+        let rest = &html[start + 1..];
+        let closing = rest.starts_with('/');
+        let name_from = start + 1 + usize::from(closing);
+        let name: String = html[name_from..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            at = start + 1;
+            continue;
+        }
+        let end = start + html[start..].find('>')? + 1;
+        let inner = &html[name_from + name.len()..end - 1];
+        return Some(Tag {
+            start,
+            end,
+            name,
+            closing,
+            self_closing: inner.trim_end().ends_with('/'),
+            attrs: inner,
+        });
+    }
+}
+
+/// The end of the element that `open` starts (after its closing tag), if it is closed.
+fn element_end(html: &str, open: &Tag) -> Option<usize> {
+    let mut depth = 1;
+    let mut at = open.end;
+    while let Some(t) = next_tag(html, at) {
+        at = t.end;
+        if t.name == open.name {
+            if t.closing {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(t.end);
+                }
+            } else if !t.self_closing {
+                depth += 1;
+            }
+        }
+    }
+    None
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn is_tracking_pixel(attrs: &[(String, String)]) -> bool {
+    let tiny = |n: &str| {
+        attr(attrs, n).is_some_and(|v| {
+            v.trim()
+                .trim_end_matches("px")
+                .parse::<u32>()
+                .is_ok_and(|x| x <= 1)
+        })
+    };
+    let src = attr(attrs, "src").unwrap_or_default().to_ascii_lowercase();
+    (tiny("width") && tiny("height")) || TRACKER_SRCS.iter().any(|t| src.contains(t))
+}
+
+fn is_clutter_block(attrs: &[(String, String)]) -> bool {
+    ["class", "id"].iter().any(|n| {
+        attr(attrs, n).is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.split_whitespace().any(|c| {
+                CLUTTER_CLASSES
+                    .iter()
+                    .any(|k| c == *k || c.starts_with(&format!("{k}-")))
+            })
+        })
+    })
+}
+
+fn is_share_link(html: &str, open: &Tag, attrs: &[(String, String)], end: usize) -> bool {
+    let href = attr(attrs, "href").unwrap_or_default().to_ascii_lowercase();
+    if SHARE_HREFS.iter().any(|h| href.contains(h)) {
+        return true;
+    }
+    let text = crate::normalize::html_to_text(&html[open.end..end]).to_lowercase();
+    SHARE_LABELS.contains(&text.as_str())
+}
+
+/// `html` without tracking pixels, flares and share/ad blocks.
+pub fn strip_clutter(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(tag) = next_tag(html, at) {
+        at = tag.end;
+        if tag.closing {
+            continue;
+        }
+        let drop_to = match tag.name.as_str() {
+            "img" => {
+                let attrs = tag_attributes(tag.attrs);
+                is_tracking_pixel(&attrs).then_some(tag.end)
+            }
+            "a" if !tag.self_closing => element_end(html, &tag)
+                .filter(|end| is_share_link(html, &tag, &tag_attributes(tag.attrs), *end)),
+            n if CONTAINERS.contains(&n) && !tag.self_closing => {
+                let attrs = tag_attributes(tag.attrs);
+                if is_clutter_block(&attrs) {
+                    element_end(html, &tag)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(end) = drop_to {
+            out.push_str(&html[copied..tag.start]);
+            copied = end;
+            at = end;
+        }
+    }
+    out.push_str(&html[copied..]);
+    out
+}
+
+/// HTML elements that turn up in titles that claim to be plain text.
+const TITLE_TAGS: &[&str] = &[
+    "a", "abbr", "b", "big", "br", "cite", "code", "del", "div", "em", "font", "i", "img", "ins",
+    "mark", "p", "q", "s", "small", "span", "strong", "sub", "sup", "time", "u",
+];
+
+/// Plain text with the HTML tags it carries removed (`<span class="x">Breaking</span>`),
+/// while anything else between angle brackets stays text: a headline about "the <new>
+/// rules" keeps its brackets.
+pub fn strip_html_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(tag) = next_tag(text, at) {
+        at = tag.end;
+        if TITLE_TAGS.contains(&tag.name.as_str()) {
+            out.push_str(&text[copied..tag.start]);
+            // inline elements join their text ("<span>₹</span>4,000"), block ones separate it
+            if matches!(tag.name.as_str(), "br" | "p" | "div" | "img") {
+                out.push(' ');
+            }
+            copied = tag.end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Sanitized HTML without the empty lists and paragraphs removed links leave behind.
+pub fn drop_empty_wrappers(html: &str) -> String {
+    let mut s = html.to_string();
+    loop {
+        let mut changed = false;
+        for t in ["li", "ul", "ol", "p", "div", "span"] {
+            let (open, close) = (format!("<{t}>"), format!("</{t}>"));
+            let mut from = 0;
+            while let Some(i) = s[from..].find(&open).map(|i| i + from) {
+                let after = &s[i + open.len()..];
+                let ws = after.len() - after.trim_start().len();
+                if after[ws..].starts_with(&close) {
+                    s.replace_range(i..i + open.len() + ws + close.len(), "");
+                    changed = true;
+                } else {
+                    from = i + open.len();
+                }
+            }
+        }
+        if !changed {
+            return s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pixels_flares_and_share_lists_go() {
+        let html = r#"<p>Body <img src="https://e.com/a.jpg" width="600" height="400"></p>
+<img src="http://feedpress.me/980/4243452.gif" height="1" width="1"/>
+<img src="https://feeds.feedburner.com/~r/x/~4/abc">
+<div class="feedflare"><a href="http://feeds.feedburner.com/~ff/x?a=1"><img src="http://feeds.feedburner.com/~ff/x?i=1"></a><div>nested</div></div>
+<ul class="links"><li><a href="https://www.facebook.com/sharer/sharer.php?u=x">Facebook</a></li><li><a href="/share">Share on Twitter</a></li></ul>
+<div class="sharedaddy sd-sharing-enabled">share</div><p>End</p>"#;
+        let out = strip_clutter(html);
+        assert!(out.contains(r#"<img src="https://e.com/a.jpg""#), "{out}");
+        for gone in [
+            "feedpress",
+            "~r/",
+            "feedflare",
+            "nested",
+            "facebook",
+            "Share on",
+            "sharedaddy",
+        ] {
+            assert!(!out.contains(gone), "{gone} in {out}");
+        }
+        assert!(out.contains("<p>End</p>"), "{out}");
+        let clean = drop_empty_wrappers(
+            "<ul class=\"x\"><li></li></ul><p>a</p><p> </p><ul><li> </li></ul>",
+        );
+        assert_eq!(clean, "<ul class=\"x\"></ul><p>a</p>");
+    }
+
+    #[test]
+    fn ordinary_links_and_unclosed_tags_stay() {
+        let html = r#"<p>See <a href="https://e.com/story">the story</a> and <div class="share">"#;
+        assert_eq!(strip_clutter(html), html);
+        assert_eq!(strip_clutter("a < b > c"), "a < b > c");
+        assert_eq!(
+            strip_html_tags("<span class=\"k\">Breaking:</span> the <new> rules<br/>"),
+            "Breaking: the <new> rules "
+        );
+    }
+}
