@@ -49,6 +49,7 @@ fn article(rng: &mut Rng, vocab: &[String], i: usize, base: DateTime<Utc>) -> Ar
         content: Some(format!("<p>{body}</p>")),
         categories: vec![],
         image: None,
+        image_credit: None,
         language: Some("en".into()),
     }
 }

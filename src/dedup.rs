@@ -180,6 +180,7 @@ pub fn content_hash(a: &Article) -> String {
         &a.authors.join("\u{1f}"),
         &a.categories.join("\u{1f}"),
         a.image.as_deref().unwrap_or(""),
+        a.image_credit.as_deref().unwrap_or(""),
     ])
 }
 
@@ -213,6 +214,8 @@ pub struct StoryFields {
     pub categories: Vec<String>,
     /// Lead image of the earliest copy that has one.
     pub image: Option<String>,
+    /// That image's credit or caption.
+    pub image_credit: Option<String>,
     /// Language of the earliest copy that has one.
     pub language: Option<String>,
     /// When newswire first saw any copy.
@@ -271,6 +274,10 @@ pub fn merge_story(entries: &[StoredEntry]) -> Option<StoryFields> {
         authors,
         categories,
         image: sorted.iter().find_map(|e| e.article.image.clone()),
+        image_credit: sorted
+            .iter()
+            .find(|e| e.article.image.is_some())
+            .and_then(|e| e.article.image_credit.clone()),
         language: sorted.iter().find_map(|e| e.article.language.clone()),
         first_seen: sorted
             .iter()

@@ -124,7 +124,8 @@ pub struct EntryHints {
     /// The `xml:base` in scope for the entry's content (set on the feed, the entry or the
     /// content element), when the document uses `xml:base` at all.
     pub content_base: Option<Url>,
-    /// JSON Feed `image` / `banner_image`.
+    /// JSON Feed `image` / `banner_image`, or an item's lone `media:thumbnail` (which
+    /// feed-rs drops when the item has no `media:content`).
     pub image: Option<String>,
 }
 
@@ -147,8 +148,9 @@ impl ParsedFeed {
 /// Elements whose text is an entry's body.
 const CONTENT_ELEMENTS: &[&str] = &["content", "encoded", "description", "summary"];
 
-/// The `xml:base` in scope for each entry's content. feed-rs resolves links against
-/// `xml:base` itself but does not say what base was in scope for the content HTML.
+/// The `xml:base` in scope for each entry's content (feed-rs resolves links against
+/// `xml:base` itself but does not say what base was in scope for the content HTML), and the
+/// first `media:thumbnail` of each entry.
 fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
@@ -196,6 +198,16 @@ fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
             content_seen = true;
             if let Some(h) = hints.last_mut() {
                 h.content_base = base.clone();
+            }
+        } else if in_entry_depth.is_some() && name == "thumbnail" {
+            if let Some(h) = hints.last_mut().filter(|h| h.image.is_none()) {
+                h.image = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == "url")
+                    .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty());
             }
         }
         if !empty {
@@ -379,7 +391,7 @@ pub fn parse_feed(
         .map_err(ParseError::Feed)?;
     let hints = if text.trim_start().starts_with('{') {
         json_image_hints(&text)
-    } else if text.contains("xml:base") {
+    } else if text.contains("xml:base") || text.contains("thumbnail") {
         xml_base_hints(&text, base)
     } else {
         Vec::new()

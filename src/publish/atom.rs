@@ -41,7 +41,9 @@ pub fn render_with(feed: &MergedFeed, links_to: &FeedLinks) -> String {
                 }
             }
             if let Some(img) = &e.image {
-                links.push(link(img, "enclosure", Some(super::image_mime(img))));
+                let mut l = link(img, "enclosure", Some(super::image_mime(img)));
+                l.title = e.image_credit.clone();
+                links.push(l);
             }
             let source = e.sources.first().map(|s| Source {
                 title: Text::plain(s.title.clone()),

@@ -26,7 +26,7 @@ pub fn render_with(feed: &MergedFeed, links: &FeedLinks) -> String {
                 "title": e.title,
                 "date_published": e.published.to_rfc3339(),
                 "date_modified": e.updated.to_rfc3339(),
-                "_newswire": { "sources": e.sources },
+                "_newswire": { "sources": e.sources, "image_credit": e.image_credit },
             });
             let obj = item.as_object_mut().expect("an object");
             if let Some(l) = &e.link {

@@ -120,6 +120,8 @@ pub struct MergedEntry {
     pub categories: Vec<String>,
     /// Lead image.
     pub image: Option<String>,
+    /// The lead image's credit or caption.
+    pub image_credit: Option<String>,
     /// Language tag.
     pub language: Option<String>,
     /// Every feed that carried it, earliest first.
@@ -315,6 +317,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
                 content: with_copies_footer(s.fields.content, &s.sources),
                 categories,
                 image: s.fields.image,
+                image_credit: s.fields.image_credit,
                 language: s.fields.language,
                 cursor: cursor_of(s.fields.published, s.id),
                 sources: s
@@ -544,6 +547,7 @@ mod tests {
                 content: None,
                 categories: vec![],
                 image: None,
+                image_credit: None,
                 language: None,
                 sources: vec![],
                 cursor: "1700000000_1".into(),

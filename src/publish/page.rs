@@ -118,7 +118,7 @@ pub fn render(
                 .collect(),
             summary: e.summary.as_deref(),
             image: e.image.as_deref(),
-            image_credit: None,
+            image_credit: e.image_credit.as_deref(),
         };
         match days.last_mut() {
             Some(d) if d.label == label => d.stories.push(story),

@@ -614,11 +614,11 @@ impl Store {
         let mut sql = String::from(if q.copies {
             "SELECT s.id, 'copy:' || s.feed || ':' || s.entry_key, s.title, coalesce(s.canonical_url, s.link),
                     s.published, s.updated, s.summary, s.content, s.authors, s.categories, s.image,
-                    s.language, s.first_seen
+                    s.language, s.first_seen, s.image_credit
              FROM entries s"
         } else {
             "SELECT id, story_key, title, link, published, updated, summary, content, authors,
-                    categories, image, language, first_seen
+                    categories, image, language, first_seen, image_credit
              FROM stories s"
         });
         let story_of = if q.copies { "s.story_id" } else { "s.id" };
@@ -678,6 +678,7 @@ impl Store {
                         authors: from_json(&r.get::<_, String>(8)?),
                         categories: from_json(&r.get::<_, String>(9)?),
                         image: r.get(10)?,
+                        image_credit: r.get(13)?,
                         language: r.get(11)?,
                         first_seen: from_ts(r.get(12)?),
                     },
@@ -1119,7 +1120,7 @@ fn apply_article(
                 "UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
                     published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
                     categories = ?12, image = ?13, language = ?14, content_hash = ?15,
-                    updates_day = ?16, updates_count = ?17
+                    updates_day = ?16, updates_count = ?17, image_credit = ?18
                  WHERE id = ?1",
                 params![
                     id,
@@ -1138,7 +1139,8 @@ fn apply_article(
                     a.language,
                     hash,
                     today,
-                    count_today + 1
+                    count_today + 1,
+                    a.image_credit
                 ],
             )?;
             dirty.insert(old_story);
@@ -1152,8 +1154,8 @@ fn apply_article(
             tx.execute(
                 "INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
                     published, published_given, updated, summary, content, categories, image, language,
-                    first_seen, content_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    first_seen, content_hash, image_credit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 params![
                     feed,
                     key,
@@ -1172,7 +1174,8 @@ fn apply_article(
                     a.image,
                     a.language,
                     ts(at),
-                    hash
+                    hash,
+                    a.image_credit
                 ],
             )?;
             dirty.insert(story);
@@ -1191,7 +1194,7 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
     let entries: Vec<StoredEntry> = {
         let mut stmt = tx.prepare_cached(
             "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
-                    content, categories, image, language, first_seen
+                    content, categories, image, language, first_seen, image_credit
              FROM entries WHERE story_id = ?1",
         )?;
         stmt.query_map([story], |r| {
@@ -1209,7 +1212,7 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                     content: r.get(9)?,
                     categories: from_json(&r.get::<_, String>(10)?),
                     image: r.get(11)?,
-                    image_credit: None,
+                    image_credit: r.get(14)?,
                     language: r.get(12)?,
                 },
                 first_seen: from_ts(r.get(13)?),
@@ -1253,7 +1256,8 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
             )?;
             tx.execute(
                 "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
-                    content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12
+                    content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
+                    image_credit = ?13
                  WHERE id = ?1",
                 params![
                     story,
@@ -1267,7 +1271,8 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                     to_json(&s.categories),
                     s.image,
                     s.language,
-                    ts(s.first_seen)
+                    ts(s.first_seen),
+                    s.image_credit
                 ],
             )?;
         }

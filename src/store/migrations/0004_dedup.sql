@@ -28,3 +28,7 @@ CREATE TABLE tombstones (
     seen_at   INTEGER NOT NULL,   -- last time the feed listed it (or when it was pruned)
     PRIMARY KEY (feed, entry_key)
 );
+
+-- The lead image's credit or caption ("File photo: Xinhua"), kept with the image.
+ALTER TABLE entries ADD COLUMN image_credit TEXT;
+ALTER TABLE stories ADD COLUMN image_credit TEXT;
