@@ -2,109 +2,24 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_newswire");
-
+/// Stories whose links carry tracking parameters and whose descriptions are HTML.
 fn rss(title: &str, items: &[(&str, &str)]) -> String {
-    let items: String = items
+    let items: Vec<String> = items
         .iter()
         .map(|(guid, t)| {
             format!(
                 "<item><guid>{guid}</guid><title>{t}</title><link>https://news.example.com/{guid}.html?utm_source=rss</link>\
-                 <description>&lt;p&gt;{t} body&lt;/p&gt;</description><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate></item>"
+                 <description>&lt;p&gt;{t} body&lt;/p&gt;</description><pubDate>{STORY_DATE}</pubDate></item>"
             )
         })
         .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>\
-         <link>https://news.example.com/</link>{items}</channel></rss>"
-    )
-}
-
-/// A running daemon whose log is collected as it comes.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the newswire binary starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("listening on http://") {
-                        let rest = &line[at + "listening on ".len()..];
-                        let url = rest.split('/').take(3).collect::<Vec<_>>().join("/");
-                        let _ = tx.send(url);
-                    }
-                    log.lock().unwrap().push_str(&line);
-                    log.lock().unwrap().push('\n');
-                }
-            });
-        }
-        let base = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "daemon did not start listening; log:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Daemon { child, log, base }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("daemon did not stop on SIGTERM; log:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+    rss_document(title, "", &items)
 }
 
 async fn get(url: &str) -> reqwest::Response {
@@ -346,10 +261,7 @@ async fn the_running_daemon_follows_config_edits() {
 
     // SIGHUP reloads even when the file did not change
     let reloads = d.log().matches("config reloaded").count();
-    Command::new("kill")
-        .args(["-HUP", &d.child.id().to_string()])
-        .status()
-        .unwrap();
+    d.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
     while d.log().matches("config reloaded").count() == reloads {
         assert!(
@@ -553,14 +465,6 @@ fn config_comes_from_the_environment_or_the_current_folder() {
         String::from_utf8_lossy(&missing.stderr)
             .contains("newswire.toml: cannot read the config file")
     );
-}
-
-fn on_path(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
 }
 
 /// A real reader nobody on the team wrote subscribes to the merged feed. `.ci/run` installs

@@ -67,18 +67,10 @@ fn via_localhost(url: &str) -> String {
 }
 
 fn rss_doc(title: &str, items: &[(&str, &str)], extra_channel: &str) -> String {
-    let items: String = items
-        .iter()
-        .map(|(guid, t)| {
-            format!(
-                "<item><guid>{guid}</guid><title>{t}</title><link>https://news.example.com/{guid}.html</link>\
-                 <description>{t} body</description><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate></item>"
-            )
-        })
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>\
-         <link>https://news.example.com/</link><description>d</description>{extra_channel}{items}</channel></rss>"
+    rss_document(
+        title,
+        &format!("<description>d</description>{extra_channel}"),
+        &story_items(items),
     )
 }
 

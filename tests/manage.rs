@@ -4,15 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_newswire");
 
 /// A config with comments, odd spacing and blank lines, which every edit must keep.
 const HEADER: &str = "# newswire test config: every comment here must survive the CLI's edits.
@@ -357,85 +353,6 @@ async fn a_config_that_does_not_load_is_not_edited() {
     assert_eq!(read(&path), old);
 }
 
-fn rss(title: &str, items: &[(&str, &str)]) -> String {
-    let items: String = items
-        .iter()
-        .map(|(guid, t)| {
-            format!(
-                "<item><guid>{guid}</guid><title>{t}</title><link>https://news.example.com/{guid}.html</link>\
-                 <description>{t} body</description><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate></item>"
-            )
-        })
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>\
-         <link>https://news.example.com/</link>{items}</channel></rss>"
-    )
-}
-
-/// A running daemon whose log is collected as it comes (as in tests/e2e.rs).
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the newswire binary starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("listening on http://") {
-                        let rest = &line[at + "listening on ".len()..];
-                        let url = rest.split('/').take(3).collect::<Vec<_>>().join("/");
-                        let _ = tx.send(url);
-                    }
-                    log.lock().unwrap().push_str(&line);
-                    log.lock().unwrap().push('\n');
-                }
-            });
-        }
-        let base = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "daemon did not start listening; log:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Daemon { child, log, base }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The titles of the merged Atom feed, once they satisfy `ok`.
 async fn wait_for_titles(d: &Daemon, what: &str, ok: impl Fn(&[String]) -> bool) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -470,11 +387,11 @@ async fn a_running_daemon_picks_up_added_and_removed_feeds_by_itself() {
     let srv = FixtureServer::start().await;
     srv.set(
         "/a.xml",
-        Route::rss(rss("Wire A", &[("a1", "Ceasefire talks resume")])),
+        Route::rss(rss_stories("Wire A", &[("a1", "Ceasefire talks resume")])),
     );
     srv.set(
         "/b.xml",
-        Route::rss(rss("Paper B", &[("b1", "Markets rally")])),
+        Route::rss(rss_stories("Paper B", &[("b1", "Markets rally")])),
     );
     let (_d, path, _old) = env_with(&format!(
         "[[feed]]\nname = \"wire-a\"\nurl = \"{}\"\n",

@@ -4,78 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_newswire");
-
-/// A running daemon whose log is collected as it comes (as in tests/e2e.rs).
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the newswire binary starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("listening on http://") {
-                        let rest = &line[at + "listening on ".len()..];
-                        let url = rest.split('/').take(3).collect::<Vec<_>>().join("/");
-                        let _ = tx.send(url);
-                    }
-                    log.lock().unwrap().push_str(&line);
-                    log.lock().unwrap().push('\n');
-                }
-            });
-        }
-        let base = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "daemon did not start listening; log:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Daemon { child, log, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("daemon log:\n{}", self.log.lock().unwrap());
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()

@@ -1185,6 +1185,22 @@ async fn a_removed_feed_takes_its_articles_with_it() {
 // ---------------------------------------------------------------------------------------------
 // 14. views
 
+/// The view of the feeds tagged `tag`.
+fn tagged(tag: &str) -> View {
+    View {
+        tag: Some(tag.into()),
+        ..Default::default()
+    }
+}
+
+/// The view of the one feed called `feed`.
+fn of_feed(feed: &str) -> View {
+    View {
+        feed: Some(feed.into()),
+        ..Default::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn views_narrow_the_merged_feed() {
     let srv = FixtureServer::start().await;
@@ -1219,10 +1235,7 @@ async fn views_narrow_the_merged_feed() {
         v.sort();
         v
     };
-    let papers = env.merged(&View {
-        tag: Some("papers".into()),
-        ..Default::default()
-    });
+    let papers = env.merged(&tagged("papers"));
     assert_eq!(
         sorted(titles(&papers)),
         sorted(vec![
@@ -1232,10 +1245,7 @@ async fn views_narrow_the_merged_feed() {
             "Port strike ends after 12-day standoff".into(),
         ])
     );
-    let wire = env.merged(&View {
-        tag: Some("wire".into()),
-        ..Default::default()
-    });
+    let wire = env.merged(&tagged("wire"));
     assert_eq!(
         sorted(titles(&wire)),
         sorted(vec![
@@ -1243,10 +1253,7 @@ async fn views_narrow_the_merged_feed() {
             "Flood barrier holds as river peaks in Rotterdam".into(),
         ])
     );
-    let harbour = env.merged(&View {
-        feed: Some("harbour".into()),
-        ..Default::default()
-    });
+    let harbour = env.merged(&of_feed("harbour"));
     assert_eq!(
         sorted(titles(&harbour)),
         sorted(vec![
@@ -1274,28 +1281,12 @@ async fn views_narrow_the_merged_feed() {
     assert_eq!(one.entries[0], all.entries[0]);
 
     let (store, config) = (env.store(), env.config());
-    let err = publish::build(
-        &store,
-        &config,
-        &View {
-            feed: Some("nosuchfeed".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
+    let err = publish::build(&store, &config, &of_feed("nosuchfeed")).unwrap_err();
     assert!(
         matches!(&err, PublishError::UnknownFeed(n) if n == "nosuchfeed"),
         "{err}"
     );
-    let err = publish::build(
-        &store,
-        &config,
-        &View {
-            tag: Some("nosuchtag".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
+    let err = publish::build(&store, &config, &tagged("nosuchtag")).unwrap_err();
     assert!(
         matches!(&err, PublishError::UnknownTag(t) if t == "nosuchtag"),
         "{err}"

@@ -4,80 +4,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use newswire::publish::View;
 
-const BIN: &str = env!("CARGO_BIN_EXE_newswire");
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
-}
-
 fn required() -> bool {
     std::env::var_os("NEWSWIRE_REQUIRE_READERS").is_some()
-}
-
-/// `newswire run` on `config`, and the base URL it listens on.
-fn start(config: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("listening on http://") {
-                let url: String = line[at + "listening on ".len()..]
-                    .split('/')
-                    .take(3)
-                    .collect::<Vec<_>>()
-                    .join("/");
-                let _ = tx.send(url);
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the daemon listens");
-    (child, base)
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn item(guid: &str, title: &str, body: &str, date: &str) -> String {
-    format!(
-        "<item><guid>{guid}</guid><title>{title}</title><link>https://news.example.com/{guid}.html</link>\
-         <description>{body}</description><pubDate>{date}</pubDate></item>"
-    )
-}
-
-fn rss(title: &str, items: &[String]) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>\
-         <link>https://news.example.com/</link>{}</channel></rss>",
-        items.concat()
-    )
 }
 
 async fn wait_for_stories(base: &str, n: usize) {
@@ -168,16 +103,17 @@ async fn feedparser_reads_atom_rss_and_json_feed_as_newswire_stored_them() {
     let srv = FixtureServer::start().await;
     srv.set(
         "/a.xml",
-        Route::rss(rss(
+        Route::rss(rss_document(
             "Wire A",
+            "",
             &[
-                item(
+                rss_item(
                     "a1",
                     "Talks resume in Geneva",
                     "&lt;p&gt;Delegations met.&lt;/p&gt;",
                     "Mon, 02 Jun 2025 10:00:00 +0000",
                 ),
-                item(
+                rss_item(
                     "shared",
                     "Zürich &amp; Genève vote",
                     "&lt;p&gt;Short.&lt;/p&gt;",
@@ -188,16 +124,17 @@ async fn feedparser_reads_atom_rss_and_json_feed_as_newswire_stored_them() {
     );
     srv.set(
         "/b.xml",
-        Route::rss(rss(
+        Route::rss(rss_document(
             "Paper B",
+            "",
             &[
-                item(
+                rss_item(
                     "shared",
                     "Zürich &amp; Genève vote",
                     "&lt;p&gt;The full story.&lt;/p&gt;",
                     "Mon, 02 Jun 2025 08:30:00 +0200",
                 ),
-                item(
+                rss_item(
                     "b1",
                     "Кремль ответил",
                     "&lt;p&gt;Ответ.&lt;/p&gt;",
@@ -211,9 +148,9 @@ async fn feedparser_reads_atom_rss_and_json_feed_as_newswire_stored_them() {
         srv.url("/a.xml"),
         srv.url("/b.xml")
     ));
-    let (child, base) = start(&env.config_path);
-    let _daemon = Running(child);
-    wait_for_stories(&base, 3).await;
+    let daemon = Daemon::start(&env.config_path);
+    let base = daemon.base();
+    wait_for_stories(base, 3).await;
 
     let stored = env.merged(&View::default());
     let mut expected: Vec<(String, Option<String>, i64)> = stored
@@ -281,16 +218,17 @@ async fn a_person_sees_the_page_in_a_real_browser_and_no_feed_script_runs() {
     let srv = FixtureServer::start().await;
     srv.set(
         "/news.xml",
-        Route::rss(rss(
+        Route::rss(rss_document(
             "Morning Courier",
+            "",
             &[
-                item(
+                rss_item(
                     "n1",
                     "Harbour reopens after storm",
                     "&lt;p&gt;Ships are back.&lt;/p&gt;",
                     "Mon, 02 Jun 2025 10:00:00 +0000",
                 ),
-                item(
+                rss_item(
                     "n2",
                     "Council approves budget",
                     "&lt;p&gt;A close vote.&lt;/p&gt;",
@@ -301,9 +239,10 @@ async fn a_person_sees_the_page_in_a_real_browser_and_no_feed_script_runs() {
     );
     srv.set(
         "/hostile.xml",
-        Route::rss(rss(
+        Route::rss(rss_document(
             "Hostile",
-            &[item(
+            "",
+            &[rss_item(
                 "h1",
                 &format!("Breaking &lt;script&gt;{payload}&lt;/script&gt; news"),
                 &format!(
@@ -319,9 +258,9 @@ async fn a_person_sees_the_page_in_a_real_browser_and_no_feed_script_runs() {
         srv.url("/news.xml"),
         srv.url("/hostile.xml")
     ));
-    let (child, base) = start(&env.config_path);
-    let _daemon = Running(child);
-    wait_for_stories(&base, 3).await;
+    let daemon = Daemon::start(&env.config_path);
+    let base = daemon.base();
+    wait_for_stories(base, 3).await;
 
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();

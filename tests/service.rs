@@ -3,75 +3,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_newswire");
-
-struct Daemon {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn start(config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("http://") {
-                        if line.contains("listening on") {
-                            let url: String =
-                                line[at..].split('/').take(3).collect::<Vec<_>>().join("/");
-                            let _ = tx.send(url);
-                        }
-                    }
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        let base = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the daemon listens");
-        Daemon { child, base, log }
-    }
-
-    fn signal(&self, sig: &str) {
-        Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-    }
+/// The daemon with no systemd or journald variables but those given in `env`.
+fn start(config: &Path, env: &[(&str, &str)]) -> Daemon {
+    Daemon::start_with(
+        config,
+        env,
+        &["JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC"],
+    )
 }
 
 fn feed_env(srv: &FixtureServer, extra: &str) -> TestEnv {
@@ -116,7 +60,7 @@ async fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let d = Daemon::start(
+    let d = start(
         &env.config_path,
         &[
             ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
@@ -158,17 +102,11 @@ async fn systemd_hears_ready_reloading_watchdog_and_stopping() {
 async fn without_notify_socket_it_runs_the_same() {
     let srv = FixtureServer::start().await;
     let env = feed_env(&srv, "");
-    let d = Daemon::start(&env.config_path, &[]);
-    let r = reqwest::get(format!("{}/healthz", d.base)).await.unwrap();
+    let d = start(&env.config_path, &[]);
+    let r = reqwest::get(d.url("/healthz")).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap().trim(), "ok");
-    assert!(
-        !d.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("could not notify"))
-    );
+    assert!(!d.log_lines().iter().any(|l| l.contains("could not notify")));
 }
 
 /// Parses the Prometheus text exposition into (name{labels}, value) pairs, rejecting any
@@ -201,11 +139,11 @@ fn sample(all: &[(String, f64)], key: &str) -> f64 {
 async fn metrics_and_healthz() {
     let srv = FixtureServer::start().await;
     let env = feed_env(&srv, "");
-    let d = Daemon::start(&env.config_path, &[]);
+    let d = start(&env.config_path, &[]);
     // wait until both feeds were polled
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let status: serde_json::Value = reqwest::get(format!("{}/status", d.base))
+        let status: serde_json::Value = reqwest::get(d.url("/status"))
             .await
             .unwrap()
             .json()
@@ -224,14 +162,11 @@ async fn metrics_and_healthz() {
     }
     for _ in 0..3 {
         assert_eq!(
-            reqwest::get(format!("{}/feed.atom", d.base))
-                .await
-                .unwrap()
-                .status(),
+            reqwest::get(d.url("/feed.atom")).await.unwrap().status(),
             200
         );
     }
-    let resp = reqwest::get(format!("{}/metrics", d.base)).await.unwrap();
+    let resp = reqwest::get(d.url("/metrics")).await.unwrap();
     assert!(
         resp.headers()["content-type"]
             .to_str()
@@ -267,7 +202,7 @@ async fn metrics_and_healthz() {
         3.0
     );
 
-    let health = reqwest::get(format!("{}/healthz", d.base)).await.unwrap();
+    let health = reqwest::get(d.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 }
 
@@ -276,19 +211,13 @@ async fn logs_for_journald_and_for_log_shippers() {
     let srv = FixtureServer::start().await;
     // under systemd: one line per event, no colour, the syslog priority first
     let env = feed_env(&srv, "");
-    let d = Daemon::start(&env.config_path, &[("JOURNAL_STREAM", "8:12345")]);
+    let d = start(&env.config_path, &[("JOURNAL_STREAM", "8:12345")]);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !d
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|l| l.contains("poll failed"))
-    {
+    while !d.log_lines().iter().any(|l| l.contains("poll failed")) {
         assert!(Instant::now() < deadline, "no poll log line");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let lines = d.log.lock().unwrap().clone();
+    let lines = d.log_lines();
     assert!(lines.iter().all(|l| l.starts_with('<')), "{lines:?}");
     assert!(
         lines
@@ -305,19 +234,13 @@ async fn logs_for_journald_and_for_log_shippers() {
 
     // [log] format = "json": one JSON object per line
     let env = feed_env(&srv, "[log]\nformat = \"json\"\n");
-    let d = Daemon::start(&env.config_path, &[]);
+    let d = start(&env.config_path, &[]);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !d
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|l| l.contains("poll failed"))
-    {
+    while !d.log_lines().iter().any(|l| l.contains("poll failed")) {
         assert!(Instant::now() < deadline, "no poll log line");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let lines = d.log.lock().unwrap().clone();
+    let lines = d.log_lines();
     let events: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

@@ -5,81 +5,12 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_newswire");
-
-// ---------------------------------------------------------------------------------------------
-// the daemon (as in tests/e2e.rs)
-
-/// A running daemon whose log is collected as it comes.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the newswire binary starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("listening on http://") {
-                        let rest = &line[at + "listening on ".len()..];
-                        let url = rest.split('/').take(3).collect::<Vec<_>>().join("/");
-                        let _ = tx.send(url);
-                    }
-                    log.lock().unwrap().push_str(&line);
-                    log.lock().unwrap().push('\n');
-                }
-            });
-        }
-        let base = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "daemon did not start listening; log:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Daemon { child, log, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("daemon log:\n{}", self.log.lock().unwrap());
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A client that asks for no compression, so that what it sees is what was sent.
 fn raw_client() -> reqwest::Client {
@@ -541,6 +472,15 @@ async fn search_matches_titles_bodies_and_ignores_diacritics() {
     );
 }
 
+/// `newswire check --config <path>`.
+fn check_config(path: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_bad_view_query_is_a_config_error_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
@@ -552,11 +492,7 @@ fn a_bad_view_query_is_a_config_error_with_line_and_column() {
          [[view]]\nname = \"v\"\nquery = \"Russia AND (Moscow\"\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = check_config(&path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
@@ -577,11 +513,7 @@ fn a_bad_view_query_is_a_config_error_with_line_and_column() {
          [[view]]\nname = \"v\"\nquery = \"Russia OR Moscow\"\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = check_config(&path);
     assert!(
         out.status.success(),
         "{}",

@@ -2,6 +2,11 @@
 //! (and counting what it was asked), and the real pipeline over a temporary SQLite file.
 #![allow(dead_code)]
 
+pub mod daemon;
+
+#[allow(unused_imports)]
+pub use daemon::Daemon;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -314,4 +319,55 @@ pub fn fixture(name: &str) -> Vec<u8> {
         .join("tests/fixtures")
         .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The `newswire` binary under test. Cargo sets its path for integration tests only; the
+/// conformance example includes this module too but never runs the binary.
+pub const BIN: &str = match option_env!("CARGO_BIN_EXE_newswire") {
+    Some(path) => path,
+    None => "(CARGO_BIN_EXE_newswire is set for integration tests only)",
+};
+
+/// Where `program` is on PATH, if it is.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// The date every item of [`rss_stories`] carries.
+pub const STORY_DATE: &str = "Mon, 02 Jun 2025 10:00:00 +0000";
+
+/// One RSS 2.0 `<item>` linking to `https://news.example.com/{guid}.html`; `body` is the
+/// description as it stands in the XML (escape HTML yourself).
+pub fn rss_item(guid: &str, title: &str, body: &str, date: &str) -> String {
+    format!(
+        "<item><guid>{guid}</guid><title>{title}</title><link>https://news.example.com/{guid}.html</link>\
+         <description>{body}</description><pubDate>{date}</pubDate></item>"
+    )
+}
+
+/// An RSS 2.0 document for the site https://news.example.com/: `channel_extra` (raw XML)
+/// after the channel's title and link, then `items`.
+pub fn rss_document(title: &str, channel_extra: &str, items: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>\
+         <link>https://news.example.com/</link>{channel_extra}{}</channel></rss>",
+        items.concat()
+    )
+}
+
+/// An item per (guid, title), each with the description "{title} body" and [`STORY_DATE`].
+pub fn story_items(stories: &[(&str, &str)]) -> Vec<String> {
+    stories
+        .iter()
+        .map(|(guid, title)| rss_item(guid, title, &format!("{title} body"), STORY_DATE))
+        .collect()
+}
+
+/// An RSS 2.0 document of [`story_items`].
+pub fn rss_stories(title: &str, stories: &[(&str, &str)]) -> String {
+    rss_document(title, "", &story_items(stories))
 }
