@@ -679,11 +679,12 @@ impl RawConfig {
         let defaults = crate::store::StoreSettings::default();
         let duration = |key: &str, v: &Spanned<String>| -> Result<Duration, ConfigError> {
             match humantime::parse_duration(v.get_ref()) {
-                Ok(d) if !d.is_zero() => Ok(d),
+                // past a century the arithmetic on dates stops making sense
+                Ok(d) if !d.is_zero() && d <= Duration::from_secs(100 * 365 * 86400) => Ok(d),
                 _ => Err(ctx.invalid(
                     key,
                     v,
-                    "expected a duration such as \"3d\", \"12h\" or \"90d\"",
+                    "expected a duration from 1s to 100 years, such as \"3d\", \"12h\" or \"90d\"",
                 )),
             }
         };
@@ -894,6 +895,21 @@ enabled = false
             bad_query.to_string().contains(":7:9: `view.query`"),
             "{bad_query}"
         );
+    }
+
+    #[test]
+    fn dedup_and_storage_are_validated() {
+        let c = parse("[dedup]\nwindow = \"2d\"\nthreshold = 0.7\n[storage]\nmax_age = \"off\"\nmax_per_feed = 0\n").unwrap();
+        assert_eq!(c.store.window, Duration::from_secs(2 * 86400));
+        assert_eq!((c.store.max_age, c.store.max_per_feed), (None, None));
+        for bad in [
+            "[storage]\nmax_age = \"1000000 years\"\n",
+            "[dedup]\nwindow = \"0s\"\n",
+            "[dedup]\nthreshold = 2.0\n",
+        ] {
+            let msg = parse(bad).unwrap_err().to_string();
+            assert!(msg.contains(":2:"), "{bad:?} -> {msg}");
+        }
     }
 
     #[test]

@@ -217,7 +217,17 @@ impl Daemon {
     }
 
     async fn reload_inner(self: &Arc<Self>, path: &Path) {
-        let new = match Config::load(path) {
+        // reading the file (and checking view queries) is blocking work
+        let p = path.to_path_buf();
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&p))
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::config::ConfigError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            });
+        let new = match loaded {
             Ok(c) => c,
             Err(e) => {
                 error!("config reload failed, keeping the last good config: {e}");
@@ -459,7 +469,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         let path = config_path.clone();
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            let mut last_text = std::fs::read(&path).ok();
+            let mut last_text = tokio::fs::read(&path).await.ok();
             loop {
                 let mut forced = tokio::select! {
                     m = reload_rx.recv() => match m { Some(f) => f, None => break },
@@ -470,7 +480,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
                 while let Ok(f) = reload_rx.try_recv() {
                     forced |= f;
                 }
-                let text = match std::fs::read(&path) {
+                let text = match tokio::fs::read(&path).await {
                     Ok(t) => t,
                     Err(e) => {
                         error!(path = %path.display(), error = %e, "cannot read the config file; keeping the last good config");

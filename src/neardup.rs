@@ -20,6 +20,16 @@ const ROWS: usize = HASHES / BANDS;
 pub const SHORT_WORDS: usize = 40;
 /// The similarity two short items' titles need: near-identical headlines only.
 pub const SHORT_THRESHOLD: f64 = 0.9;
+/// A short item's headline needs this many words besides the commonest ones to be compared
+/// at all: "Morning briefing" or "Live updates" from two outlets are not one story.
+pub const SHORT_MIN_TITLE_WORDS: usize = 5;
+
+/// Words too common to tell two headlines apart.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "is", "it", "its",
+    "of", "on", "or", "the", "to", "was", "with", "after", "over", "new", "live", "latest",
+    "update", "updates", "news", "briefing", "today", "morning", "evening", "daily", "weekly",
+];
 
 /// A MinHash signature and what kind of text it was made from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +100,14 @@ pub fn signature(title: &str, body_text: &str) -> Option<Signature> {
     let body_words = words(body_text);
     let short = title_words.len() + body_words.len() < SHORT_WORDS;
     let shingles: HashSet<u64> = if short {
+        let significant: HashSet<&str> = title_words
+            .iter()
+            .map(String::as_str)
+            .filter(|w| !STOPWORDS.contains(w))
+            .collect();
+        if significant.len() < SHORT_MIN_TITLE_WORDS {
+            return None;
+        }
         title_words.iter().map(|w| fnv(&[w.as_bytes()])).collect()
     } else {
         let all: Vec<&String> = title_words.iter().chain(body_words.iter()).collect();
@@ -201,12 +219,19 @@ mod tests {
 
     #[test]
     fn short_items_compare_on_titles_conservatively() {
-        let a = signature("Markets rally as rates hold", "Stocks rose.").unwrap();
-        let b = signature("Markets rally as rates hold", "Shares climbed on Tuesday.").unwrap();
-        let c = signature("Markets fall as rates hold", "Stocks fell.").unwrap();
+        let a = signature("Markets rally as central bank rates hold", "Stocks rose.").unwrap();
+        let b = signature(
+            "Markets rally as central bank rates hold",
+            "Shares climbed on Tuesday.",
+        )
+        .unwrap();
+        let c = signature("Markets fall as central bank rates hold", "Stocks fell.").unwrap();
         assert!(a.short && b.short);
         assert!(a.matches(&b, 0.6));
         assert!(!a.matches(&c, 0.6), "{}", a.similarity(&c));
+        // generic headlines are never compared
+        assert!(signature("Morning briefing", "Rates held steady.").is_none());
+        assert!(signature("Live updates: the election", "Polls close.").is_none());
         let long = signature("Markets rally as rates hold", BODY).unwrap();
         assert!(!a.matches(&long, 0.0), "short and long never compare");
     }

@@ -263,6 +263,7 @@ async fn short_items_merge_only_on_near_identical_headlines() {
                     9,
                 ),
                 item("a", 2, "Storm closes main airport", "Flights cancelled.", 9),
+                item("a", 3, "Morning briefing", "Rates were held steady.", 9),
             ],
         )),
     );
@@ -285,6 +286,8 @@ async fn short_items_merge_only_on_near_identical_headlines() {
                     "More flights cancelled.",
                     10,
                 ),
+                // a generic headline from two outlets is two stories
+                item("b", 3, "Morning briefing", "A storm hit the coast.", 10),
             ],
         )),
     );
@@ -305,6 +308,8 @@ async fn short_items_merge_only_on_near_identical_headlines() {
         titles,
         [
             "Markets rally as central bank holds rates",
+            "Morning briefing",
+            "Morning briefing",
             "Storm closes main airport",
             "Storm closes second airport"
         ]

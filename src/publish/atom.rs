@@ -34,7 +34,10 @@ pub fn render_with(feed: &MergedFeed, links_to: &FeedLinks) -> String {
             if let Some(l) = &e.link {
                 links.push(link(l, "alternate", Some("text/html")));
             }
-            // the other copies of the story
+            // where the story was first carried, and the other copies of it
+            if let Some(site) = e.sources.first().and_then(|s| s.site_url.as_deref()) {
+                links.push(link(site, "via", Some("text/html")));
+            }
             for s in e.sources.iter().skip(1) {
                 if let Some(l) = s.link.as_deref().filter(|l| Some(*l) != e.link.as_deref()) {
                     links.push(link(l, "related", Some("text/html")));

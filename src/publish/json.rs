@@ -70,10 +70,10 @@ pub fn render_with(feed: &MergedFeed, links: &FeedLinks) -> String {
     if let Some(u) = &links.next_url {
         out["next_url"] = json!(u);
     }
-    if let Some(u) = &feed.icon {
+    // JSON Feed wants square images for both (`icon` large, `favicon` small): the square
+    // `output.icon` serves for both; the wide `output.logo` only when there is no icon
+    if let Some(u) = feed.icon.as_ref().or(feed.logo.as_ref()) {
         out["icon"] = json!(u);
-    }
-    if let Some(u) = &feed.logo.as_ref().or(feed.icon.as_ref()) {
         out["favicon"] = json!(u);
     }
     if let Some(l) = &feed.language {

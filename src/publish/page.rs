@@ -170,6 +170,9 @@ pub fn render(
         views => views,
         links => links,
         query => view.q.as_deref().unwrap_or(""),
+        filter_feed => view.feed.as_deref(),
+        filter_tag => view.tag.as_deref(),
+        all_copies => view.all_copies,
         view_name => view.view.as_deref(),
         timezone => tz.name(),
     })

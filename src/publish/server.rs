@@ -215,23 +215,29 @@ fn not_modified_since(headers: &HeaderMap, last_modified: DateTime<Utc>) -> bool
         .is_some_and(|since| DateTime::<Utc>::from(since).timestamp() >= last_modified.timestamp())
 }
 
-/// Answers with `body`, or 304 when the request's validators still match.
+/// Answers with `body`, or 304 when the request's validators still match. Without a
+/// `last_modified` (a body that changes in ways no date tracks), only the ETag validates.
 fn conditional(
     headers: &HeaderMap,
     content_type: &'static str,
     body: String,
-    last_modified: DateTime<Utc>,
+    last_modified: Option<DateTime<Utc>>,
 ) -> Response {
     let etag = format!("\"{}\"", &hash_parts(&[&body])[..24]);
     let fresh = match etag_matches(headers, &etag) {
         Some(m) => m,
-        None => not_modified_since(headers, last_modified),
+        None => last_modified.is_some_and(|lm| not_modified_since(headers, lm)),
     };
-    let lm = httpdate::fmt_http_date(std::time::SystemTime::from(last_modified));
-    let builder = Response::builder()
+    let mut builder = Response::builder()
         .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, lm)
-        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::CACHE_CONTROL, "no-cache");
+    if let Some(lm) = last_modified {
+        builder = builder.header(
+            header::LAST_MODIFIED,
+            httpdate::fmt_http_date(std::time::SystemTime::from(lm)),
+        );
+    }
+    let builder = builder
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     let resp = if fresh {
@@ -329,7 +335,7 @@ async fn serve(
                 alternate_url: Some(absolute(with_cursor(&uri.0, Some(&page_path), None))),
             };
             let body = format.render(&feed, &links);
-            conditional(&headers, format.content_type(), body, feed.updated)
+            conditional(&headers, format.content_type(), body, Some(feed.updated))
         }
         Output::Page => {
             let links = super::page::PageLinks {
@@ -354,8 +360,7 @@ async fn serve(
             );
             match html {
                 Ok(html) => {
-                    let mut r =
-                        conditional(&headers, "text/html; charset=utf-8", html, feed.updated);
+                    let mut r = conditional(&headers, "text/html; charset=utf-8", html, None);
                     r.headers_mut().insert(
                         header::CONTENT_SECURITY_POLICY,
                         HeaderValue::from_static(super::page::CONTENT_SECURITY_POLICY),

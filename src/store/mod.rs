@@ -948,8 +948,9 @@ fn find_near_duplicate(
     sig: &neardup::Signature,
     published: DateTime<Utc>,
 ) -> rusqlite::Result<Option<i64>> {
-    let window = chrono::Duration::from_std(ctx.settings.window).unwrap_or_default();
-    let (lo, hi) = (ts(published - window), ts(published + window));
+    let window = chrono::Duration::from_std(ctx.settings.window).unwrap_or(chrono::Duration::MAX);
+    let lo = published.checked_sub_signed(window).map_or(i64::MIN, ts);
+    let hi = published.checked_add_signed(window).map_or(i64::MAX, ts);
     let mut candidates: BTreeSet<i64> = BTreeSet::new();
     {
         let mut stmt = ctx.tx.prepare_cached(
@@ -996,12 +997,16 @@ fn prune(ctx: &ApplyCtx, dirty: &mut BTreeSet<i64>) -> Result<usize, StoreError>
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     };
     if let Some(max_age) = ctx.settings.max_age {
-        let cutoff = ctx.at - chrono::Duration::from_std(max_age).unwrap_or_default();
+        // a limit too large to subtract is no limit
+        let cutoff = chrono::Duration::from_std(max_age)
+            .ok()
+            .and_then(|d| ctx.at.checked_sub_signed(d))
+            .map_or(i64::MIN, ts);
         let mut stmt = ctx.tx.prepare_cached(
             "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1 AND first_seen < ?2",
         )?;
         doomed.extend(
-            stmt.query_map(params![ctx.feed, ts(cutoff)], row)?
+            stmt.query_map(params![ctx.feed, cutoff], row)?
                 .collect::<Result<Vec<_>, _>>()?,
         );
     }
@@ -1036,7 +1041,10 @@ fn prune(ctx: &ApplyCtx, dirty: &mut BTreeSet<i64>) -> Result<usize, StoreError>
         "DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2",
         params![
             ctx.feed,
-            ts(ctx.at - chrono::Duration::from_std(keep).unwrap_or_default())
+            chrono::Duration::from_std(keep)
+                .ok()
+                .and_then(|d| ctx.at.checked_sub_signed(d))
+                .map_or(i64::MIN, ts)
         ],
     )?;
     Ok(doomed.len())
@@ -1254,6 +1262,24 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                 "INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
                 params![story, s.title, body],
             )?;
+            // the LSH bands carry the story's date for the window check: keep it current
+            let before: Option<(i64, Option<Vec<u8>>)> = tx
+                .query_row(
+                    "SELECT published, signature FROM stories WHERE id = ?1",
+                    [story],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((old, Some(sig))) = before.filter(|(old, _)| *old != ts(s.published)) {
+                if let Some(sig) = neardup::Signature::from_bytes(&sig) {
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE story_bands SET published = ?1 WHERE band = ?2 AND published = ?3 AND story_id = ?4",
+                    )?;
+                    for band in sig.bands() {
+                        stmt.execute(params![ts(s.published), band, old, story])?;
+                    }
+                }
+            }
             tx.execute(
                 "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
                     content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
