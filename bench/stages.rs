@@ -1,0 +1,238 @@
+//! Criterion benchmarks, one per pipeline stage, on generated news feeds:
+//!
+//!     cargo bench --bench stages
+//!
+//! parse+normalize (bytes -> articles), sanitize (ammonia over a news body), identity
+//! (canonical URL, identity key, content hash, MinHash signature), store (one feed's poll
+//! into SQLite: insert, then the same poll again unchanged), render (the merged Atom feed of
+//! 200 stories). Figures and what they mean: bench/RESULTS.md.
+
+use std::hint::black_box;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use newswire::article::FeedMeta;
+use newswire::config::Config;
+use newswire::publish::{self, View};
+use newswire::store::{FeedSpec, FeedUpdate, Store, StoreSettings};
+use url::Url;
+
+const WORDS: &[&str] = &[
+    "government",
+    "minister",
+    "said",
+    "talks",
+    "border",
+    "market",
+    "rates",
+    "bank",
+    "storm",
+    "city",
+    "council",
+    "police",
+    "report",
+    "election",
+    "vote",
+    "energy",
+    "prices",
+    "court",
+    "ruling",
+    "health",
+    "hospital",
+    "school",
+    "budget",
+    "trade",
+    "deal",
+    "president",
+    "army",
+    "ceasefire",
+    "officials",
+    "week",
+    "Tuesday",
+    "million",
+    "percent",
+    "Zürich",
+    "Genève",
+];
+
+fn text(seed: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| WORDS[(seed * 31 + i * 17 + i * i) % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An RSS 2.0 feed of `items` news items with HTML bodies, ~1.8 KB per item.
+fn feed_xml(feed: usize, items: usize) -> String {
+    let body: String = (0..items)
+        .map(|i| {
+            format!(
+                "<item><title>{}</title><link>https://news{feed}.example.com/2026/{i}.html?utm_source=rss</link>\
+                 <guid>https://news{feed}.example.com/2026/{i}.html</guid>\
+                 <pubDate>Tue, 03 Jun 2025 {:02}:{:02}:00 +0200</pubDate><dc:creator>By Staff Reporter</dc:creator>\
+                 <category>World</category><description><![CDATA[<p>{}</p><figure><img src=\"/img/{i}.jpg\">\
+                 <figcaption>File photo</figcaption></figure><p>{}</p><script>track()</script>\
+                 <a href=\"/more/{i}\" onclick=\"x()\">More &amp; more</a>]]></description></item>",
+                text(i, 9),
+                i % 24,
+                i % 60,
+                text(i + 1, 110),
+                text(i + 2, 120)
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+         <channel><title>News {feed}</title><link>https://news{feed}.example.com/</link>{body}</channel></rss>"
+    )
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-06-04T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn stages(c: &mut Criterion) {
+    let base = Url::parse("https://news1.example.com/rss.xml").unwrap();
+    let xml = feed_xml(1, 50);
+
+    let mut g = c.benchmark_group("parse+normalize");
+    g.throughput(Throughput::Bytes(xml.len() as u64));
+    g.bench_function("feed of 50 items", |b| {
+        b.iter(|| {
+            let parsed = newswire::parse::parse_feed(xml.as_bytes(), None, &base, None).unwrap();
+            black_box(newswire::normalize::normalize(&parsed, &base, now()))
+        })
+    });
+    g.bench_function("parse alone (feed-rs)", |b| {
+        b.iter(|| {
+            black_box(newswire::parse::parse_feed(xml.as_bytes(), None, &base, None).unwrap())
+        })
+    });
+    g.finish();
+
+    let html = format!(
+        "<p>{}</p><figure><img src=\"/a.jpg\"><figcaption>x</figcaption></figure><p>{}</p><script>x()</script>",
+        text(3, 120),
+        text(4, 120)
+    );
+    let mut g = c.benchmark_group("sanitize");
+    g.throughput(Throughput::Bytes(html.len() as u64));
+    g.bench_function("news body", |b| {
+        b.iter(|| black_box(newswire::normalize::sanitize_html(&html, &base)))
+    });
+    g.finish();
+
+    let parsed = newswire::parse::parse_feed(xml.as_bytes(), None, &base, None).unwrap();
+    let articles = newswire::normalize::normalize(&parsed, &base, now()).articles;
+    let mut g = c.benchmark_group("identity");
+    g.throughput(Throughput::Elements(articles.len() as u64));
+    g.bench_function("canonical URL + key + content hash, 50 articles", |b| {
+        b.iter(|| {
+            for a in &articles {
+                let u = Url::parse(a.link.as_deref().unwrap()).unwrap();
+                black_box(newswire::dedup::canonical_url(&u));
+                black_box(newswire::dedup::content_hash(a));
+            }
+        })
+    });
+    g.bench_function("MinHash signature, 50 articles", |b| {
+        b.iter(|| {
+            for a in &articles {
+                let body = newswire::dedup::text_of_html(a.content.as_deref().unwrap_or(""));
+                black_box(newswire::neardup::signature(&a.title, &body));
+            }
+        })
+    });
+    g.finish();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("bench.db")).unwrap();
+    store.configure(StoreSettings {
+        max_age: None,
+        max_per_feed: None,
+        ..Default::default()
+    });
+    let feeds: Vec<FeedSpec> = (0..1000)
+        .map(|f| FeedSpec {
+            name: format!("f{f}"),
+            url: format!("https://news{f}.example.com/rss.xml"),
+        })
+        .collect();
+    store.sync_feeds(&feeds).unwrap();
+    let per_feed: Vec<Vec<newswire::article::Article>> = (0..1000)
+        .map(|f| {
+            let u = Url::parse(&format!("https://news{f}.example.com/rss.xml")).unwrap();
+            let p =
+                newswire::parse::parse_feed(feed_xml(f, 20).as_bytes(), None, &u, None).unwrap();
+            newswire::normalize::normalize(&p, &u, now()).articles
+        })
+        .collect();
+    let update = FeedUpdate {
+        at: now(),
+        status: 200,
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("store");
+    g.throughput(Throughput::Elements(20));
+    g.sample_size(30);
+    let mut next = 0usize;
+    g.bench_function("insert a poll of 20 new articles", |b| {
+        b.iter(|| {
+            let f = next % 1000;
+            next += 1;
+            // after the first 1000 rounds these are unchanged re-polls; criterion's sample
+            // size keeps it to the first pass
+            black_box(
+                store
+                    .apply_poll(
+                        &format!("f{f}"),
+                        &update,
+                        &FeedMeta::default(),
+                        &per_feed[f],
+                    )
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("re-store a poll of 20 unchanged articles", |b| {
+        b.iter(|| {
+            black_box(
+                store
+                    .apply_poll("f0", &update, &FeedMeta::default(), &per_feed[0])
+                    .unwrap(),
+            )
+        })
+    });
+    g.finish();
+
+    let toml: String = (0..1000)
+        .map(|f| format!("[[feed]]\nname = \"f{f}\"\nurl = \"https://news{f}.example.com/rss.xml\"\ntags = [\"t{}\"]\n", f % 10))
+        .collect();
+    let config = Config::parse(std::path::Path::new("/tmp/bench.toml"), &toml).unwrap();
+    let mut g = c.benchmark_group("render");
+    g.bench_function("merged Atom of 200 stories", |b| {
+        b.iter(|| {
+            let feed = publish::build(&store, &config, &View::default()).unwrap();
+            black_box(publish::atom::render(
+                &feed,
+                Some("http://localhost/feed.atom"),
+            ))
+        })
+    });
+    g.bench_function("?tag= view of 200 stories", |b| {
+        let view = View {
+            tag: Some("t3".into()),
+            ..Default::default()
+        };
+        b.iter(|| {
+            let feed = publish::build(&store, &config, &view).unwrap();
+            black_box(publish::atom::render(&feed, None))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
