@@ -501,6 +501,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             store: Arc::clone(&store),
             config: config_rx,
             health: Arc::clone(&heartbeat),
+            cache: Default::default(),
         });
         let cancel = cancel.clone();
         tokio::spawn(async move {

@@ -27,6 +27,55 @@ pub struct AppState {
     pub config: watch::Receiver<Arc<Config>>,
     /// The scheduler's heartbeat, for `/healthz`.
     pub health: Arc<Heartbeat>,
+    /// Rendered feeds, kept until the store or the config changes.
+    pub cache: Arc<RenderCache>,
+}
+
+/// Rendered feed documents by request, each valid while the store's last change and the
+/// config in force are the ones it was rendered from: between polls, a feed is rendered once.
+#[derive(Default)]
+pub struct RenderCache {
+    entries: std::sync::Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
+    stamp: (Option<i64>, usize),
+    body: Arc<String>,
+    updated: DateTime<Utc>,
+}
+
+/// At most this many documents are kept (a reader adding random parameters cannot grow it).
+const CACHE_MAX: usize = 256;
+
+impl RenderCache {
+    fn get(&self, key: &str, stamp: (Option<i64>, usize)) -> Option<(Arc<String>, DateTime<Utc>)> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|c| c.stamp == stamp)
+            .map(|c| (Arc::clone(&c.body), c.updated))
+    }
+
+    fn put(
+        &self,
+        key: String,
+        stamp: (Option<i64>, usize),
+        body: Arc<String>,
+        updated: DateTime<Utc>,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            Cached {
+                stamp,
+                body,
+                updated,
+            },
+        );
+    }
 }
 
 /// When the scheduler last ran its heartbeat job: a scheduler that stops ticking is wedged.
@@ -285,6 +334,32 @@ async fn serve(
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
     let config = state.config.borrow().clone();
+    // a feed rendered since the last change is served from the cache
+    let cache_key = match output {
+        Output::Feed(format) => Some(format!(
+            "{format:?} {} {}",
+            origin(&headers).unwrap_or_default(),
+            uri.0
+        )),
+        Output::Page => None,
+    };
+    let stamp = match &cache_key {
+        Some(_) => match state.store.call(|s| s.generation()).await {
+            Ok(generation) => Some((Some(generation), Arc::as_ptr(&config) as usize)),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    if let (Some(key), Some(stamp), Output::Feed(format)) = (&cache_key, stamp, output) {
+        if let Some((body, updated)) = state.cache.get(key, stamp) {
+            return conditional(
+                &headers,
+                format.content_type(),
+                body.as_str().to_owned(),
+                Some(updated),
+            );
+        }
+    }
     let cfg = Arc::clone(&config);
     let page_view = view.clone();
     let built = state
@@ -335,6 +410,11 @@ async fn serve(
                 alternate_url: Some(absolute(with_cursor(&uri.0, Some(&page_path), None))),
             };
             let body = format.render(&feed, &links);
+            if let (Some(key), Some(stamp)) = (cache_key, stamp) {
+                state
+                    .cache
+                    .put(key, stamp, Arc::new(body.clone()), feed.updated);
+            }
             conditional(&headers, format.content_type(), body, Some(feed.updated))
         }
         Output::Page => {

@@ -405,6 +405,19 @@ impl Store {
         Ok(v.map(from_ts))
     }
 
+    /// A number that grows with every change to what the merged feed shows (0 before any).
+    pub fn generation(&self) -> Result<i64, StoreError> {
+        let conn = lock(&self.reader);
+        Ok(conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
     /// Records that what the merged feed shows changed at `at` (never moves back).
     pub fn touch(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
         let conn = lock(&self.writer);
@@ -740,6 +753,12 @@ fn touch(conn: &Connection, at: DateTime<Utc>) -> Result<(), StoreError> {
         "INSERT INTO store_meta (key, value) VALUES ('changed_at', ?1)
          ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)",
         [ts(at)],
+    )?;
+    // a counter as well: several changes can fall in one second
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES ('generation', 1)
+         ON CONFLICT (key) DO UPDATE SET value = value + 1",
+        [],
     )?;
     Ok(())
 }
