@@ -30,7 +30,7 @@ trap 'kill $pid 2>/dev/null; sh "$farm/farm.sh" stop >/dev/null 2>&1 || true' EX
 tick=$(getconf CLK_TCK)
 cpu() { awk -v t="$tick" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$pid/stat"; }
 rss() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
-polled() { grep -c 'polled\|not modified\|poll failed\|unchanged body' "$work/log" || true; }
+polled() { grep -c 'polled\|not modified\|poll failed\|unchanged body\|deferred' "$work/log" || true; }
 # the first poll: wait until every feed has been polled once
 while [ "$(polled)" -lt "$feeds" ]; do sleep 1; done
 first=$(cpu)

@@ -86,8 +86,24 @@ enum OpmlCommand {
     Export,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Blocking work (SQLite, parsing) runs on tokio's blocking pool. Its default of 512
+    // threads lets thousands of queued polls each park a thread on the writer's lock, and
+    // every thread's malloc arena adds to RSS: a few dozen threads do the same work.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(32)
+        .build();
+    match runtime {
+        Ok(rt) => rt.block_on(async_main()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     let path = cli
         .config
