@@ -15,13 +15,7 @@ fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
 
 /// Renders `feed` as Atom. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
-    render_with(
-        feed,
-        &FeedLinks {
-            self_url: self_url.map(str::to_string),
-            ..Default::default()
-        },
-    )
+    render_with(feed, &FeedLinks::self_only(self_url))
 }
 
 /// Renders `feed` as Atom with its self, next (RFC 5005), alternate and hub links.

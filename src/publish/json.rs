@@ -6,13 +6,7 @@ use super::{FeedLinks, MergedFeed};
 
 /// Renders `feed` as JSON Feed 1.1. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
-    render_with(
-        feed,
-        &FeedLinks {
-            self_url: self_url.map(str::to_string),
-            ..Default::default()
-        },
-    )
+    render_with(feed, &FeedLinks::self_only(self_url))
 }
 
 /// Renders `feed` as JSON Feed 1.1 with `feed_url`, `home_page_url` and `next_url`.

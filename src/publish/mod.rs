@@ -164,6 +164,16 @@ pub struct FeedLinks {
     pub alternate_url: Option<String>,
 }
 
+impl FeedLinks {
+    /// Only a self link (or none): for documents rendered outside a request.
+    pub fn self_only(self_url: Option<&str>) -> FeedLinks {
+        FeedLinks {
+            self_url: self_url.map(str::to_string),
+            ..Default::default()
+        }
+    }
+}
+
 /// The media type of an image, guessed from its URL's extension (JPEG when it has none).
 pub fn image_mime(url: &str) -> &'static str {
     let path = url

@@ -13,13 +13,7 @@ fn rfc822(d: &chrono::DateTime<chrono::Utc>) -> String {
 
 /// Renders `feed` as RSS 2.0. `self_url` is the URL it is served at, if known.
 pub fn render(feed: &MergedFeed, self_url: Option<&str>) -> String {
-    render_with(
-        feed,
-        &FeedLinks {
-            self_url: self_url.map(str::to_string),
-            ..Default::default()
-        },
-    )
+    render_with(feed, &FeedLinks::self_only(self_url))
 }
 
 /// Renders `feed` as RSS 2.0 with atom:link self, next and hub links.
