@@ -44,8 +44,9 @@ fn local_to_utc(naive: NaiveDateTime, zone: Option<Tz>) -> Option<DateTime<Utc>>
             .map(|d| d.with_timezone(&Utc))
             .or_else(|| {
                 // inside a spring-forward gap: the hour does not exist, shift by an hour
-                tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                    .earliest()
+                naive
+                    .checked_add_signed(chrono::Duration::hours(1))
+                    .and_then(|shifted| tz.from_local_datetime(&shifted).earliest())
                     .map(|d| d.with_timezone(&Utc))
             }),
     }
@@ -556,6 +557,25 @@ mod tests {
         assert_eq!(
             p("Wed, 05 Jun 2019 18:13:43 +0000"),
             "2019-06-05T18:13:43+00:00"
+        );
+    }
+
+    #[test]
+    fn local_times_in_a_dst_gap_or_fold() {
+        let paris = Some(chrono_tz::Europe::Paris);
+        // 02:30 does not exist on 30 March 2025 in Paris: read as 03:30 CEST
+        assert_eq!(
+            parse_date("2025-03-30 02:30:00", paris)
+                .unwrap()
+                .to_rfc3339(),
+            "2025-03-30T01:30:00+00:00"
+        );
+        // 02:30 happens twice on 26 October 2025: the earlier (CEST) reading
+        assert_eq!(
+            parse_date("2025-10-26 02:30:00", paris)
+                .unwrap()
+                .to_rfc3339(),
+            "2025-10-26T00:30:00+00:00"
         );
     }
 
