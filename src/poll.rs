@@ -246,15 +246,10 @@ pub async fn poll_feed(
                 let at = Utc::now();
                 let wait = backoff(ctx.schedule.interval_after(at), failures + 1, &feed.name);
                 let retry_at = at + chrono::Duration::from_std(wait).unwrap_or_default();
-                let next_poll = ctx
-                    .schedule
-                    .next_after(retry_at - chrono::Duration::from_std(SLACK).unwrap_or_default());
                 let (name, msg) = (feed.name.clone(), error.clone());
                 if let Err(se) = ctx
                     .store
-                    .call(move |s| {
-                        s.record_failure(&name, at, status, &msg, next_poll, Some(retry_at))
-                    })
+                    .call(move |s| s.record_failure(&name, at, status, &msg, Some(retry_at)))
                     .await
                 {
                     warn!(error = %error_chain(&se), "could not record the failure");
@@ -439,14 +434,12 @@ async fn run(
     if let Some(to) = &fetched.moved_to {
         warn!(from = %url, to = %to, "the feed moved permanently: it is polled at the new URL from now on; update `url` in the config");
     }
-    let next_poll = ctx.schedule.next_after(at);
     let mut update = FeedUpdate {
         at,
         status: fetched.status,
         validators: fetched.validators.clone(),
         body_hash: None,
         moved_to: fetched.moved_to.as_ref().map(Url::to_string),
-        next_poll,
         next_attempt: None,
         ttl: None,
     };
@@ -572,12 +565,6 @@ impl Poller {
     /// The store polls write to.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
-    }
-
-    /// Names of the feeds being polled right now.
-    pub fn running(&self) -> Vec<String> {
-        let set = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        set.iter().cloned().collect()
     }
 
     fn host_slots(&self, host: &str, per_host: usize) -> Arc<Semaphore> {

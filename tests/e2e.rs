@@ -52,18 +52,6 @@ async fn wait_for_feed(
     }
 }
 
-fn titles(f: &feed_rs::model::Feed) -> Vec<String> {
-    f.entries
-        .iter()
-        .map(|e| {
-            e.title
-                .as_ref()
-                .map(|t| t.content.clone())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn run_serves_the_merged_feed_and_stops_cleanly_on_sigterm() {
     let srv = FixtureServer::start().await;

@@ -4,12 +4,8 @@
 
 mod common;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use common::*;
-
-fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
-}
 
 /// One RSS item: guid, title (text), link (raw, escaped here), date, description (HTML),
 /// lead image.

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use common::*;
 
 /// A client that asks for no compression, so that what it sees is what was sent.
@@ -56,18 +56,6 @@ async fn json(url: &str) -> serde_json::Value {
     serde_json::from_str(&b).unwrap_or_else(|e| panic!("{url}: {e}\n{b}"))
 }
 
-fn titles(f: &feed_rs::model::Feed) -> Vec<String> {
-    f.entries
-        .iter()
-        .map(|e| {
-            e.title
-                .as_ref()
-                .map(|t| t.content.clone())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 fn rss_titles(c: &rss::Channel) -> Vec<String> {
     c.items()
         .iter()
@@ -95,10 +83,6 @@ fn strs(v: &[&str]) -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------------
 // fixture feeds
-
-fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
-}
 
 struct Item<'a> {
     guid: &'a str,

@@ -123,8 +123,6 @@ pub struct FeedState {
     pub last_error: Option<String>,
     /// Failures since the last success.
     pub consecutive_failures: u32,
-    /// When the scheduler will poll it next.
-    pub next_poll: Option<DateTime<Utc>>,
     /// Entries stored for this feed.
     pub article_count: u64,
     /// Hash of the last 200 body.
@@ -154,8 +152,6 @@ pub struct FeedUpdate {
     pub body_hash: Option<String>,
     /// A permanent redirect's target, to poll from now on (`None`: keep what is stored).
     pub moved_to: Option<String>,
-    /// Next scheduled poll, for display.
-    pub next_poll: Option<DateTime<Utc>>,
     /// No fetch before this (cache hints).
     pub next_attempt: Option<DateTime<Utc>>,
     /// The document's `<ttl>` (only known when it was parsed).
@@ -442,8 +438,8 @@ impl Store {
         conn.execute(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
                 last_status = ?5, last_outcome = 'not_modified', last_error = NULL,
-                consecutive_failures = 0, next_poll = ?6, next_attempt = ?7,
-                moved_to = coalesce(?8, moved_to), body_hash = coalesce(?9, body_hash), gone = 0
+                consecutive_failures = 0, next_attempt = ?6,
+                moved_to = coalesce(?7, moved_to), body_hash = coalesce(?8, body_hash), gone = 0
              WHERE name = ?1",
             params![
                 feed,
@@ -451,7 +447,6 @@ impl Store {
                 u.validators.last_modified,
                 ts(u.at),
                 u.status,
-                u.next_poll.map(ts),
                 u.next_attempt.map(ts),
                 u.moved_to,
                 u.body_hash
@@ -544,15 +539,14 @@ impl Store {
         at: DateTime<Utc>,
         status: Option<u16>,
         error: &str,
-        next_poll: Option<DateTime<Utc>>,
         next_attempt: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let conn = lock(&self.writer);
         conn.execute(
             "UPDATE feeds SET last_poll = ?2, last_status = ?3, last_outcome = 'error', last_error = ?4,
-                consecutive_failures = consecutive_failures + 1, next_poll = ?5, next_attempt = ?6
+                consecutive_failures = consecutive_failures + 1, next_attempt = ?5
              WHERE name = ?1",
-            params![feed, ts(at), status, error, next_poll.map(ts), next_attempt.map(ts)],
+            params![feed, ts(at), status, error, next_attempt.map(ts)],
         )?;
         Ok(())
     }
@@ -572,8 +566,8 @@ impl Store {
         let changed = tx.execute(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
                 last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
-                next_poll = ?6, title = ?7, site_url = ?8, next_attempt = ?9,
-                moved_to = coalesce(?10, moved_to), body_hash = ?11, ttl_secs = ?12, gone = 0
+                title = ?6, site_url = ?7, next_attempt = ?8,
+                moved_to = coalesce(?9, moved_to), body_hash = ?10, ttl_secs = ?11, gone = 0
              WHERE name = ?1",
             params![
                 feed,
@@ -581,7 +575,6 @@ impl Store {
                 u.validators.last_modified,
                 ts(at),
                 u.status,
-                u.next_poll.map(ts),
                 meta.title,
                 meta.site_url,
                 u.next_attempt.map(ts),
@@ -766,7 +759,7 @@ fn touch(conn: &Connection, at: DateTime<Utc>) -> Result<(), StoreError> {
 fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedState>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success, last_status,
-                last_outcome, last_error, consecutive_failures, next_poll,
+                last_outcome, last_error, consecutive_failures,
                 (SELECT count(*) FROM entries e WHERE e.feed = f.name),
                 body_hash, next_attempt, moved_to, gone, ttl_secs
          FROM feeds f WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
@@ -787,14 +780,13 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
             last_outcome: r.get(9)?,
             last_error: r.get(10)?,
             consecutive_failures: r.get(11)?,
-            next_poll: r.get::<_, Option<i64>>(12)?.map(from_ts),
-            article_count: r.get(13)?,
-            body_hash: r.get(14)?,
-            next_attempt: r.get::<_, Option<i64>>(15)?.map(from_ts),
-            moved_to: r.get(16)?,
-            gone: r.get(17)?,
+            article_count: r.get(12)?,
+            body_hash: r.get(13)?,
+            next_attempt: r.get::<_, Option<i64>>(14)?.map(from_ts),
+            moved_to: r.get(15)?,
+            gone: r.get(16)?,
             ttl: r
-                .get::<_, Option<i64>>(18)?
+                .get::<_, Option<i64>>(17)?
                 .map(|t| Duration::from_secs(t.max(0) as u64)),
         })
     })?;

@@ -203,10 +203,9 @@ fn items_sharing_one_link_within_a_feed_stay_apart() {
 fn failures_and_not_modified_update_state_only() {
     let (_d, s) = open();
     let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    s.record_failure("a", at, Some(500), "HTTP 500", None, None)
+    s.record_failure("a", at, Some(500), "HTTP 500", None)
         .unwrap();
-    s.record_failure("a", at, None, "timeout", None, None)
-        .unwrap();
+    s.record_failure("a", at, None, "timeout", None).unwrap();
     let st = s.feed_state("a").unwrap().unwrap();
     assert_eq!(st.consecutive_failures, 2);
     assert_eq!(st.last_error.as_deref(), Some("timeout"));

@@ -371,3 +371,22 @@ pub fn story_items(stories: &[(&str, &str)]) -> Vec<String> {
 pub fn rss_stories(title: &str, stories: &[(&str, &str)]) -> String {
     rss_document(title, "", &story_items(stories))
 }
+
+/// The entry titles of a parsed feed, in document order.
+pub fn titles(f: &feed_rs::model::Feed) -> Vec<String> {
+    f.entries
+        .iter()
+        .map(|e| {
+            e.title
+                .as_ref()
+                .map(|t| t.content.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A UTC time to the minute.
+pub fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}

@@ -11,8 +11,7 @@ CREATE TABLE feeds (
     last_status          INTEGER,            -- HTTP status of the last response, if any
     last_outcome         TEXT,               -- ok | not_modified | error
     last_error           TEXT,
-    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    next_poll            INTEGER
+    consecutive_failures INTEGER NOT NULL DEFAULT 0
 );
 
 -- What the merged feed shows: one row per story, its fields derived from its entries.
