@@ -222,7 +222,17 @@ pub struct PollContext<'a> {
     pub cancel: &'a CancellationToken,
     /// What may be skipped.
     pub options: PollOptions,
+    /// The fetch slots (per host, overall) this poll holds: given back once the document
+    /// is fetched and has a place in the store's queue, so that parsing and storing one
+    /// feed never keep the next one on the same host from being fetched.
+    pub fetch_slots: std::sync::Mutex<Option<FetchSlots>>,
 }
+
+/// Semaphore permits for one fetch; dropping them frees the slots.
+pub type FetchSlots = (
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::sync::OwnedSemaphorePermit,
+);
 
 /// Polls one feed and records the result in the store. Never fails: a failure is recorded in
 /// the feed's state and returned as [`Outcome::Failed`].
@@ -347,11 +357,21 @@ fn log_summary(s: &PollSummary) {
     }
 }
 
-/// Permits to hold a parsed document: one per core.
+/// Permits to parse and normalize a document: one per core.
 fn parse_slots() -> &'static Semaphore {
     static SLOTS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
     SLOTS
         .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// Normalized polls that may wait for the store's writer at once. The store writes the
+/// waiting ones together (group commit), so a few waiting make its transactions larger and
+/// fewer; more would only hold more articles in memory.
+const STORE_SLOTS: usize = 6;
+
+fn store_slots() -> &'static Semaphore {
+    static SLOTS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(STORE_SLOTS))
 }
 
 fn capped(d: Duration, cap: Duration) -> chrono::Duration {
@@ -473,24 +493,36 @@ async fn run(
     let zone = feed.timezone;
     let base = fetched.final_url.clone();
     let content_type = fetched.content_type.clone();
-    // Parsing is CPU work: off the async workers, and no more documents between parse and
-    // store than there are cores, so that memory stays flat however many fetches finish at once.
-    let _slot = parse_slots().acquire().await.ok();
-    let parsed = tokio::task::spawn_blocking(move || {
-        parse::parse_feed(&body, content_type.as_deref(), &base, zone)
+    // Parsing and normalizing are CPU work: off the async workers, and no more documents
+    // in flight between fetch and store than there are cores plus the store's queue, so
+    // that memory stays flat however many fetches finish at once.
+    let store_slot = store_slots().acquire().await.ok();
+    drop(
+        ctx.fetch_slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(),
+    );
+    let parse_slot = parse_slots().acquire().await.ok();
+    let final_url = fetched.final_url.clone();
+    let normalized = tokio::task::spawn_blocking(move || {
+        parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|parsed| {
+            (
+                parsed.feed.ttl,
+                normalize::normalize(&parsed, &final_url, at),
+            )
+        })
     })
     .await
-    .map_err(|e| StoreError::Task(e.to_string()))??;
-    update.ttl = parsed
-        .feed
-        .ttl
-        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    .map_err(|e| StoreError::Task(e.to_string()))?;
+    drop(parse_slot);
+    let (ttl, normalized) = normalized?;
+    update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
-    let final_url = fetched.final_url.clone();
     let status = fetched.status;
-    ctx.store
+    let outcome = ctx
+        .store
         .call(move |s| {
-            let normalized = normalize::normalize(&parsed, &final_url, at);
             let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
             Ok(Outcome::Updated {
                 stats,
@@ -499,7 +531,9 @@ async fn run(
             })
         })
         .await
-        .map_err(PollError::from)
+        .map_err(PollError::from);
+    drop(store_slot);
+    outcome
 }
 
 /// Polls feeds with limits on how many run at once, overall and per host, never the same
@@ -638,6 +672,7 @@ impl Poller {
             respect_cache_hints: cfg.respect_cache_hints,
             cancel: &self.cancel,
             options,
+            fetch_slots: std::sync::Mutex::new(permits),
         };
         poll_feed(&ctx, feed, state).await
     }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::{self, StoredEntry, StoryFields};
@@ -234,6 +234,20 @@ pub struct Store {
     reader: Mutex<Connection>,
     path: PathBuf,
     settings: Mutex<StoreSettings>,
+    /// Polls waiting for the writer: whoever gets it writes them all in one transaction.
+    pending: Mutex<Vec<PendingPoll>>,
+}
+
+/// The result of one queued poll, filled in by whichever caller wrote it.
+type Outcome = Arc<Mutex<Option<Result<ApplyStats, StoreError>>>>;
+
+/// One feed's poll waiting to be written; see [`Store::apply_poll`].
+struct PendingPoll {
+    feed: String,
+    update: FeedUpdate,
+    meta: FeedMeta,
+    articles: Vec<Article>,
+    outcome: Outcome,
 }
 
 fn ts(d: DateTime<Utc>) -> i64 {
@@ -252,7 +266,7 @@ fn from_json(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // a panic while holding the lock cannot leave a transaction open (it rolls back on drop)
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -269,6 +283,8 @@ fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     // checkpoint the WAL every ~32 MiB rather than every 4 MiB: index pages that many
     // polls touch are written back once instead of once per poll
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
+    // every statement of the write path stays prepared (the default keeps 16)
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -308,6 +324,7 @@ impl Store {
             reader: Mutex::new(reader),
             path: path.to_path_buf(),
             settings: Mutex::new(StoreSettings::default()),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -560,57 +577,63 @@ impl Store {
         meta: &FeedMeta,
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
-        let at = u.at;
+        let outcome: Outcome = Arc::default();
+        lock(&self.pending).push(PendingPoll {
+            feed: feed.to_string(),
+            update: u.clone(),
+            meta: meta.clone(),
+            articles: articles.to_vec(),
+            outcome: Arc::clone(&outcome),
+        });
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
-                last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
-                title = ?6, site_url = ?7, next_attempt = ?8,
-                moved_to = coalesce(?9, moved_to), body_hash = ?10, ttl_secs = ?11, gone = 0
-             WHERE name = ?1",
-            params![
-                feed,
-                u.validators.etag,
-                u.validators.last_modified,
-                ts(at),
-                u.status,
-                meta.title,
-                meta.site_url,
-                u.next_attempt.map(ts),
-                u.moved_to,
-                u.body_hash,
-                u.ttl.map(|t| t.as_secs() as i64)
-            ],
-        )?;
-        if changed == 0 {
-            // the feed was removed from the config while it was being fetched: store nothing
-            return Ok(ApplyStats::default());
+        // Group commit: the caller holding the writer takes every poll queued meanwhile and
+        // writes them in one transaction, each in its own savepoint. Committing costs a
+        // write of every page the transaction touched; polls finishing together share
+        // those pages (index pages above all), so a first poll of 1000 feeds writes a
+        // fraction of the WAL it would with one transaction each. A crash still leaves
+        // each feed as it was before or after its poll, never in between.
+        if let Some(done) = lock(&outcome).take() {
+            return done;
         }
+        let batch = std::mem::take(&mut *lock(&self.pending));
+        let results = self.write_batch(&mut conn, &batch);
+        for (poll, result) in batch.iter().zip(results) {
+            *lock(&poll.outcome) = Some(result);
+        }
+        drop(conn);
+        let done = lock(&outcome).take();
+        done.unwrap_or_else(|| Err(StoreError::Task("a queued poll was not written".into())))
+    }
+
+    /// Writes queued polls in one transaction. When one of them fails, the transaction is
+    /// rolled back and each poll is written in a transaction of its own, so that only the
+    /// failing one is lost. (Not a savepoint per poll: savepoints journal every page they
+    /// change, which cost a tenth of a first poll.)
+    fn write_batch(
+        &self,
+        conn: &mut Connection,
+        batch: &[PendingPoll],
+    ) -> Vec<Result<ApplyStats, StoreError>> {
         let settings = self.settings();
-        let story_keys = dedup::story_keys(feed, articles);
-        let doc_keys: HashSet<String> = articles.iter().map(|a| a.key.as_stored()).collect();
-        let mut stats = ApplyStats::default();
-        let mut dirty: BTreeSet<i64> = BTreeSet::new();
-        let ctx = ApplyCtx {
-            tx: &tx,
-            feed,
-            at,
-            doc_keys: &doc_keys,
-            settings: &settings,
+        let write = |conn: &mut Connection, polls: &[PendingPoll]| {
+            let tx = conn.transaction()?;
+            let stats = polls
+                .iter()
+                .map(|poll| apply_one(&tx, poll, &settings))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.commit()?;
+            Ok::<_, StoreError>(stats)
         };
-        for (article, story_key) in articles.iter().zip(&story_keys) {
-            apply_article(&ctx, article, story_key, &mut stats, &mut dirty)?;
+        match write(conn, batch) {
+            Ok(stats) => stats.into_iter().map(Ok).collect(),
+            Err(e) if batch.len() == 1 => vec![Err(e)],
+            Err(_) => batch
+                .iter()
+                .map(|poll| {
+                    write(conn, std::slice::from_ref(poll)).map(|mut s| s.pop().unwrap_or_default())
+                })
+                .collect(),
         }
-        stats.pruned = prune(&ctx, &mut dirty)?;
-        if !dirty.is_empty() {
-            touch(&tx, at)?;
-        }
-        for story in dirty {
-            refresh_story(&tx, story)?;
-        }
-        tx.commit()?;
-        Ok(stats)
     }
 
     /// The newest stories, by published time, with their sources.
@@ -793,14 +816,16 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn remove_feed(tx: &Transaction, feed: &str) -> Result<(), StoreError> {
+fn remove_feed(tx: &Connection, feed: &str) -> Result<(), StoreError> {
     let stories: Vec<i64> = {
         let mut stmt = tx.prepare("SELECT DISTINCT story_id FROM entries WHERE feed = ?1")?;
         stmt.query_map([feed], |r| r.get(0))?
             .collect::<Result<_, _>>()?
     };
-    tx.execute("DELETE FROM entries WHERE feed = ?1", [feed])?;
-    tx.execute("DELETE FROM feeds WHERE name = ?1", [feed])?;
+    tx.prepare_cached("DELETE FROM entries WHERE feed = ?1")?
+        .execute([feed])?;
+    tx.prepare_cached("DELETE FROM feeds WHERE name = ?1")?
+        .execute([feed])?;
     for s in stories {
         refresh_story(tx, s)?;
     }
@@ -824,7 +849,7 @@ struct Existing {
 /// changed while the link stayed, as in a CMS migration) the same canonical URL under a key
 /// this document no longer lists.
 fn find_existing(
-    tx: &Transaction,
+    tx: &Connection,
     feed: &str,
     article: &Article,
     doc_keys: &HashSet<String>,
@@ -845,13 +870,12 @@ fn find_existing(
         })
     };
     let found = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, story_id, content_hash, entry_key, published, published_given, updated,
                     updates_day, updates_count
              FROM entries WHERE feed = ?1 AND entry_key = ?2",
-            params![feed, key],
-            row,
-        )
+        )?
+        .query_row(params![feed, key], row)
         .optional()?;
     if found.is_some() || !matches!(article.key, ArticleKey::Guid(_)) || !url_unique_in_doc {
         return Ok(found);
@@ -894,20 +918,14 @@ fn story_id_for(
 ) -> rusqlite::Result<(i64, bool)> {
     let tx = ctx.tx;
     let found = tx
-        .query_row(
-            "SELECT id FROM stories WHERE story_key = ?1",
-            [story_key],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?
+        .query_row([story_key], |r| r.get(0))
         .optional()?;
     let found = match found {
         Some(id) => Some(id),
         None => tx
-            .query_row(
-                "SELECT story_id FROM story_aliases WHERE story_key = ?1",
-                [story_key],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT story_id FROM story_aliases WHERE story_key = ?1")?
+            .query_row([story_key], |r| r.get(0))
             .optional()?,
     };
     if let Some(id) = found {
@@ -921,24 +939,24 @@ fn story_id_for(
     };
     if let Some(sig) = &signature {
         if let Some(id) = find_near_duplicate(ctx, sig, published)? {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO story_aliases (story_key, story_id) VALUES (?1, ?2)",
-                params![story_key, id],
-            )?;
+            )?
+            .execute(params![story_key, id])?;
             return Ok((id, true));
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO stories (story_key, title, published, updated, first_seen, signature)
          VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
-        params![
-            story_key,
-            article.title,
-            ts(published),
-            ts(ctx.at),
-            signature.as_ref().map(|s| s.to_bytes())
-        ],
-    )?;
+    )?
+    .execute(params![
+        story_key,
+        article.title,
+        ts(published),
+        ts(ctx.at),
+        signature.as_ref().map(|s| s.to_bytes())
+    ])?;
     let id = tx.last_insert_rowid();
     if let Some(sig) = &signature {
         let mut stmt = tx.prepare_cached(
@@ -999,6 +1017,64 @@ fn find_near_duplicate(
     Ok(best.map(|(_, id)| id))
 }
 
+/// Stores one feed's poll: its state, its articles (new, updated, merged into stories),
+/// retention, and the stories it touched.
+fn apply_one(
+    tx: &Connection,
+    poll: &PendingPoll,
+    settings: &StoreSettings,
+) -> Result<ApplyStats, StoreError> {
+    let (feed, u, meta, articles) = (poll.feed.as_str(), &poll.update, &poll.meta, &poll.articles);
+    let at = u.at;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
+                last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
+                title = ?6, site_url = ?7, next_attempt = ?8,
+                moved_to = coalesce(?9, moved_to), body_hash = ?10, ttl_secs = ?11, gone = 0
+             WHERE name = ?1",
+        )?
+        .execute(params![
+            feed,
+            u.validators.etag,
+            u.validators.last_modified,
+            ts(at),
+            u.status,
+            meta.title,
+            meta.site_url,
+            u.next_attempt.map(ts),
+            u.moved_to,
+            u.body_hash,
+            u.ttl.map(|t| t.as_secs() as i64)
+        ])?;
+    if changed == 0 {
+        // the feed was removed from the config while it was being fetched: store nothing
+        return Ok(ApplyStats::default());
+    }
+    let story_keys = dedup::story_keys(feed, articles);
+    let doc_keys: HashSet<String> = articles.iter().map(|a| a.key.as_stored()).collect();
+    let mut stats = ApplyStats::default();
+    let mut dirty: BTreeSet<i64> = BTreeSet::new();
+    let ctx = ApplyCtx {
+        tx,
+        feed,
+        at,
+        doc_keys: &doc_keys,
+        settings,
+    };
+    for (article, story_key) in articles.iter().zip(&story_keys) {
+        apply_article(&ctx, article, story_key, &mut stats, &mut dirty)?;
+    }
+    stats.pruned = prune(&ctx, &mut dirty)?;
+    if !dirty.is_empty() {
+        touch(tx, at)?;
+    }
+    for story in dirty {
+        refresh_story(tx, story)?;
+    }
+    Ok(stats)
+}
+
 /// Prunes this feed's entries beyond `max_per_feed` (the oldest by date) or first seen
 /// longer ago than `max_age`, keeping their
 /// identities as tombstones so that a feed that still lists them does not bring them back.
@@ -1034,12 +1110,15 @@ fn prune(ctx: &ApplyCtx, dirty: &mut BTreeSet<i64>) -> Result<usize, StoreError>
     doomed.sort();
     doomed.dedup();
     for (id, key, story) in &doomed {
-        ctx.tx.execute(
-            "INSERT INTO tombstones (feed, entry_key, seen_at) VALUES (?1, ?2, ?3)
+        ctx.tx
+            .prepare_cached(
+                "INSERT INTO tombstones (feed, entry_key, seen_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (feed, entry_key) DO UPDATE SET seen_at = ?3",
-            params![ctx.feed, key, ts(ctx.at)],
-        )?;
-        ctx.tx.execute("DELETE FROM entries WHERE id = ?1", [id])?;
+            )?
+            .execute(params![ctx.feed, key, ts(ctx.at)])?;
+        ctx.tx
+            .prepare_cached("DELETE FROM entries WHERE id = ?1")?
+            .execute([id])?;
         dirty.insert(*story);
     }
     // tombstones of entries the feed stopped listing long ago are no longer needed
@@ -1048,22 +1127,21 @@ fn prune(ctx: &ApplyCtx, dirty: &mut BTreeSet<i64>) -> Result<usize, StoreError>
         .max_age
         .unwrap_or(Duration::from_secs(90 * 86400))
         * 2;
-    ctx.tx.execute(
-        "DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2",
-        params![
+    ctx.tx
+        .prepare_cached("DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2")?
+        .execute(params![
             ctx.feed,
             chrono::Duration::from_std(keep)
                 .ok()
                 .and_then(|d| ctx.at.checked_sub_signed(d))
                 .map_or(i64::MIN, ts)
-        ],
-    )?;
+        ])?;
     Ok(doomed.len())
 }
 
 /// What every article of one poll is stored with.
 struct ApplyCtx<'a> {
-    tx: &'a Transaction<'a>,
+    tx: &'a Connection,
     feed: &'a str,
     at: DateTime<Utc>,
     doc_keys: &'a HashSet<String>,
@@ -1081,10 +1159,10 @@ fn apply_article(
     let hash = dedup::content_hash(a);
     let key = a.key.as_stored();
     // pruned, but still listed: keep it pruned
-    if tx.execute(
-        "UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2",
-        params![feed, key, ts(at)],
-    )? > 0
+    if tx
+        .prepare_cached("UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2")?
+        .execute(params![feed, key, ts(at)])?
+        > 0
     {
         stats.unchanged += 1;
         return Ok(());
@@ -1103,10 +1181,8 @@ fn apply_article(
             updates_count,
         }) => {
             if old_key != key {
-                tx.execute(
-                    "UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1",
-                    params![id, key, a.guid],
-                )?;
+                tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
+                    .execute(params![id, key, a.guid])?;
             }
             if old_hash == hash {
                 stats.unchanged += 1;
@@ -1135,12 +1211,11 @@ fn apply_article(
                 .unwrap_or(ts(at))
                 .max(published);
             let (story, _) = story_id_for(ctx, story_key, a)?;
-            tx.execute(
-                "UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
+            tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
                     published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
                     categories = ?12, image = ?13, language = ?14, content_hash = ?15,
                     updates_day = ?16, updates_count = ?17, image_credit = ?18
-                 WHERE id = ?1",
+                 WHERE id = ?1")?.execute(
                 params![
                     id,
                     story,
@@ -1170,11 +1245,10 @@ fn apply_article(
             let (story, existed) = story_id_for(ctx, story_key, a)?;
             let published = a.published.unwrap_or(at);
             let updated = a.updated.unwrap_or(published).max(published);
-            tx.execute(
-                "INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
+            tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
                     published, published_given, updated, summary, content, categories, image, language,
                     first_seen, content_hash, image_credit)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")?.execute(
                 params![
                     feed,
                     key,
@@ -1209,7 +1283,7 @@ fn apply_article(
 }
 
 /// Re-derives a story from its entries, or deletes it when none are left.
-fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
+fn refresh_story(tx: &Connection, story: i64) -> Result<(), StoreError> {
     let entries: Vec<StoredEntry> = {
         let mut stmt = tx.prepare_cached(
             "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
@@ -1239,16 +1313,14 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
         })?
         .collect::<Result<_, _>>()?
     };
-    tx.execute("DELETE FROM stories_fts WHERE rowid = ?1", [story])?;
+    tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
+        .execute([story])?;
     match dedup::merge_story(&entries) {
         None => {
             // its LSH bands go with it (they are keyed by band, so recompute them)
             let signature: Option<Vec<u8>> = tx
-                .query_row(
-                    "SELECT signature FROM stories WHERE id = ?1",
-                    [story],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT signature FROM stories WHERE id = ?1")?
+                .query_row([story], |r| r.get(0))
                 .optional()?
                 .flatten();
             if let Some(sig) = signature
@@ -1261,7 +1333,8 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                     stmt.execute(params![band, story])?;
                 }
             }
-            tx.execute("DELETE FROM stories WHERE id = ?1", [story])?;
+            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+                .execute([story])?;
         }
         Some(s) => {
             let body = match (&s.content, &s.summary) {
@@ -1269,17 +1342,12 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                 (None, Some(summary)) => summary.clone(),
                 (None, None) => String::new(),
             };
-            tx.execute(
-                "INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
-                params![story, s.title, body],
-            )?;
+            tx.prepare_cached("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
+                .execute(params![story, s.title, body])?;
             // the LSH bands carry the story's date for the window check: keep it current
             let before: Option<(i64, Option<Vec<u8>>)> = tx
-                .query_row(
-                    "SELECT published, signature FROM stories WHERE id = ?1",
-                    [story],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .prepare_cached("SELECT published, signature FROM stories WHERE id = ?1")?
+                .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             if let Some((old, Some(sig))) = before.filter(|(old, _)| *old != ts(s.published)) {
                 if let Some(sig) = neardup::Signature::from_bytes(&sig) {
@@ -1291,11 +1359,10 @@ fn refresh_story(tx: &Transaction, story: i64) -> Result<(), StoreError> {
                     }
                 }
             }
-            tx.execute(
-                "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
+            tx.prepare_cached("UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
                     content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
                     image_credit = ?13
-                 WHERE id = ?1",
+                 WHERE id = ?1")?.execute(
                 params![
                     story,
                     s.title,

@@ -275,3 +275,69 @@ fn host_pauses_gone_and_url_changes() {
     assert!(!b.gone);
     assert_eq!(b.url, "http://b/new");
 }
+
+#[test]
+fn a_failing_poll_in_a_group_commit_loses_only_itself() {
+    let (_dir, store) = open();
+    store
+        .sync_feeds(&[
+            FeedSpec {
+                name: "a".into(),
+                url: "http://a/".into(),
+            },
+            FeedSpec {
+                name: "b".into(),
+                url: "http://b/".into(),
+            },
+            FeedSpec {
+                name: "c".into(),
+                url: "http://c/".into(),
+            },
+        ])
+        .unwrap();
+    // a write that fails halfway through feed b's poll, after its feed row was updated
+    lock(&store.writer)
+        .execute_batch(
+            "CREATE TEMP TRIGGER poison BEFORE INSERT ON entries WHEN NEW.title = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+    let poll = |feed: &str, titles: &[&str]| PendingPoll {
+        feed: feed.into(),
+        update: FeedUpdate {
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            status: 200,
+            ..Default::default()
+        },
+        meta: FeedMeta::default(),
+        articles: titles
+            .iter()
+            .map(|t| {
+                article(
+                    Some(t),
+                    &format!("http://{feed}/{t}"),
+                    t,
+                    &format!("{t} body"),
+                )
+            })
+            .collect(),
+        outcome: Arc::default(),
+    };
+    let batch = [
+        poll("a", &["one", "two"]),
+        poll("b", &["three", "poison"]),
+        poll("c", &["four"]),
+    ];
+    let results = store.write_batch(&mut lock(&store.writer), &batch);
+    assert_eq!(results[0].as_ref().unwrap().new, 2);
+    let err = results[1].as_ref().unwrap_err().to_string();
+    assert!(err.contains("poisoned"), "{err}");
+    assert_eq!(results[2].as_ref().unwrap().new, 1);
+    let mut titles: Vec<String> = all(&store).into_iter().map(|s| s.fields.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["four", "one", "two"]);
+    // b's poll left nothing, not even its feed state: it is fetched again next time
+    let b = store.feed_state("b").unwrap().unwrap();
+    assert!(b.last_poll.is_none(), "{b:?}");
+    assert!(store.feed_state("a").unwrap().unwrap().last_poll.is_some());
+}
