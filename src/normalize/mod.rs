@@ -103,7 +103,7 @@ fn authors_of(people: &[feed_rs::model::Person]) -> Vec<String> {
 /// brackets and a "By " prefix removed. feed-rs has already split off one email address;
 /// what is left may still carry the parentheses around the name.
 fn clean_author(name: &str) -> String {
-    let mut name = collapse_ws(&html_to_text(name));
+    let mut name = clean_text(&html_to_text(name));
     loop {
         let before = name.len();
         let trimmed = name
@@ -138,18 +138,46 @@ fn clean_author(name: &str) -> String {
     name
 }
 
-fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Plain text as any reader may show it: runs of whitespace collapsed to one space, and
+/// control characters and bidi embeddings, overrides and isolates (U+202A-U+202E,
+/// U+2066-U+2069) dropped. An unbalanced right-to-left override in a title reverses what
+/// follows it in a reader's list ("Breaking\u{202E}gnp.exe" shows as "Breakingexe.png"), and
+/// C0 controls are not even allowed in XML.
+fn clean_text(s: &str) -> String {
+    s.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|&c| {
+                    !(c.is_control()
+                        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+                })
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Characters XML 1.0 forbids even as references (C0 controls other than tab, line feed and
+/// carriage return; U+FFFE and U+FFFF): one of them in a body makes the whole Atom or RSS
+/// document unreadable to a conforming parser.
+fn strip_xml_forbidden(s: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
+    if s.contains(forbidden) {
+        std::borrow::Cow::Owned(s.chars().filter(|&c| !forbidden(c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// Plain text of an HTML fragment: tags dropped (script and style with their content),
 /// entities decoded, whitespace collapsed.
 pub fn html_to_text(html: &str) -> String {
     if too_deep(html) {
-        return crate::dedup::text_of_html(html);
+        return clean_text(&crate::dedup::text_of_html(html));
     }
     let stripped = TEXT_ONLY.with_borrow(|b| b.clean(html).to_string());
-    collapse_ws(&html_escape::decode_html_entities(&stripped))
+    clean_text(&html_escape::decode_html_entities(&stripped))
 }
 
 // Building an ammonia Builder fills its tag and attribute sets: a few µs that used to be
@@ -173,6 +201,9 @@ thread_local! {
         let mut b = ammonia::Builder::default();
         b.link_rel(Some("noopener noreferrer nofollow"))
             .add_tag_attributes("img", ["width", "height", "loading"]);
+        for tag in ["blockquote", "del", "ins", "q"] {
+            b.rm_tag_attributes(tag, &["cite"]);
+        }
         b
     });
 }
@@ -180,10 +211,10 @@ thread_local! {
 /// Plain text of a body, for a summary: figure captions belong to their image, not the text.
 fn body_text(html: &str) -> String {
     if too_deep(html) {
-        return crate::dedup::text_of_html(html);
+        return clean_text(&crate::dedup::text_of_html(html));
     }
     let stripped = BODY_TEXT.with_borrow(|b| b.clean(html).to_string());
-    collapse_ws(&html_escape::decode_html_entities(&stripped))
+    clean_text(&html_escape::decode_html_entities(&stripped))
 }
 
 fn is_html(t: &Text) -> bool {
@@ -199,15 +230,21 @@ fn text_of(t: &Text) -> String {
         html_to_text(&t.content)
     } else {
         let decoded = html_escape::decode_html_entities(&t.content);
-        collapse_ws(&clean::strip_html_tags(&decoded))
+        clean_text(&clean::strip_html_tags(&decoded))
     }
 }
 
 /// Sanitizes HTML for readers: no script, style, iframe, form, event handlers or
 /// javascript: URLs; relative URLs made absolute against `base`; links get rel=noopener;
-/// tracking pixels, feed flares and share/ad blocks removed. Figures, captions, images,
-/// tables and code stay.
+/// tracking pixels, feed flares and share/ad blocks removed; no character XML forbids.
+/// Figures, captions, images, tables and code stay. `cite` attributes go: ammonia does not
+/// check their scheme (`<q cite="javascript:...">` passes), and no browser shows them.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
+    // on the result: character references (`&#x1B;`) turn into them as the HTML is parsed
+    strip_xml_forbidden(&sanitize_parsed(html, base)).into_owned()
+}
+
+fn sanitize_parsed(html: &str, base: &Url) -> String {
     if too_deep(html) {
         // hostile or broken: keep the words, as text
         return format!(
@@ -328,7 +365,7 @@ fn media_caption(m: &feed_rs::model::MediaObject) -> Option<String> {
     let credit = m
         .credits
         .iter()
-        .map(|c| collapse_ws(&c.entity))
+        .map(|c| clean_text(&c.entity))
         .find(|c| !c.is_empty());
     match (caption, credit) {
         (Some(t), Some(c)) if !t.contains(&c) => Some(format!("{t} ({c})")),
@@ -402,10 +439,20 @@ fn normalize_entry(
     let link = link_url.as_ref().map(|u| u.to_string());
     let canonical_url = link_url.as_ref().and_then(dedup::canonical_url);
 
-    // Relative URLs in content: xml:base, else the entry's own link, else the feed URL.
+    // Relative URLs in content: xml:base, else the entry's own link, else the feed URL. Only
+    // a web base: ammonia does not check the scheme of what it resolves, so an xml:base of
+    // "javascript:alert(1)" would turn <a href="#top"> into a javascript: link.
+    let web = |u: &Url| matches!(u.scheme(), "http" | "https");
     let content_base = hints
         .and_then(|h| h.content_base.clone())
-        .or_else(|| entry.base.as_deref().and_then(|b| feed_url.join(b).ok()))
+        .filter(web)
+        .or_else(|| {
+            entry
+                .base
+                .as_deref()
+                .and_then(|b| feed_url.join(b).ok())
+                .filter(web)
+        })
         .or_else(|| link_url.clone())
         .unwrap_or_else(|| feed_url.clone());
 
@@ -471,7 +518,7 @@ fn normalize_entry(
     }
     let mut categories: Vec<String> = Vec::new();
     for c in &entry.categories {
-        let term = collapse_ws(&html_escape::decode_html_entities(
+        let term = clean_text(&html_escape::decode_html_entities(
             c.label.as_deref().unwrap_or(&c.term),
         ));
         if !term.is_empty() && !categories.iter().any(|x| x.eq_ignore_ascii_case(&term)) {
@@ -631,6 +678,66 @@ mod tests {
         );
         assert!(!too_deep(&ok));
         assert!(sanitize_html(&ok, &base).contains("<img src=\"https://e.com/i.jpg\""));
+    }
+
+    #[test]
+    fn plain_text_loses_control_characters_and_bidi_overrides() {
+        let n = run(
+            "<rss version=\"2.0\"><channel><title>Feed\u{202E}gnp.exe</title>\
+<item><guid>1</guid><title>Breaking\u{202E}gnp.exe \u{2066}isolated\u{2069}\u{1B}[31m</title>\
+<description>Bell\u{7} and C1\u{9B} \u{202D}override\u{202C}</description>\
+<author>x@example.com (Ann\u{1} Lee\u{202B})</author><category>Tag\u{2067}</category></item>\
+</channel></rss>",
+        );
+        assert_eq!(n.meta.title.as_deref(), Some("Feedgnp.exe"));
+        let a = &n.articles[0];
+        assert_eq!(a.title, "Breakinggnp.exe isolated[31m");
+        assert_eq!(a.summary.as_deref(), Some("Bell and C1 override"));
+        assert_eq!(a.authors, ["Ann Lee"]);
+        assert_eq!(a.categories, ["Tag"]);
+        // right-to-left text itself, and its marks, stay
+        assert_eq!(
+            clean_text("\u{5E9}\u{5DC}\u{5D5}\u{5DD}\u{200F} \t\n world"),
+            "\u{5E9}\u{5DC}\u{5D5}\u{5DD}\u{200F} world"
+        );
+    }
+
+    #[test]
+    fn bodies_lose_cite_urls_and_characters_xml_forbids() {
+        let base = Url::parse("https://e.com/a/").unwrap();
+        let out = sanitize_html(
+            "<blockquote cite=\"javascript:alert(1)\">q</blockquote><q cite=\"javascript:x\">y</q>\
+             <p>form\u{C}feed, bell\u{7}&#7;&#x1B;, tab\tand line\nend</p>",
+            &base,
+        );
+        assert_eq!(
+            out,
+            "<blockquote>q</blockquote><q>y</q><p>formfeed, bell, tab\tand line\nend</p>"
+        );
+    }
+
+    #[test]
+    fn an_xml_base_that_is_not_a_web_url_is_not_a_base() {
+        for evil in [
+            "javascript:alert(1)",
+            "javascript://x/%0aalert(1)/",
+            "data:text/html,x",
+        ] {
+            let n = run(&format!(
+                r##"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id><updated>2025-06-02T10:00:00Z</updated>
+<entry xml:base="{evil}"><id>1</id><title>t</title><updated>2025-06-02T10:00:00Z</updated>
+<link href="https://e.com/news/1.html"/>
+<content type="html">&lt;a href="#top"&gt;a&lt;/a&gt;&lt;a href="next.html"&gt;b&lt;/a&gt;&lt;img src="p.jpg"&gt;</content></entry></feed>"##
+            ));
+            let c = n.articles[0].content.as_deref().unwrap();
+            assert_eq!(
+                c,
+                "<a href=\"https://e.com/news/1.html#top\" rel=\"noopener noreferrer nofollow\">a</a>\
+                 <a href=\"https://e.com/news/next.html\" rel=\"noopener noreferrer nofollow\">b</a>\
+                 <img src=\"https://e.com/news/p.jpg\">",
+                "xml:base {evil}"
+            );
+        }
     }
 
     #[test]

@@ -167,8 +167,19 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route_layer(axum::middleware::from_fn(measure))
+        .layer(axum::middleware::map_response(nosniff))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// Every response says `nosniff`, errors and 404s included: a browser must never guess
+/// HTML or script out of a plain-text error that repeats a request's or a feed's words.
+async fn nosniff(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
 }
 
 async fn serve_view(
@@ -286,9 +297,7 @@ fn conditional(
             httpdate::fmt_http_date(std::time::SystemTime::from(lm)),
         );
     }
-    let builder = builder
-        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    let builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
     let resp = if fresh {
         builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
     } else {
@@ -551,5 +560,45 @@ async fn status(State(state): State<AppState>) -> Response {
             r
         }
         Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_response_says_nosniff_errors_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(&dir.path().join("n.toml"), "database = \"n.db\"\n").unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("n.db")).unwrap());
+        let (_tx, config) = watch::channel(Arc::new(config));
+        let app = router(AppState {
+            store,
+            config,
+            health: Arc::new(Heartbeat::new(std::time::Duration::from_secs(60))),
+            cache: Default::default(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        for (path, status) in [
+            ("/feed.atom", 200),
+            ("/", 200),
+            ("/status", 200),
+            ("/nope", 404),
+            ("/views/nope", 404),
+            ("/feed.json?limit=0", 400),
+        ] {
+            let r = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+            assert_eq!(r.status(), status, "{path}");
+            assert_eq!(
+                r.headers()
+                    .get("x-content-type-options")
+                    .map(|v| v.as_bytes()),
+                Some(&b"nosniff"[..]),
+                "{path}"
+            );
+        }
     }
 }
