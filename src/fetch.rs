@@ -81,7 +81,18 @@ pub enum FetchError {
         /// The redirect status.
         status: u16,
     },
-    /// Any other transport error (broken body, bad compression).
+    /// The body stopped short or could not be decompressed, after the status and headers came.
+    /// (reqwest calls every body error "error decoding response body", even a connection that
+    /// closed before the Content-Length it announced: saying how far it got tells them apart.)
+    #[error("reading the response body failed after {received} bytes")]
+    Body {
+        /// Bytes received (after decompression) before the failure.
+        received: u64,
+        /// What reqwest said.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Any other transport error.
     #[error("request failed: {0}")]
     Request(#[source] reqwest::Error),
     /// The HTTP client could not be built.
@@ -294,7 +305,13 @@ impl Fetcher {
             Vec::with_capacity(resp.content_length().unwrap_or(0).min(self.max_size) as usize);
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.classify(e))?;
+            let chunk = chunk.map_err(|e| match self.classify(e) {
+                FetchError::Request(source) => FetchError::Body {
+                    received: bytes.len() as u64,
+                    source,
+                },
+                other => other,
+            })?;
             if (bytes.len() + chunk.len()) as u64 > self.max_size {
                 return Err(FetchError::TooLarge {
                     limit: self.max_size,
@@ -359,5 +376,51 @@ mod tests {
             HeaderValue::from_static("Thu, 01 Jan 2026 02:00:00 GMT"),
         );
         assert_eq!(freshness(&h, now()), Some(Duration::from_secs(7200)));
+    }
+
+    /// A server that answers every connection with `reply`, then hangs up.
+    fn serve_once(reply: &'static [u8]) -> Url {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(reply);
+            }
+        });
+        Url::parse(&format!("http://{addr}/feed.xml")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_says_how_far_it_got() {
+        // 1000 bytes announced, 10 sent, then the connection closes
+        let url = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n<rss>0123",
+        );
+        let fetcher = Fetcher::new(&FetchConfig {
+            timeout: Duration::from_secs(5),
+            max_size: 1 << 20,
+            concurrency: 1,
+            user_agent: "test".into(),
+            per_host: 1,
+            respect_cache_hints: false,
+        })
+        .unwrap();
+        let err = fetcher
+            .fetch(&url, &Validators::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Body { .. }), "{err:?}");
+        let text = crate::poll::error_chain(&err);
+        assert!(
+            text.starts_with("reading the response body failed after"),
+            "{text}"
+        );
+        assert!(
+            text.contains("end of file before message length reached"),
+            "{text}"
+        );
     }
 }

@@ -59,15 +59,47 @@ fn xml_declaration(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
     Some((end, Some(&value[..close])))
 }
 
+/// UTF-16 without a byte order mark, recognised as XML 1.0 Appendix F (and libxml2,
+/// feedparser) do: the first unit that is not whitespace is `<`, followed by an ASCII
+/// character, each a 16-bit unit with a zero byte: `3C 00 3F 00` (little-endian) or
+/// `00 3C 00 3F` (big-endian). Read as UTF-8 such a document either fails, or worse, comes
+/// out as mojibake: every non-ASCII character garbled.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    // an ASCII character as one UTF-16 unit, and whether the unit is little-endian
+    let unit = |pair: &[u8]| match *pair {
+        [a, 0] if a != 0 && a.is_ascii() => Some((a, true)),
+        [0, a] if a != 0 && a.is_ascii() => Some((a, false)),
+        _ => None,
+    };
+    let mut units = bytes.chunks_exact(2).map(unit);
+    let (first, le) = units
+        .by_ref()
+        .map_while(|u| u)
+        .find(|(a, _)| !a.is_ascii_whitespace())?;
+    let (second, second_le) = units.next()??;
+    let opens_markup =
+        first == b'<' && (matches!(second, b'?' | b'!') || second.is_ascii_alphabetic());
+    (opens_markup && le == second_le).then_some(if le {
+        encoding_rs::UTF_16LE
+    } else {
+        encoding_rs::UTF_16BE
+    })
+}
+
 /// Decodes a feed document to UTF-8: a byte order mark, else the encoding the XML
 /// declaration names, else the charset of the HTTP Content-Type, else UTF-8. (RFC 7303
 /// would put the HTTP charset before the declaration; we do not, because servers often send
 /// a default charset they never checked, while the declaration is written with the
-/// document.) Invalid sequences become U+FFFD rather than failing the feed.
+/// document.) UTF-16 without a byte order mark is recognised by its first characters.
+/// Invalid sequences become U+FFFD rather than failing the feed.
 /// The XML declaration is dropped from the result, since it may name the old encoding.
 pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return strip_declaration(text);
+    }
+    if let Some(enc) = utf16_without_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(bytes);
         return strip_declaration(text);
     }
     // whitespace before the declaration is a common server-side templating mistake
@@ -93,7 +125,22 @@ pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     strip_declaration(text)
 }
 
+/// Whether XML 1.0 forbids `c`, even as a character reference: C0 controls other than tab,
+/// newline and carriage return, and U+FFFE, U+FFFF.
+pub(crate) fn forbidden_in_xml(c: char) -> bool {
+    matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// The decoded text without the characters XML forbids, and without its declaration.
+/// Forbidden characters are never meaningful in a feed, and NULs do harm: a document that
+/// still starts with `\0<\0?` after decoding (UTF-16 that was not recognised) made feed-rs
+/// sniff UTF-16 itself and panic ("set_encoding() called after prefix buffer was drained").
 fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
+    let text = if text.contains(forbidden_in_xml) {
+        Cow::Owned(text.chars().filter(|c| !forbidden_in_xml(*c)).collect())
+    } else {
+        text
+    };
     let t = text.trim_start();
     if let Some((end, _)) = xml_declaration(t.as_bytes()) {
         Cow::Owned(t[end..].to_string())
@@ -136,6 +183,8 @@ pub struct ParsedFeed {
     pub feed: Feed,
     /// One per entry when the document needed any, else empty.
     pub hints: Vec<EntryHints>,
+    /// Entries after the first [`MAX_ENTRIES`], not read.
+    pub skipped_entries: usize,
 }
 
 impl ParsedFeed {
@@ -148,14 +197,22 @@ impl ParsedFeed {
 /// Elements whose text is an entry's body.
 const CONTENT_ELEMENTS: &[&str] = &["content", "encoded", "description", "summary"];
 
+/// Elements nested deeper than this inherit the `xml:base` in scope and do not set their
+/// own. Entries and their content sit a few levels down; but every level that sets a
+/// relative base holds a longer URL of its own, so a hostile chain of 3,000 nested
+/// `xml:base="aaaaaaaaaa/"` cost 80 MiB (from 90 KB) before this limit.
+const MAX_BASE_DEPTH: usize = 32;
+
 /// The `xml:base` in scope for each entry's content (feed-rs resolves links against
 /// `xml:base` itself but does not say what base was in scope for the content HTML), and the
 /// first `media:thumbnail` of each entry.
 fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
     use quick_xml::events::Event;
+    use std::rc::Rc;
     let mut reader = quick_xml::Reader::from_str(text);
-    // per open element: the xml:base in scope, if any element up the tree set one
-    let mut stack: Vec<Option<Url>> = Vec::new();
+    // per open element: the xml:base in scope, if any element up the tree set one. Shared,
+    // not copied: 10,000 elements nested under a 1 MB base would otherwise hold 10 GB.
+    let mut stack: Vec<Option<Rc<Url>>> = Vec::new();
     let mut hints: Vec<EntryHints> = Vec::new();
     let mut in_entry_depth: Option<usize> = None;
     let mut content_seen = false;
@@ -177,13 +234,15 @@ fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
         let own = e
             .attributes()
             .flatten()
+            .filter(|_| stack.len() < MAX_BASE_DEPTH)
             .find(|a| a.key.as_ref() == "xml:base")
             .and_then(|a| {
                 a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .ok()
                     .map(|v| v.trim().to_string())
             })
-            .and_then(|v| inherited.as_ref().unwrap_or(doc_url).join(&v).ok());
+            .and_then(|v| inherited.as_deref().unwrap_or(doc_url).join(&v).ok())
+            .map(Rc::new);
         let base = own.or(inherited);
         let local = e.local_name();
         let name = local.as_ref();
@@ -191,13 +250,13 @@ fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
             in_entry_depth = Some(stack.len() + 1);
             content_seen = false;
             hints.push(EntryHints {
-                content_base: base.clone(),
+                content_base: base.as_deref().cloned(),
                 image: None,
             });
         } else if in_entry_depth.is_some() && !content_seen && CONTENT_ELEMENTS.contains(&name) {
             content_seen = true;
             if let Some(h) = hints.last_mut() {
-                h.content_base = base.clone();
+                h.content_base = base.as_deref().cloned();
             }
         } else if in_entry_depth.is_some() && name == "thumbnail" {
             if let Some(h) = hints.last_mut().filter(|h| h.image.is_none()) {
@@ -361,6 +420,148 @@ fn atom03_as_atom10(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(t)
 }
 
+/// The most entries read from one document. A feed lists its latest few dozen, an archive a
+/// few thousand; beyond that it is broken or hostile, and every entry costs memory before it
+/// can be pruned: parsed and normalized, 2 MiB of empty `<item/>`s took 225 MiB, and 3 MB of
+/// JSON Feed `{}` items 1.1 GiB (measured in a debug build).
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// When `text` lists more than `max` entries (RSS `item`s, Atom `entry`s, JSON Feed
+/// `items`), the document without those after the first `max`, and how many it lists
+/// beyond them; else `None`. A document too broken to scan is left to the parser.
+fn first_entries(text: &str, max: usize) -> Option<(String, usize)> {
+    // a quick count spares ordinary documents the scan: every XML entry starts with a `<`,
+    // every JSON item after the first follows a `,`
+    let count = |c: u8| text.bytes().filter(|b| *b == c).count();
+    if text.trim_start().starts_with('{') {
+        (count(b',') >= max).then(|| json_first_items(text, max))?
+    } else {
+        (count(b'<') > max).then(|| xml_first_entries(text, max))?
+    }
+}
+
+/// RSS and Atom: entries are `item`s and `entry`s that are children of the root (Atom,
+/// RSS 1.0) or of the root's `channel` (RSS 2.0). The document is cut before the first
+/// entry too many, and the elements still open there (the root, the channel) are closed.
+fn xml_first_entries(text: &str, max: usize) -> Option<(String, usize)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut depth = 0usize;
+    // the names of the open root and of its open child: the only possible parents of entries
+    let mut open: Vec<String> = Vec::new();
+    let mut count = 0usize;
+    let mut cut: Option<(usize, Vec<String>)> = None;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let (e, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                open.truncate(depth);
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let is_entry = matches!(e.local_name().as_ref(), "item" | "entry")
+            && (depth == 1
+                || (depth == 2
+                    && open
+                        .get(1)
+                        .is_some_and(|p| p.rsplit(':').next() == Some("channel"))));
+        if is_entry {
+            count += 1;
+            if count == max + 1 {
+                cut = Some((before, open.clone()));
+            }
+        }
+        if !empty {
+            if depth < 2 {
+                open.push(e.name().as_ref().to_string());
+            }
+            depth += 1;
+        }
+    }
+    let (at, open) = cut?;
+    let mut out = text[..at].to_string();
+    for name in open.iter().rev() {
+        out.push_str(&format!("</{name}>"));
+    }
+    Some((out, count - max))
+}
+
+/// JSON Feed: the elements of the top-level object's `items` array after the first `max`
+/// are dropped, by a scan of the text that tracks strings and nesting.
+fn json_first_items(text: &str, max: usize) -> Option<(String, usize)> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    // the last string at depth 1: the key of the value that follows
+    let mut key = (0, 0);
+    let mut in_items = false;
+    let mut expecting = false;
+    let mut count = 0usize;
+    let mut last_comma = 0;
+    let mut cut: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_items && depth == 2 && expecting && !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b']')
+        {
+            expecting = false;
+            count += 1;
+            if count == max + 1 {
+                cut = Some((last_comma, 0));
+            }
+        }
+        match c {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 {
+                    key = (start, i.min(b.len() - 1));
+                }
+            }
+            b'{' | b'[' => {
+                if depth == 1 && c == b'[' {
+                    let k = &text[key.0..=key.1];
+                    in_items = k == "\"items\""
+                        || (k.contains('\\')
+                            && serde_json::from_str::<String>(k).is_ok_and(|k| k == "items"));
+                    expecting = in_items;
+                    last_comma = i + 1;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if in_items && depth == 1 {
+                    in_items = false;
+                    if let Some((_, end)) = cut.as_mut() {
+                        *end = i;
+                    }
+                }
+            }
+            b',' if in_items && depth == 2 => {
+                expecting = true;
+                last_comma = i;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match cut {
+        Some((from, to)) if to > from => {
+            Some((format!("{}{}", &text[..from], &text[to..]), count - max))
+        }
+        _ => None,
+    }
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset.
 pub fn parse_feed(
@@ -379,6 +580,10 @@ pub fn parse_feed(
             advertised: advertised_feeds(&text, base).into_iter().next(),
         });
     }
+    let (text, skipped_entries) = match first_entries(&text, MAX_ENTRIES) {
+        Some((cut, skipped)) => (Cow::Owned(cut), skipped),
+        None => (text, 0),
+    };
     let text = atom03_as_atom10(text);
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
@@ -396,7 +601,11 @@ pub fn parse_feed(
     } else {
         Vec::new()
     };
-    Ok(ParsedFeed { feed, hints })
+    Ok(ParsedFeed {
+        feed,
+        hints,
+        skipped_entries,
+    })
 }
 
 #[cfg(test)]
@@ -528,5 +737,183 @@ mod tests {
             parse_feed(b"  ", None, &base, None),
             Err(ParseError::Empty)
         ));
+    }
+
+    fn utf16(s: &str, le: bool) -> Vec<u8> {
+        s.encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect()
+    }
+
+    #[test]
+    fn utf16_without_a_bom_is_recognised() {
+        let doc =
+            "\n <?xml version=\"1.0\" encoding=\"UTF-16\"?><rss><title>Ελλάδα 東京</title></rss>";
+        for le in [true, false] {
+            assert_eq!(
+                decode(&utf16(doc, le), None),
+                "<rss><title>Ελλάδα 東京</title></rss>",
+                "little-endian: {le}"
+            );
+            // without a declaration too, whatever the header says
+            assert_eq!(
+                decode(&utf16("<rss>é</rss>", le), Some("text/xml; charset=utf-8")),
+                "<rss>é</rss>"
+            );
+        }
+        // ASCII and UTF-8 are never taken for it, nor are units that do not open markup
+        assert_eq!(utf16_without_bom(b"<rss>\0</rss>"), None);
+        assert_eq!(utf16_without_bom(&utf16("hello <rss/>", true)), None);
+        assert_eq!(utf16_without_bom(b"<\0"), None);
+        let base = Url::parse("http://e.com/").unwrap();
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss version=\"2.0\"><channel>\
+            <title>Grüße</title><item><title>東京</title></item></channel></rss>";
+        let feed = parse_feed(&utf16(doc, false), None, &base, None)
+            .unwrap()
+            .feed;
+        assert_eq!(feed.title.unwrap().content, "Grüße");
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "東京");
+    }
+
+    #[test]
+    fn forbidden_characters_never_reach_the_parser() {
+        assert_eq!(
+            decode(b"<rss>a\0b\x01c\td</rss>", None),
+            "<rss>abc\td</rss>"
+        );
+        // UTF-16 that is not recognised (an even number of whitespace bytes first) used to
+        // reach feed-rs still starting with 00 3C 00 3F, and feed-rs panicked on it
+        let mut doc = b"\n\n".to_vec();
+        doc.extend(utf16(
+            "<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss version=\"2.0\"><channel><title>T</title></channel></rss>",
+            false,
+        ));
+        let base = Url::parse("http://e.com/").unwrap();
+        let feed = parse_feed(&doc, None, &base, None).unwrap().feed;
+        assert_eq!(feed.title.unwrap().content, "T");
+    }
+
+    #[test]
+    fn only_the_first_entries_of_a_huge_document_are_read() {
+        let base = Url::parse("http://e.com/").unwrap();
+        let items = |n: usize| -> String {
+            (0..n)
+                .map(|i| format!("<item rdf:about=\"http://e.com/{i}\"><title>i{i}</title><link>http://e.com/{i}</link><description><item>nested</item></description></item>\n"))
+                .collect()
+        };
+        // RSS 2.0: items in the channel; what follows the cut is dropped, the rest closed
+        let rss = format!(
+            "<rss version=\"2.0\" xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><channel><title>T</title>{}<ttl>5</ttl></channel></rss>",
+            items(7)
+        );
+        let (cut, skipped) = first_entries(&rss, 3).unwrap();
+        assert_eq!(skipped, 4);
+        assert!(
+            cut.ends_with("</description></item>\n</channel></rss>"),
+            "{cut}"
+        );
+        let feed = feed_rs::parser::parse(cut.as_bytes()).unwrap();
+        assert_eq!(feed.entries.len(), 3);
+        assert_eq!(first_entries(&rss, 7), None);
+        // RSS 1.0 and Atom: entries are children of the root
+        let rdf = format!(
+            "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+             <channel><title>T</title></channel>{}</rdf:RDF>",
+            items(5)
+        );
+        let (cut, skipped) = first_entries(&rdf, 2).unwrap();
+        assert_eq!(
+            (
+                skipped,
+                feed_rs::parser::parse(cut.as_bytes())
+                    .unwrap()
+                    .entries
+                    .len()
+            ),
+            (3, 2)
+        );
+        assert!(cut.ends_with("</rdf:RDF>"), "{cut}");
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>{}</feed>",
+            "<entry><id>x</id><title>e</title></entry><entry/>".repeat(3)
+        );
+        let (cut, skipped) = first_entries(&atom, 4).unwrap();
+        assert_eq!(skipped, 2);
+        assert_eq!(
+            feed_rs::parser::parse(cut.as_bytes())
+                .unwrap()
+                .entries
+                .len(),
+            4
+        );
+        // through parse_feed, with the count
+        let big = format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>",
+            "<item/>".repeat(MAX_ENTRIES + 10)
+        );
+        let parsed = parse_feed(big.as_bytes(), None, &base, None).unwrap();
+        assert_eq!(parsed.feed.entries.len(), MAX_ENTRIES);
+        assert_eq!(parsed.skipped_entries, 10);
+    }
+
+    #[test]
+    fn only_the_first_json_feed_items_are_read() {
+        let doc = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J, [x]",
+            "authors": [{"name": "a"}, {"name": "b"}],
+            "items": [ {"id": "1", "tags": ["a", "b"], "title": "one ] , {"},
+                       {"id": "2", "content_text": "say \"items\": [1, 2]"},
+                       {"id": "3"}, {"id": "4"} ], "home_page_url": "https://e.com/"}"#;
+        let (cut, skipped) = first_entries(doc, 2).unwrap();
+        assert_eq!(skipped, 2);
+        let feed = feed_rs::parser::parse(cut.as_bytes()).unwrap();
+        let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2"]);
+        assert!(
+            cut.ends_with(r#"], "home_page_url": "https://e.com/"}"#),
+            "{cut}"
+        );
+        assert_eq!(first_entries(doc, 4), None);
+        // an escaped key is still the items
+        let escaped = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "\u0069tems": [{"id": "1"}, {"id": "2"}]}"#;
+        let (cut, skipped) = first_entries(escaped, 1).unwrap();
+        assert_eq!(skipped, 1);
+        assert_eq!(
+            feed_rs::parser::parse(cut.as_bytes())
+                .unwrap()
+                .entries
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn deep_xml_base_chains_stop_at_a_depth() {
+        let base = Url::parse("http://feeds.e.com/a.xml").unwrap();
+        let wrap = |depth: usize| {
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\">{}<entry><id>1</id><content xml:base=\"/c/\">x</content></entry>{}</feed>",
+                "<x xml:base=\"d/\">".repeat(depth),
+                "</x>".repeat(depth)
+            )
+        };
+        // within the limit, every level counts
+        let hints = xml_base_hints(&wrap(3), &base);
+        assert_eq!(
+            hints[0].content_base.as_ref().unwrap().as_str(),
+            "http://feeds.e.com/c/"
+        );
+        let doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"https://e.com/a/\"><x xml:base=\"b/\"><entry><id>1</id><content>x</content></entry></x></feed>";
+        let hints = xml_base_hints(doc, &base);
+        assert_eq!(
+            hints[0].content_base.as_ref().unwrap().as_str(),
+            "https://e.com/a/b/"
+        );
+        // below MAX_BASE_DEPTH an element inherits the base in scope instead of setting one
+        let hints = xml_base_hints(&wrap(MAX_BASE_DEPTH + 5), &base);
+        let got = hints[0].content_base.as_ref().unwrap().as_str().to_string();
+        assert_eq!(
+            got,
+            format!("http://feeds.e.com/{}", "d/".repeat(MAX_BASE_DEPTH - 1))
+        );
     }
 }

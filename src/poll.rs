@@ -198,6 +198,12 @@ enum PollError {
     Parse(#[from] parse::ParseError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The parser panicked on the document. The poll fails like any other, but says so:
+    /// this used to read "database task failed", which sent users after their database.
+    #[error(
+        "the feed parser crashed on this document (a bug: please report it with the feed's URL): {0}"
+    )]
+    ParserCrashed(String),
 }
 
 /// The URL a feed is fetched from: where it moved permanently, else its configured URL.
@@ -509,14 +515,22 @@ async fn run(
         parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|parsed| {
             (
                 parsed.feed.ttl,
+                parsed.skipped_entries,
                 normalize::normalize(&parsed, &final_url, at),
             )
         })
     })
     .await
-    .map_err(|e| StoreError::Task(e.to_string()))?;
+    .map_err(|e| PollError::ParserCrashed(e.to_string()))?;
     drop(parse_slot);
-    let (ttl, normalized) = normalized?;
+    let (ttl, skipped, normalized) = normalized?;
+    if skipped > 0 {
+        warn!(
+            skipped,
+            "the document lists more than {} entries: only the first {0} are read",
+            parse::MAX_ENTRIES
+        );
+    }
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
     let status = fetched.status;
@@ -681,6 +695,18 @@ impl Poller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_parser_panic_is_named_as_one() {
+        let join = tokio::task::spawn_blocking(|| panic!("set_encoding() called"))
+            .await
+            .unwrap_err();
+        let e = PollError::ParserCrashed(join.to_string());
+        let text = error_chain(&e);
+        assert!(text.starts_with("the feed parser crashed"), "{text}");
+        assert!(text.contains("set_encoding() called"), "{text}");
+        assert!(!text.contains("database"), "{text}");
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {

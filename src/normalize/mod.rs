@@ -10,12 +10,23 @@ use url::Url;
 
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup;
-use crate::parse::{EntryHints, ParsedFeed};
+use crate::parse::{EntryHints, ParsedFeed, forbidden_in_xml};
 
 mod clean;
 
 /// Longest summary derived from content, in characters.
 const SUMMARY_CHARS: usize = 300;
+/// Longest title kept, in characters; a longer one is cut at a word boundary. Headlines run
+/// to a few hundred characters; a hostile megabyte "title" would otherwise be stored, indexed
+/// and carried whole into every copy of the merged feed (three of them took a debug daemon
+/// to 120 MiB; megabyte links and categories, to 237 MiB).
+const MAX_TITLE_CHARS: usize = 1000;
+/// Longest URL kept (links, images), in bytes. RFC 9110 asks for 8,000 octets; a longer one
+/// is junk (a hostile `href` of a megabyte) and is dropped, as an unusable URL is.
+const MAX_URL_BYTES: usize = 8192;
+/// Longest category or author name kept, in characters; a longer one is cut. Generous: a
+/// paper's author line lists dozens of names (bioRxiv's run past 400 characters).
+const MAX_LABEL_CHARS: usize = 4000;
 
 /// What one feed document yields.
 #[derive(Debug, Clone, Default)]
@@ -37,10 +48,14 @@ pub fn normalize(parsed: &ParsedFeed, feed_url: &Url, now: DateTime<Utc>) -> Nor
         .iter()
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .and_then(|l| feed_url.join(&l.href).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.as_str().len() <= MAX_URL_BYTES)
         .map(String::from);
     let meta = FeedMeta {
-        title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+        title: feed
+            .title
+            .as_ref()
+            .map(|t| xml_safe(truncate_words(&text_of(t), MAX_TITLE_CHARS)))
+            .filter(|t| !t.is_empty()),
         site_url,
     };
     // RSS names the channel's author as managingEditor, which feed-rs keeps as a contributor
@@ -87,7 +102,7 @@ fn authors_of(people: &[feed_rs::model::Person]) -> Vec<String> {
         let Some(name) = p
             .name
             .as_deref()
-            .map(clean_author)
+            .map(|n| truncate_words(&clean_author(n), MAX_LABEL_CHARS))
             .filter(|n| !n.is_empty())
         else {
             continue;
@@ -309,6 +324,17 @@ fn too_deep(html: &str) -> bool {
     false
 }
 
+/// `s` without the characters XML forbids. Decoding drops raw ones, but feed-rs resolves
+/// references such as `&#1;` to them, and one in a title made the merged Atom and RSS feeds
+/// unreadable (not well-formed) for every subscriber.
+fn xml_safe(s: String) -> String {
+    if s.contains(forbidden_in_xml) {
+        s.chars().filter(|c| !forbidden_in_xml(*c)).collect()
+    } else {
+        s
+    }
+}
+
 /// Cuts plain text at a word boundary near `max` characters.
 fn truncate_words(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -435,7 +461,7 @@ fn normalize_entry(
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .or_else(|| entry.links.first())
         .and_then(|l| feed_url.join(l.href.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.as_str().len() <= MAX_URL_BYTES);
     let link = link_url.as_ref().map(|u| u.to_string());
     let canonical_url = link_url.as_ref().and_then(dedup::canonical_url);
 
@@ -500,6 +526,7 @@ fn normalize_entry(
         .as_ref()
         .map(text_of)
         .filter(|t| !t.is_empty())
+        .map(|t| truncate_words(&t, MAX_TITLE_CHARS))
         .or_else(|| summary.as_deref().map(|s| truncate_words(s, 80)))
         .unwrap_or_else(|| "(untitled)".to_string());
 
@@ -518,15 +545,19 @@ fn normalize_entry(
     }
     let mut categories: Vec<String> = Vec::new();
     for c in &entry.categories {
-        let term = clean_text(&html_escape::decode_html_entities(
-            c.label.as_deref().unwrap_or(&c.term),
-        ));
+        let term = truncate_words(
+            &clean_text(&html_escape::decode_html_entities(
+                c.label.as_deref().unwrap_or(&c.term),
+            )),
+            MAX_LABEL_CHARS,
+        );
         if !term.is_empty() && !categories.iter().any(|x| x.eq_ignore_ascii_case(&term)) {
             categories.push(term);
         }
     }
 
     let (image, image_credit) = lead_image(entry, hints, content.as_deref(), feed_url);
+    let image = image.filter(|u| u.len() <= MAX_URL_BYTES);
 
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
     let key = dedup::identity(
@@ -535,21 +566,26 @@ fn normalize_entry(
         &title,
         content.as_deref().unwrap_or(""),
     );
+    // URLs are safe already: the url crate percent-encodes control characters
     Article {
         key,
-        guid,
-        title,
+        guid: guid.map(xml_safe),
+        title: xml_safe(title),
         link,
         canonical_url,
-        authors,
+        authors: authors.into_iter().map(xml_safe).collect(),
         published,
         updated,
-        summary,
-        content,
-        categories,
+        summary: summary.map(xml_safe),
+        content: content.map(xml_safe),
+        categories: categories.into_iter().map(xml_safe).collect(),
         image,
-        image_credit,
-        language: entry.language.clone().or_else(|| feed.language.clone()),
+        image_credit: image_credit.map(xml_safe),
+        language: entry
+            .language
+            .clone()
+            .or_else(|| feed.language.clone())
+            .map(xml_safe),
     }
 }
 
@@ -831,5 +867,66 @@ mod tests {
             "<p>Story text.</p><table><tbody><tr><td>1</td></tr></tbody></table><pre><code>x = 1</code></pre>"
         );
         assert_eq!(n.articles[0].image, None);
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_dropped() {
+        // a raw NUL, and control characters as references, which feed-rs lets through
+        let n = run("<rss version=\"2.0\"><channel><title>Fee\0d&#1;</title>\
+<item><guid>g&#x1F;1</guid><title>Zero\0byte &#x1;head&#8;line</title>\
+<description>body \0 with&#11; NUL</description><category>c&#x1;at</category>\
+<author>x@e.com (Ann\0 Lee)</author></item></channel></rss>");
+        assert_eq!(n.meta.title.as_deref(), Some("Feed"));
+        let a = &n.articles[0];
+        assert_eq!(a.title, "Zerobyte headline");
+        assert_eq!(a.guid.as_deref(), Some("g1"));
+        assert_eq!(a.categories, ["cat"]);
+        assert_eq!(a.authors, ["Ann Lee"]);
+        for text in [a.summary.as_deref(), a.content.as_deref()] {
+            let text = text.unwrap();
+            assert!(!text.contains(forbidden_in_xml), "{text:?}");
+            assert!(text.contains("with NUL"), "{text:?}");
+        }
+        // tab, newline and carriage return are allowed
+        assert_eq!(xml_safe("a\tb\nc\rd".into()), "a\tb\nc\rd");
+    }
+
+    #[test]
+    fn megabyte_fields_are_cut_or_dropped() {
+        let mb = "a".repeat(1 << 20);
+        let words = "word ".repeat(200_000);
+        let n = run(&format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Big {words}</title>\
+<link rel=\"alternate\" href=\"https://e.com/?q={mb}\"/>\
+<entry><id>urn:big</id><title>Huge title {words}</title>\
+<link rel=\"alternate\" href=\"https://e.com/1?q={mb}\"/><category term=\"{mb}\"/>\
+<author><name>{words}</name></author><content type=\"html\">body</content></entry></feed>"
+        ));
+        assert!(n.meta.title.as_ref().unwrap().chars().count() <= MAX_TITLE_CHARS + 1);
+        assert_eq!(n.meta.site_url, None);
+        let a = &n.articles[0];
+        assert!(
+            a.title.starts_with("Huge title word word"),
+            "{}",
+            &a.title[..40]
+        );
+        assert!(
+            a.title.ends_with("word…"),
+            "{}",
+            &a.title[a.title.len() - 40..]
+        );
+        assert!(a.title.chars().count() <= MAX_TITLE_CHARS + 1);
+        // an unusable link is no link: the entry is known by its id
+        assert_eq!(a.link, None);
+        assert_eq!(a.key, ArticleKey::Guid("urn:big".into()));
+        assert_eq!(a.categories.len(), 1);
+        assert!(a.categories[0].chars().count() <= MAX_LABEL_CHARS + 1);
+        assert!(a.authors[0].chars().count() <= MAX_LABEL_CHARS + 1);
+        // a long URL that is still usable is kept
+        let long = format!("https://e.com/2?q={}", "b".repeat(4000));
+        let n = run(&format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title><link>{long}</link></item></channel></rss>"
+        ));
+        assert_eq!(n.articles[0].link.as_deref(), Some(long.as_str()));
     }
 }

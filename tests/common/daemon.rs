@@ -68,6 +68,11 @@ impl Daemon {
         daemon
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The base URL, `http://host:port` (no trailing slash).
     pub fn base(&self) -> &str {
         &self.base

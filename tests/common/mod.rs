@@ -2,8 +2,11 @@
 //! (and counting what it was asked), and the real pipeline over a temporary SQLite file.
 #![allow(dead_code)]
 
+pub mod compress;
 pub mod daemon;
 
+#[allow(unused_imports)]
+pub use compress::{brotli_padded, crc32, gzip_padded};
 #[allow(unused_imports)]
 pub use daemon::Daemon;
 
