@@ -223,6 +223,25 @@ thread_local! {
     });
 }
 
+/// The text a summary is cut from. A summary keeps the first [`SUMMARY_CHARS`]
+/// characters, so a long body is read only as far as needed: the text of the start of a
+/// document is the start of its text, and once that runs well past the summary's length
+/// the rest cannot change it. (Reading whole bodies cost 6% of a first poll.)
+fn summary_source(html: &str) -> String {
+    const HEAD_BYTES: usize = SUMMARY_CHARS * 8;
+    if html.len() > HEAD_BYTES * 2 {
+        let mut cut = HEAD_BYTES;
+        while !html.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let text = body_text(&html[..cut]);
+        if text.chars().count() > SUMMARY_CHARS + 100 {
+            return text;
+        }
+    }
+    body_text(html)
+}
+
 /// Plain text of a body, for a summary: figure captions belong to their image, not the text.
 fn body_text(html: &str) -> String {
     if too_deep(html) {
@@ -512,12 +531,12 @@ fn normalize_entry(
     let summary = summary_text
         .map(|s| {
             if is_html(s) {
-                body_text(&s.content)
+                summary_source(&s.content)
             } else {
                 text_of(s)
             }
         })
-        .or_else(|| content.as_deref().map(body_text))
+        .or_else(|| content.as_deref().map(summary_source))
         .filter(|s| !s.is_empty())
         .map(|s| truncate_words(&s, SUMMARY_CHARS));
 
@@ -592,6 +611,30 @@ fn normalize_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_read_from_the_head_of_a_long_body_is_the_summary_of_the_whole() {
+        let para = |i: usize| {
+            format!(
+                "<p>Paragraph {i} with <a href=\"/x\">a link</a> &amp; <em>some</em> \
+                 words<figure><img src=\"/i.jpg\"><figcaption>Caption {i}</figcaption></figure></p>"
+            )
+        };
+        // long enough to take the short path, cut inside tags and entities at every offset
+        for pad in 0..40 {
+            let html = format!(
+                "{}{}",
+                "x".repeat(pad),
+                (0..200).map(para).collect::<String>()
+            );
+            let head = truncate_words(&summary_source(&html), SUMMARY_CHARS);
+            let whole = truncate_words(&body_text(&html), SUMMARY_CHARS);
+            assert_eq!(head, whole, "pad {pad}");
+        }
+        // markup-heavy: the head has too little text, so the whole body is read
+        let dense = format!("{}<p>the words</p>", "<b></b>".repeat(2000));
+        assert_eq!(summary_source(&dense), "the words");
+    }
 
     fn run(xml: &str) -> Normalized {
         let base = Url::parse("https://news.example.com/rss/world.xml").unwrap();

@@ -827,7 +827,7 @@ fn remove_feed(tx: &Connection, feed: &str) -> Result<(), StoreError> {
     tx.prepare_cached("DELETE FROM feeds WHERE name = ?1")?
         .execute([feed])?;
     for s in stories {
-        refresh_story(tx, s)?;
+        refresh_story(tx, s, false)?;
     }
     Ok(())
 }
@@ -958,6 +958,7 @@ fn story_id_for(
         signature.as_ref().map(|s| s.to_bytes())
     ])?;
     let id = tx.last_insert_rowid();
+    ctx.fresh.borrow_mut().insert(id);
     if let Some(sig) = &signature {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO story_bands (band, story_id, published) VALUES (?1, ?2, ?3)",
@@ -1061,6 +1062,7 @@ fn apply_one(
         at,
         doc_keys: &doc_keys,
         settings,
+        fresh: Default::default(),
     };
     for (article, story_key) in articles.iter().zip(&story_keys) {
         apply_article(&ctx, article, story_key, &mut stats, &mut dirty)?;
@@ -1070,7 +1072,7 @@ fn apply_one(
         touch(tx, at)?;
     }
     for story in dirty {
-        refresh_story(tx, story)?;
+        refresh_story(tx, story, ctx.fresh.borrow().contains(&story))?;
     }
     Ok(stats)
 }
@@ -1146,6 +1148,8 @@ struct ApplyCtx<'a> {
     at: DateTime<Utc>,
     doc_keys: &'a HashSet<String>,
     settings: &'a StoreSettings,
+    /// Stories this poll created.
+    fresh: std::cell::RefCell<HashSet<i64>>,
 }
 
 fn apply_article(
@@ -1283,7 +1287,8 @@ fn apply_article(
 }
 
 /// Re-derives a story from its entries, or deletes it when none are left.
-fn refresh_story(tx: &Connection, story: i64) -> Result<(), StoreError> {
+/// `fresh`: created by this poll, so not in the search index yet.
+fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreError> {
     let entries: Vec<StoredEntry> = {
         let mut stmt = tx.prepare_cached(
             "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
@@ -1313,8 +1318,11 @@ fn refresh_story(tx: &Connection, story: i64) -> Result<(), StoreError> {
         })?
         .collect::<Result<_, _>>()?
     };
-    tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
-        .execute([story])?;
+    if !fresh {
+        // a lookup in every segment of the index: worth skipping for the many new stories
+        tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
+            .execute([story])?;
+    }
     match dedup::merge_story(&entries) {
         None => {
             // its LSH bands go with it (they are keyed by band, so recompute them)
