@@ -51,20 +51,42 @@ fn cursor_of(published: DateTime<Utc>, id: i64) -> String {
     format!("{}_{id}", published.timestamp())
 }
 
+/// A value from a request, as an error message may repeat it: letters, digits and `-_.~`
+/// as they are, anything else percent-encoded, at most 100 characters. An error page never
+/// echoes markup or control characters a request put in a path or query.
+pub fn shown(value: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == 100 {
+            out.push('…');
+            break;
+        }
+        if c.is_alphanumeric() || "-_.~".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
 /// Why a view cannot be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     /// `?feed=` names no configured feed.
-    #[error("no feed is called \"{0}\"")]
+    #[error("no feed is called \"{}\"", shown(.0))]
     UnknownFeed(String),
     /// `?tag=` names a tag no configured feed has.
-    #[error("no feed has the tag \"{0}\"")]
+    #[error("no feed has the tag \"{}\"", shown(.0))]
     UnknownTag(String),
     /// The path names no configured `[[view]]`.
-    #[error("no view is called \"{0}\"")]
+    #[error("no view is called \"{}\"", shown(.0))]
     UnknownView(String),
     /// `?before=` is not a cursor newswire made.
-    #[error("`before` must be a paging cursor from a next link, not {0:?}")]
+    #[error("`before` must be a paging cursor from a next link, not \"{}\"", shown(.0))]
     BadCursor(String),
     /// The store failed.
     #[error(transparent)]
@@ -515,6 +537,18 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<bool, PublishErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_value_is_shown_without_markup_or_controls() {
+        assert_eq!(shown("world-wire_2.atom"), "world-wire_2.atom");
+        assert_eq!(shown("Zürich"), "Zürich");
+        assert_eq!(
+            shown("<script>alert(1)</script>"),
+            "%3Cscript%3Ealert%281%29%3C%2Fscript%3E"
+        );
+        assert_eq!(shown("a\u{202e}b\0"), "a%E2%80%AEb%00");
+        assert_eq!(shown(&"x".repeat(500)).chars().count(), 101);
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

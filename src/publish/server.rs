@@ -199,7 +199,18 @@ async fn serve_view(
 }
 
 fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
-    let mut r = (status, format!("{}\n", msg.into())).into_response();
+    // a message may quote what a request or SQLite said: no markup, no control characters
+    // reach the body, whatever a browser makes of text/plain
+    let msg: String = msg
+        .into()
+        .chars()
+        .map(|c| match c {
+            '<' | '>' => super::shown(&c.to_string()),
+            c if c.is_control() => super::shown(&c.to_string()),
+            c => c.to_string(),
+        })
+        .collect();
+    let mut r = (status, format!("{msg}\n")).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -212,7 +223,12 @@ fn parse_view(view: Option<String>, q: &HashMap<String, String>) -> Result<View,
         None => None,
         Some(l) => match l.parse::<usize>() {
             Ok(n) if (1..=10_000).contains(&n) => Some(n),
-            _ => return Err(format!("limit must be a number from 1 to 10000, not {l:?}")),
+            _ => {
+                return Err(format!(
+                    "limit must be a number from 1 to 10000, not \"{}\"",
+                    super::shown(l)
+                ));
+            }
         },
     };
     let param = |k: &str| {
@@ -231,7 +247,12 @@ fn parse_view(view: Option<String>, q: &HashMap<String, String>) -> Result<View,
         all_copies: match param("dedup").as_deref() {
             None | Some("on") => false,
             Some("off") => true,
-            Some(other) => return Err(format!("dedup must be \"on\" or \"off\", not {other:?}")),
+            Some(other) => {
+                return Err(format!(
+                    "dedup must be \"on\" or \"off\", not \"{}\"",
+                    super::shown(other)
+                ));
+            }
         },
     })
 }
