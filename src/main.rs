@@ -226,7 +226,7 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
                 new += stats.new;
             }
             Outcome::NotModified | Outcome::Unchanged => not_modified += 1,
-            Outcome::Failed { .. } => failed += 1,
+            Outcome::Failed { .. } | Outcome::NotStored { .. } => failed += 1,
             _ => skipped += 1,
         }
         match &bar {

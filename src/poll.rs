@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 use url::Url;
 
 use crate::config::{FeedConfig, FetchConfig, Schedule};
@@ -47,6 +47,14 @@ pub enum Outcome {
     },
     /// The server answered 304.
     NotModified,
+    /// The feed was fetched but the database could not take the result (locked by another
+    /// process, disk full, read-only): nothing of the feed changed in the store, so its next
+    /// poll fetches the whole document again. Not counted as the feed's failure, which would
+    /// be a write too and would back the feed off.
+    NotStored {
+        /// Why the database refused it.
+        error: String,
+    },
     /// The server sent the very bytes it sent last time: not parsed, nothing written.
     Unchanged,
     /// Fetching, parsing or storing failed; recorded in the feed's state.
@@ -90,9 +98,12 @@ pub struct PollSummary {
 }
 
 impl PollSummary {
-    /// True when the poll failed.
+    /// True when the poll failed, or its result could not be stored.
     pub fn failed(&self) -> bool {
-        matches!(self.outcome, Outcome::Failed { .. })
+        matches!(
+            self.outcome,
+            Outcome::Failed { .. } | Outcome::NotStored { .. }
+        )
     }
 
     /// True when the poll changed what the merged feed shows.
@@ -123,6 +134,7 @@ impl fmt::Display for PollSummary {
                 stats.merged + duplicates
             ),
             Outcome::NotModified => write!(f, "{name}: not modified (304), {ms} ms"),
+            Outcome::NotStored { error } => write!(f, "{name}: NOT STORED: {error}, {ms} ms"),
             Outcome::Unchanged => write!(
                 f,
                 "{name}: unchanged (200, same bytes as last time), {ms} ms"
@@ -237,6 +249,10 @@ pub async fn poll_feed(
         let failures = state.as_ref().map_or(0, |s| s.consecutive_failures);
         let outcome = match run(ctx, feed, state).await {
             Ok(outcome) => outcome,
+            // the database's fault, not the feed's: recording it would fail the same way
+            Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
+                error: error_chain(&e),
+            },
             Err(e) => {
                 let error = error_chain(&e);
                 let status = match &e {
@@ -249,7 +265,7 @@ pub async fn poll_feed(
                 let (name, msg) = (feed.name.clone(), error.clone());
                 if let Err(se) = ctx
                     .store
-                    .call(move |s| s.record_failure(&name, at, status, &msg, Some(retry_at)))
+                    .write(move |s| s.record_failure(&name, at, status, &msg, Some(retry_at)))
                     .await
                 {
                     warn!(error = %error_chain(&se), "could not record the failure");
@@ -278,6 +294,7 @@ fn outcome_label(o: &Outcome) -> &'static str {
     match o {
         Outcome::Updated { .. } => "ok",
         Outcome::NotModified => "not_modified",
+        Outcome::NotStored { .. } => "not_stored",
         Outcome::Unchanged => "unchanged",
         Outcome::Failed { .. } => "failed",
         Outcome::Paused { .. } => "paused",
@@ -337,6 +354,11 @@ fn log_summary(s: &PollSummary) {
         } => {
             warn!(status = *status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
         }
+        Outcome::NotStored { error } => error!(
+            elapsed_ms,
+            error = %error,
+            "fetched, but the database did not take the result; the feed's stored articles and state are unchanged"
+        ),
         Outcome::Paused { until, reason } => {
             info!(until = %until, reason = %reason, "paused by the server")
         }
@@ -412,14 +434,14 @@ async fn run(
             warn!(host = %host, until = %until, "the server asked to wait: every feed on this host waits");
             let r = reason.clone();
             ctx.store
-                .call(move |s| s.record_paused(&name, at, status, &host, until, &r))
+                .write(move |s| s.record_paused(&name, at, status, &host, until, &r))
                 .await?;
             return Ok(Outcome::Paused { until, reason });
         }
         Err(FetchError::Status { status: 410, .. }) => {
             warn!(url = %url, "the feed is gone (HTTP 410): it will not be polled until its url changes in the config");
             ctx.store
-                .call(move |s| {
+                .write(move |s| {
                     s.record_gone(
                         &name,
                         at,
@@ -457,7 +479,7 @@ async fn run(
     let Some(body) = fetched.body else {
         update.next_attempt = hint(stored_ttl);
         ctx.store
-            .call(move |s| s.record_unchanged(&name, &update))
+            .write(move |s| s.record_unchanged(&name, &update))
             .await?;
         return Ok(Outcome::NotModified);
     };
@@ -466,7 +488,7 @@ async fn run(
     if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(body_hash.as_str()) {
         update.next_attempt = hint(stored_ttl);
         ctx.store
-            .call(move |s| s.record_unchanged(&name, &update))
+            .write(move |s| s.record_unchanged(&name, &update))
             .await?;
         return Ok(Outcome::Unchanged);
     }
@@ -476,21 +498,18 @@ async fn run(
     // Parsing is CPU work: off the async workers, and no more documents between parse and
     // store than there are cores, so that memory stays flat however many fetches finish at once.
     let _slot = parse_slots().acquire().await.ok();
-    let parsed = tokio::task::spawn_blocking(move || {
-        parse::parse_feed(&body, content_type.as_deref(), &base, zone)
+    let (ttl, normalized) = tokio::task::spawn_blocking(move || {
+        let parsed = parse::parse_feed(&body, content_type.as_deref(), &base, zone)?;
+        let normalized = normalize::normalize(&parsed, &base, at);
+        Ok::<_, parse::ParseError>((parsed.feed.ttl, normalized))
     })
     .await
     .map_err(|e| StoreError::Task(e.to_string()))??;
-    update.ttl = parsed
-        .feed
-        .ttl
-        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
-    let final_url = fetched.final_url.clone();
     let status = fetched.status;
     ctx.store
-        .call(move |s| {
-            let normalized = normalize::normalize(&parsed, &final_url, at);
+        .write(move |s| {
             let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
             Ok(Outcome::Updated {
                 stats,
@@ -624,11 +643,11 @@ impl Poller {
         let state = match self.store.call(move |s| s.feed_state(&name)).await {
             Ok(s) => s,
             Err(e) => {
-                return skipped(Outcome::Failed {
-                    status: None,
-                    error: error_chain(&e),
-                    retry_at: Utc::now(),
+                let summary = skipped(Outcome::NotStored {
+                    error: format!("cannot read the feed's state: {}", error_chain(&e)),
                 });
+                info_span!("poll", feed = %feed.name).in_scope(|| log_summary(&summary));
+                return summary;
             }
         };
         let ctx = PollContext {

@@ -275,3 +275,59 @@ fn host_pauses_gone_and_url_changes() {
     assert!(!b.gone);
     assert_eq!(b.url, "http://b/new");
 }
+
+#[test]
+fn errors_that_mean_the_database_cannot_take_writes_now_say_so() {
+    let failure = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+    let busy = StoreError::from(failure(rusqlite::ffi::SQLITE_BUSY));
+    assert!(matches!(busy, StoreError::Busy(_)) && busy.is_unavailable());
+    assert!(busy.to_string().contains("locked"), "{busy}");
+    let full = StoreError::from(failure(rusqlite::ffi::SQLITE_FULL));
+    assert!(matches!(full, StoreError::Full(_)) && full.is_unavailable());
+    assert!(full.to_string().contains("disk is full"), "{full}");
+    for code in [
+        rusqlite::ffi::SQLITE_READONLY,
+        rusqlite::ffi::SQLITE_IOERR_WRITE,
+    ] {
+        let e = StoreError::from(failure(code));
+        assert!(matches!(e, StoreError::Unwritable { .. }) && e.is_unavailable());
+        assert!(
+            e.to_string().starts_with("cannot write to the database"),
+            "{e}"
+        );
+    }
+    // a broken query is newswire's own problem, not the database's state
+    let other = StoreError::from(failure(rusqlite::ffi::SQLITE_CONSTRAINT));
+    assert!(matches!(other, StoreError::Sqlite(_)) && !other.is_unavailable());
+}
+
+#[test]
+fn an_unchanged_feed_list_is_synced_without_a_write_lock() {
+    let (dir, store) = open();
+    let specs = [
+        FeedSpec {
+            name: "a".into(),
+            url: "http://a/".into(),
+        },
+        FeedSpec {
+            name: "b".into(),
+            url: "http://b/".into(),
+        },
+    ];
+    // another connection (a backup, a sqlite3 shell) holds the write lock
+    let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(store.sync_feeds(&specs).unwrap(), Vec::<String>::new());
+    // a change needs the lock
+    let more = [
+        specs[0].clone(),
+        FeedSpec {
+            name: "c".into(),
+            url: "http://c/".into(),
+        },
+    ];
+    let e = store.sync_feeds(&more).unwrap_err();
+    assert!(matches!(e, StoreError::Busy(_)), "{e}");
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(store.sync_feeds(&more).unwrap(), vec!["b".to_string()]);
+}
