@@ -485,6 +485,32 @@ async fn read_only_database_is_reported_served_and_recovered() {
     assert_no_crash(&d);
     assert!(d.stop().success());
     assert_eq!(check_database(&db), headlines(4));
+
+    // read-only from the start: SQLite would open it read-only for good, so newswire says
+    // so and stops (systemd restarts it, and it runs once the file is writable again)
+    let read_only = Immutable::set(std::slice::from_ref(&db));
+    let out = Command::new(BIN)
+        .args(["poll", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot open database") && stderr.contains("read-only"),
+        "{stderr}"
+    );
+    drop(read_only);
+    let out = Command::new(BIN)
+        .args(["poll", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A tmpfs mounted on a folder, unmounted on drop.

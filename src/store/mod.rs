@@ -67,6 +67,16 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// SQLite could only open the database file for reading (its mode or owner, an immutable
+    /// flag, a read-only file system). Refused at start: such a connection stays read-only
+    /// even once the file is writable again, so every poll would fail until a restart.
+    #[error(
+        "cannot open database {path} for writing: the file is read-only for this user (check its owner and mode, lsattr, and whether its file system is mounted read-only)"
+    )]
+    OpenReadOnly {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The database was written by a newer newswire.
     #[error("database {path} has schema version {found}, newer than this newswire knows ({known})")]
     TooNew {
@@ -342,6 +352,11 @@ impl Store {
             let _ = std::fs::create_dir_all(dir);
         }
         let mut writer = open_conn(path).map_err(open_err)?;
+        if writer.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
+            return Err(StoreError::OpenReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
         let known = MIGRATIONS.last().map_or(0, |m| m.0);
         let found: i64 = writer
             .pragma_query_value(None, "user_version", |r| r.get(0))
