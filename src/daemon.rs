@@ -17,7 +17,7 @@ use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
 use crate::config::{Config, FeedConfig};
-use crate::poll::{PollOptions, Poller, error_chain};
+use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::server::{AppState, Format, Heartbeat, router};
 use crate::publish::{self, View};
 use crate::store::{FeedSpec, Store};
@@ -26,6 +26,13 @@ use crate::store::{FeedSpec, Store};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How often the scheduler's heartbeat job runs (watchdog pings and /healthz follow it).
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A poll whose result the database did not take (locked, full, read-only) is tried again
+/// after this, then after twice as long each time, as long as that comes before the feed's
+/// next scheduled poll: a lock held by a backup is usually gone in seconds, and the fetched
+/// articles should not wait a whole interval for it.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+/// A config reload that the database refused (locked, full, read-only) is tried again after this.
+const RELOAD_RETRY: Duration = Duration::from_secs(10);
 
 /// Tells systemd (when it started us with NOTIFY_SOCKET) how things stand; a no-op otherwise.
 fn notify(state: &[sd_notify::NotifyState]) {
@@ -123,6 +130,8 @@ struct Daemon {
     /// Bumped whenever what the merged feed shows may have changed.
     changes: watch::Sender<u64>,
     scheduler: Mutex<Schedules>,
+    /// Cancelled at shutdown (ends the waits before store retries).
+    cancel: CancellationToken,
 }
 
 struct Schedules {
@@ -137,6 +146,11 @@ impl Daemon {
     }
 
     fn spawn_poll(self: &Arc<Self>, feed: FeedConfig) {
+        self.spawn_poll_attempt(feed, 0);
+    }
+
+    /// Polls `feed`; `retries` polls before this one had their result refused by the database.
+    fn spawn_poll_attempt(self: &Arc<Self>, feed: FeedConfig, retries: u32) {
         let this = Arc::clone(self);
         self.tracker.spawn(async move {
             let schedule = this.current().schedule_of(&feed).clone();
@@ -147,6 +161,24 @@ impl Daemon {
             let summary = this.poller.poll(&feed, &schedule, options).await;
             if summary.changed() {
                 this.changes.send_modify(|v| *v += 1);
+            }
+            if !matches!(summary.outcome, Outcome::NotStored { .. }) {
+                return;
+            }
+            let wait = STORE_RETRY.saturating_mul(1 << retries.min(16));
+            if wait >= schedule.interval_after(Utc::now()) {
+                // the next scheduled poll comes first
+                return;
+            }
+            info!(feed = %feed.name, retry_in = ?wait, "polling again soon: the database did not take the last result");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {},
+                _ = this.cancel.cancelled() => return,
+            }
+            // the feed may have been edited, disabled or removed meanwhile
+            let current = this.current();
+            if let Some(feed) = current.feed(&feed.name).filter(|f| f.enabled) {
+                this.spawn_poll_attempt(feed.clone(), retries + 1);
             }
         });
     }
@@ -207,16 +239,18 @@ impl Daemon {
     }
 
     /// Re-reads the config file. A config that does not load is reported and the daemon
-    /// keeps the last good one.
-    async fn reload(self: &Arc<Self>, path: &Path) {
+    /// keeps the last good one. Returns false when the database did not take the new feed
+    /// list: the config is as it was, and the caller tries again.
+    async fn reload(self: &Arc<Self>, path: &Path) -> bool {
         let mut states = vec![sd_notify::NotifyState::Reloading];
         states.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
         notify(&states);
-        self.reload_inner(path).await;
+        let applied = self.reload_inner(path).await;
         notify(&[sd_notify::NotifyState::Ready]);
+        applied
     }
 
-    async fn reload_inner(self: &Arc<Self>, path: &Path) {
+    async fn reload_inner(self: &Arc<Self>, path: &Path) -> bool {
         // reading the file (and checking view queries) is blocking work
         let p = path.to_path_buf();
         let loaded = tokio::task::spawn_blocking(move || Config::load(&p))
@@ -231,7 +265,7 @@ impl Daemon {
             Ok(c) => c,
             Err(e) => {
                 error!("config reload failed, keeping the last good config: {e}");
-                return;
+                return true;
             }
         };
         let old = self.current();
@@ -248,7 +282,7 @@ impl Daemon {
         let removed = match self
             .poller
             .store()
-            .call(move |s| {
+            .write(move |s| {
                 let removed = s.sync_feeds(&specs)?;
                 // tags and titles may have changed what the merged feed shows
                 s.touch(Utc::now())?;
@@ -258,8 +292,8 @@ impl Daemon {
         {
             Ok(r) => r,
             Err(e) => {
-                error!(error = %error_chain(&e), "config reload failed: the database did not take the new feed list");
-                return;
+                error!(error = %error_chain(&e), "config reload failed: the database did not take the new feed list; keeping the last good config");
+                return false;
             }
         };
         self.poller.store().configure(new.store.clone());
@@ -291,6 +325,7 @@ impl Daemon {
             self.spawn_poll(f);
         }
         self.changes.send_modify(|v| *v += 1);
+        true
     }
 }
 
@@ -309,11 +344,16 @@ fn watch_config(
         .to_path_buf();
     let tx2 = tx.clone();
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        use notify::event::{AccessKind, AccessMode, EventKind};
         if let Ok(ev) = res {
-            if ev
-                .paths
-                .iter()
-                .any(|p| p.file_name() == Some(file_name.as_os_str()))
+            // reading the file (as a reload does) is no change; closing it after writing is
+            let read = ev.kind.is_access()
+                && ev.kind != EventKind::Access(AccessKind::Close(AccessMode::Write));
+            if !read
+                && ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name() == Some(file_name.as_os_str()))
             {
                 let _ = tx2.send(false);
             }
@@ -395,6 +435,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             sched: sched.clone(),
             jobs: HashMap::new(),
         }),
+        cancel: cancel.clone(),
     });
     daemon.sync_schedules().await?;
     // the heartbeat runs on the scheduler like the polls do: if the scheduler wedges, the
@@ -468,8 +509,11 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         let daemon = Arc::clone(&daemon);
         let path = config_path.clone();
         let cancel = cancel.clone();
+        let retry_tx = reload_tx.clone();
         tokio::spawn(async move {
             let mut last_text = tokio::fs::read(&path).await.ok();
+            // the file was deleted or made unreadable: the daemon runs on the last good config
+            let mut unreadable = false;
             loop {
                 let mut forced = tokio::select! {
                     m = reload_rx.recv() => match m { Some(f) => f, None => break },
@@ -483,15 +527,31 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
                 let text = match tokio::fs::read(&path).await {
                     Ok(t) => t,
                     Err(e) => {
-                        error!(path = %path.display(), error = %e, "cannot read the config file; keeping the last good config");
+                        error!(path = %path.display(), error = %e, "cannot read the config file; keeping the last good config, and reading it again when it changes");
+                        unreadable = true;
                         continue;
                     }
                 };
+                if std::mem::take(&mut unreadable) {
+                    info!(path = %path.display(), "the config file can be read again");
+                }
                 if !forced && last_text.as_ref() == Some(&text) {
                     continue;
                 }
-                last_text = Some(text);
-                daemon.reload(&path).await;
+                if daemon.reload(&path).await {
+                    last_text = Some(text);
+                } else {
+                    // the database refused the new feed list: try again (the file is as
+                    // good as it was, and `last_text` still differs from it)
+                    let tx = retry_tx.clone();
+                    let cancel = cancel.clone();
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            _ = tokio::time::sleep(RELOAD_RETRY) => { let _ = tx.send(false); }
+                            _ = cancel.cancelled() => {}
+                        }
+                    });
+                }
             }
         })
     };

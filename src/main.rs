@@ -86,7 +86,23 @@ enum OpmlCommand {
     Export,
 }
 
+/// glibc gives every thread that allocates under contention an arena of its own (up to 8
+/// per core) and keeps what it frees there: a daemon whose blocking threads render feeds
+/// and store polls in turn grows to twice the memory it uses. Two arenas measured 55 MB
+/// against 114 MB after 100 poll cycles under load (`scripts/soak.sh`), at no measurable
+/// cost in speed. Called first, before any thread exists; `MALLOC_ARENA_MAX` still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; no thread is running yet
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     // Blocking work (SQLite, parsing) runs on tokio's blocking pool. Its default of 512
     // threads lets thousands of queued polls each park a thread on the writer's lock, and
     // every thread's malloc arena adds to RSS: a few dozen threads do the same work.
@@ -226,7 +242,7 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
                 new += stats.new;
             }
             Outcome::NotModified | Outcome::Unchanged => not_modified += 1,
-            Outcome::Failed { .. } => failed += 1,
+            Outcome::Failed { .. } | Outcome::NotStored { .. } => failed += 1,
             _ => skipped += 1,
         }
         match &bar {

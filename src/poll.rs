@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 use url::Url;
 
 use crate::config::{FeedConfig, FetchConfig, Schedule};
@@ -47,6 +47,14 @@ pub enum Outcome {
     },
     /// The server answered 304.
     NotModified,
+    /// The feed was fetched but the database could not take the result (locked by another
+    /// process, disk full, read-only): nothing of the feed changed in the store, so its next
+    /// poll fetches the whole document again. Not counted as the feed's failure, which would
+    /// be a write too and would back the feed off.
+    NotStored {
+        /// Why the database refused it.
+        error: String,
+    },
     /// The server sent the very bytes it sent last time: not parsed, nothing written.
     Unchanged,
     /// Fetching, parsing or storing failed; recorded in the feed's state.
@@ -90,9 +98,12 @@ pub struct PollSummary {
 }
 
 impl PollSummary {
-    /// True when the poll failed.
+    /// True when the poll failed, or its result could not be stored.
     pub fn failed(&self) -> bool {
-        matches!(self.outcome, Outcome::Failed { .. })
+        matches!(
+            self.outcome,
+            Outcome::Failed { .. } | Outcome::NotStored { .. }
+        )
     }
 
     /// True when the poll changed what the merged feed shows.
@@ -123,6 +134,7 @@ impl fmt::Display for PollSummary {
                 stats.merged + duplicates
             ),
             Outcome::NotModified => write!(f, "{name}: not modified (304), {ms} ms"),
+            Outcome::NotStored { error } => write!(f, "{name}: NOT STORED: {error}, {ms} ms"),
             Outcome::Unchanged => write!(
                 f,
                 "{name}: unchanged (200, same bytes as last time), {ms} ms"
@@ -253,6 +265,10 @@ pub async fn poll_feed(
         let failures = state.as_ref().map_or(0, |s| s.consecutive_failures);
         let outcome = match run(ctx, feed, state).await {
             Ok(outcome) => outcome,
+            // the database's fault, not the feed's: recording it would fail the same way
+            Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
+                error: error_chain(&e),
+            },
             Err(e) => {
                 let error = error_chain(&e);
                 let status = match &e {
@@ -265,7 +281,7 @@ pub async fn poll_feed(
                 let (name, msg) = (feed.name.clone(), error.clone());
                 if let Err(se) = ctx
                     .store
-                    .call(move |s| s.record_failure(&name, at, status, &msg, Some(retry_at)))
+                    .write(move |s| s.record_failure(&name, at, status, &msg, Some(retry_at)))
                     .await
                 {
                     warn!(error = %error_chain(&se), "could not record the failure");
@@ -294,6 +310,7 @@ fn outcome_label(o: &Outcome) -> &'static str {
     match o {
         Outcome::Updated { .. } => "ok",
         Outcome::NotModified => "not_modified",
+        Outcome::NotStored { .. } => "not_stored",
         Outcome::Unchanged => "unchanged",
         Outcome::Failed { .. } => "failed",
         Outcome::Paused { .. } => "paused",
@@ -353,6 +370,11 @@ fn log_summary(s: &PollSummary) {
         } => {
             warn!(status = *status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
         }
+        Outcome::NotStored { error } => error!(
+            elapsed_ms,
+            error = %error,
+            "fetched, but the database did not take the result; the feed's stored articles and state are unchanged"
+        ),
         Outcome::Paused { until, reason } => {
             info!(until = %until, reason = %reason, "paused by the server")
         }
@@ -438,14 +460,14 @@ async fn run(
             warn!(host = %host, until = %until, "the server asked to wait: every feed on this host waits");
             let r = reason.clone();
             ctx.store
-                .call(move |s| s.record_paused(&name, at, status, &host, until, &r))
+                .write(move |s| s.record_paused(&name, at, status, &host, until, &r))
                 .await?;
             return Ok(Outcome::Paused { until, reason });
         }
         Err(FetchError::Status { status: 410, .. }) => {
             warn!(url = %url, "the feed is gone (HTTP 410): it will not be polled until its url changes in the config");
             ctx.store
-                .call(move |s| {
+                .write(move |s| {
                     s.record_gone(
                         &name,
                         at,
@@ -483,7 +505,7 @@ async fn run(
     let Some(body) = fetched.body else {
         update.next_attempt = hint(stored_ttl);
         ctx.store
-            .call(move |s| s.record_unchanged(&name, &update))
+            .write(move |s| s.record_unchanged(&name, &update))
             .await?;
         return Ok(Outcome::NotModified);
     };
@@ -492,7 +514,7 @@ async fn run(
     if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(body_hash.as_str()) {
         update.next_attempt = hint(stored_ttl);
         ctx.store
-            .call(move |s| s.record_unchanged(&name, &update))
+            .write(move |s| s.record_unchanged(&name, &update))
             .await?;
         return Ok(Outcome::Unchanged);
     }
@@ -534,6 +556,9 @@ async fn run(
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
     let status = fetched.status;
+    // `call`, not `write`: the polls waiting here (at most STORE_SLOTS, so at most that
+    // many blocking threads even while another process holds the database locked) are
+    // written together by whichever of them gets the writer (group commit)
     let outcome = ctx
         .store
         .call(move |s| {
@@ -672,11 +697,11 @@ impl Poller {
         let state = match self.store.call(move |s| s.feed_state(&name)).await {
             Ok(s) => s,
             Err(e) => {
-                return skipped(Outcome::Failed {
-                    status: None,
-                    error: error_chain(&e),
-                    retry_at: Utc::now(),
+                let summary = skipped(Outcome::NotStored {
+                    error: format!("cannot read the feed's state: {}", error_chain(&e)),
                 });
+                info_span!("poll", feed = %feed.name).in_scope(|| log_summary(&summary));
+                return summary;
             }
         };
         let ctx = PollContext {

@@ -67,6 +67,16 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// SQLite could only open the database file for reading (its mode or owner, an immutable
+    /// flag, a read-only file system). Refused at start: such a connection stays read-only
+    /// even once the file is writable again, so every poll would fail until a restart.
+    #[error(
+        "cannot open database {path} for writing: the file is read-only for this user (check its owner and mode, lsattr, and whether its file system is mounted read-only)"
+    )]
+    OpenReadOnly {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The database was written by a newer newswire.
     #[error("database {path} has schema version {found}, newer than this newswire knows ({known})")]
     TooNew {
@@ -77,15 +87,93 @@ pub enum StoreError {
         /// Newest version known here.
         known: i64,
     },
+    /// Another process (a backup, a `sqlite3` shell) holds the database's write lock, and a
+    /// write could not get it within the busy timeout. The same write may succeed later.
+    #[error(
+        "the database is locked: another process holds its write lock (a write waits for it at most {} s)",
+        BUSY_TIMEOUT.as_secs()
+    )]
+    Busy(rusqlite::Error),
+    /// The disk (or file system) holding the database is full. The same write may succeed
+    /// once there is room again.
+    #[error("cannot write to the database: the disk is full ({0})")]
+    Full(rusqlite::Error),
+    /// Writing failed: the file or its file system is read-only, or the disk failed.
+    /// `detail` names the file that refused writes and why, when that could be found out.
+    // SQLite's own error is in the message rather than a #[source]: its cause ("Error code
+    // 778: ...") adds nothing a reader of the log can use.
+    #[error("cannot write to the database: {error}{detail}")]
+    Unwritable {
+        /// SQLite's error (usually "disk I/O error" or "attempt to write a readonly database").
+        error: rusqlite::Error,
+        /// " (<file>: <OS error>)", or empty.
+        detail: String,
+    },
     /// A query failed.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     /// A search query is not valid FTS5 syntax.
     #[error("bad search query: {0}")]
     BadQuery(String),
     /// A blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// Sorts out the errors that mean "the database cannot take writes now" (locked, full,
+    /// read-only, failing disk) from the rest, so that their message says so and callers can
+    /// try again later instead of treating them as a bad feed.
+    fn from(e: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy(e),
+            Some(C::DiskFull) => StoreError::Full(e),
+            Some(C::ReadOnly | C::SystemIoFailure) => StoreError::Unwritable {
+                error: e,
+                detail: String::new(),
+            },
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// The same error again, for every poll of a batch that failed as a whole. Kinds other
+    /// than SQLite's own keep their message.
+    fn duplicate(&self) -> StoreError {
+        fn again(e: &rusqlite::Error) -> rusqlite::Error {
+            match e {
+                rusqlite::Error::SqliteFailure(code, msg) => {
+                    rusqlite::Error::SqliteFailure(*code, msg.clone())
+                }
+                other => rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(other.to_string()),
+                ),
+            }
+        }
+        match self {
+            StoreError::Busy(e) => StoreError::Busy(again(e)),
+            StoreError::Full(e) => StoreError::Full(again(e)),
+            StoreError::Unwritable { error, detail } => StoreError::Unwritable {
+                error: again(error),
+                detail: detail.clone(),
+            },
+            StoreError::Sqlite(e) => StoreError::Sqlite(again(e)),
+            other => StoreError::Task(other.to_string()),
+        }
+    }
+
+    /// True when the database could not take a write for a reason outside newswire and the
+    /// data (locked by another process, disk full, read-only, I/O error): nothing was
+    /// written, and the same write may succeed later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Busy(_) | StoreError::Full(_) | StoreError::Unwritable { .. }
+        )
+    }
 }
 
 /// A feed as the config names it.
@@ -231,6 +319,8 @@ pub struct Story {
 /// The SQLite store.
 pub struct Store {
     writer: Mutex<Connection>,
+    /// Async callers wait here for their turn at `writer` (see [`Store::write`]).
+    write_turn: tokio::sync::Semaphore,
     reader: Mutex<Connection>,
     path: PathBuf,
     settings: Mutex<StoreSettings>,
@@ -271,9 +361,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// How long a statement waits for another connection's write lock before it fails with
+/// [`StoreError::Busy`]: long enough for a checkpoint or another newswire command.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -300,6 +394,11 @@ impl Store {
             let _ = std::fs::create_dir_all(dir);
         }
         let mut writer = open_conn(path).map_err(open_err)?;
+        if writer.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
+            return Err(StoreError::OpenReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
         let known = MIGRATIONS.last().map_or(0, |m| m.0);
         let found: i64 = writer
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -321,6 +420,7 @@ impl Store {
         let reader = open_conn(path).map_err(open_err)?;
         Ok(Store {
             writer: Mutex::new(writer),
+            write_turn: tokio::sync::Semaphore::new(1),
             reader: Mutex::new(reader),
             path: path.to_path_buf(),
             settings: Mutex::new(StoreSettings::default()),
@@ -352,9 +452,48 @@ impl Store {
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     {
         let store = Arc::clone(self);
-        tokio::task::spawn_blocking(move || f(&store))
+        tokio::task::spawn_blocking(move || f(&store).map_err(|e| store.explain(e)))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// As [`Store::call`], for work that writes. Writers wait for their turn as futures,
+    /// not as blocking threads parked on the writer connection: while another process holds
+    /// the database locked, each write waits up to the busy timeout, and a few dozen polls
+    /// queued that way would take every blocking thread and stall the HTTP server's reads.
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _turn = self
+            .write_turn
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        self.call(f).await
+    }
+
+    /// Adds to a failed write what the OS says about the WAL file, where writes go first:
+    /// "disk I/O error" alone does not tell a read-only file from a failing disk.
+    fn explain(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Unwritable { error, detail } if detail.is_empty() => {
+                let mut wal = self.path.clone().into_os_string();
+                wal.push("-wal");
+                let wal = PathBuf::from(wal);
+                // Only the WAL is opened: SQLite holds POSIX locks on the database file, and
+                // closing any other descriptor of that file would release them.
+                let detail = match std::fs::OpenOptions::new().append(true).open(&wal) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        format!(" ({}: {e})", wal.display())
+                    }
+                    _ => String::new(),
+                };
+                StoreError::Unwritable { error, detail }
+            }
+            e => e,
+        }
     }
 
     /// Makes the feeds table match the config: adds new feeds, records URL changes (which
@@ -391,7 +530,10 @@ impl Store {
                 Some(_) => {}
             }
         }
-        for f in feeds {
+        // Only what changed is written: with the feed list as stored, this takes no write
+        // lock, so that newswire starts while another process holds one (a backup).
+        let stored: HashSet<&str> = existing.iter().map(|(name, _)| name.as_str()).collect();
+        for f in feeds.iter().filter(|f| !stored.contains(f.name.as_str())) {
             tx.execute(
                 "INSERT INTO feeds (name, url) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
                 params![f.name, f.url],
@@ -627,6 +769,9 @@ impl Store {
         match write(conn, batch) {
             Ok(stats) => stats.into_iter().map(Ok).collect(),
             Err(e) if batch.len() == 1 => vec![Err(e)],
+            // locked, full, read-only: each poll alone would fail the same way, each after
+            // its own wait for the lock
+            Err(e) if e.is_unavailable() => batch.iter().map(|_| Err(e.duplicate())).collect(),
             Err(_) => batch
                 .iter()
                 .map(|poll| {
@@ -689,7 +834,7 @@ impl Store {
             {
                 StoreError::BadQuery(msg.clone())
             }
-            _ => StoreError::Sqlite(e),
+            _ => StoreError::from(e),
         };
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt

@@ -341,3 +341,93 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
     assert!(b.last_poll.is_none(), "{b:?}");
     assert!(store.feed_state("a").unwrap().unwrap().last_poll.is_some());
 }
+
+#[test]
+fn errors_that_mean_the_database_cannot_take_writes_now_say_so() {
+    let failure = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+    let busy = StoreError::from(failure(rusqlite::ffi::SQLITE_BUSY));
+    assert!(matches!(busy, StoreError::Busy(_)) && busy.is_unavailable());
+    assert!(busy.to_string().contains("locked"), "{busy}");
+    let full = StoreError::from(failure(rusqlite::ffi::SQLITE_FULL));
+    assert!(matches!(full, StoreError::Full(_)) && full.is_unavailable());
+    assert!(full.to_string().contains("disk is full"), "{full}");
+    for code in [
+        rusqlite::ffi::SQLITE_READONLY,
+        rusqlite::ffi::SQLITE_IOERR_WRITE,
+    ] {
+        let e = StoreError::from(failure(code));
+        assert!(matches!(e, StoreError::Unwritable { .. }) && e.is_unavailable());
+        assert!(
+            e.to_string().starts_with("cannot write to the database"),
+            "{e}"
+        );
+    }
+    // a broken query is newswire's own problem, not the database's state
+    let other = StoreError::from(failure(rusqlite::ffi::SQLITE_CONSTRAINT));
+    assert!(matches!(other, StoreError::Sqlite(_)) && !other.is_unavailable());
+}
+
+#[test]
+fn an_unchanged_feed_list_is_synced_without_a_write_lock() {
+    let (dir, store) = open();
+    let specs = [
+        FeedSpec {
+            name: "a".into(),
+            url: "http://a/".into(),
+        },
+        FeedSpec {
+            name: "b".into(),
+            url: "http://b/".into(),
+        },
+    ];
+    // another connection (a backup, a sqlite3 shell) holds the write lock
+    let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(store.sync_feeds(&specs).unwrap(), Vec::<String>::new());
+    // a change needs the lock
+    let more = [
+        specs[0].clone(),
+        FeedSpec {
+            name: "c".into(),
+            url: "http://c/".into(),
+        },
+    ];
+    let e = store.sync_feeds(&more).unwrap_err();
+    assert!(matches!(e, StoreError::Busy(_)), "{e}");
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(store.sync_feeds(&more).unwrap(), vec!["b".to_string()]);
+}
+
+#[test]
+fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
+    let (dir, store) = open();
+    lock(&store.writer)
+        .busy_timeout(std::time::Duration::from_millis(400))
+        .unwrap();
+    let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let poll = |feed: &str| PendingPoll {
+        feed: feed.into(),
+        update: FeedUpdate {
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            status: 200,
+            ..Default::default()
+        },
+        meta: FeedMeta::default(),
+        articles: vec![article(Some("x"), "http://a/x", "x", "x body")],
+        outcome: Arc::default(),
+    };
+    let started = std::time::Instant::now();
+    let results = store.write_batch(&mut lock(&store.writer), &[poll("a"), poll("b")]);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(e @ StoreError::Busy(_)) if e.is_unavailable())),
+        "{results:?}"
+    );
+    // one wait for the lock (400 ms), not three (the batch, then each poll alone)
+    assert!(started.elapsed() < std::time::Duration::from_millis(1000));
+    other.execute_batch("ROLLBACK").unwrap();
+    let results = store.write_batch(&mut lock(&store.writer), &[poll("a"), poll("b")]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+}

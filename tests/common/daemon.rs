@@ -28,18 +28,30 @@ impl Daemon {
 
     /// As [`Daemon::start`], without the variables in `remove` and then with those in `env`.
     pub fn start_with(config: &Path, env: &[(&str, &str)], remove: &[&str]) -> Daemon {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut cmd = Daemon::command(BIN, config);
         for k in remove {
             cmd.env_remove(k);
         }
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Daemon::start_command(cmd)
+    }
+
+    /// `<bin> run --config <config>` with RUST_LOG=info, to adjust before
+    /// [`Daemon::start_command`] (another user, another copy of the binary).
+    pub fn command(bin: impl AsRef<std::ffi::OsStr>, config: &Path) -> Command {
+        let mut cmd = Command::new(bin);
+        cmd.args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info");
+        cmd
+    }
+
+    /// Starts `cmd` (a `newswire run`) with its stderr collected as the log, and waits until
+    /// it listens.
+    pub fn start_command(mut cmd: Command) -> Daemon {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("the newswire binary starts");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
