@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_fetch_state.sql")),
     (3, include_str!("migrations/0003_search.sql")),
     (4, include_str!("migrations/0004_dedup.sql")),
+    (5, include_str!("migrations/0005_bands_in_memory.sql")),
 ];
 
 /// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
@@ -326,6 +327,52 @@ pub struct Store {
     settings: Mutex<StoreSettings>,
     /// Polls waiting for the writer: whoever gets it writes them all in one transaction.
     pending: Mutex<Vec<PendingPoll>>,
+    /// Near-duplicate candidates, held by the writer.
+    bands: Mutex<Bands>,
+}
+
+/// The LSH bands of the stories a new one may be a near-duplicate of, in memory: loaded
+/// from the stored signatures of the stories published in the last two windows, grown by
+/// every story stored since, and loaded afresh once a day (which drops the old ones).
+/// A story published long ago that arrives after a restart is compared only with what the
+/// index holds: stories of the last two windows, and those stored since.
+#[derive(Default)]
+struct Bands {
+    index: neardup::BandIndex,
+    loaded: Option<DateTime<Utc>>,
+}
+
+impl Bands {
+    fn refresh(
+        &mut self,
+        conn: &Connection,
+        settings: &StoreSettings,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<()> {
+        if self
+            .loaded
+            .is_some_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
+        {
+            return Ok(());
+        }
+        let span = chrono::Duration::from_std(settings.window * 2).unwrap_or(chrono::Duration::MAX);
+        let since = now.checked_sub_signed(span).map_or(i64::MIN, ts);
+        let mut index = neardup::BandIndex::default();
+        let mut stmt = conn.prepare(
+            "SELECT id, signature FROM stories
+             WHERE published >= ?1 AND signature IS NOT NULL ORDER BY id",
+        )?;
+        let mut rows = stmt.query([since])?;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(1)?;
+            if let Some(sig) = neardup::Signature::from_bytes(&bytes) {
+                index.insert(row.get(0)?, &sig);
+            }
+        }
+        self.index = index;
+        self.loaded = Some(now);
+        Ok(())
+    }
 }
 
 /// The result of one queued poll, filled in by whichever caller wrote it.
@@ -425,6 +472,7 @@ impl Store {
             path: path.to_path_buf(),
             settings: Mutex::new(StoreSettings::default()),
             pending: Mutex::new(Vec::new()),
+            bands: Mutex::default(),
         })
     }
 
@@ -757,16 +805,24 @@ impl Store {
         batch: &[PendingPoll],
     ) -> Vec<Result<ApplyStats, StoreError>> {
         let settings = self.settings();
+        let mut held = lock(&self.bands);
+        if settings.near_duplicates {
+            if let Err(e) = held.refresh(conn, &settings, Utc::now()) {
+                let e = StoreError::from(e);
+                return batch.iter().map(|_| Err(e.duplicate())).collect();
+            }
+        }
+        let bands = std::cell::RefCell::new(std::mem::take(&mut held.index));
         let write = |conn: &mut Connection, polls: &[PendingPoll]| {
             let tx = conn.transaction()?;
             let stats = polls
                 .iter()
-                .map(|poll| apply_one(&tx, poll, &settings))
+                .map(|poll| apply_one(&tx, poll, &settings, &bands))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit()?;
             Ok::<_, StoreError>(stats)
         };
-        match write(conn, batch) {
+        let results = match write(conn, batch) {
             Ok(stats) => stats.into_iter().map(Ok).collect(),
             Err(e) if batch.len() == 1 => vec![Err(e)],
             // locked, full, read-only: each poll alone would fail the same way, each after
@@ -778,7 +834,9 @@ impl Store {
                     write(conn, std::slice::from_ref(poll)).map(|mut s| s.pop().unwrap_or_default())
                 })
                 .collect(),
-        }
+        };
+        held.index = bands.into_inner();
+        results
     }
 
     /// The newest stories, by published time, with their sources.
@@ -1105,12 +1163,7 @@ fn story_id_for(
     let id = tx.last_insert_rowid();
     ctx.fresh.borrow_mut().insert(id);
     if let Some(sig) = &signature {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO story_bands (band, story_id, published) VALUES (?1, ?2, ?3)",
-        )?;
-        for band in sig.bands() {
-            stmt.execute(params![band, id, ts(published)])?;
-        }
+        ctx.bands.borrow_mut().insert(id, sig);
     }
     Ok((id, false))
 }
@@ -1126,32 +1179,25 @@ fn find_near_duplicate(
     let window = chrono::Duration::from_std(ctx.settings.window).unwrap_or(chrono::Duration::MAX);
     let lo = published.checked_sub_signed(window).map_or(i64::MIN, ts);
     let hi = published.checked_add_signed(window).map_or(i64::MAX, ts);
-    let mut candidates: BTreeSet<i64> = BTreeSet::new();
-    {
-        let mut stmt = ctx.tx.prepare_cached(
-            "SELECT story_id FROM story_bands WHERE band = ?1 AND published BETWEEN ?2 AND ?3 LIMIT 32",
-        )?;
-        for band in sig.bands() {
-            for id in stmt.query_map(params![band, lo, hi], |r| r.get::<_, i64>(0))? {
-                candidates.insert(id?);
-            }
-        }
-    }
+    let candidates = ctx.bands.borrow().candidates(sig, 32);
     let mut best: Option<(f64, i64)> = None;
     let mut carried = ctx
         .tx
         .prepare_cached("SELECT 1 FROM entries WHERE story_id = ?1 AND feed = ?2 LIMIT 1")?;
     let mut signature_of = ctx
         .tx
-        .prepare_cached("SELECT signature FROM stories WHERE id = ?1")?;
+        .prepare_cached("SELECT signature, published FROM stories WHERE id = ?1")?;
     for id in candidates {
+        // the index only proposes: the story must still exist, within the window
+        let row: Option<(Option<Vec<u8>>, i64)> = signature_of
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((bytes, _)) = row.filter(|(_, when)| (lo..=hi).contains(when)) else {
+            continue;
+        };
         if carried.exists(params![id, ctx.feed])? {
             continue;
         }
-        let bytes: Option<Vec<u8>> = signature_of
-            .query_row([id], |r| r.get(0))
-            .optional()?
-            .flatten();
         let Some(other) = bytes.as_deref().and_then(neardup::Signature::from_bytes) else {
             continue;
         };
@@ -1169,6 +1215,7 @@ fn apply_one(
     tx: &Connection,
     poll: &PendingPoll,
     settings: &StoreSettings,
+    bands: &std::cell::RefCell<neardup::BandIndex>,
 ) -> Result<ApplyStats, StoreError> {
     let (feed, u, meta, articles) = (poll.feed.as_str(), &poll.update, &poll.meta, &poll.articles);
     let at = u.at;
@@ -1208,6 +1255,7 @@ fn apply_one(
         doc_keys: &doc_keys,
         settings,
         fresh: Default::default(),
+        bands,
     };
     for (article, story_key) in articles.iter().zip(&story_keys) {
         apply_article(&ctx, article, story_key, &mut stats, &mut dirty)?;
@@ -1295,6 +1343,8 @@ struct ApplyCtx<'a> {
     settings: &'a StoreSettings,
     /// Stories this poll created.
     fresh: std::cell::RefCell<HashSet<i64>>,
+    /// Near-duplicate candidates (see [`Bands`]).
+    bands: &'a std::cell::RefCell<neardup::BandIndex>,
 }
 
 fn apply_article(
@@ -1470,22 +1520,8 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
     }
     match dedup::merge_story(&entries) {
         None => {
-            // its LSH bands go with it (they are keyed by band, so recompute them)
-            let signature: Option<Vec<u8>> = tx
-                .prepare_cached("SELECT signature FROM stories WHERE id = ?1")?
-                .query_row([story], |r| r.get(0))
-                .optional()?
-                .flatten();
-            if let Some(sig) = signature
-                .as_deref()
-                .and_then(neardup::Signature::from_bytes)
-            {
-                let mut stmt =
-                    tx.prepare_cached("DELETE FROM story_bands WHERE band = ?1 AND story_id = ?2")?;
-                for band in sig.bands() {
-                    stmt.execute(params![band, story])?;
-                }
-            }
+            // (its entries in the band index stay: a candidate that no longer exists is
+            // skipped when confirmed)
             tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
                 .execute([story])?;
         }
@@ -1497,21 +1533,6 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
             };
             tx.prepare_cached("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
                 .execute(params![story, s.title, body])?;
-            // the LSH bands carry the story's date for the window check: keep it current
-            let before: Option<(i64, Option<Vec<u8>>)> = tx
-                .prepare_cached("SELECT published, signature FROM stories WHERE id = ?1")?
-                .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((old, Some(sig))) = before.filter(|(old, _)| *old != ts(s.published)) {
-                if let Some(sig) = neardup::Signature::from_bytes(&sig) {
-                    let mut stmt = tx.prepare_cached(
-                        "UPDATE story_bands SET published = ?1 WHERE band = ?2 AND published = ?3 AND story_id = ?4",
-                    )?;
-                    for band in sig.bands() {
-                        stmt.execute(params![ts(s.published), band, old, story])?;
-                    }
-                }
-            }
             tx.prepare_cached("UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
                     content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
                     image_credit = ?13

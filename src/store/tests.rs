@@ -431,3 +431,39 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
     let results = store.write_batch(&mut lock(&store.writer), &[poll("a"), poll("b")]);
     assert!(results.iter().all(Result::is_ok), "{results:?}");
 }
+
+#[test]
+fn near_duplicates_are_found_across_a_restart() {
+    const BODY: &str = "Delegations from both countries met in Geneva on Tuesday for a third round of \
+        talks on a ceasefire along the disputed border, officials said. The negotiators agreed to \
+        exchange prisoners and to reopen two crossings for humanitarian convoys within a week, \
+        according to a joint statement released after eight hours of discussions. Observers said \
+        the agreement was fragile and depended on both militaries pulling back heavy artillery.";
+    let (dir, store) = open();
+    let mut first = article(
+        Some("a-1"),
+        "http://a/geneva",
+        "Ceasefire talks resume in Geneva",
+        BODY,
+    );
+    // published now: within the window the index is loaded for
+    first.published = Some(Utc::now());
+    assert_eq!(apply(&store, "a", &[first]).new, 1);
+    drop(store);
+    // a new process: the band index is rebuilt from the stored signatures
+    let store = Store::open(&dir.path().join("db/newswire.db")).unwrap();
+    store.configure(StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    let mut copy = article(
+        Some("b-1"),
+        "http://b/world/geneva-talks",
+        "Geneva talks on ceasefire resume",
+        &format!("GENEVA (Reuters) - {BODY} A further round is planned for next month."),
+    );
+    copy.published = Some(Utc::now());
+    let stats = apply(&store, "b", &[copy]);
+    assert_eq!((stats.new, stats.merged), (0, 1), "{stats:?}");
+    assert_eq!(all(&store).len(), 1);
+}
