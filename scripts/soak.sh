@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak: the daemon polls feeds that change every second while wrk hammers /feed.atom and the
 # page; prints the RSS curve and fails on any error.
-#   scripts/soak.sh            defaults: 1000 poll cycles, 100000 requests, 50 feeds
+#   scripts/soak.sh            defaults: 1000 poll cycles, 100000 requests, 20 feeds
 #   SOAK_CYCLES=60 SOAK_REQUESTS=10000 scripts/soak.sh     (a quick run)
 # Needs python3 and wrk (Debian's `wrk`; installed with apt-get when missing and run as root).
 # Everything runs on 127.0.0.1; the state lives in a temporary folder, removed at the end.
@@ -9,7 +9,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cycles=${SOAK_CYCLES:-1000}
 requests=${SOAK_REQUESTS:-100000}
-feeds=${SOAK_FEEDS:-50}
+feeds=${SOAK_FEEDS:-20}
 chunk=${SOAK_CHUNK:-20}   # seconds per wrk run; RSS is sampled between runs
 if ! command -v wrk >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
