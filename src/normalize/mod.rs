@@ -137,8 +137,16 @@ fn clean_author(name: &str) -> String {
     name
 }
 
+/// Words separated by single spaces, without control characters: XML 1.0 allows none
+/// besides tab and line ends, so one left in a title, an author or a summary (feeds carry
+/// them literally, as `&#3;`, or double-escaped as `&amp;#3;`) would make the merged Atom
+/// and RSS unreadable. Found by fuzzing (fuzz/fuzz_targets/normalize.rs).
 fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let kept: String = s
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Plain text of an HTML fragment: tags dropped (script and style with their content),
@@ -196,7 +204,7 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         // hostile or broken: keep the words, as text
         return format!(
             "<p>{}</p>",
-            html_escape::encode_text(&crate::dedup::text_of_html(html))
+            html_escape::encode_text(&xml_chars(&crate::dedup::text_of_html(html)))
         );
     }
     let mut builder = ammonia::Builder::default();
@@ -205,9 +213,22 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         .url_relative(UrlRelative::RewriteWithBase(base.clone()))
         .add_tag_attributes("img", ["width", "height", "loading"]);
     let cleaned = builder.clean(&clean::strip_clutter(html)).to_string();
-    clean::drop_empty_wrappers(cleaned.trim())
+    clean::drop_empty_wrappers(xml_chars(&cleaned).trim())
         .trim()
         .to_string()
+}
+
+/// `text` without the characters XML 1.0 does not allow, even escaped: the C0 controls
+/// but tab and line ends, U+FFFE and U+FFFF. The HTML parser keeps them (`&#1;` included),
+/// and one in a body made the merged Atom and RSS unreadable. Found by fuzzing
+/// (fuzz/fuzz_targets/normalize.rs).
+fn xml_chars(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !((*c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+                || matches!(c, '\u{fffe}' | '\u{ffff}'))
+        })
+        .collect()
 }
 
 /// Nesting beyond which HTML is not handed to the HTML parser: html5ever's cost grows fast
@@ -616,6 +637,32 @@ mod tests {
         );
         assert!(!too_deep(&ok));
         assert!(sanitize_html(&ok, &base).contains("<img src=\"https://e.com/i.jpg\""));
+    }
+
+    #[test]
+    fn control_characters_leave_plain_text() {
+        // found by fuzzing: XML 1.0 allows no C0 control character (but tab and line ends),
+        // so one kept in a title, author, category, summary or body made the merged Atom and
+        // RSS unreadable; they come literally or as character references in HTML
+        let n = run("<rss version=\"2.0\"><channel><title>Feed\u{3}</title>
+<managingEditor>de@\u{10}e Desk</managingEditor>
+<item><guid>1</guid><title>Breaking\u{3}: a\u{1b}[1mb\u{7f}c</title>
+<category>x\u{7}y</category><description>body &amp;#8;text</description></item>
+</channel></rss>");
+        assert_eq!(n.meta.title.as_deref(), Some("Feed"));
+        let a = &n.articles[0];
+        assert_eq!(a.title, "Breaking: a[1mbc");
+        assert_eq!(a.authors, ["de@e Desk"]);
+        assert_eq!(a.categories, ["xy"]);
+        assert_eq!(a.summary.as_deref(), Some("body text"));
+        assert_eq!(a.content.as_deref(), Some("body text"));
+        let base = Url::parse("https://e.com/").unwrap();
+        assert_eq!(
+            sanitize_html("<p>Log in\u{1}&#2;\u{fffe}</p><p>\u{3}</p>", &base),
+            "<p>Log in</p>"
+        );
+        let deep = format!("{}a\u{1}\u{2}b", "<div>".repeat(2000));
+        assert_eq!(sanitize_html(&deep, &base), "<p>ab</p>");
     }
 
     #[test]
