@@ -361,6 +361,44 @@ fn atom03_as_atom10(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(t)
 }
 
+/// The text with every XML declaration left in it made an ordinary processing instruction
+/// (`<?xml version=...?>` -> `<?xml-misplaced version=...?>`), which feed-rs skips.
+/// [`decode`] has dropped the declaration at the start and made the text UTF-8, but one can
+/// still stand further on (after a comment, pasted inside an item), and feed-rs switches its
+/// decoder at every declaration that names an encoding, wherever it stands: to a wrong one
+/// while its reader is still on the first few bytes, and after that into a panic in
+/// quick-xml (`set_encoding() called after prefix buffer was drained`), reached with as
+/// little as 36 bytes before the declaration. A declaration anywhere but the start is not XML
+/// anyway; one inside HTML in CDATA is a bogus comment there, which the sanitizer drops.
+/// Found by fuzzing (fuzz/fuzz_targets/normalize.rs). JSON is left alone.
+fn neutralize_declarations(text: Cow<'_, str>) -> Cow<'_, str> {
+    let is_xml = text
+        .find(['<', '{'])
+        .is_some_and(|i| text[i..].starts_with('<'));
+    // what quick-xml reads as a declaration: `<?xml` then whitespace (or `?>`, which carries
+    // no encoding); inserting after `<?xml` cannot make another one
+    let is_decl = |rest: &str| rest.starts_with([' ', '\t', '\r', '\n']);
+    if !is_xml
+        || !text
+            .match_indices("<?xml")
+            .any(|(i, m)| is_decl(&text[i + m.len()..]))
+    {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut parts = text.split("<?xml");
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str(if is_decl(part) {
+            "<?xml-misplaced"
+        } else {
+            "<?xml"
+        });
+        out.push_str(part);
+    }
+    Cow::Owned(out)
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset.
 pub fn parse_feed(
@@ -379,7 +417,7 @@ pub fn parse_feed(
             advertised: advertised_feeds(&text, base).into_iter().next(),
         });
     }
-    let text = atom03_as_atom10(text);
+    let text = neutralize_declarations(atom03_as_atom10(text));
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .sanitize_content(false)
@@ -511,6 +549,47 @@ mod tests {
             "2004-01-01T10:00:00+00:00"
         );
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2004-01-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn declarations_past_the_start_are_neutralized() {
+        // found by fuzzing: feed-rs switched its decoder at such a declaration, and a panic in
+        // quick-xml followed when it stood past the first few bytes
+        let base = Url::parse("http://e.com/").unwrap();
+        let item = "<item><title>\u{41f}\u{440}\u{438}</title><guid>1</guid></item>\n";
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}\
+             <?xml version=\"1.0\" encoding=\"windows-1251\"?>{item}</channel></rss>",
+            item.repeat(400)
+        );
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(feed.entries.len(), 401);
+        // the input the fuzzer found, minimized: no feed, and no panic
+        parse_feed(
+            b"xb&g\xde\xde\xde\xde\xde\xde\xde\xde<?xml version=\"1.0\" encoding=\"windows-1251\"?> ",
+            None,
+            &base,
+            None,
+        )
+        .unwrap_err();
+        // near the start it made the UTF-8 text be read as windows-1251
+        let doc = format!(
+            "<!-- c --><?xml version=\"1.0\" encoding=\"windows-1251\"?>\
+             <rss version=\"2.0\"><channel><title>t</title>{item}</channel></rss>"
+        );
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let title = &feed.entries[0].title.as_ref().unwrap().content;
+        assert_eq!(title, "\u{41f}\u{440}\u{438}");
+        // other processing instructions, and JSON, are left alone
+        let same = |t: &str| neutralize_declarations(Cow::Borrowed(t)) == t;
+        assert!(same(
+            "<a><?xml-stylesheet href='s.xsl'?><?xml?><?xmlfoo ?></a>"
+        ));
+        assert!(same("{\"title\": \"<?xml version='1.0'?>\"}"));
+        assert_eq!(
+            neutralize_declarations(Cow::Borrowed("<a/><?x<?xml\tencoding='l1'?>ml ?>")),
+            "<a/><?x<?xml-misplaced\tencoding='l1'?>ml ?>"
+        );
     }
 
     #[test]
