@@ -25,6 +25,9 @@ pub enum ParseError {
     /// feed-rs could not parse the document.
     #[error("not a valid feed: {0}")]
     Feed(#[source] feed_rs::parser::ParseFeedError),
+    /// feed-rs panicked on the document (a bug of feed-rs), with this message.
+    #[error("not a valid feed: the feed parser failed on it ({0})")]
+    ParserPanicked(String),
 }
 
 /// The charset parameter of a Content-Type header, if any.
@@ -418,15 +421,32 @@ pub fn parse_feed(
         });
     }
     let text = neutralize_declarations(atom03_as_atom10(text));
-    let feed = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        .sanitize_content(false)
-        // an empty id means "the feed gave none": identity falls back to link or text hash
-        .id_generator(|_, _, _| String::new())
-        .timestamp_parser(move |s| crate::date::parse_date(s, zone))
-        .build()
-        .parse(text.as_bytes())
-        .map_err(ParseError::Feed)?;
+    // feed-rs can panic on a document: an author such as "Jean Dupont «jean@example.com»"
+    // (RSS author, managingEditor, dc:creator, itunes:author, JSON Feed author) is sliced one
+    // byte before the address, inside the «. That is one broken feed, to be reported, not a
+    // crash of `newswire add` or a poll. Found by fuzzing (fuzz/fuzz_targets/normalize.rs).
+    // Unwind safety: everything the closure touches is dropped with it.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(base.as_str()))
+            .sanitize_content(false)
+            // an empty id means "the feed gave none": identity falls back to link or text hash
+            .id_generator(|_, _, _| String::new())
+            .timestamp_parser(move |s| crate::date::parse_date(s, zone))
+            .build()
+            .parse(text.as_bytes())
+    }));
+    let feed = match parsed {
+        Ok(result) => result.map_err(ParseError::Feed)?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            return Err(ParseError::ParserPanicked(message));
+        }
+    };
     let hints = if text.trim_start().starts_with('{') {
         json_image_hints(&text)
     } else if text.contains("xml:base") || text.contains("thumbnail") {
@@ -590,6 +610,18 @@ mod tests {
             neutralize_declarations(Cow::Borrowed("<a/><?x<?xml\tencoding='l1'?>ml ?>")),
             "<a/><?x<?xml-misplaced\tencoding='l1'?>ml ?>"
         );
+    }
+
+    #[test]
+    fn a_panic_of_the_feed_parser_is_an_error() {
+        // found by fuzzing: feed-rs slices an author's name inside the character before the
+        // address; the panic is caught and the feed reported as broken
+        let base = Url::parse("http://e.com/").unwrap();
+        let doc = "<rss version=\"2.0\"><channel><title>t</title>\
+            <item><author>Jean Dupont \u{ab}jean@example.com\u{bb}</author></item></channel></rss>";
+        let err = parse_feed(doc.as_bytes(), None, &base, None).unwrap_err();
+        assert!(matches!(err, ParseError::ParserPanicked(_)), "{err}");
+        assert!(err.to_string().contains("not a char boundary"), "{err}");
     }
 
     #[test]

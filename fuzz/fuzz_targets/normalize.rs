@@ -144,7 +144,27 @@ fn merged(n: &Normalized, feed_url: &Url, now: DateTime<Utc>) -> MergedFeed {
     }
 }
 
+/// libFuzzer's panic hook aborts at every panic, even one the code under test catches. The
+/// one feed-rs panic newswire is known to hit (an author's name sliced inside a character,
+/// which parse_feed catches and reports as ParseError::ParserPanicked) is let through, so that
+/// the run goes on; every other panic stays fatal, and this one too if nothing catches it.
+fn tolerate_caught_feed_rs_panic() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let fatal = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let known = info.location().is_some_and(|l| {
+                l.file().contains("feed-rs-") && l.file().ends_with("src/parser/util/mod.rs")
+            });
+            if !known {
+                fatal(info);
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    tolerate_caught_feed_rs_panic();
     let content_type = CONTENT_TYPES[data.len() % CONTENT_TYPES.len()];
     let zone = ZONES[(data.len() / CONTENT_TYPES.len()) % ZONES.len()];
     let feed_url = Url::parse(FEED_URL).expect("a URL");
