@@ -6,8 +6,9 @@
 # Not part of CI (.ci/run does not call it): it needs cargo-fuzz and nightly flags, which a
 # stable toolchain accepts under RUSTC_BOOTSTRAP=1. Seeds (checked in) are in
 # fuzz/seeds/TARGET/; what libFuzzer adds goes to fuzz/corpus/TARGET/ (scratch, ignored by
-# git, kept between runs: delete it to start over). A crash, timeout or out-of-memory input
-# is written to fuzz/artifacts/TARGET/ and makes this script exit 1.
+# git, kept between runs and minimized after each: delete it to start over). A crash,
+# timeout or out-of-memory input is written to fuzz/artifacts/TARGET/ and makes this script
+# exit 1.
 #
 # Environment: FUZZ_SANITIZER (address, or none where ASan is unavailable; default address),
 # CARGO_TARGET_DIR (default fuzz/target), FUZZ_TIMEOUT (seconds one input may take; 10).
@@ -68,10 +69,17 @@ for t in "${targets[@]}"; do
         >"$log" 2>&1 || status=$?
     runs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log")
     rate=$(awk '/^stat::average_exec_per_sec:/ {print $2}' "$log")
-    corpus=$(find "$corpus_dir" -type f | wc -l)
     found=$(($(find "$artifacts" -type f | wc -l) - before))
-    line=$(printf '%-10s executions %10s  exec/s %6s  corpus %5s files  crashes %s' \
-        "$t" "${runs:-?}" "${rate:-?}" "$corpus" "$found")
+    # keep the scratch corpus small: only inputs that add coverage stay
+    if [ "$found" -eq 0 ] && [ "$status" -eq 0 ]; then
+        cargo fuzz cmin -s "$sanitizer" "$t" "$corpus_dir" -- -rss_limit_mb=2048 \
+            -max_len="$(max_len "$t")" -timeout="$per_input" >"$fuzz/logs/$t.cmin.log" 2>&1 ||
+            echo "   (corpus minimization failed: see fuzz/logs/$t.cmin.log)"
+    fi
+    corpus=$(find "$corpus_dir" -type f | wc -l)
+    size=$(($(find "$corpus_dir" -type f -exec cat {} + | wc -c) / 1024))
+    line=$(printf '%-10s executions %10s  exec/s %6s  corpus %5s files %6s KiB  crashes %s' \
+        "$t" "${runs:-?}" "${rate:-?}" "$corpus" "$size" "$found")
     if [ "$status" -ne 0 ] || [ "$found" -gt 0 ]; then
         failed=1
         line="$line  FAILED (exit $status)"

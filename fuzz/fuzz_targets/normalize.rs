@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
 use newswire::article::Article;
 use newswire::normalize::{Normalized, normalize};
-use newswire::parse::parse_feed;
+use newswire::parse::{ParseError, parse_feed};
 use newswire::publish::{EntrySource, MergedEntry, MergedFeed, atom, json, rss, story_id};
 use url::Url;
 
@@ -203,12 +203,16 @@ fuzz_target!(|data: &[u8]| {
     ] {
         assert!(!out.chars().any(xml_illegal), "{kind} output is not XML");
         let base = Url::parse("https://merged.example/").expect("a URL");
-        let back = parse_feed(out.as_bytes(), None, &base, None)
-            .unwrap_or_else(|e| panic!("our {kind} does not parse: {e}\n{out}"));
-        assert_eq!(
-            back.feed.entries.len(),
-            n.articles.len(),
-            "{kind} entries lost:\n{out}"
-        );
+        match parse_feed(out.as_bytes(), None, &base, None) {
+            Ok(back) => assert_eq!(
+                back.feed.entries.len(),
+                n.articles.len(),
+                "{kind} entries lost:\n{out}"
+            ),
+            // feed-rs's own bug (see tolerate_caught_feed_rs_panic) on an author such as
+            // "Jane Roe\u{fffd}ne@example.com", which is well-formed XML all the same
+            Err(ParseError::ParserPanicked(_)) => {}
+            Err(e) => panic!("our {kind} does not parse: {e}\n{out}"),
+        }
     }
 });
