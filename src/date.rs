@@ -443,8 +443,10 @@ fn parse_iso_loose(s: &str, zone: Option<Tz>) -> Option<DateTime<Utc>> {
     } else {
         time.to_string()
     };
-    // "09:15-05:00": seconds, so that RFC 3339 reads it
-    if time.len() >= 5 && time.as_bytes()[2] == b':' && !time[5..].starts_with(':') {
+    // "09:15-05:00": seconds, so that RFC 3339 reads it. `is_char_boundary(5)`, not
+    // `len() >= 5`: byte 5 of "10:\u{fffd}" is inside a character, and slicing or inserting
+    // there panicked (found by fuzzing: fuzz/fuzz_targets/normalize.rs)
+    if time.is_char_boundary(5) && time.as_bytes()[2] == b':' && !time[5..].starts_with(':') {
         time.insert_str(5, ":00");
     }
     let fixed = format!("{}-{:0>2}-{:0>2}T{time}", parts[0], parts[1], parts[2]);
@@ -588,6 +590,9 @@ mod tests {
             utc("Fri, 31 Dec 2021 24:00:00 +0000"),
             "2022-01-01T00:00:00+00:00"
         );
+        // found by fuzzing: a multi-byte character where the seconds would go panicked
+        assert_eq!(utc("2004-07-13T10:\u{fffd}0Z"), "none");
+        assert_eq!(utc("2004-07-13T9:1\u{e9}"), "none");
     }
 
     #[test]

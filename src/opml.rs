@@ -77,8 +77,11 @@ fn get<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Every outline with an `xmlUrl`, in document order.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Outline>, OpmlError> {
-    let text = crate::parse::decode(bytes, None);
-    let mut reader = quick_xml::Reader::from_str(&text);
+    let decoded = crate::parse::decode(bytes, None);
+    // a byte order mark after the XML declaration is still there: the reader skips it and
+    // counts its positions from after it, so drop it here to keep the two texts the same
+    let text = decoded.strip_prefix('\u{feff}').unwrap_or(&decoded);
+    let mut reader = quick_xml::Reader::from_str(text);
     // per open <outline>: the tag it gives its children, if it is a folder
     let mut folders: Vec<Option<String>> = Vec::new();
     let mut out = Vec::new();
@@ -96,9 +99,16 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Outline>, OpmlError> {
             Ok(Event::Eof) => break,
             Ok(_) => continue,
             Err(err) => {
+                // counted in bytes, which needs no character boundary: slicing the text at
+                // the reader's position panicked when a byte order mark threw it off
+                // (found by fuzzing: fuzz/fuzz_targets/opml.rs)
                 let at = (reader.error_position() as usize).min(text.len());
                 return Err(OpmlError::Xml {
-                    line: text[..at].matches('\n').count() + 1,
+                    line: text.as_bytes()[..at]
+                        .iter()
+                        .filter(|b| **b == b'\n')
+                        .count()
+                        + 1,
                     message: err.to_string(),
                 });
             }
@@ -250,6 +260,15 @@ mod tests {
         let e = parse(b"<opml>\n<body>\n<outline text='a'></body></opml>").unwrap_err();
         assert!(e.to_string().starts_with("not valid OPML: line 3"), "{e}");
         assert!(matches!(parse(b""), Err(OpmlError::NotOpml(_))));
+    }
+
+    #[test]
+    fn byte_order_mark_after_the_declaration() {
+        // found by fuzzing: the error's line was counted on a slice that ended inside the mark
+        let e = parse(b"<?xml?>\xef\xbb\xbf\n<").unwrap_err();
+        assert!(e.to_string().starts_with("not valid OPML: line 2"), "{e}");
+        let ok = parse(b"<?xml version='1.0'?>\xef\xbb\xbf<opml><body><outline xmlUrl='https://e.com/f'/></body></opml>").unwrap();
+        assert_eq!(ok[0].xml_url, "https://e.com/f");
     }
 
     #[test]

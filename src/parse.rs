@@ -25,6 +25,9 @@ pub enum ParseError {
     /// feed-rs could not parse the document.
     #[error("not a valid feed: {0}")]
     Feed(#[source] feed_rs::parser::ParseFeedError),
+    /// feed-rs panicked on the document (a bug of feed-rs), with this message.
+    #[error("not a valid feed: the feed parser failed on it ({0})")]
+    ParserPanicked(String),
 }
 
 /// The charset parameter of a Content-Type header, if any.
@@ -562,6 +565,44 @@ fn json_first_items(text: &str, max: usize) -> Option<(String, usize)> {
     }
 }
 
+/// The text with every XML declaration left in it made an ordinary processing instruction
+/// (`<?xml version=...?>` -> `<?xml-misplaced version=...?>`), which feed-rs skips.
+/// [`decode`] has dropped the declaration at the start and made the text UTF-8, but one can
+/// still stand further on (after a comment, pasted inside an item), and feed-rs switches its
+/// decoder at every declaration that names an encoding, wherever it stands: to a wrong one
+/// while its reader is still on the first few bytes, and after that into a panic in
+/// quick-xml (`set_encoding() called after prefix buffer was drained`), reached with as
+/// little as 36 bytes before the declaration. A declaration anywhere but the start is not XML
+/// anyway; one inside HTML in CDATA is a bogus comment there, which the sanitizer drops.
+/// Found by fuzzing (fuzz/fuzz_targets/normalize.rs). JSON is left alone.
+fn neutralize_declarations(text: Cow<'_, str>) -> Cow<'_, str> {
+    let is_xml = text
+        .find(['<', '{'])
+        .is_some_and(|i| text[i..].starts_with('<'));
+    // what quick-xml reads as a declaration: `<?xml` then whitespace (or `?>`, which carries
+    // no encoding); inserting after `<?xml` cannot make another one
+    let is_decl = |rest: &str| rest.starts_with([' ', '\t', '\r', '\n']);
+    if !is_xml
+        || !text
+            .match_indices("<?xml")
+            .any(|(i, m)| is_decl(&text[i + m.len()..]))
+    {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut parts = text.split("<?xml");
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str(if is_decl(part) {
+            "<?xml-misplaced"
+        } else {
+            "<?xml"
+        });
+        out.push_str(part);
+    }
+    Cow::Owned(out)
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset.
 pub fn parse_feed(
@@ -584,16 +625,33 @@ pub fn parse_feed(
         Some((cut, skipped)) => (Cow::Owned(cut), skipped),
         None => (text, 0),
     };
-    let text = atom03_as_atom10(text);
-    let feed = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        .sanitize_content(false)
-        // an empty id means "the feed gave none": identity falls back to link or text hash
-        .id_generator(|_, _, _| String::new())
-        .timestamp_parser(move |s| crate::date::parse_date(s, zone))
-        .build()
-        .parse(text.as_bytes())
-        .map_err(ParseError::Feed)?;
+    let text = neutralize_declarations(atom03_as_atom10(text));
+    // feed-rs can panic on a document: an author such as "Jean Dupont «jean@example.com»"
+    // (RSS author, managingEditor, dc:creator, itunes:author, JSON Feed author) is sliced one
+    // byte before the address, inside the «. That is one broken feed, to be reported, not a
+    // crash of `newswire add` or a poll. Found by fuzzing (fuzz/fuzz_targets/normalize.rs).
+    // Unwind safety: everything the closure touches is dropped with it.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(base.as_str()))
+            .sanitize_content(false)
+            // an empty id means "the feed gave none": identity falls back to link or text hash
+            .id_generator(|_, _, _| String::new())
+            .timestamp_parser(move |s| crate::date::parse_date(s, zone))
+            .build()
+            .parse(text.as_bytes())
+    }));
+    let feed = match parsed {
+        Ok(result) => result.map_err(ParseError::Feed)?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            return Err(ParseError::ParserPanicked(message));
+        }
+    };
     let hints = if text.trim_start().starts_with('{') {
         json_image_hints(&text)
     } else if text.contains("xml:base") || text.contains("thumbnail") {
@@ -720,6 +778,59 @@ mod tests {
             "2004-01-01T10:00:00+00:00"
         );
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2004-01-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn declarations_past_the_start_are_neutralized() {
+        // found by fuzzing: feed-rs switched its decoder at such a declaration, and a panic in
+        // quick-xml followed when it stood past the first few bytes
+        let base = Url::parse("http://e.com/").unwrap();
+        let item = "<item><title>\u{41f}\u{440}\u{438}</title><guid>1</guid></item>\n";
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}\
+             <?xml version=\"1.0\" encoding=\"windows-1251\"?>{item}</channel></rss>",
+            item.repeat(400)
+        );
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(feed.entries.len(), 401);
+        // the input the fuzzer found, minimized: no feed, and no panic
+        parse_feed(
+            b"xb&g\xde\xde\xde\xde\xde\xde\xde\xde<?xml version=\"1.0\" encoding=\"windows-1251\"?> ",
+            None,
+            &base,
+            None,
+        )
+        .unwrap_err();
+        // near the start it made the UTF-8 text be read as windows-1251
+        let doc = format!(
+            "<!-- c --><?xml version=\"1.0\" encoding=\"windows-1251\"?>\
+             <rss version=\"2.0\"><channel><title>t</title>{item}</channel></rss>"
+        );
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let title = &feed.entries[0].title.as_ref().unwrap().content;
+        assert_eq!(title, "\u{41f}\u{440}\u{438}");
+        // other processing instructions, and JSON, are left alone
+        let same = |t: &str| neutralize_declarations(Cow::Borrowed(t)) == t;
+        assert!(same(
+            "<a><?xml-stylesheet href='s.xsl'?><?xml?><?xmlfoo ?></a>"
+        ));
+        assert!(same("{\"title\": \"<?xml version='1.0'?>\"}"));
+        assert_eq!(
+            neutralize_declarations(Cow::Borrowed("<a/><?x<?xml\tencoding='l1'?>ml ?>")),
+            "<a/><?x<?xml-misplaced\tencoding='l1'?>ml ?>"
+        );
+    }
+
+    #[test]
+    fn a_panic_of_the_feed_parser_is_an_error() {
+        // found by fuzzing: feed-rs slices an author's name inside the character before the
+        // address; the panic is caught and the feed reported as broken
+        let base = Url::parse("http://e.com/").unwrap();
+        let doc = "<rss version=\"2.0\"><channel><title>t</title>\
+            <item><author>Jean Dupont \u{ab}jean@example.com\u{bb}</author></item></channel></rss>";
+        let err = parse_feed(doc.as_bytes(), None, &base, None).unwrap_err();
+        assert!(matches!(err, ParseError::ParserPanicked(_)), "{err}");
+        assert!(err.to_string().contains("not a char boundary"), "{err}");
     }
 
     #[test]

@@ -291,7 +291,7 @@ fn sanitize_parsed(html: &str, base: &Url) -> String {
             .clean(&clean::strip_clutter(html))
             .to_string()
     });
-    clean::drop_empty_wrappers(cleaned.trim())
+    clean::drop_empty_wrappers(strip_xml_forbidden(&cleaned).trim())
         .trim()
         .to_string()
 }
@@ -817,6 +817,32 @@ mod tests {
                 "xml:base {evil}"
             );
         }
+    }
+
+    #[test]
+    fn control_characters_leave_plain_text() {
+        // found by fuzzing: XML 1.0 allows no C0 control character (but tab and line ends),
+        // so one kept in a title, author, category, summary or body made the merged Atom and
+        // RSS unreadable; they come literally or as character references in HTML
+        let n = run("<rss version=\"2.0\"><channel><title>Feed\u{3}</title>
+<managingEditor>de@\u{10}e Desk</managingEditor>
+<item><guid>1</guid><title>Breaking\u{3}: a\u{1b}[1mb\u{7f}c</title>
+<category>x\u{7}y</category><description>body &amp;#8;text</description></item>
+</channel></rss>");
+        assert_eq!(n.meta.title.as_deref(), Some("Feed"));
+        let a = &n.articles[0];
+        assert_eq!(a.title, "Breaking: a[1mbc");
+        assert_eq!(a.authors, ["de@e Desk"]);
+        assert_eq!(a.categories, ["xy"]);
+        assert_eq!(a.summary.as_deref(), Some("body text"));
+        assert_eq!(a.content.as_deref(), Some("body text"));
+        let base = Url::parse("https://e.com/").unwrap();
+        assert_eq!(
+            sanitize_html("<p>Log in\u{1}&#2;\u{fffe}</p><p>\u{3}</p>", &base),
+            "<p>Log in</p>"
+        );
+        let deep = format!("{}a\u{1}\u{2}b", "<div>".repeat(2000));
+        assert_eq!(sanitize_html(&deep, &base), "<p>ab</p>");
     }
 
     #[test]
