@@ -65,6 +65,15 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The body of a GET, whatever its status.
+async fn text(url: &str) -> String {
+    text_with(client().get(url)).await
+}
+
+async fn text_with(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 /// Waits until the startup poll has stored all three stories.
 async fn ready(d: &Daemon) -> String {
     for _ in 0..100 {
@@ -131,14 +140,7 @@ async fn no_method_but_get_and_head_does_anything() {
     // nothing changed: the config file, the stored entries, the merged feed
     assert_eq!(std::fs::read(&env.config_path).unwrap(), config_before);
     assert_eq!(count(), entries_before);
-    let after = client()
-        .get(d.url("/feed.atom"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = text(&d.url("/feed.atom")).await;
     assert_eq!(
         after.matches("<entry>").count(),
         before.matches("<entry>").count()
@@ -251,23 +253,9 @@ async fn path_and_query_values_cannot_escape_their_lookups() {
         r.status()
     );
     // and everything still works afterwards
-    let all = client()
-        .get(d.url("/feed.atom"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let all = text(&d.url("/feed.atom")).await;
     assert_eq!(all.matches("<entry>").count(), 3, "{all}");
-    let view = client()
-        .get(d.url("/views/world.atom"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let view = text(&d.url("/views/world.atom")).await;
     assert_eq!(view.matches("<entry>").count(), 2, "{view}");
     eprintln!("exposure: {tried} hostile paths and queries tried, none escaped");
     d.stop();
@@ -279,36 +267,23 @@ async fn a_forged_host_header_reaches_only_its_own_response() {
     let d = Daemon::start(&env.config_path);
     ready(&d).await;
     // a request through a "proxy" that names an attacker's host: its links point there ...
-    let forged = client()
-        .get(d.url("/feed.atom"))
-        .header("x-forwarded-host", "evil.example")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let forged = text_with(
+        client()
+            .get(d.url("/feed.atom"))
+            .header("x-forwarded-host", "evil.example"),
+    )
+    .await;
     assert!(forged.contains("http://evil.example/feed.atom"), "{forged}");
     // ... but the cached rendering other readers get does not
-    let plain = client()
-        .get(d.url("/feed.atom"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let plain = text(&d.url("/feed.atom")).await;
     assert!(!plain.contains("evil.example"), "{plain}");
     // markup in a Host header is not echoed into links
-    let r = client()
-        .get(d.url("/feed.atom"))
-        .header("x-forwarded-host", "a\"><script>x</script>")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let r = text_with(
+        client()
+            .get(d.url("/feed.atom"))
+            .header("x-forwarded-host", "a\"><script>x</script>"),
+    )
+    .await;
     assert!(!r.contains("<script>"), "{r}");
     d.stop();
 }
