@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
 use newswire::config::Config;
@@ -257,35 +257,24 @@ struct RawServer {
 
 impl RawServer {
     async fn start() -> RawServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (listener, addr) = raw::listen().await;
         let server = RawServer {
-            addr: listener.local_addr().unwrap(),
+            addr,
             routes: Arc::default(),
             log: Arc::default(),
         };
         let s = server.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((conn, _)) = listener.accept().await else {
-                    return;
-                };
-                let s = s.clone();
-                tokio::spawn(async move { s.serve(conn).await });
-            }
+        raw::accept_each(listener, move |conn| {
+            let s = s.clone();
+            async move { s.serve(conn).await }
         });
         server
     }
 
     async fn serve(&self, mut conn: tokio::net::TcpStream) {
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            match conn.read(&mut tmp).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        }
-        let text = String::from_utf8_lossy(&buf).to_string();
+        let Some(text) = raw::read_head(&mut conn).await else {
+            return;
+        };
         let path = text
             .lines()
             .next()

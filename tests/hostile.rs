@@ -118,36 +118,25 @@ struct Scripted {
 
 impl Scripted {
     async fn start() -> Scripted {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (listener, addr) = raw::listen().await;
         let server = Scripted {
-            addr: listener.local_addr().unwrap(),
+            addr,
             routes: Arc::default(),
             log: Arc::default(),
         };
         let s = server.clone();
-        tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let s = s.clone();
-                tokio::spawn(async move { s.serve(conn).await });
-            }
+        raw::accept_each(listener, move |conn| {
+            let s = s.clone();
+            async move { s.serve(conn).await }
         });
         server
     }
 
     async fn serve(&self, mut conn: tokio::net::TcpStream) {
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            match conn.read(&mut tmp).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        }
-        let path = String::from_utf8_lossy(&buf)
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("/")
-            .to_string();
+        let Some(request) = raw::read_head(&mut conn).await else {
+            return;
+        };
+        let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
         {
             let mut log = self.log.lock().unwrap();
             let p = log.entry(path.clone()).or_default();
@@ -165,8 +154,9 @@ impl Scripted {
                 Then::Close => {}
                 Then::Stall => {
                     // until the client hangs up (or a minute, whichever is first)
+                    let mut byte = [0u8; 1];
                     let _ =
-                        tokio::time::timeout(Duration::from_secs(60), conn.read(&mut tmp)).await;
+                        tokio::time::timeout(Duration::from_secs(60), conn.read(&mut byte)).await;
                 }
                 Then::Drip { bytes, every } => {
                     for b in bytes.iter().cycle() {

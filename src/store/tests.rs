@@ -30,19 +30,19 @@ fn open() -> (tempfile::TempDir, Store) {
         max_age: None,
         ..Default::default()
     });
-    store
-        .sync_feeds(&[
-            FeedSpec {
-                name: "a".into(),
-                url: "http://a/".into(),
-            },
-            FeedSpec {
-                name: "b".into(),
-                url: "http://b/".into(),
-            },
-        ])
-        .unwrap();
+    store.sync_feeds(&specs(&["a", "b"])).unwrap();
     (dir, store)
+}
+
+/// Feeds named `names`, at http://NAME/.
+fn specs(names: &[&str]) -> Vec<FeedSpec> {
+    names
+        .iter()
+        .map(|n| FeedSpec {
+            name: n.to_string(),
+            url: format!("http://{n}/"),
+        })
+        .collect()
 }
 
 fn apply(store: &Store, feed: &str, articles: &[Article]) -> ApplyStats {
@@ -279,22 +279,7 @@ fn host_pauses_gone_and_url_changes() {
 #[test]
 fn a_failing_poll_in_a_group_commit_loses_only_itself() {
     let (_dir, store) = open();
-    store
-        .sync_feeds(&[
-            FeedSpec {
-                name: "a".into(),
-                url: "http://a/".into(),
-            },
-            FeedSpec {
-                name: "b".into(),
-                url: "http://b/".into(),
-            },
-            FeedSpec {
-                name: "c".into(),
-                url: "http://c/".into(),
-            },
-        ])
-        .unwrap();
+    store.sync_feeds(&specs(&["a", "b", "c"])).unwrap();
     // a write that fails halfway through feed b's poll, after its feed row was updated
     lock(&store.writer)
         .execute_batch(

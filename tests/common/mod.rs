@@ -4,6 +4,7 @@
 
 pub mod compress;
 pub mod daemon;
+pub mod raw;
 
 #[allow(unused_imports)]
 pub use compress::{brotli_padded, crc32, gzip_padded};
