@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use chrono_tz::Tz;
-use encoding_rs::Encoding;
 use feed_rs::model::Feed;
 use url::Url;
 
@@ -30,102 +29,18 @@ pub enum ParseError {
     ParserPanicked(String),
 }
 
-/// The charset parameter of a Content-Type header, if any.
-fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
-    let ct = content_type?;
-    ct.split(';').skip(1).find_map(|param| {
-        let (k, v) = param.split_once('=')?;
-        if k.trim().eq_ignore_ascii_case("charset") {
-            Encoding::for_label(v.trim().trim_matches('"').as_bytes())
-        } else {
-            None
-        }
-    })
-}
+mod charset;
+mod loose;
 
-/// The XML declaration at the start of `bytes` (ASCII-compatible encodings only), as the
-/// byte range it spans and the encoding it names, if it names one.
-fn xml_declaration(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
-    if !bytes.starts_with(b"<?xml") {
-        return None;
-    }
-    let end = bytes.windows(2).take(512).position(|w| w == b"?>")? + 2;
-    let decl = &bytes[..end];
-    let Some(pos) = decl.windows(8).position(|w| w == b"encoding") else {
-        return Some((end, None));
-    };
-    let rest = &decl[pos + 8..];
-    let quote_at = rest.iter().position(|b| *b == b'"' || *b == b'\'')?;
-    let quote = rest[quote_at];
-    let value = &rest[quote_at + 1..];
-    let close = value.iter().position(|b| *b == quote)?;
-    Some((end, Some(&value[..close])))
-}
+#[cfg(test)]
+use charset::utf16_without_bom;
+use charset::xml_declaration;
 
-/// UTF-16 without a byte order mark, recognised as XML 1.0 Appendix F (and libxml2,
-/// feedparser) do: the first unit that is not whitespace is `<`, followed by an ASCII
-/// character, each a 16-bit unit with a zero byte: `3C 00 3F 00` (little-endian) or
-/// `00 3C 00 3F` (big-endian). Read as UTF-8 such a document either fails, or worse, comes
-/// out as mojibake: every non-ASCII character garbled.
-fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
-    // an ASCII character as one UTF-16 unit, and whether the unit is little-endian
-    let unit = |pair: &[u8]| match *pair {
-        [a, 0] if a != 0 && a.is_ascii() => Some((a, true)),
-        [0, a] if a != 0 && a.is_ascii() => Some((a, false)),
-        _ => None,
-    };
-    let mut units = bytes.chunks_exact(2).map(unit);
-    let (first, le) = units
-        .by_ref()
-        .map_while(|u| u)
-        .find(|(a, _)| !a.is_ascii_whitespace())?;
-    let (second, second_le) = units.next()??;
-    let opens_markup =
-        first == b'<' && (matches!(second, b'?' | b'!') || second.is_ascii_alphabetic());
-    (opens_markup && le == second_le).then_some(if le {
-        encoding_rs::UTF_16LE
-    } else {
-        encoding_rs::UTF_16BE
-    })
-}
-
-/// Decodes a feed document to UTF-8: a byte order mark, else the encoding the XML
-/// declaration names, else the charset of the HTTP Content-Type, else UTF-8. (RFC 7303
-/// would put the HTTP charset before the declaration; we do not, because servers often send
-/// a default charset they never checked, while the declaration is written with the
-/// document.) UTF-16 without a byte order mark is recognised by its first characters.
-/// Invalid sequences become U+FFFD rather than failing the feed.
+/// Decodes a feed document to UTF-8 (see [`charset`] for how its charset is found: a byte
+/// order mark, a declaration or HTTP charset the bytes are consistent with, else detection).
 /// The XML declaration is dropped from the result, since it may name the old encoding.
 pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
-    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        return strip_declaration(text);
-    }
-    if let Some(enc) = utf16_without_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(bytes);
-        return strip_declaration(text);
-    }
-    // whitespace before the declaration is a common server-side templating mistake
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let trimmed = &bytes[start..];
-    let encoding = match xml_declaration(trimmed) {
-        Some((_, Some(label))) => {
-            Encoding::for_label(label).or_else(|| header_charset(content_type))
-        }
-        _ => header_charset(content_type),
-    }
-    .unwrap_or(encoding_rs::UTF_8);
-    // UTF-16 without a BOM cannot have been read through an ASCII declaration: trust UTF-8
-    let encoding = if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-        encoding_rs::UTF_8
-    } else {
-        encoding
-    };
-    let (text, _) = encoding.decode_without_bom_handling(trimmed);
-    strip_declaration(text)
+    strip_declaration(charset::decode_document(bytes, content_type, None).text)
 }
 
 /// Whether XML 1.0 forbids `c`, even as a character reference: C0 controls other than tab,
@@ -177,6 +92,15 @@ pub struct EntryHints {
     /// JSON Feed `image` / `banner_image`, or an item's lone `media:thumbnail` (which
     /// feed-rs drops when the item has no `media:content`).
     pub image: Option<String>,
+    /// RSS 1.0 `rdf:about` of the item: its identifier.
+    pub about: Option<String>,
+    /// A `<pubdate>` spelled in lowercase, which feed-rs does not know.
+    pub pubdate: Option<String>,
+    /// The text of an RSS `<guid>` not marked `isPermaLink="false"`: a permalink.
+    pub guid: Option<String>,
+    /// Authors feed-rs does not read: an Atom-style `<author><name>` inside RSS, or the text
+    /// of an `<author>` it could not read.
+    pub authors: Vec<String>,
 }
 
 /// A parsed feed and the hints for its entries.
@@ -188,6 +112,10 @@ pub struct ParsedFeed {
     pub hints: Vec<EntryHints>,
     /// Entries after the first [`MAX_ENTRIES`], not read.
     pub skipped_entries: usize,
+    /// What was wrong with the document and how it was read anyway (a charset declared
+    /// wrongly, a document that is not well-formed read item by item, an item or element
+    /// dropped and why); empty for a document read as it is.
+    pub recovered: Vec<String>,
 }
 
 impl ParsedFeed {
@@ -206,25 +134,104 @@ const CONTENT_ELEMENTS: &[&str] = &["content", "encoded", "description", "summar
 /// `xml:base="aaaaaaaaaa/"` cost 80 MiB (from 90 KB) before this limit.
 const MAX_BASE_DEPTH: usize = 32;
 
-/// The `xml:base` in scope for each entry's content (feed-rs resolves links against
-/// `xml:base` itself but does not say what base was in scope for the content HTML), and the
-/// first `media:thumbnail` of each entry.
+/// What a child of an entry is read for.
+#[derive(Clone, Copy, PartialEq)]
+enum Capture {
+    Pubdate,
+    Guid,
+    AuthorText,
+    AuthorName,
+}
+
+/// The text of a reference (`&amp;`, `&#233;`) as it reads, or as written when unknown.
+fn reference_text(name: &str) -> String {
+    let num = name
+        .strip_prefix("#x")
+        .or_else(|| name.strip_prefix("#X"))
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()));
+    match (num.and_then(char::from_u32), name) {
+        (Some(c), _) => c.to_string(),
+        (None, "amp") => "&".into(),
+        (None, "lt") => "<".into(),
+        (None, "gt") => ">".into(),
+        (None, "quot") => "\"".into(),
+        (None, "apos") => "'".into(),
+        _ => format!("&{name};"),
+    }
+}
+
+/// Per entry: the `xml:base` in scope for its content (feed-rs resolves links against
+/// `xml:base` itself but does not say what base was in scope for the content HTML), its
+/// first `media:thumbnail`, and what feed-rs does not read (see [`EntryHints`]). Entries are
+/// `item`s and `entry`s that are children of the root or of its `channel`, as feed-rs and
+/// [`first_entries`] count them.
 fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
     use quick_xml::events::Event;
     use std::rc::Rc;
     let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
     // per open element: the xml:base in scope, if any element up the tree set one. Shared,
     // not copied: 10,000 elements nested under a 1 MB base would otherwise hold 10 GB.
     let mut stack: Vec<Option<Rc<Url>>> = Vec::new();
+    let mut channel_open = false;
     let mut hints: Vec<EntryHints> = Vec::new();
     let mut in_entry_depth: Option<usize> = None;
     let mut content_seen = false;
+    // the element read for its text, the depth it opened at, and the text so far
+    let mut capture: Option<(Capture, usize, String)> = None;
+    let mut author_name: Option<String> = None;
     loop {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
             Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::Text(t)) => {
+                if let Some((_, _, s)) = capture.as_mut() {
+                    s.push_str(&t.xml10_content());
+                }
+                continue;
+            }
+            Ok(Event::CData(t)) => {
+                if let Some((_, _, s)) = capture.as_mut() {
+                    s.push_str(&t.xml10_content());
+                }
+                continue;
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, _, s)) = capture.as_mut() {
+                    s.push_str(&reference_text(&r.into_inner()));
+                }
+                continue;
+            }
             Ok(Event::End(_)) => {
+                let closing = capture.as_ref().is_some_and(|c| c.1 == stack.len());
+                if let Some((what, _, s)) = capture.take_if(|_| closing) {
+                    {
+                        let s = s.trim().to_string();
+                        let h = hints.last_mut();
+                        match (what, h) {
+                            (_, None) => {}
+                            (Capture::Pubdate, Some(h)) => h.pubdate = Some(s),
+                            (Capture::Guid, Some(h)) => h.guid = Some(s),
+                            (Capture::AuthorName, _) => {
+                                author_name = Some(s);
+                                // back to the author, for its end
+                                capture =
+                                    Some((Capture::AuthorText, stack.len() - 1, String::new()));
+                            }
+                            (Capture::AuthorText, Some(h)) => {
+                                let name = author_name.take().unwrap_or(s);
+                                if !name.is_empty() {
+                                    h.authors.push(name);
+                                }
+                            }
+                        }
+                    }
+                }
                 stack.pop();
+                if stack.len() < 2 {
+                    channel_open = false;
+                }
                 if in_entry_depth.is_some_and(|d| stack.len() < d) {
                     in_entry_depth = None;
                 }
@@ -249,30 +256,57 @@ fn xml_base_hints(text: &str, doc_url: &Url) -> Vec<EntryHints> {
         let base = own.or(inherited);
         let local = e.local_name();
         let name = local.as_ref();
-        if in_entry_depth.is_none() && (name == "entry" || name == "item") {
+        let attr = |wanted: &str| {
+            e.attributes()
+                .flatten()
+                .find(|a| a.key.as_ref() == wanted)
+                .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
+                .map(|v| v.trim().to_string())
+        };
+        let is_entry = (name == "entry" || name == "item")
+            && (stack.len() == 1 || (stack.len() == 2 && channel_open));
+        if in_entry_depth.is_none() && is_entry {
             in_entry_depth = Some(stack.len() + 1);
             content_seen = false;
             hints.push(EntryHints {
                 content_base: base.as_deref().cloned(),
-                image: None,
+                about: attr("rdf:about").filter(|a| !a.is_empty()),
+                ..Default::default()
             });
-        } else if in_entry_depth.is_some() && !content_seen && CONTENT_ELEMENTS.contains(&name) {
-            content_seen = true;
-            if let Some(h) = hints.last_mut() {
-                h.content_base = base.as_deref().cloned();
+        } else if let Some(entry_depth) = in_entry_depth {
+            let child = stack.len() == entry_depth;
+            if !empty && capture.is_none() && child {
+                let guid_permalink =
+                    || attr("isPermaLink").is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+                capture = match e.name().as_ref() {
+                    "pubdate" => Some(Capture::Pubdate),
+                    "guid" if guid_permalink() => Some(Capture::Guid),
+                    _ if name == "author" => Some(Capture::AuthorText),
+                    _ => None,
+                }
+                .map(|c| (c, stack.len() + 1, String::new()));
+            } else if !empty
+                && stack.len() == entry_depth + 1
+                && name == "name"
+                && capture.as_ref().is_some_and(|c| c.0 == Capture::AuthorText)
+            {
+                capture = Some((Capture::AuthorName, stack.len() + 1, String::new()));
             }
-        } else if in_entry_depth.is_some() && name == "thumbnail" {
-            if let Some(h) = hints.last_mut().filter(|h| h.image.is_none()) {
-                h.image = e
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.as_ref() == "url")
-                    .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty());
+            if !content_seen && CONTENT_ELEMENTS.contains(&name) {
+                content_seen = true;
+                if let Some(h) = hints.last_mut() {
+                    h.content_base = base.as_deref().cloned();
+                }
+            } else if name == "thumbnail" {
+                if let Some(h) = hints.last_mut().filter(|h| h.image.is_none()) {
+                    h.image = attr("url").filter(|v| !v.is_empty());
+                }
             }
         }
         if !empty {
+            if stack.len() == 1 && name == "channel" {
+                channel_open = true;
+            }
             stack.push(base);
         }
     }
@@ -299,8 +333,8 @@ fn json_image_hints(text: &str) -> Vec<EntryHints> {
     doc.items
         .into_iter()
         .map(|i| EntryHints {
-            content_base: None,
             image: i.image.or(i.banner_image).filter(|s| !s.trim().is_empty()),
+            ..Default::default()
         })
         .collect()
 }
@@ -603,15 +637,110 @@ fn neutralize_declarations(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// feed-rs set up for newswire, on one document; a panic of feed-rs is an error.
+fn strict_parse(text: &str, base: &Url, zone: Option<Tz>) -> Result<Feed, ParseError> {
+    // feed-rs can panic on a document: an author such as "Jean Dupont «jean@example.com»"
+    // (RSS author, managingEditor, dc:creator, itunes:author, JSON Feed author) is sliced one
+    // byte before the address, inside the «. That is one broken feed (or entry), to be read
+    // loosely, not a crash of `newswire add` or a poll. Found by fuzzing.
+    // Unwind safety: everything the closure touches is dropped with it.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(base.as_str()))
+            .sanitize_content(false)
+            // an empty id means "the feed gave none": identity falls back to link or text hash
+            .id_generator(|_, _, _| String::new())
+            .timestamp_parser(move |s| crate::date::parse_date(s, zone))
+            .build()
+            .parse(text.as_bytes())
+    }));
+    match parsed {
+        Ok(result) => result.map_err(ParseError::Feed),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ParseError::ParserPanicked(message))
+        }
+    }
+}
+
+/// The rightmost label of the host a document came from, when it is a name: a hint for
+/// charset detection (`.jp`, `.ru`, `.br`).
+fn tld_of(url: &Url) -> Option<String> {
+    match url.host()? {
+        url::Host::Domain(d) => d.rsplit('.').next().map(str::to_ascii_lowercase),
+        _ => None,
+    }
+}
+
+/// Fills in, from the hints, what feed-rs left empty: an RSS 1.0 item's id from its
+/// `rdf:about`, a link from a permalink `<guid>`, a date from a lowercase `<pubdate>`,
+/// authors from an Atom-style `<author>` in RSS (or one feed-rs could not read).
+fn apply_hints(feed: &mut Feed, hints: &[EntryHints], zone: Option<Tz>) {
+    if hints.len() != feed.entries.len() {
+        return;
+    }
+    for (e, h) in feed.entries.iter_mut().zip(hints) {
+        if e.id.trim().is_empty() {
+            if let Some(about) = &h.about {
+                e.id = about.clone();
+            }
+        }
+        if e.links.is_empty() {
+            let permalink = h
+                .guid
+                .as_deref()
+                .and_then(|g| Url::parse(g).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            if let Some(u) = permalink {
+                e.links.push(feed_rs::model::Link {
+                    href: u.to_string(),
+                    target: None,
+                    rel: None,
+                    media_type: None,
+                    href_lang: None,
+                    title: None,
+                    length: None,
+                });
+            }
+        }
+        if e.published.is_none() && e.updated.is_none() {
+            e.published = h
+                .pubdate
+                .as_deref()
+                .and_then(|d| crate::date::parse_date(d, zone));
+        }
+        if e.authors.is_empty() {
+            e.authors = h
+                .authors
+                .iter()
+                .map(|n| feed_rs::model::Person {
+                    name: Some(n.clone()),
+                    uri: None,
+                    email: None,
+                    role: None,
+                })
+                .collect();
+        }
+    }
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
-/// fetched from); `zone` reads dates that carry no offset.
+/// fetched from); `zone` reads dates that carry no offset. A document feed-rs rejects or
+/// panics on is read loosely (see [`loose`]); what that cost is in
+/// [`ParsedFeed::recovered`].
 pub fn parse_feed(
     bytes: &[u8],
     content_type: Option<&str>,
     base: &Url,
     zone: Option<Tz>,
 ) -> Result<ParsedFeed, ParseError> {
-    let text = decode(bytes, content_type);
+    let decoded = charset::decode_document(bytes, content_type, tld_of(base).as_deref());
+    let mut recovered: Vec<String> = decoded.note.into_iter().collect();
+    let text = strip_declaration(decoded.text);
     if text.trim().is_empty() {
         return Err(ParseError::Empty);
     }
@@ -625,44 +754,57 @@ pub fn parse_feed(
         Some((cut, skipped)) => (Cow::Owned(cut), skipped),
         None => (text, 0),
     };
-    let text = neutralize_declarations(atom03_as_atom10(text));
-    // feed-rs can panic on a document: an author such as "Jean Dupont «jean@example.com»"
-    // (RSS author, managingEditor, dc:creator, itunes:author, JSON Feed author) is sliced one
-    // byte before the address, inside the «. That is one broken feed, to be reported, not a
-    // crash of `newswire add` or a poll. Found by fuzzing (fuzz/fuzz_targets/normalize.rs).
-    // Unwind safety: everything the closure touches is dropped with it.
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        feed_rs::parser::Builder::new()
-            .base_uri(Some(base.as_str()))
-            .sanitize_content(false)
-            // an empty id means "the feed gave none": identity falls back to link or text hash
-            .id_generator(|_, _, _| String::new())
-            .timestamp_parser(move |s| crate::date::parse_date(s, zone))
-            .build()
-            .parse(text.as_bytes())
-    }));
-    let feed = match parsed {
-        Ok(result) => result.map_err(ParseError::Feed)?,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            return Err(ParseError::ParserPanicked(message));
+    let is_json = text.trim_start().starts_with('{');
+    let mut text = if is_json {
+        text
+    } else {
+        neutralize_declarations(loose::repair_root(atom03_as_atom10(text)))
+    };
+    let mut kept: Option<Vec<usize>> = None;
+    let mut feed = match strict_parse(&text, base, zone) {
+        Ok(feed) => feed,
+        Err(e) if is_json => return Err(e),
+        Err(e) => {
+            if let Some(repaired) = loose::repair_references(&text) {
+                text = Cow::Owned(repaired);
+            }
+            match strict_parse(&text, base, zone) {
+                Ok(feed) => {
+                    recovered.push(format!("not well-formed ({e}): its references repaired"));
+                    feed
+                }
+                Err(_) => {
+                    let strict = |d: &str| strict_parse(d, base, zone).map_err(|e| e.to_string());
+                    let Some(l) =
+                        loose::read_entries(&text, &strict).filter(|l| !l.kept.is_empty())
+                    else {
+                        return Err(e);
+                    };
+                    recovered.push(format!("{e}: read entry by entry"));
+                    recovered.extend(l.notes);
+                    kept = Some(l.kept);
+                    l.feed
+                }
+            }
         }
     };
-    let hints = if text.trim_start().starts_with('{') {
+    let mut hints = if is_json {
         json_image_hints(&text)
-    } else if text.contains("xml:base") || text.contains("thumbnail") {
-        xml_base_hints(&text, base)
     } else {
-        Vec::new()
+        xml_base_hints(&text, base)
     };
+    if let Some(kept) = kept {
+        hints = kept
+            .iter()
+            .map(|i| hints.get(*i).cloned().unwrap_or_default())
+            .collect();
+    }
+    apply_hints(&mut feed, &hints, zone);
     Ok(ParsedFeed {
         feed,
         hints,
         skipped_entries,
+        recovered,
     })
 }
 
@@ -686,7 +828,8 @@ mod tests {
             decode(doc, Some("application/rss+xml; charset=ISO-8859-1")),
             "<rss>café</rss>"
         );
-        assert_eq!(decode(doc, None), "<rss>caf\u{fffd}</rss>");
+        // with nothing said, detection reads the same
+        assert_eq!(decode(doc, None), "<rss>café</rss>");
     }
 
     #[test]
@@ -822,15 +965,34 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_of_the_feed_parser_is_an_error() {
+    fn a_panic_of_the_feed_parser_costs_the_element_not_the_feed() {
         // found by fuzzing: feed-rs slices an author's name inside the character before the
-        // address; the panic is caught and the feed reported as broken
+        // address, and panics; the feed is read entry by entry, the author read by newswire
         let base = Url::parse("http://e.com/").unwrap();
         let doc = "<rss version=\"2.0\"><channel><title>t</title>\
-            <item><author>Jean Dupont \u{ab}jean@example.com\u{bb}</author></item></channel></rss>";
-        let err = parse_feed(doc.as_bytes(), None, &base, None).unwrap_err();
-        assert!(matches!(err, ParseError::ParserPanicked(_)), "{err}");
-        assert!(err.to_string().contains("not a char boundary"), "{err}");
+            <item><title>A</title><author>Jean Dupont \u{ab}jean@example.com\u{bb}</author></item>\
+            <item><title>B</title></item></channel></rss>";
+        let parsed = parse_feed(doc.as_bytes(), None, &base, None).unwrap();
+        let authors: Vec<Option<String>> = parsed.feed.entries[0]
+            .authors
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        assert_eq!(
+            authors,
+            [Some("Jean Dupont \u{ab}jean@example.com\u{bb}".to_string())]
+        );
+        assert_eq!(parsed.feed.entries.len(), 2);
+        assert!(
+            parsed.recovered[0].contains("not a char boundary"),
+            "{:?}",
+            parsed.recovered
+        );
+        assert!(
+            parsed.recovered[1].starts_with("entry 1 (\"A\"): <author> left out"),
+            "{:?}",
+            parsed.recovered
+        );
     }
 
     #[test]
@@ -1002,7 +1164,7 @@ mod tests {
         let base = Url::parse("http://feeds.e.com/a.xml").unwrap();
         let wrap = |depth: usize| {
             format!(
-                "<feed xmlns=\"http://www.w3.org/2005/Atom\">{}<entry><id>1</id><content xml:base=\"/c/\">x</content></entry>{}</feed>",
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id>{}<content xml:base=\"/c/\">x</content>{}</entry></feed>",
                 "<x xml:base=\"d/\">".repeat(depth),
                 "</x>".repeat(depth)
             )
@@ -1013,18 +1175,19 @@ mod tests {
             hints[0].content_base.as_ref().unwrap().as_str(),
             "http://feeds.e.com/c/"
         );
-        let doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"https://e.com/a/\"><x xml:base=\"b/\"><entry><id>1</id><content>x</content></entry></x></feed>";
+        let doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"https://e.com/a/\"><entry><x xml:base=\"b/\"><id>1</id><content>x</content></x></entry></feed>";
         let hints = xml_base_hints(doc, &base);
         assert_eq!(
             hints[0].content_base.as_ref().unwrap().as_str(),
             "https://e.com/a/b/"
         );
         // below MAX_BASE_DEPTH an element inherits the base in scope instead of setting one
+        // (the feed and the entry are the first two levels)
         let hints = xml_base_hints(&wrap(MAX_BASE_DEPTH + 5), &base);
         let got = hints[0].content_base.as_ref().unwrap().as_str().to_string();
         assert_eq!(
             got,
-            format!("http://feeds.e.com/{}", "d/".repeat(MAX_BASE_DEPTH - 1))
+            format!("http://feeds.e.com/{}", "d/".repeat(MAX_BASE_DEPTH - 2))
         );
     }
 }

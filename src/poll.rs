@@ -490,6 +490,7 @@ async fn run(
         moved_to: fetched.moved_to.as_ref().map(Url::to_string),
         next_attempt: None,
         ttl: None,
+        recovered: None,
     };
     let hint = |ttl: Option<Duration>| -> Option<DateTime<Utc>> {
         if !ctx.respect_cache_hints {
@@ -534,10 +535,11 @@ async fn run(
     let parse_slot = parse_slots().acquire().await.ok();
     let final_url = fetched.final_url.clone();
     let normalized = tokio::task::spawn_blocking(move || {
-        parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|parsed| {
+        parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|mut parsed| {
             (
                 parsed.feed.ttl,
                 parsed.skipped_entries,
+                std::mem::take(&mut parsed.recovered),
                 normalize::normalize(&parsed, &final_url, at),
             )
         })
@@ -545,7 +547,11 @@ async fn run(
     .await
     .map_err(|e| PollError::ParserCrashed(e.to_string()))?;
     drop(parse_slot);
-    let (ttl, skipped, normalized) = normalized?;
+    let (ttl, skipped, recovered, normalized) = normalized?;
+    for note in &recovered {
+        warn!(note = %note, "the document is faulty: read anyway");
+    }
+    update.recovered = (!recovered.is_empty()).then(|| recovered.join("; "));
     if skipped > 0 {
         warn!(
             skipped,

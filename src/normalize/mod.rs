@@ -129,6 +129,16 @@ fn clean_author(name: &str) -> String {
             (Some(_), Some(_)) => &trimmed[1..trimmed.len() - 1],
             _ => trimmed,
         };
+        // "Jean Dupont «jean@example.com»", "Ann Lee <ann@example.com>": the address goes
+        let trimmed = ['\u{ab}', '<', '[']
+            .iter()
+            .zip(['\u{bb}', '>', ']'])
+            .find_map(|(open, close)| {
+                let (name, rest) = trimmed.rsplit_once(*open)?;
+                let address = rest.strip_suffix(close)?;
+                (address.contains('@') && !name.trim().is_empty()).then_some(name)
+            })
+            .unwrap_or(trimmed);
         let lower = trimmed.to_lowercase();
         let trimmed = if lower.starts_with("by ") || lower.starts_with("by:") {
             &trimmed[3..]
@@ -874,6 +884,26 @@ mod tests {
                 vec!["The Desk"],
             ]
         );
+    }
+
+    #[test]
+    fn an_address_in_brackets_leaves_the_name() {
+        assert_eq!(
+            clean_author("Jean Dupont \u{ab}jean@example.com\u{bb}"),
+            "Jean Dupont"
+        );
+        assert_eq!(clean_author("Ann Lee <ann@example.com>"), "Ann Lee");
+        assert_eq!(clean_author("Bob [bob@example.com]"), "Bob");
+        // brackets without an address are part of the name
+        assert_eq!(
+            clean_author("The Desk \u{ab}Paris\u{bb}"),
+            "The Desk \u{ab}Paris\u{bb}"
+        );
+        // the panicking feed, read entry by entry: the name comes through
+        let n = run("<rss version=\"2.0\"><channel><title>t</title>\
+            <item><guid>1</guid><author>Jean Dupont \u{ab}jean@example.com\u{bb}</author></item>\
+            </channel></rss>");
+        assert_eq!(n.articles[0].authors, ["Jean Dupont"]);
     }
 
     #[test]

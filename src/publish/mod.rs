@@ -413,7 +413,8 @@ pub struct FeedStatus {
     pub tags: Vec<String>,
     /// The cron schedule it runs on.
     pub schedule: String,
-    /// `ok`, `not_modified`, `failing`, `paused` (by the server), `moved` (permanent
+    /// `ok`, `recovered` (read, but only by repairing it: `last_error` says how),
+    /// `not_modified`, `failing`, `paused` (by the server), `moved` (permanent
     /// redirect: update the config), `gone` (410), `disabled`, or `pending` (not polled yet).
     pub state: String,
     /// Title the feed gives itself.

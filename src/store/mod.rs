@@ -206,7 +206,7 @@ pub struct FeedState {
     pub last_success: Option<DateTime<Utc>>,
     /// HTTP status of the last response.
     pub last_status: Option<u16>,
-    /// `ok`, `not_modified` or `error`; `None` before the first poll.
+    /// `ok`, `recovered`, `not_modified` or `error`; `None` before the first poll.
     pub last_outcome: Option<String>,
     /// What went wrong last time.
     pub last_error: Option<String>,
@@ -245,6 +245,9 @@ pub struct FeedUpdate {
     pub next_attempt: Option<DateTime<Utc>>,
     /// The document's `<ttl>` (only known when it was parsed).
     pub ttl: Option<Duration>,
+    /// What was wrong with the document and how it was read anyway: the feed's state is
+    /// then `recovered`, with this as its last error.
+    pub recovered: Option<String>,
 }
 
 /// The result of storing one poll's articles.
@@ -644,7 +647,10 @@ impl Store {
         let conn = lock(&self.writer);
         conn.execute(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
-                last_status = ?5, last_outcome = 'not_modified', last_error = NULL,
+                last_status = ?5,
+                -- the same document as last time: read the same way, recovered or not
+                last_outcome = CASE last_outcome WHEN 'recovered' THEN 'recovered' ELSE 'not_modified' END,
+                last_error = CASE last_outcome WHEN 'recovered' THEN last_error END,
                 consecutive_failures = 0, next_attempt = ?6,
                 moved_to = coalesce(?7, moved_to), body_hash = coalesce(?8, body_hash), gone = 0
              WHERE name = ?1",
@@ -1222,7 +1228,8 @@ fn apply_one(
     let changed = tx
         .prepare_cached(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
-                last_status = ?5, last_outcome = 'ok', last_error = NULL, consecutive_failures = 0,
+                last_status = ?5, last_outcome = CASE WHEN ?12 IS NULL THEN 'ok' ELSE 'recovered' END,
+                last_error = ?12, consecutive_failures = 0,
                 title = ?6, site_url = ?7, next_attempt = ?8,
                 moved_to = coalesce(?9, moved_to), body_hash = ?10, ttl_secs = ?11, gone = 0
              WHERE name = ?1",
@@ -1238,7 +1245,8 @@ fn apply_one(
             u.next_attempt.map(ts),
             u.moved_to,
             u.body_hash,
-            u.ttl.map(|t| t.as_secs() as i64)
+            u.ttl.map(|t| t.as_secs() as i64),
+            u.recovered
         ])?;
     if changed == 0 {
         // the feed was removed from the config while it was being fetched: store nothing

@@ -1,0 +1,538 @@
+//! Reading a feed that a strict parse loses, in whole or in part; pure.
+//!
+//! Two kinds of repair. Documents that are valid but that feed-rs does not recognise are
+//! rewritten before it sees them ([`repair_root`]: RSS 0.90's namespace, a default namespace
+//! or an unknown version on `<rss>`). Documents that feed-rs rejects or panics on are read
+//! the way feedparser's loose mode reads them: references fixed ([`repair_references`]),
+//! then, if that is not enough, entry by entry ([`read_entries`]): a fault inside one entry
+//! costs that entry's faulty element, at worst that entry, never the feed.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use feed_rs::model::Feed;
+
+/// The RSS 0.90 namespace (RDF, like RSS 1.0, with fewer elements), which feed-rs does not
+/// read.
+const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+/// RSS 1.0's namespace, which reads RSS 0.90's elements the same.
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
+
+/// The first start tag of the document (its root), as a byte range.
+fn root_tag(text: &str) -> Option<Range<usize>> {
+    let mut from = 0;
+    loop {
+        let at = from + text[from..].find('<')?;
+        let rest = &text[at..];
+        if rest.starts_with("<?") {
+            from = at + rest.find("?>")? + 2;
+        } else if rest.starts_with("<!--") {
+            from = at + rest.find("-->")? + 3;
+        } else if rest.starts_with("<!") {
+            // a doctype, possibly with an internal subset
+            let end = match (rest.find('['), rest.find('>')) {
+                (Some(open), Some(close)) if open < close => rest.find("]>")? + 2,
+                (_, Some(close)) => close + 1,
+                _ => return None,
+            };
+            from = at + end;
+        } else {
+            let end = at + rest.find('>')? + 1;
+            return Some(at..end);
+        }
+    }
+}
+
+/// Documents feed-rs does not recognise though they are feeds: RSS 0.90 (the RSS 1.0 reader
+/// reads it once the namespace is 1.0's); an `<rss>` root with a default namespace (every
+/// element then lies outside the namespace-less RSS that feed-rs reads, and it finds no
+/// item), or with no version or one it does not list (`2.01`, `0.94`: "no root element").
+pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
+    let text = if text.contains(RSS090_NS) {
+        Cow::Owned(text.replace(RSS090_NS, RSS10_NS))
+    } else {
+        text
+    };
+    let Some(root) = root_tag(&text) else {
+        return text;
+    };
+    let tag = &text[root.clone()];
+    let is_rss = tag
+        .strip_prefix("<rss")
+        .is_some_and(|r| r.starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace()));
+    if !is_rss {
+        return text;
+    }
+    let attrs = crate::parse::tag_attributes(tag[4..].trim_end_matches('>'));
+    let version = attrs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .map(|(_, v)| v.trim());
+    let default_ns = attrs.iter().any(|(k, _)| k == "xmlns");
+    let known = matches!(version, Some("2.0" | "0.91" | "0.92"));
+    if known && !default_ns {
+        return text;
+    }
+    // rebuilt from its attributes: prefixed namespaces kept, the default one dropped
+    let mut new = String::from("<rss version=\"");
+    new.push_str(match version {
+        Some(v @ ("0.91" | "0.92")) => v,
+        _ => "2.0",
+    });
+    new.push('"');
+    for (k, v) in attrs.iter().filter(|(k, _)| k != "version" && k != "xmlns") {
+        new.push_str(&format!(
+            " {k}=\"{}\"",
+            v.replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+        ));
+    }
+    new.push_str(if tag.ends_with("/>") { "/>" } else { ">" });
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..root.start]);
+    out.push_str(&new);
+    out.push_str(&text[root.end..]);
+    Cow::Owned(out)
+}
+
+/// The five references XML defines by name.
+const XML_ENTITIES: &[&str] = &["amp", "lt", "gt", "quot", "apos"];
+
+/// The text with its references made well-formed, outside CDATA sections, comments and
+/// processing instructions: a bare `&` becomes `&amp;`, an HTML entity XML does not define
+/// (`&nbsp;`, `&eacute;`) its character reference, an unknown one `&amp;name;`. `None` when
+/// there was nothing to repair.
+pub(super) fn repair_references(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<']) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if rest.starts_with('<') {
+            let skip = [("<![CDATA[", "]]>"), ("<!--", "-->"), ("<?", "?>")]
+                .iter()
+                .find(|(open, _)| rest.starts_with(open))
+                .map(|(_, close)| rest.find(close).map_or(rest.len(), |i| i + close.len()))
+                .unwrap_or(1);
+            out.push_str(&rest[..skip]);
+            rest = &rest[skip..];
+            continue;
+        }
+        // a reference: `&` name-or-number `;`
+        let body_len = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(rest.len() - 1);
+        let body = &rest[1..1 + body_len];
+        let closed = rest[1 + body_len..].starts_with(';');
+        let numeric = body.strip_prefix('#').is_some_and(|n| {
+            n.strip_prefix(['x', 'X'])
+                .map_or_else(
+                    || n.parse::<u32>().ok(),
+                    |h| u32::from_str_radix(h, 16).ok(),
+                )
+                .and_then(char::from_u32)
+                .is_some()
+        });
+        if closed && (numeric || XML_ENTITIES.contains(&body)) {
+            out.push_str(&rest[..body_len + 2]);
+            rest = &rest[body_len + 2..];
+            continue;
+        }
+        changed = true;
+        if closed && !body.is_empty() {
+            let reference = &rest[..body_len + 2];
+            let decoded = html_escape::decode_html_entities(reference);
+            if decoded != reference {
+                for c in decoded.chars() {
+                    out.push_str(&format!("&#{};", u32::from(c)));
+                }
+            } else {
+                out.push_str("&amp;");
+                out.push_str(&reference[1..]);
+            }
+            rest = &rest[body_len + 2..];
+        } else {
+            out.push_str("&amp;");
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// Where a document's entries are: `item`s and `entry`s that are children of the root or
+/// of its `channel`.
+#[derive(Debug)]
+pub(super) struct Outline {
+    /// The document up to its first entry (or all of it, if it has none).
+    pub head: Range<usize>,
+    /// Each entry, start tag to end tag.
+    pub entries: Vec<Range<usize>>,
+    /// The document after its last entry.
+    pub tail: Range<usize>,
+    /// The start tags of the root and the channel, if the entries are in one.
+    pub opening: String,
+    /// What closes them.
+    pub closing: String,
+}
+
+/// The outline of an XML document, read as far as it can be read.
+pub(super) fn outline(text: &str) -> Option<Outline> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    // the open elements' names, with the start tags of the root and of its child
+    let mut open: Vec<(String, Range<usize>)> = Vec::new();
+    let mut entries = Vec::new();
+    let mut entry_start: Option<(usize, usize)> = None;
+    let mut parents: Option<Vec<(String, Range<usize>)>> = None;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event();
+        let after = reader.buffer_position() as usize;
+        let (e, empty) = match event {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(_)) => {
+                open.pop();
+                if let Some((start, depth)) = entry_start {
+                    if open.len() == depth {
+                        entries.push(start..after);
+                        entry_start = None;
+                    }
+                }
+                continue;
+            }
+            Ok(Event::Eof) => break,
+            Err(_) if after > before => continue,
+            Err(_) => break,
+            Ok(_) => continue,
+        };
+        let name = e.name().as_ref().to_string();
+        let local = e.local_name();
+        let is_entry = entry_start.is_none()
+            && matches!(local.as_ref(), "item" | "entry")
+            && (open.len() == 1
+                || (open.len() == 2 && open[1].0.rsplit(':').next() == Some("channel")));
+        if is_entry {
+            parents.get_or_insert_with(|| open.clone());
+            if empty {
+                entries.push(before..after);
+            } else {
+                entry_start = Some((before, open.len()));
+            }
+        }
+        if !empty {
+            open.push((name, before..after));
+        }
+    }
+    let parents = parents?;
+    let first = entries.first()?.start;
+    let last = entries.last()?.end;
+    Some(Outline {
+        head: 0..first,
+        tail: last..text.len(),
+        opening: parents.iter().map(|(_, r)| &text[r.clone()]).collect(),
+        closing: parents
+            .iter()
+            .rev()
+            .map(|(n, _)| format!("</{n}>"))
+            .collect(),
+        entries,
+    })
+}
+
+/// The elements inside `text[within]` (not the one that spans it), as ranges of `text`.
+fn inner_elements(text: &str, within: Range<usize>) -> Vec<Range<usize>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(&text[within.clone()]);
+    reader.config_mut().check_end_names = false;
+    let mut starts: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event();
+        let after = reader.buffer_position() as usize;
+        match event {
+            Ok(Event::Start(_)) => starts.push(before),
+            Ok(Event::Empty(_)) if !starts.is_empty() => {
+                out.push(within.start + before..within.start + after)
+            }
+            Ok(Event::End(_)) => {
+                if let Some(s) = starts.pop().filter(|_| !starts.is_empty()) {
+                    out.push(within.start + s..within.start + after);
+                }
+            }
+            Ok(Event::Eof) => break,
+            Err(_) if after > before => continue,
+            Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// An element with no attribute and no content (`<x/>`, `<x></x>`, `<x> </x>`), which says
+/// nothing but that some parsers refuse (feed-rs: "missing text").
+fn says_nothing(element: &str) -> bool {
+    let Some(name_end) = element.find(|c: char| c.is_whitespace() || c == '>' || c == '/') else {
+        return false;
+    };
+    let name = &element[1..name_end];
+    element[name_end..].trim() == "/>"
+        || element
+            .strip_suffix(&format!("</{name}>"))
+            .and_then(|e| e[name_end..].strip_prefix('>'))
+            .is_some_and(|inner| inner.trim().is_empty())
+}
+
+/// The name of an element, from its text.
+fn element_name(element: &str) -> &str {
+    let end = element[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(element.len(), |i| i + 1);
+    &element[1..end]
+}
+
+/// Tries to parse `prefix + part + suffix`; failing that, the same without the elements of
+/// `part` that say nothing, and failing that, without one element of `part` (the smallest
+/// first: faults sit in small leaves, and the big ones carry the content). Returns the feed
+/// and what was left out, or the first error.
+fn parse_without_faults(
+    prefix: &str,
+    text: &str,
+    part: Range<usize>,
+    suffix: &str,
+    parse: &dyn Fn(&str) -> Result<Feed, String>,
+) -> Result<(Feed, Vec<String>), String> {
+    /// The most single-element removals tried per part.
+    const MAX_TRIES: usize = 48;
+    let doc = |skip: &[Range<usize>]| {
+        let mut d = String::with_capacity(prefix.len() + part.len() + suffix.len());
+        d.push_str(prefix);
+        let mut at = part.start;
+        for r in skip {
+            if r.start >= at {
+                d.push_str(&text[at..r.start]);
+                at = r.end;
+            }
+        }
+        d.push_str(&text[at..part.end]);
+        d.push_str(suffix);
+        d
+    };
+    let error = match parse(&doc(&[])) {
+        Ok(feed) => return Ok((feed, Vec::new())),
+        Err(e) => e,
+    };
+    let inner = inner_elements(text, part.clone());
+    let silent: Vec<Range<usize>> = inner
+        .iter()
+        .filter(|r| says_nothing(&text[(*r).clone()]))
+        .cloned()
+        .collect();
+    let name = |r: &Range<usize>| format!("<{}>", element_name(&text[r.clone()]));
+    if !silent.is_empty() {
+        if let Ok(feed) = parse(&doc(&silent)) {
+            let mut names: Vec<String> = silent.iter().map(name).collect();
+            names.dedup();
+            return Ok((
+                feed,
+                vec![format!("empty {} left out ({error})", names.join(", "))],
+            ));
+        }
+    }
+    let mut by_size = inner;
+    by_size.sort_by_key(|r| r.len());
+    for r in by_size.iter().take(MAX_TRIES) {
+        if let Ok(feed) = parse(&doc(std::slice::from_ref(r))) {
+            return Ok((feed, vec![format!("{} left out ({error})", name(r))]));
+        }
+    }
+    Err(error)
+}
+
+/// What a loose reading made of a document.
+pub(super) struct Loose {
+    /// The feed: its metadata and the entries that could be read.
+    pub feed: Feed,
+    /// For each entry of the feed, its index among the document's entries.
+    pub kept: Vec<usize>,
+    /// What was left out or could not be read, and why.
+    pub notes: Vec<String>,
+}
+
+/// A short name for entry `i` in a note: its position, and its title or id if it has one.
+fn entry_label(i: usize, entry_text: &str) -> String {
+    let find = |tag: &str| {
+        let open = entry_text.find(&format!("<{tag}"))?;
+        let start = open + entry_text[open..].find('>')? + 1;
+        let end = start + entry_text[start..].find('<')?;
+        let t = entry_text[start..end].trim();
+        (!t.is_empty()).then(|| t.chars().take(60).collect::<String>())
+    };
+    match find("title")
+        .or_else(|| find("guid"))
+        .or_else(|| find("id"))
+    {
+        Some(t) => format!("entry {} ({t:?})", i + 1),
+        None => format!("entry {}", i + 1),
+    }
+}
+
+/// Reads a document entry by entry: the feed's own elements once (without an element that
+/// breaks them, else without them), then each entry in a document of its own. An entry
+/// that cannot be read even without one of its elements is left out, and said.
+pub(super) fn read_entries(
+    text: &str,
+    parse: &dyn Fn(&str) -> Result<Feed, String>,
+) -> Option<Loose> {
+    let o = outline(text)?;
+    let mut notes = Vec::new();
+    // the feed's own elements: the document without its entries
+    let head = &text[o.head.clone()];
+    let tail = &text[o.tail.clone()];
+    let (mut feed, prefix, suffix) =
+        match parse_without_faults("", text, o.head.clone(), tail, parse) {
+            Ok((feed, left_out)) => {
+                notes.extend(left_out.into_iter().map(|n| format!("feed: {n}")));
+                (feed, head.to_string(), tail.to_string())
+            }
+            Err(e) => {
+                let bare = parse(&format!("{}{}", o.opening, o.closing)).ok()?;
+                notes.push(format!("feed: its own elements could not be read ({e})"));
+                (bare, o.opening.clone(), o.closing.clone())
+            }
+        };
+    feed.entries.clear();
+    let mut kept = Vec::new();
+    for (i, r) in o.entries.iter().enumerate() {
+        match parse_without_faults(&prefix, text, r.clone(), &suffix, parse) {
+            Ok((mut one, left_out)) => {
+                let label = entry_label(i, &text[r.clone()]);
+                notes.extend(left_out.into_iter().map(|n| format!("{label}: {n}")));
+                if let Some(entry) = one.entries.pop() {
+                    feed.entries.push(entry);
+                    kept.push(i);
+                }
+            }
+            Err(e) => notes.push(format!(
+                "{}: left out, unreadable ({e})",
+                entry_label(i, &text[r.clone()])
+            )),
+        }
+    }
+    Some(Loose { feed, kept, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(doc: &str) -> Result<Feed, String> {
+        std::panic::catch_unwind(|| feed_rs::parser::parse(doc.as_bytes()))
+            .map_err(|_| "panic".to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn references_are_made_well_formed() {
+        assert_eq!(
+            repair_references(
+                "<t>AT&T &amp; R&D&nbsp;caf&eacute; &copy2 &#233; &#xZZ; &bogus;</t>"
+            )
+            .unwrap(),
+            "<t>AT&amp;T &amp; R&amp;D&#160;caf&#233; &amp;copy2 &#233; &amp;#xZZ; &amp;bogus;</t>"
+        );
+        // CDATA, comments and processing instructions are left as they are
+        assert_eq!(
+            repair_references("<a><![CDATA[a & b]]><!-- x & y --><?p & ?>&amp;</a>"),
+            None
+        );
+        assert_eq!(
+            repair_references("<a href=\"?a=1&b=2\"/>").unwrap(),
+            "<a href=\"?a=1&amp;b=2\"/>"
+        );
+    }
+
+    #[test]
+    fn the_root_is_made_one_feed_rs_reads() {
+        let fixed = repair_root(Cow::Borrowed(
+            "<?xml version=\"1.0\"?>\n<!-- c --><rss xmlns=\"https://cyber.harvard.edu/rss/rss.html\" version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel/></rss>",
+        ));
+        assert_eq!(
+            fixed,
+            "<?xml version=\"1.0\"?>\n<!-- c --><rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel/></rss>"
+        );
+        assert_eq!(
+            repair_root(Cow::Borrowed("<rss><channel/></rss>")),
+            "<rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(
+            repair_root(Cow::Borrowed("<rss version=\"0.91\"><channel/></rss>")),
+            "<rss version=\"0.91\"><channel/></rss>"
+        );
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"/>";
+        assert!(matches!(repair_root(Cow::Borrowed(atom)), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_fault_costs_its_element_not_the_feed() {
+        let doc = "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>T</title>\
+            <item><title>One</title><media:content url=\"http://e.com/1.jpg\"><media:description/></media:content></item>\
+            <item><title>Two</title><link>http://e.com/2</link></item>\
+            <item><title>Three</title><author>Jean Dupont \u{ab}jean@example.com\u{bb}</author></item>\
+            </channel></rss>";
+        assert!(parse(doc).is_err());
+        let loose = read_entries(doc, &parse).unwrap();
+        let titles: Vec<String> = loose
+            .feed
+            .entries
+            .iter()
+            .map(|e| e.title.as_ref().unwrap().content.clone())
+            .collect();
+        assert_eq!(titles, ["One", "Two", "Three"]);
+        assert_eq!(loose.kept, [0, 1, 2]);
+        assert_eq!(loose.feed.title.unwrap().content, "T");
+        // the empty element went, the image stayed
+        assert_eq!(loose.feed.entries[0].media.len(), 1);
+        assert_eq!(loose.notes.len(), 2, "{:?}", loose.notes);
+        assert!(
+            loose.notes[0].starts_with("entry 1 (\"One\"): empty <media:description> left out"),
+            "{:?}",
+            loose.notes
+        );
+        assert!(
+            loose.notes[1].starts_with("entry 3 (\"Three\"): <author> left out"),
+            "{:?}",
+            loose.notes
+        );
+    }
+
+    #[test]
+    fn an_unreadable_entry_is_left_out_and_said() {
+        // two faults in one entry: no one element explains it
+        let bad = "<author>Jean Dupont \u{ab}jean@example.com\u{bb}</author>";
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>T</title>\
+            <item><title>One</title></item>\
+            <item><title>Two</title>{bad}{bad}</item></channel></rss>"
+        );
+        let loose = read_entries(&doc, &parse).unwrap();
+        assert_eq!(loose.feed.entries.len(), 1);
+        assert_eq!(loose.kept, [0]);
+        assert_eq!(
+            loose.notes,
+            ["entry 2 (\"Two\"): left out, unreadable (panic)"]
+        );
+        assert!(outline("no xml here").is_none());
+        // entries are children of the root or the channel, not deeper
+        let o =
+            outline("<rss><channel><item><item/></item><x><item/></x></channel></rss>").unwrap();
+        assert_eq!(o.entries.len(), 1);
+        assert_eq!(o.opening, "<rss><channel>");
+        assert_eq!(o.closing, "</channel></rss>");
+    }
+}
