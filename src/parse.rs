@@ -758,7 +758,8 @@ pub fn parse_feed(
     let mut text = if is_json {
         text
     } else {
-        neutralize_declarations(loose::repair_root(atom03_as_atom10(text)))
+        let text = loose::repair_root(atom03_as_atom10(text));
+        neutralize_declarations(loose::rdf_items_without_link(text))
     };
     let mut kept: Option<Vec<usize>> = None;
     let mut feed = match strict_parse(&text, base, zone) {
@@ -799,6 +800,7 @@ pub fn parse_feed(
             .map(|i| hints.get(*i).cloned().unwrap_or_default())
             .collect();
     }
+    loose::drop_placeholder_links(&mut feed);
     apply_hints(&mut feed, &hints, zone);
     Ok(ParsedFeed {
         feed,
@@ -993,6 +995,41 @@ mod tests {
             "{:?}",
             parsed.recovered
         );
+    }
+
+    #[test]
+    fn what_feed_rs_leaves_out_is_read_beside_it() {
+        let base = Url::parse("http://e.com/").unwrap();
+        let rdf = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+            <channel><title>T</title></channel>\
+            <item rdf:about=\"http://e.com/a\"><title>A</title><link>http://e.com/a?from=rss</link></item></rdf:RDF>";
+        let feed = parse_feed(rdf.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(feed.entries[0].id, "http://e.com/a");
+        let rss = "<rss version=\"2.0\"><channel><title>T</title>\
+            <item><title>1</title><guid>https://e.com/ep/1</guid><pubdate>Wed, 04 Jun 2025 12:00:00 GMT</pubdate>\
+              <author><name>Ann &amp; Bob</name><email>ab@e.com</email></author></item>\
+            <item><title>2</title><guid isPermaLink=\"false\">https://e.com/ep/2</guid><link>https://e.com/2</link>\
+              <pubDate>Thu, 05 Jun 2025 12:00:00 GMT</pubDate><pubdate>Fri, 06 Jun 2025 12:00:00 GMT</pubdate></item>\
+            <item><title>3</title><guid>not-a-url</guid><author>x@e.com (Xavier)</author></item>\
+            </channel></rss>";
+        let feed = parse_feed(rss.as_bytes(), None, &base, None).unwrap().feed;
+        let e = &feed.entries;
+        assert_eq!(e[0].links[0].href, "https://e.com/ep/1");
+        assert_eq!(
+            e[0].published.unwrap().to_rfc3339(),
+            "2025-06-04T12:00:00+00:00"
+        );
+        assert_eq!(e[0].authors[0].name.as_deref(), Some("Ann & Bob"));
+        // what feed-rs read stays: its link, its pubDate, its author
+        assert_eq!(e[1].links[0].href, "https://e.com/2");
+        assert_eq!(
+            e[1].published.unwrap().to_rfc3339(),
+            "2025-06-05T12:00:00+00:00"
+        );
+        assert!(e[2].links.is_empty());
+        assert_eq!(e[2].authors.len(), 1);
+        // (normalize takes off the parentheses)
+        assert_eq!(e[2].authors[0].name.as_deref(), Some("(Xavier)"));
     }
 
     #[test]

@@ -96,6 +96,53 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// What stands for the link of an RSS 1.0 item that has none while feed-rs reads it; taken
+/// out again by [`drop_placeholder_links`].
+const NO_LINK: &str = "urn:newswire:no-link";
+
+/// RSS 1.0 and 0.90 items without a `<link>`, which feed-rs drops whole (it keeps an item
+/// only if it has a link), given a placeholder one. RSS 0.90 and 1.0 make the link
+/// required, but feeds leave it out and feedparser reads such items (by their `rdf:about`).
+pub(super) fn rdf_items_without_link(text: Cow<'_, str>) -> Cow<'_, str> {
+    let is_rdf = root_tag(&text).is_some_and(|r| {
+        let name = element_name(&text[r]);
+        name.rsplit(':').next() == Some("RDF")
+    });
+    let Some(o) = is_rdf.then(|| outline(&text)).flatten() else {
+        return text;
+    };
+    let without: Vec<usize> = o
+        .entries
+        .iter()
+        .filter(|r| !text[(*r).clone()].ends_with("/>"))
+        .filter(|r| {
+            !inner_elements(&text, (*r).clone())
+                .iter()
+                .any(|e| element_name(&text[e.clone()]).rsplit(':').next() == Some("link"))
+        })
+        .filter_map(|r| text[r.clone()].find('>').map(|i| r.start + i + 1))
+        .collect();
+    if without.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + without.len() * 48);
+    let mut at = 0;
+    for i in without {
+        out.push_str(&text[at..i]);
+        out.push_str(&format!("<link>{NO_LINK}</link>"));
+        at = i;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// Takes out the placeholder links [`rdf_items_without_link`] put in.
+pub(super) fn drop_placeholder_links(feed: &mut Feed) {
+    for e in &mut feed.entries {
+        e.links.retain(|l| l.href != NO_LINK);
+    }
+}
+
 /// The five references XML defines by name.
 const XML_ENTITIES: &[&str] = &["amp", "lt", "gt", "quot", "apos"];
 
@@ -435,6 +482,29 @@ mod tests {
         std::panic::catch_unwind(|| feed_rs::parser::parse(doc.as_bytes()))
             .map_err(|_| "panic".to_string())?
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn rdf_items_without_a_link_are_kept() {
+        let doc = "<!-- c --><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+            <channel><title>T</title></channel><item rdf:about=\"http://e.com/1\"><title>One</title></item>\
+            <item><title>Two</title><link>http://e.com/2</link></item></rdf:RDF>";
+        assert_eq!(parse(doc).unwrap().entries.len(), 1);
+        let fixed = rdf_items_without_link(Cow::Borrowed(doc));
+        let mut feed = parse(&fixed).unwrap();
+        drop_placeholder_links(&mut feed);
+        let links: Vec<Vec<String>> = feed
+            .entries
+            .iter()
+            .map(|e| e.links.iter().map(|l| l.href.clone()).collect())
+            .collect();
+        assert_eq!(links, [vec![], vec!["http://e.com/2".to_string()]]);
+        // RSS 2.0 is not touched
+        let rss = "<rss version=\"2.0\"><channel><item><title>x</title></item></channel></rss>";
+        assert!(matches!(
+            rdf_items_without_link(Cow::Borrowed(rss)),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

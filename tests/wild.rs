@@ -1,0 +1,421 @@
+mod common;
+use common::*;
+
+// Feeds as they come from the wild (issue 13): legacy charsets labelled rightly, wrongly or
+// not at all, and documents feed-rs does not read as they are. Each is served over real HTTP
+// with a real Content-Type, polled through the real pipeline into a real store, and checked
+// as a subscriber of the merged feed sees it, and as `newswire feeds` / `/status` report it.
+
+use encoding_rs::Encoding;
+use newswire::publish::{self, MergedEntry, View};
+
+/// One story per charset, in a language written in it: a title, an author and a body long
+/// enough (two sentences) for detection to have something to go on, as a real item would.
+const STORIES: &[(&str, &str, &str, &str)] = &[
+    (
+        "windows-1252",
+        "Governo anuncia redução de impostos para exportação de café",
+        "João Conceição",
+        "O ministério da Fazenda afirmou nesta terça-feira que a medida começará a valer em março. \
+         Produtores de São Paulo e Minas Gerais comemoraram a decisão, “histórica”, que ainda depende do Congresso.",
+    ),
+    (
+        "ISO-8859-1",
+        "Les élèves français découvrent la bibliothèque numérique",
+        "Hélène Lefèvre",
+        "À la rentrée, les collèges de Lyon et de Marseille proposeront des ressources éducatives gratuites. \
+         Le ministère a précisé que l'accès sera réservé aux établissements publics de la région.",
+    ),
+    (
+        "ISO-8859-15",
+        "Le menu à 15 € : œufs mollets, pâtés et bœuf bourguignon",
+        "Zoé Lefèvre",
+        "Le restaurant du quartier propose désormais un menu complet à 15 €. \
+         Les critiques saluent la qualité des œufs et du bœuf, servis avec une crème brûlée maison.",
+    ),
+    (
+        "windows-1251",
+        "Правительство утвердило новый бюджет на следующий год",
+        "Иван Петров",
+        "Министр финансов заявил, что расходы на образование и здравоохранение вырастут. \
+         Депутаты обсудят документ на заседании в четверг, после чего его подпишет президент.",
+    ),
+    (
+        "KOI8-R",
+        "В Москве открылась выставка современного искусства",
+        "Анна Смирнова",
+        "Организаторы ожидают более ста тысяч посетителей. \
+         Экспозиция продлится до конца месяца и займёт три зала музея на набережной.",
+    ),
+    (
+        "Shift_JIS",
+        "東京で新しい図書館が開館しました",
+        "山田太郎",
+        "市民からは歓迎の声が上がっています。館内には約十万冊の本が並び、子ども向けのコーナーも設けられました。",
+    ),
+    (
+        "GB18030",
+        "北京市发布新的交通管理措施",
+        "王小明",
+        "市政府表示，新措施将于下月起实施，旨在缓解高峰时段的交通拥堵。市民可以通过官方网站查询详细信息。",
+    ),
+    (
+        "EUC-KR",
+        "서울시, 대중교통 요금 인상 발표",
+        "김민수",
+        "서울시는 다음 달부터 지하철과 버스 요금을 인상한다고 밝혔습니다. 시민들의 의견을 수렴한 결과라고 설명했습니다.",
+    ),
+];
+
+/// How a document is labelled: (name, what the XML declaration names, the Content-Type's
+/// charset, whether the label is wrong so that the feed's state must say so).
+const LABELLINGS: &[(&str, Option<&str>, Option<&str>, bool)] = &[
+    ("both", Some("own"), Some("own"), false),
+    ("declared", Some("own"), None, false),
+    ("header", None, Some("own"), false),
+    ("unlabelled", None, None, false),
+    ("declared-utf8", Some("UTF-8"), None, true),
+    ("header-utf8", None, Some("utf-8"), true),
+    ("both-utf8", Some("UTF-8"), Some("UTF-8"), true),
+];
+
+fn slug(s: &str) -> String {
+    s.to_ascii_lowercase().replace('_', "-")
+}
+
+/// The document for `charset` under one labelling, encoded from UTF-8 source text with
+/// encoding_rs, and the Content-Type it is served with.
+fn legacy_feed(
+    charset: &str,
+    labelling: &(&str, Option<&str>, Option<&str>, bool),
+) -> (Vec<u8>, String) {
+    let (_, title, author, body) = STORIES.iter().find(|s| s.0 == charset).unwrap();
+    let (name, declared, header, _) = labelling;
+    let label = |l: &str| {
+        if l == "own" {
+            charset.to_string()
+        } else {
+            l.to_string()
+        }
+    };
+    let decl = declared
+        .map(|d| format!("<?xml version=\"1.0\" encoding=\"{}\"?>\n", label(d)))
+        .unwrap_or_default();
+    let base = format!("https://{}.example/{name}", slug(charset));
+    let xml = format!(
+        "{decl}<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>{title}</title><link>{base}/</link>\
+         <item><guid>{base}/1</guid><link>{base}/1</link><title>{title}</title><dc:creator>{author}</dc:creator>\
+         <description>{body}</description><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate></item>\
+         </channel></rss>"
+    );
+    let encoding = Encoding::for_label(charset.as_bytes()).unwrap();
+    // ISO-8859-1 is windows-1252 to encoding_rs (as to browsers): the same bytes for this text
+    let (bytes, _, unmappable) = encoding.encode(&xml);
+    assert!(!unmappable, "{charset}: the story is not all {charset}");
+    let ct = match header {
+        Some(h) => format!("application/rss+xml; charset={}", label(h)),
+        None => "application/rss+xml".to_string(),
+    };
+    (bytes.into_owned(), ct)
+}
+
+fn feed_name(charset: &str, labelling: &str) -> String {
+    format!("{}-{labelling}", slug(charset))
+}
+
+/// The entries of one feed in the merged output, every copy.
+fn entries_of(env: &TestEnv, feed: &str) -> Vec<MergedEntry> {
+    env.merged(&View {
+        feed: Some(feed.to_string()),
+        all_copies: true,
+        ..Default::default()
+    })
+    .entries
+}
+
+/// What `newswire feeds` and `/status` say of each feed: (state, last error).
+fn states(env: &TestEnv) -> std::collections::HashMap<String, (String, Option<String>)> {
+    publish::feed_statuses(&env.store(), &env.config(), chrono::Utc::now())
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, (s.state, s.last_error)))
+        .collect()
+}
+
+/// No replacement character in any output a subscriber reads.
+fn assert_no_replacement_characters(env: &TestEnv) {
+    let merged = env.merged(&View {
+        all_copies: true,
+        limit: Some(10_000),
+        ..Default::default()
+    });
+    for e in &merged.entries {
+        let fields = [Some(&e.title), e.summary.as_ref(), e.content.as_ref()];
+        for f in fields.into_iter().flatten().chain(&e.authors) {
+            assert!(!f.contains('\u{fffd}'), "U+FFFD in {f:?}");
+        }
+    }
+    for out in [
+        publish::atom::render(&merged, None),
+        publish::rss::render(&merged, None),
+        publish::json::render(&merged, None),
+    ] {
+        assert!(!out.contains('\u{fffd}'));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_legacy_charset_is_read_however_it_is_labelled() {
+    let server = FixtureServer::start().await;
+    let mut toml = String::new();
+    for (charset, ..) in STORIES {
+        for l in LABELLINGS {
+            let path = format!("/{}/{}.xml", slug(charset), l.0);
+            let (body, ct) = legacy_feed(charset, l);
+            server.set(&path, Route::feed(&ct, body));
+            toml.push_str(&format!(
+                "[[feed]]\nname = \"{}\"\nurl = \"{}\"\n\n",
+                feed_name(charset, l.0),
+                server.url(&path)
+            ));
+        }
+    }
+    let env = TestEnv::new(&toml);
+    for s in env.poll().await {
+        assert!(!s.failed(), "{s}");
+    }
+    let states = states(&env);
+    let mut wrong = Vec::new();
+    for (charset, title, author, body) in STORIES {
+        for (labelling, _, _, mislabelled) in LABELLINGS {
+            let name = feed_name(charset, labelling);
+            let entries = entries_of(&env, &name);
+            let Some(e) = entries.first() else {
+                wrong.push(format!("{name}: no entry"));
+                continue;
+            };
+            let summary = e.summary.as_deref().unwrap_or_default();
+            let want_body = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            if e.title != *title || e.authors != [*author] || summary != want_body {
+                wrong.push(format!(
+                    "{name}: title {:?}, authors {:?}, summary {summary:?}",
+                    e.title, e.authors
+                ));
+            }
+            let (state, error) = &states[&name];
+            let said = error.as_deref().unwrap_or_default();
+            let expected_state = if *mislabelled { "recovered" } else { "ok" };
+            if state != expected_state
+                || (*mislabelled && !said.contains("as UTF-8, but parsed as"))
+            {
+                wrong.push(format!("{name}: state {state}, error {error:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_no_replacement_characters(&env);
+}
+
+/// An RSS 2.0 item, written as the feeds below write theirs.
+fn item(n: usize, extra: &str) -> String {
+    format!(
+        "<item><title>Story {n}</title><link>https://nyc.example/{n}.html</link>\
+         <guid>https://nyc.example/{n}.html</guid><pubDate>Mon, 02 Jun 2025 {:02}:00:00 +0000</pubDate>\
+         <description>Body of story {n}.</description>{extra}</item>\n",
+        n % 24
+    )
+}
+
+/// The documents of the classes the issue lists, modelled on what the sites it names serve.
+fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
+    let media = "xmlns:media=\"http://search.yahoo.com/mrss/\"";
+    // a New York newspaper: 33 items, one of them with an empty <media:description/>
+    let newspaper = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\" {media}><channel><title>Metro Daily</title>\
+         <link>https://nyc.example/</link>{}</channel></rss>",
+        (1..=33)
+            .map(|n| item(
+                n,
+                &format!(
+                    "<media:content url=\"https://nyc.example/{n}.jpg\" medium=\"image\">{}</media:content>",
+                    if n == 7 {
+                        "<media:description/>".to_string()
+                    } else {
+                        format!("<media:description>Photo {n}</media:description>")
+                    }
+                )
+            ))
+            .collect::<String>()
+    );
+    // a German tech news site: RDF in the RSS 0.90 namespace
+    let rss090 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+        <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+        <channel><title>Technik Ticker</title><link>https://tech.example.de/</link><description>Nachrichten</description></channel>\
+        <item><title>Neuer Prozessor für Rechenzentren vorgestellt</title><link>https://tech.example.de/meldung/1</link></item>\
+        <item><title>Größere Speicher für Smartphones</title><link>https://tech.example.de/meldung/2</link></item>\
+        </rdf:RDF>"
+        .to_string();
+    // a Ukrainian broadcaster: a default namespace on <rss>
+    let default_ns = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+        <rss xmlns=\"https://cyber.harvard.edu/rss/rss.html\" version=\"2.0\"><channel><title>Радіо Новини</title>\
+        <link>https://radio.example.ua/</link>\
+        <item><title>Уряд ухвалив нову програму</title><link>https://radio.example.ua/news/1</link>\
+        <pubDate>Tue, 03 Jun 2025 08:30:00 +0300</pubDate></item>\
+        <item><title>Погода на вихідні</title><link>https://radio.example.ua/news/2</link>\
+        <pubDate>Tue, 03 Jun 2025 09:00:00 +0300</pubDate></item></channel></rss>"
+        .to_string();
+    // a video site: lowercase <pubdate>
+    let lowercase = "<rss version=\"2.0\"><channel><title>Clips</title><link>https://video.example/</link>\
+        <item><title>Clip one</title><link>https://video.example/v/1</link><pubdate>Wed, 04 Jun 2025 12:00:00 GMT</pubdate></item>\
+        </channel></rss>"
+        .to_string();
+    // a podcast: no <link>, a <guid> that is a URL (and one that says it is not a permalink)
+    let podcast = "<rss version=\"2.0\"><channel><title>Talk Show</title><link>https://pod.example/</link>\
+        <item><title>Episode 12</title><guid>https://pod.example/episodes/12</guid>\
+        <enclosure url=\"https://cdn.pod.example/12.mp3\" type=\"audio/mpeg\" length=\"1\"/></item>\
+        <item><title>Episode 11</title><guid isPermaLink=\"false\">https://pod.example/episodes/11</guid></item>\
+        </channel></rss>"
+        .to_string();
+    // a company blog: Atom-style authors inside RSS items; a French desk: «mail» authors
+    let authors = "<rss version=\"2.0\"><channel><title>Desk</title><link>https://desk.example/</link>\
+        <item><title>Atom author</title><link>https://desk.example/1</link><author><name>Priya Raman</name><title>Engineer</title></author></item>\
+        <item><title>Guillemets</title><link>https://desk.example/2</link><author>Jean Dupont \u{ab}jean@desk.example\u{bb}</author></item>\
+        <item><title>Plain</title><link>https://desk.example/3</link><author>desk@desk.example (The Desk)</author></item>\
+        </channel></rss>"
+        .to_string();
+    // not well-formed: a bare ampersand, an HTML entity; and one item broken twice over
+    let bad = "<author>A \u{ab}a@b.example\u{bb}</author>";
+    let sloppy = format!(
+        "<rss version=\"2.0\"><channel><title>Ben & Jerry&apos;s&nbsp;News</title><link>https://sloppy.example/</link>\
+         <item><title>Fish & chips&nbsp;&mdash; a review</title><link>https://sloppy.example/1?a=1&b=2</link></item>\
+         <item><title>Broken twice</title><link>https://sloppy.example/2</link>{bad}{bad}</item>\
+         <item><title>Still here</title><link>https://sloppy.example/3</link></item>\
+         </channel></rss>"
+    );
+    vec![
+        ("newspaper", "application/rss+xml; charset=utf-8", newspaper),
+        ("rss090", "application/rdf+xml", rss090),
+        ("default-ns", "application/rss+xml", default_ns),
+        ("lowercase", "application/rss+xml", lowercase),
+        ("podcast", "application/rss+xml", podcast),
+        ("authors", "application/rss+xml", authors),
+        ("sloppy", "text/xml", sloppy),
+    ]
+}
+
+fn by_title<'a>(entries: &'a [MergedEntry], title: &str) -> &'a MergedEntry {
+    entries
+        .iter()
+        .find(|e| e.title == title)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {title:?} in {:?}",
+                entries.iter().map(|e| &e.title).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faulty_documents_cost_their_faults_not_the_feed() {
+    let server = FixtureServer::start().await;
+    let mut toml = String::new();
+    for (name, ct, body) in faulty_feeds() {
+        let path = format!("/{name}.xml");
+        server.set(&path, Route::feed(ct, body));
+        toml.push_str(&format!(
+            "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n\n",
+            server.url(&path)
+        ));
+    }
+    let env = TestEnv::new(&toml);
+    for s in env.poll().await {
+        assert!(!s.failed(), "{s}");
+    }
+    let states = states(&env);
+
+    // one empty element costs nothing: 33 items, and the faulty one's image
+    let news = entries_of(&env, "newspaper");
+    assert_eq!(news.len(), 33);
+    assert_eq!(
+        by_title(&news, "Story 7").image.as_deref(),
+        Some("https://nyc.example/7.jpg")
+    );
+    let (state, error) = &states["newspaper"];
+    assert_eq!(state, "recovered");
+    let error = error.as_deref().unwrap();
+    assert!(
+        error.contains("entry 7 (\"Story 7\"): empty <media:description> left out"),
+        "{error}"
+    );
+
+    let rss090 = entries_of(&env, "rss090");
+    assert_eq!(rss090.len(), 2);
+    assert_eq!(
+        by_title(&rss090, "Größere Speicher für Smartphones")
+            .link
+            .as_deref(),
+        Some("https://tech.example.de/meldung/2")
+    );
+
+    let ua = entries_of(&env, "default-ns");
+    assert_eq!(ua.len(), 2);
+    assert_eq!(
+        by_title(&ua, "Уряд ухвалив нову програму").published,
+        at(2025, 6, 3, 5, 30)
+    );
+
+    let clips = entries_of(&env, "lowercase");
+    assert_eq!(clips[0].published, at(2025, 6, 4, 12, 0));
+
+    let pod = entries_of(&env, "podcast");
+    assert_eq!(
+        by_title(&pod, "Episode 12").link.as_deref(),
+        Some("https://pod.example/episodes/12")
+    );
+    assert_eq!(by_title(&pod, "Episode 11").link, None);
+
+    let desk = entries_of(&env, "authors");
+    assert_eq!(by_title(&desk, "Atom author").authors, ["Priya Raman"]);
+    assert_eq!(by_title(&desk, "Guillemets").authors, ["Jean Dupont"]);
+    assert_eq!(by_title(&desk, "Plain").authors, ["The Desk"]);
+    assert_eq!(states["authors"].0, "recovered");
+
+    let sloppy = entries_of(&env, "sloppy");
+    let mut titles: Vec<&str> = sloppy.iter().map(|e| e.title.as_str()).collect();
+    titles.sort();
+    assert_eq!(titles, ["Fish & chips \u{2014} a review", "Still here"]);
+    assert_eq!(
+        by_title(&sloppy, "Still here").link.as_deref(),
+        Some("https://sloppy.example/3")
+    );
+    let (state, error) = &states["sloppy"];
+    assert_eq!(state, "recovered");
+    assert!(
+        error
+            .as_deref()
+            .unwrap()
+            .contains("entry 2 (\"Broken twice\"): left out, unreadable"),
+        "{error:?}"
+    );
+    // the rest read as they are
+    for name in ["rss090", "default-ns", "lowercase", "podcast"] {
+        assert_eq!(states[name].0, "ok", "{name}: {:?}", states[name]);
+    }
+    assert_no_replacement_characters(&env);
+
+    // `newswire feeds`, the real binary, shows the state and what was repaired
+    let out = std::process::Command::new(BIN)
+        .args(["feeds", "--config"])
+        .arg(&env.config_path)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("newspaper "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("recovered") && row.contains("media:description"),
+        "{row}"
+    );
+}
