@@ -35,7 +35,14 @@ async fn realworld_feeds_agree_with_feedparser() {
     }
     // counting every explained difference against newswire: measured, so that a new
     // difference cannot hide among the explained ones
-    for (field, floor) in [("title", 0.91), ("link", 0.97), ("published", 0.90)] {
+    for (field, floor) in [
+        ("title", 0.91),
+        ("link", 0.97),
+        ("published", 0.90),
+        // issue 13: rdf:about as the id, Atom-style authors inside RSS
+        ("id", 0.999),
+        ("authors", 0.78),
+    ] {
         let t = &rw.tallies[field];
         assert!(
             t.strict_rate() >= floor,
@@ -44,6 +51,7 @@ async fn realworld_feeds_agree_with_feedparser() {
             floor * 100.0
         );
     }
+    assert_eq!(rw.replacement_chars, 0, "U+FFFD in the articles");
     let unexplained: Vec<String> = rw
         .differences
         .iter()
@@ -94,7 +102,7 @@ fn feedparser_parser_cases_pass_rate() {
         .filter(|c| c.status != Status::NotApplicable)
         .count();
     // measured; raise it when a fix lands, never lower it
-    const FLOOR: usize = 214;
+    const FLOOR: usize = 232;
     assert!(
         pass >= FLOOR,
         "{pass} of {applicable} applicable feedparser checks pass; it was {FLOOR}"

@@ -95,6 +95,10 @@ pub struct Outcome {
     pub stored_entries: u64,
     /// Articles newswire made of the documents.
     pub articles: usize,
+    /// U+FFFD characters in the articles' titles, authors, summaries and bodies.
+    pub replacement_chars: usize,
+    /// Documents read only with repairs, and what was repaired.
+    pub recovered: Vec<(String, Vec<String>)>,
 }
 
 fn content_type(format: &str) -> &'static str {
@@ -167,8 +171,21 @@ pub async fn run(corpus: &Path) -> Outcome {
             None,
         )
         .unwrap();
+        if !parsed.recovered.is_empty() {
+            out.recovered
+                .push((m.file.clone(), parsed.recovered.clone()));
+        }
         let articles =
             newswire::normalize::normalize(&parsed, &fetched.final_url, Utc::now()).articles;
+        for a in &articles {
+            let texts = [Some(&a.title), a.summary.as_ref(), a.content.as_ref()];
+            out.replacement_chars += texts
+                .into_iter()
+                .flatten()
+                .chain(&a.authors)
+                .map(|t| t.matches('\u{fffd}').count())
+                .sum::<usize>();
+        }
         out.articles += articles.len();
         let fp: FpFeed = serde_json::from_slice(
             &std::fs::read(dir.join(format!("{}.feedparser.json", m.file))).unwrap(),

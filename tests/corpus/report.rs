@@ -19,34 +19,10 @@ const REVIEWED: &[(&str, &str, &str, &str)] = &[
         "feedparser adds the podcast's itunes:author (ATP) to each episode's authors; newswire keeps the episode's own author",
     ),
     (
-        "netnewswire/cloudblog.rss",
-        "authors",
-        "",
-        "each item carries an Atom-style <author><name>..</name></author> in RSS's own namespace; feed-rs reads RSS <author> as text only and finds none (not fixed yet)",
-    ),
-    (
         "netnewswire/macworld.rss",
         "categories",
         "",
         "the feed wraps its categories in a <categories> element RSS 2.0 does not have; feed-rs reads <category> only where RSS puts it",
-    ),
-    (
-        "netnewswire/bio.rdf",
-        "id",
-        "",
-        "RSS 1.0 rdf:about: feed-rs does not expose it, so newswire identifies the item by its link, the same URL",
-    ),
-    (
-        "feed-rs/rss_1.0_biorxiv.xml",
-        "id",
-        "",
-        "RSS 1.0 rdf:about: feed-rs does not expose it, so newswire identifies the item by its link, the same URL",
-    ),
-    (
-        "feed-rs/rss_1.0_debian.xml",
-        "id",
-        "",
-        "RSS 1.0 rdf:about: feed-rs does not expose it, so newswire identifies the item by its link, the same URL",
     ),
     (
         "feed-rs/atom_example_reddit.xml",
@@ -209,6 +185,22 @@ pub fn render(rw: &Outcome, dates: &[DateResult], cases: &[CheckResult]) -> Stri
             pct(t.rate()),
             pct(t.strict_rate())
         );
+    }
+    let _ = writeln!(
+        r,
+        "\nNo title, author, summary or body holds U+FFFD: {} found.\n",
+        rw.replacement_chars
+    );
+    if rw.recovered.is_empty() {
+        let _ = writeln!(r, "Every document was read as it is, without repairs.");
+    } else {
+        let _ = writeln!(
+            r,
+            "Read only with repairs (the feed's state is `recovered`):\n"
+        );
+        for (file, notes) in &rw.recovered {
+            let _ = writeln!(r, "- {file}: {}", notes.join("; "));
+        }
     }
     let _ = writeln!(r, "\n### Why they differ, counted\n");
     let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
