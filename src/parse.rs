@@ -125,6 +125,18 @@ impl ParsedFeed {
     }
 }
 
+/// What [`ParsedFeed::recovered`] says, short enough for a feed's state: the first few
+/// notes and how many more there are (the log has every one). `None` when there are none.
+pub fn recovered_summary(notes: &[String]) -> Option<String> {
+    const SHOWN: usize = 3;
+    let (first, rest) = notes.split_at(notes.len().min(SHOWN));
+    let mut out = first.join("; ");
+    if !rest.is_empty() {
+        out.push_str(&format!("; and {} more (see the log)", rest.len()));
+    }
+    (!notes.is_empty()).then_some(out)
+}
+
 /// Elements whose text is an entry's body.
 const CONTENT_ELEMENTS: &[&str] = &["content", "encoded", "description", "summary"];
 
@@ -766,7 +778,13 @@ pub fn parse_feed(
         Ok(feed) => feed,
         Err(e) if is_json => return Err(e),
         Err(e) => {
-            if let Some(repaired) = loose::repair_references(&text) {
+            let repaired = loose::repair_references(&text);
+            let references = if repaired.is_some() {
+                ", its references repaired"
+            } else {
+                ""
+            };
+            if let Some(repaired) = repaired {
                 text = Cow::Owned(repaired);
             }
             match strict_parse(&text, base, zone) {
@@ -781,7 +799,7 @@ pub fn parse_feed(
                     else {
                         return Err(e);
                     };
-                    recovered.push(format!("{e}: read entry by entry"));
+                    recovered.push(format!("{e}: read entry by entry{references}"));
                     recovered.extend(l.notes);
                     kept = Some(l.kept);
                     l.feed
@@ -1030,6 +1048,17 @@ mod tests {
         assert_eq!(e[2].authors.len(), 1);
         // (normalize takes off the parentheses)
         assert_eq!(e[2].authors[0].name.as_deref(), Some("(Xavier)"));
+    }
+
+    #[test]
+    fn a_long_list_of_repairs_is_summed_up() {
+        assert_eq!(recovered_summary(&[]), None);
+        let notes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        assert_eq!(recovered_summary(&notes[..2]).as_deref(), Some("n1; n2"));
+        assert_eq!(
+            recovered_summary(&notes).as_deref(),
+            Some("n1; n2; n3; and 2 more (see the log)")
+        );
     }
 
     #[test]

@@ -551,7 +551,7 @@ async fn run(
     for note in &recovered {
         warn!(note = %note, "the document is faulty: read anyway");
     }
-    update.recovered = (!recovered.is_empty()).then(|| recovered.join("; "));
+    update.recovered = parse::recovered_summary(&recovered);
     if skipped > 0 {
         warn!(
             skipped,

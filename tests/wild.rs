@@ -397,6 +397,13 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
             .contains("entry 2 (\"Broken twice\"): left out, unreadable"),
         "{error:?}"
     );
+    assert!(
+        error
+            .as_deref()
+            .unwrap()
+            .contains("its references repaired"),
+        "{error:?}"
+    );
     // the rest read as they are
     for name in ["rss090", "default-ns", "lowercase", "podcast"] {
         assert_eq!(states[name].0, "ok", "{name}: {:?}", states[name]);
