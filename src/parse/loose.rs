@@ -8,6 +8,7 @@
 //! costs that entry's faulty element, at worst that entry, never the feed.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::ops::Range;
 
 use feed_rs::model::Feed;
@@ -353,6 +354,7 @@ fn parse_without_faults(
     part: Range<usize>,
     suffix: &str,
     parse: &dyn Fn(&str) -> Result<Feed, String>,
+    budget: &Cell<usize>,
 ) -> Result<(Feed, Vec<String>), String> {
     /// The most single-element removals tried per part.
     const MAX_TRIES: usize = 48;
@@ -374,6 +376,12 @@ fn parse_without_faults(
         Ok(feed) => return Ok((feed, Vec::new())),
         Err(e) => e,
     };
+    // every retry spends from the document's budget
+    let retry = |skip: &[Range<usize>]| {
+        let left = budget.get().checked_sub(1)?;
+        budget.set(left);
+        parse(&doc(skip)).ok()
+    };
     let inner = inner_elements(text, part.clone());
     let silent: Vec<Range<usize>> = inner
         .iter()
@@ -382,7 +390,7 @@ fn parse_without_faults(
         .collect();
     let name = |r: &Range<usize>| format!("<{}>", element_name(&text[r.clone()]));
     if !silent.is_empty() {
-        if let Ok(feed) = parse(&doc(&silent)) {
+        if let Some(feed) = retry(&silent) {
             let mut names: Vec<String> = silent.iter().map(name).collect();
             names.dedup();
             return Ok((
@@ -394,7 +402,7 @@ fn parse_without_faults(
     let mut by_size = inner;
     by_size.sort_by_key(|r| r.len());
     for r in by_size.iter().take(MAX_TRIES) {
-        if let Ok(feed) = parse(&doc(std::slice::from_ref(r))) {
+        if let Some(feed) = retry(std::slice::from_ref(r)) {
             return Ok((feed, vec![format!("{} left out ({error})", name(r))]));
         }
     }
@@ -429,34 +437,39 @@ fn entry_label(i: usize, entry_text: &str) -> String {
     }
 }
 
+/// Retries (a document without some of its elements) one document may cost in all: a
+/// hostile document of 10,000 faulty entries would otherwise be parsed half a million times.
+const MAX_RETRIES: usize = 500;
+
 /// Reads a document entry by entry: the feed's own elements once (without an element that
-/// breaks them, else without them), then each entry in a document of its own. An entry
-/// that cannot be read even without one of its elements is left out, and said.
+/// breaks them, else without them), then each entry in a document of its own (the root and
+/// channel start tags, the entry, their end tags). An entry that cannot be read even without
+/// one of its elements is left out, and said.
 pub(super) fn read_entries(
     text: &str,
     parse: &dyn Fn(&str) -> Result<Feed, String>,
 ) -> Option<Loose> {
     let o = outline(text)?;
+    let budget = Cell::new(MAX_RETRIES);
     let mut notes = Vec::new();
     // the feed's own elements: the document without its entries
-    let head = &text[o.head.clone()];
     let tail = &text[o.tail.clone()];
-    let (mut feed, prefix, suffix) =
-        match parse_without_faults("", text, o.head.clone(), tail, parse) {
-            Ok((feed, left_out)) => {
-                notes.extend(left_out.into_iter().map(|n| format!("feed: {n}")));
-                (feed, head.to_string(), tail.to_string())
-            }
-            Err(e) => {
-                let bare = parse(&format!("{}{}", o.opening, o.closing)).ok()?;
-                notes.push(format!("feed: its own elements could not be read ({e})"));
-                (bare, o.opening.clone(), o.closing.clone())
-            }
-        };
+    let mut feed = match parse_without_faults("", text, o.head.clone(), tail, parse, &budget) {
+        Ok((feed, left_out)) => {
+            notes.extend(left_out.into_iter().map(|n| format!("feed: {n}")));
+            feed
+        }
+        Err(e) => {
+            let bare = parse(&format!("{}{}", o.opening, o.closing)).ok()?;
+            notes.push(format!("feed: its own elements could not be read ({e})"));
+            bare
+        }
+    };
     feed.entries.clear();
     let mut kept = Vec::new();
     for (i, r) in o.entries.iter().enumerate() {
-        match parse_without_faults(&prefix, text, r.clone(), &suffix, parse) {
+        let read = parse_without_faults(&o.opening, text, r.clone(), &o.closing, parse, &budget);
+        match read {
             Ok((mut one, left_out)) => {
                 let label = entry_label(i, &text[r.clone()]);
                 notes.extend(left_out.into_iter().map(|n| format!("{label}: {n}")));
@@ -470,6 +483,11 @@ pub(super) fn read_entries(
                 entry_label(i, &text[r.clone()])
             )),
         }
+    }
+    if budget.get() == 0 {
+        notes.push(format!(
+            "more faults than {MAX_RETRIES} tries to repair them: the entries after that were left out whole"
+        ));
     }
     Some(Loose { feed, kept, notes })
 }
@@ -579,6 +597,43 @@ mod tests {
             "{:?}",
             loose.notes
         );
+    }
+
+    #[test]
+    fn rdf_is_read_entry_by_entry_too() {
+        let doc = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" \
+            xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>T</title></channel>\
+            <item><title>One</title><link>http://e.com/1</link><dc:creator>A \u{ab}a@e.com\u{bb}</dc:creator></item>\
+            <item><title>Two</title><link>http://e.com/2</link></item></rdf:RDF>";
+        assert!(parse(doc).is_err());
+        let loose = read_entries(doc, &parse).unwrap();
+        assert_eq!(loose.feed.entries.len(), 2, "{:?}", loose.notes);
+        assert_eq!(loose.feed.title.unwrap().content, "T");
+    }
+
+    #[test]
+    fn repairs_stop_at_a_budget() {
+        let bad = "<author>A \u{ab}a@b.example\u{bb}</author>";
+        let items: String = (0..60)
+            .map(|i| {
+                format!(
+                    "<item><title>{i}</title><a/><b/><c/><d/><e/><f/><g/><h/><i/>{bad}{bad}</item>"
+                )
+            })
+            .collect();
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{items}<item><title>ok</title></item></channel></rss>"
+        );
+        let tries = Cell::new(0);
+        let counting = |d: &str| {
+            tries.set(tries.get() + 1);
+            parse(d)
+        };
+        let loose = read_entries(&doc, &counting).unwrap();
+        assert_eq!(loose.feed.entries.len(), 1);
+        // one parse per entry and the feed, and the budget of retries
+        assert!(tries.get() <= 62 + MAX_RETRIES, "{}", tries.get());
+        assert!(loose.notes.last().unwrap().contains("more faults than"));
     }
 
     #[test]
