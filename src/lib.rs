@@ -34,4 +34,5 @@ pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod publish;
+pub mod rules;
 pub mod store;
