@@ -9,6 +9,7 @@
 //!    the tag of every matching `tag:NAME` rule.
 
 pub mod expr;
+pub mod report;
 
 use std::cell::OnceCell;
 use std::collections::HashSet;
