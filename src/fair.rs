@@ -19,17 +19,24 @@ use crate::article::Article;
 pub const BACKLOG_AGE: Duration = Duration::days(30);
 
 /// Dates the undated articles of a feed's very first poll, which are backlog of unknown
-/// age: just before the oldest dated article of the same document, or [`BACKLOG_AGE`]
-/// before the poll when none is dated; one second apart in document order (feeds list
-/// newest first), so that the feed's own order is kept. Returns how many were dated.
+/// age: just before the oldest dated article of the same document (or [`BACKLOG_AGE`]
+/// before the poll when none is dated), and before `oldest_stored`, the oldest story the
+/// store holds, so that they outrank no dated story of another feed already there; one
+/// second apart in document order (feeds list newest first), so that the feed's own order
+/// is kept. Returns how many were dated.
 /// Later polls leave undated articles alone: an item that appears then is new, and the
 /// time it was first seen is the best date it has.
-pub fn date_backlog(articles: &mut [Article], at: DateTime<Utc>) -> usize {
+pub fn date_backlog(
+    articles: &mut [Article],
+    at: DateTime<Utc>,
+    oldest_stored: Option<DateTime<Utc>>,
+) -> usize {
     let floor = articles
         .iter()
         .filter_map(|a| a.published)
         .min()
-        .map_or(at - BACKLOG_AGE, |oldest| oldest.min(at));
+        .map_or(at - BACKLOG_AGE, |oldest| oldest.min(at))
+        .min(oldest_stored.unwrap_or(at));
     let mut dated = 0;
     for a in articles.iter_mut().filter(|a| a.published.is_none()) {
         dated += 1;
@@ -52,6 +59,12 @@ impl FairShare {
             per_feed,
             taken: HashMap::new(),
         }
+    }
+
+    /// Whether `feed` has had its share.
+    pub fn is_full(&self, feed: &str) -> bool {
+        self.per_feed
+            .is_some_and(|cap| self.taken.get(feed).is_some_and(|n| *n >= cap))
     }
 
     /// Whether a story whose first source is `feed` may be shown; counts it when it may.
@@ -99,7 +112,7 @@ mod tests {
         let at = Utc::now();
         let old = at - Duration::days(2);
         let mut a = vec![article(None), article(Some(old)), article(None)];
-        assert_eq!(date_backlog(&mut a, at), 2);
+        assert_eq!(date_backlog(&mut a, at, None), 2);
         assert_eq!(a[0].published, Some(old - Duration::seconds(1)));
         assert_eq!(a[1].published, Some(old));
         assert_eq!(a[2].published, Some(old - Duration::seconds(2)));
@@ -109,7 +122,12 @@ mod tests {
     fn wholly_undated_backlog_is_a_month_old() {
         let at = Utc::now();
         let mut a = vec![article(None); 3];
-        date_backlog(&mut a, at);
+        date_backlog(&mut a, at, None);
+        // below every story the store already holds
+        let year_ago = at - Duration::days(365);
+        let mut c = vec![article(None)];
+        date_backlog(&mut c, at, Some(year_ago));
+        assert_eq!(c[0].published, Some(year_ago - Duration::seconds(1)));
         assert_eq!(
             a[0].published,
             Some(at - BACKLOG_AGE - Duration::seconds(1))
@@ -117,7 +135,7 @@ mod tests {
         assert!(a[0].published > a[1].published && a[1].published > a[2].published);
         // dates in the future do not lift the backlog above the poll
         let mut b = vec![article(Some(at + Duration::days(1))), article(None)];
-        date_backlog(&mut b, at);
+        date_backlog(&mut b, at, None);
         assert_eq!(b[1].published, Some(at - Duration::seconds(1)));
     }
 

@@ -474,6 +474,7 @@ async fn opml_export(path: PathBuf) -> anyhow::Result<()> {
             url: f.url.to_string(),
             tags: f.tags.clone(),
             html_url: site_urls.get(&f.name).cloned(),
+            title: f.title.clone(),
         })
         .collect();
     print!("{}", opml::render(&config.output.title, &feeds));

@@ -561,7 +561,8 @@ async fn run(
         .as_ref()
         .is_none_or(|s| s.last_success.is_none() && s.article_count == 0)
     {
-        crate::fair::date_backlog(&mut normalized.articles, at);
+        let oldest = ctx.store.call(|s| s.oldest_published()).await?;
+        crate::fair::date_backlog(&mut normalized.articles, at, oldest);
     }
     judge_articles(ctx, feed, &mut normalized.articles, at).await?;
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));

@@ -257,6 +257,12 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
     let mut search: Vec<String> = Vec::new();
     let mut limit = config.output.limit;
     // (feeds, tags) pairs: stories from a feed with one of the tags, or tagged so by a rule
+    let rule_tag = |tag: &str| {
+        config
+            .rules
+            .iter()
+            .any(|r| matches!(&r.action, crate::rules::Action::Tag(t) if t == tag))
+    };
     let mut tagged_by: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     // narrows `feeds` to those also in `only`
     let narrow = |feeds: &mut Option<Vec<String>>, only: Vec<String>| {
@@ -279,8 +285,10 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
             .ok_or_else(|| PublishError::UnknownView(name.clone()))?;
         title = v.title.clone();
         limit = v.limit;
-        if !v.tags.is_empty() {
+        if v.tags.iter().any(|t| rule_tag(t)) {
             tagged_by.push((tagged(&v.tags), v.tags.clone()));
+        } else if !v.tags.is_empty() {
+            narrow(&mut feeds, tagged(&v.tags));
         }
         if !v.feeds.is_empty() {
             narrow(&mut feeds, v.feeds.clone());
@@ -295,14 +303,14 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         title = format!("{title}: {name}");
     }
     if let Some(tag) = &view.tag {
-        let rule_tag = config
-            .rules
-            .iter()
-            .any(|r| r.action == crate::rules::Action::Tag(tag.clone()));
-        if !rule_tag && !config.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag)) {
+        if rule_tag(tag) {
+            // from a feed with the tag, or given it by a rule
+            tagged_by.push((tagged(std::slice::from_ref(tag)), vec![tag.clone()]));
+        } else if config.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag)) {
+            narrow(&mut feeds, tagged(std::slice::from_ref(tag)));
+        } else {
             return Err(PublishError::UnknownTag(tag.clone()));
         }
-        tagged_by.push((tagged(std::slice::from_ref(tag)), vec![tag.clone()]));
         title = format!("{title} #{tag}");
     }
     if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {

@@ -82,6 +82,14 @@ pub(super) fn tagged_args(feeds: &[String], tags: &[String]) -> Vec<rusqlite::ty
 }
 
 impl Store {
+    /// The publication time of the oldest story, if any (see [`crate::fair::date_backlog`]).
+    pub fn oldest_published(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let conn = lock(&self.reader);
+        let t: Option<i64> =
+            conn.query_row("SELECT min(published) FROM stories", [], |r| r.get(0))?;
+        Ok(t.map(from_ts))
+    }
+
     /// The identities of `feed`'s entries that rules dropped: they stay dropped.
     pub fn dropped_keys(&self, feed: &str) -> Result<HashSet<String>, StoreError> {
         let conn = lock(&self.reader);
@@ -295,6 +303,15 @@ impl Store {
         let mut out = Vec::with_capacity(q.limit);
         let mut page = q.clone();
         page.limit = q.limit.clamp(50, 1000);
+        let mut feeds: Vec<String> = match &q.feeds {
+            Some(f) => f.clone(),
+            None => {
+                let conn = lock(&self.reader);
+                let mut stmt = conn.prepare_cached("SELECT name FROM feeds")?;
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            }
+        };
         loop {
             let batch = self.stories(&page)?;
             let Some(last) = batch.last() else {
@@ -313,6 +330,16 @@ impl Store {
             }
             if !full {
                 break;
+            }
+            // the next pages leave out the feeds that had their share: a flood of one feed
+            // is read once, not page after page
+            let open = feeds.len();
+            feeds.retain(|f| !share.is_full(f));
+            if feeds.is_empty() {
+                break;
+            }
+            if feeds.len() < open {
+                page.feeds = Some(feeds.clone());
             }
         }
         Ok(out)
