@@ -393,3 +393,83 @@ async fn a_flood_of_undated_items_does_not_push_the_other_feeds_out() {
     env.poll().await;
     assert_eq!(titles(&env.merged_atom_parsed())[0], "Fresh listing");
 }
+
+/// GETs `path` of the daemon until `ok` holds for the body (the first poll runs at start).
+async fn wait_body(d: &common::Daemon, path: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let body = reqwest::get(d.url(path))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if ok(&body) {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out on {path}: {body}\nlog:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_applies_rules_and_keeps_its_last_good_ones() {
+    let server = serve().await;
+    let feeds = feeds(&server).replace(
+        "title = \"Harbour Gazette (print)\"\n",
+        "title = \"Harbour Gazette (print)\"\nusername = \"reader\"\npassword = \"s3cret-pw\"\n",
+    );
+    let env = TestEnv::new(&format!("{feeds}{RULES}"));
+    let d = common::Daemon::start(&env.config_path);
+    let atom = wait_body(&d, "/feed.atom", |b| b.contains("Council approves")).await;
+    let feed = feed_rs::parser::parse(atom.as_bytes()).unwrap();
+    let shown = titles(&feed);
+    assert!(
+        !shown
+            .iter()
+            .any(|t| t.contains("mattress") || t == "Tide table"),
+        "{shown:?}"
+    );
+    let ai = wait_body(&d, "/feed.json?tag=ai", |b| b.contains("harbour charts")).await;
+    assert!(
+        ai.contains("Port cranes") && !ai.contains("ferry route"),
+        "{ai}"
+    );
+    let metrics = wait_body(&d, "/metrics", |b| b.contains("rule_matches")).await;
+    assert!(
+        metrics.contains("newswire_rule_matches_total{rule=\"no-sponsored\",action=\"drop\"} 2"),
+        "{metrics}"
+    );
+    let status = wait_body(&d, "/status", |b| b.contains("gazette")).await;
+    assert!(!status.contains("s3cret"), "{status}");
+
+    // a broken rule: located in the log, and the daemon goes on with the rules it had
+    env.write(&format!(
+        "{feeds}{RULES}\n[[rule]]\nname = \"bad\"\nwhen = 'age > 3'\naction = \"hide\"\n"
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !d.log().contains("keeping the last good config") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reported:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        d.log()
+            .contains("`rule.when`: `age` is compared with a duration"),
+        "{}",
+        d.log()
+    );
+    wait_body(&d, "/feed.atom?tag=ai", |b| b.contains("harbour charts")).await;
+    assert!(
+        !d.log().contains("s3cret"),
+        "the password was logged:\n{}",
+        d.log()
+    );
+}
