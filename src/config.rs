@@ -137,6 +137,8 @@ pub struct Config {
     pub log_format: crate::logging::LogFormat,
     /// `[dedup]` and `[storage]`: near-duplicates, update caps, retention.
     pub store: crate::store::StoreSettings,
+    /// `[[rule]]`s, in config order.
+    pub rules: Vec<crate::rules::Rule>,
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -177,6 +179,8 @@ pub struct OutputConfig {
     pub hub: Option<String>,
     /// Zone in which the HTML page groups stories by day and shows times.
     pub timezone: Tz,
+    /// At most this many stories from any one feed in a merged view; `None`: no cap.
+    pub per_feed: Option<usize>,
 }
 
 /// `[fetch]`
@@ -211,6 +215,10 @@ pub struct FeedConfig {
     pub timezone: Option<Tz>,
     /// Disabled feeds are not polled; what they already brought stays.
     pub enabled: bool,
+    /// Display name shown instead of the title the feed gives itself.
+    pub title: Option<String>,
+    /// How the feed is requested: extra headers, User-Agent, Basic auth.
+    pub request: crate::fetch::RequestOptions,
 }
 
 impl Config {
@@ -316,6 +324,20 @@ struct RawConfig {
     dedup: RawDedup,
     #[serde(default)]
     storage: RawStorage,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    when: Spanned<String>,
+    action: Spanned<String>,
+    #[serde(default)]
+    feeds: Vec<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -365,6 +387,7 @@ struct RawOutput {
     logo: Option<Spanned<String>>,
     hub: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
+    per_feed: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -388,6 +411,12 @@ struct RawFeed {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     enabled: Option<bool>,
+    title: Option<String>,
+    #[serde(default)]
+    headers: Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    user_agent: Option<Spanned<String>>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -477,6 +506,18 @@ impl RawConfig {
             logo: http_url("output.logo", &self.output.logo)?,
             hub: http_url("output.hub", &self.output.hub)?,
             timezone: display_zone,
+            per_feed: match &self.output.per_feed {
+                None => Some(50),
+                Some(n) if *n.get_ref() == 0 => None,
+                Some(n) if (1..=10_000).contains(n.get_ref()) => Some(*n.get_ref() as usize),
+                Some(n) => {
+                    return Err(ctx.invalid(
+                        "output.per_feed",
+                        n,
+                        "expected a number from 1 to 10000, or 0 for no cap",
+                    ));
+                }
+            },
         };
 
         let timeout = match &self.fetch.timeout {
@@ -587,6 +628,7 @@ impl RawConfig {
                     )
                 })?),
             };
+            let request = feed_request(ctx, &raw)?;
             let mut tags: Vec<String> = Vec::new();
             for t in raw.tags {
                 let t = t.trim().to_string();
@@ -601,6 +643,11 @@ impl RawConfig {
                 schedule,
                 timezone,
                 enabled: raw.enabled.unwrap_or(true),
+                title: raw
+                    .title
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty()),
+                request,
             });
         }
 
@@ -744,6 +791,8 @@ impl RawConfig {
             },
         };
 
+        let rules = validate_rules(ctx, self.rules, &seen)?;
+
         Ok(Config {
             path: ctx.path.to_path_buf(),
             database,
@@ -755,8 +804,168 @@ impl RawConfig {
             views,
             log_format,
             store,
+            rules,
         })
     }
+}
+
+/// `headers`, `user_agent`, `username` and `password` of one `[[feed]]`.
+fn feed_request(ctx: &Ctx, raw: &RawFeed) -> Result<crate::fetch::RequestOptions, ConfigError> {
+    use reqwest::header::{HeaderName, HeaderValue};
+    let mut headers = Vec::new();
+    if let Some(h) = &raw.headers {
+        for (name, value) in h.get_ref() {
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(ctx.invalid(
+                    "feed.headers",
+                    h,
+                    format!("\"{name}\" is not a valid HTTP header name, e.g. \"X-Api-Key\""),
+                ));
+            }
+            if HeaderValue::from_str(value).is_err() {
+                return Err(ctx.invalid(
+                    "feed.headers",
+                    h,
+                    format!("the value of \"{name}\" is not a valid header value (no newlines or control characters)"),
+                ));
+            }
+            if name.eq_ignore_ascii_case("authorization")
+                && (raw.username.is_some() || raw.password.is_some())
+            {
+                return Err(ctx.invalid(
+                    "feed.headers",
+                    h,
+                    "an Authorization header and username/password cannot both be set: keep one",
+                ));
+            }
+            headers.push((name.clone(), value.clone()));
+        }
+    }
+    let user_agent = match &raw.user_agent {
+        None => None,
+        Some(ua) if HeaderValue::from_str(ua.get_ref()).is_ok() && !ua.get_ref().is_empty() => {
+            Some(ua.get_ref().clone())
+        }
+        Some(ua) => {
+            return Err(ctx.invalid(
+                "feed.user_agent",
+                ua,
+                "expected a non-empty header value without newlines or control characters",
+            ));
+        }
+    };
+    let basic_auth = match (&raw.username, &raw.password) {
+        (None, None) => None,
+        (Some(u), p) if !u.contains(':') => Some((
+            u.clone(),
+            crate::fetch::Secret::new(p.clone().unwrap_or_default()),
+        )),
+        _ => {
+            return Err(ctx.invalid(
+                "feed.username",
+                &raw.name,
+                "HTTP Basic auth needs a `username` (without ':') beside `password`",
+            ));
+        }
+    };
+    Ok(crate::fetch::RequestOptions {
+        headers,
+        user_agent,
+        basic_auth,
+    })
+}
+
+/// Where in the config file byte `offset` of a string value's text lies: exact when the
+/// value is written without escapes, else the start of the string.
+fn offset_in_string(ctx: &Ctx, value: &Spanned<String>, offset: usize) -> usize {
+    let start = value.span().start;
+    let raw = &ctx.text[start.min(ctx.text.len())..value.span().end.min(ctx.text.len())];
+    let mut base = start
+        + if raw.starts_with("'''") || raw.starts_with("\"\"\"") {
+            3
+        } else {
+            1
+        };
+    // a newline right after the opening quotes is not part of a multi-line string
+    if base > start + 1 {
+        if ctx.text[base..].starts_with("\r\n") {
+            base += 2;
+        } else if ctx.text[base..].starts_with('\n') {
+            base += 1;
+        }
+    }
+    let v = value.get_ref();
+    if ctx.text.get(base..base + v.len()) == Some(v.as_str()) {
+        base + offset.min(v.len())
+    } else {
+        start
+    }
+}
+
+fn validate_rules(
+    ctx: &Ctx,
+    raws: Vec<RawRule>,
+    feed_names: &HashSet<String>,
+) -> Result<Vec<crate::rules::Rule>, ConfigError> {
+    let mut rules: Vec<crate::rules::Rule> = Vec::new();
+    for raw in raws {
+        let name = raw.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(ctx.invalid(
+                "rule.name",
+                &raw.name,
+                "a rule needs a name, e.g. \"no-sponsored\"",
+            ));
+        }
+        if rules.iter().any(|r| r.name == name) {
+            return Err(ctx.invalid(
+                "rule.name",
+                &raw.name,
+                format!("another [[rule]] is already called \"{name}\"; names must be unique"),
+            ));
+        }
+        let expr = crate::rules::expr::parse(raw.when.get_ref()).map_err(|e| {
+            let at = offset_in_string(ctx, &raw.when, e.offset);
+            let (line, column) = ctx.line_col(at);
+            ConfigError::Invalid {
+                path: ctx.path.to_path_buf(),
+                line,
+                column,
+                key: "rule.when".into(),
+                message: e.message,
+            }
+        })?;
+        let action = crate::rules::Action::parse(raw.action.get_ref())
+            .map_err(|m| ctx.invalid("rule.action", &raw.action, m))?;
+        let mut feeds = Vec::new();
+        for f in &raw.feeds {
+            let g = f.get_ref();
+            if !g.contains(['*', '?']) && !feed_names.contains(g) {
+                return Err(ctx.invalid(
+                    "rule.feeds",
+                    f,
+                    format!(
+                        "no [[feed]] is called \"{g}\" (use a glob such as \"bbc-*\" for a pattern)"
+                    ),
+                ));
+            }
+            feeds.push(g.clone());
+        }
+        rules.push(crate::rules::Rule {
+            name,
+            when: raw.when.get_ref().clone(),
+            expr,
+            action,
+            feeds,
+            tags: raw
+                .tags
+                .into_iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        });
+    }
+    Ok(rules)
 }
 
 #[cfg(test)]
@@ -928,5 +1137,107 @@ enabled = false
             s.next_after(t).unwrap().to_rfc3339(),
             "2026-01-01T10:15:00+00:00"
         );
+    }
+}
+
+#[cfg(test)]
+mod rule_and_feed_option_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/newswire/newswire.toml"), text)
+    }
+
+    const FEED: &str = "[[feed]]\nname = \"bbc\"\nurl = \"https://e.com/\"\n";
+
+    #[test]
+    fn rules_parse_with_scope() {
+        let c = parse(&format!(
+            "{FEED}[[rule]]\nname = \"ads\"\nwhen = 'title ~ \"(?i)^sponsored\" or category = \"Advertorial\"'\naction = \"drop\"\nfeeds = [\"bb*\"]\ntags = [\"news\"]\n[[rule]]\nname = \"ai\"\nwhen = \"title contains \\\"AI\\\"\"\naction = \"tag:ai\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.rules[0].feeds, ["bb*"]);
+        assert_eq!(c.rules[1].action, crate::rules::Action::Tag("ai".into()));
+        assert_eq!(c.output.per_feed, Some(50));
+    }
+
+    #[test]
+    fn rule_errors_point_into_the_expression() {
+        let cases = [
+            // literal string: the column of the offending word itself
+            ("when = 'titel ~ \"x\"'", "6:9:", "unknown field `titel`"),
+            ("when = 'title ~ \"(\"'", "6:17:", "invalid regex"),
+            (
+                "when = '''\ntitle = \"a\" and\n'''",
+                "8:1:",
+                "ends too soon",
+            ),
+            // with escapes: the start of the string
+            ("when = \"title = \\\"a\\\" @\"", "6:8:", "unexpected `@`"),
+        ];
+        for (when, at, hint) in cases {
+            let text = format!("{FEED}[[rule]]\nname = \"r\"\n{when}\naction = \"drop\"\n");
+            let msg = parse(&text).unwrap_err().to_string();
+            assert!(
+                msg.contains(&format!("newswire.toml:{at} `rule.when`")),
+                "{when}: {msg}"
+            );
+            assert!(msg.contains(hint), "{when}: {msg}");
+        }
+        for (rule, at, hint) in [
+            (
+                "name = \"r\"\nwhen = 'feed = \"a\"'\naction = \"delete\"",
+                "7:10:",
+                "\"tag:NAME\"",
+            ),
+            (
+                "name = \"r\"\nwhen = 'feed = \"a\"'\naction = \"drop\"\nfeeds = [\"cnn\"]",
+                "8:10:",
+                "no [[feed]] is called \"cnn\"",
+            ),
+            (
+                "name = \"r\"\nwhen = 'feed = \"a\"'\naction = \"drop\"\n[[rule]]\nname = \"r\"\nwhen = 'feed = \"a\"'\naction = \"drop\"",
+                "9:8:",
+                "unique",
+            ),
+        ] {
+            let msg = parse(&format!("{FEED}[[rule]]\n{rule}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(at) && msg.contains(hint), "{rule}: {msg}");
+        }
+    }
+
+    #[test]
+    fn per_feed_request_options() {
+        let c = parse(
+            "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\ntitle = \"  The A  \"\nuser_agent = \"Mozilla/5.0\"\nusername = \"me\"\npassword = \"hunter2\"\nheaders = { Cookie = \"s=1\", \"X-Api-Key\" = \"k\" }\n[output]\nper_feed = 0\n",
+        )
+        .unwrap();
+        let f = &c.feeds[0];
+        assert_eq!(f.title.as_deref(), Some("The A"));
+        assert_eq!(f.request.user_agent.as_deref(), Some("Mozilla/5.0"));
+        assert_eq!(f.request.headers.len(), 2);
+        assert_eq!(c.output.per_feed, None);
+        // the password never shows in debug output (and so in no log line)
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        for (bad, hint) in [
+            ("headers = { \"Bad Name\" = \"x\" }", "header name"),
+            ("headers = { X = \"a\\nb\" }", "header value"),
+            ("password = \"p\"", "username"),
+            ("username = \"a:b\"", "username"),
+            ("user_agent = \"\"", "non-empty"),
+            (
+                "username = \"u\"\nheaders = { Authorization = \"Bearer x\" }",
+                "cannot both",
+            ),
+        ] {
+            let msg = parse(&format!("{FEED}{bad}\n")).unwrap_err().to_string();
+            assert!(msg.contains(hint), "{bad}: {msg}");
+        }
+        let msg = parse("[output]\nper_feed = -1\n").unwrap_err().to_string();
+        assert!(msg.contains("2:12: `output.per_feed`"), "{msg}");
     }
 }

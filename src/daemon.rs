@@ -297,6 +297,7 @@ impl Daemon {
             }
         };
         self.poller.store().configure(new.store.clone());
+        self.poller.set_rules(&new.rules);
         if let Err(e) = self.poller.reconfigure(&new.fetch) {
             error!(error = %error_chain(&e), "new [fetch] settings could not be applied; keeping the old ones");
         }
@@ -420,6 +421,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         &config.fetch,
         cancel.clone(),
     )?);
+    poller.set_rules(&config.rules);
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(Arc::clone(&config));
     let (changes_tx, mut changes_rx) = watch::channel(0u64);

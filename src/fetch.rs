@@ -24,6 +24,41 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// A value that must never be shown: its `Debug` prints `***`, and it has no `Display`
+/// nor `Serialize`, so that it cannot reach a log line, `/status` or an export by accident.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How one feed is requested beyond the `[fetch]` defaults (`[[feed]]` `headers`,
+/// `user_agent`, `username`/`password`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// Extra request headers, validated (names and values) by the config.
+    pub headers: Vec<(String, String)>,
+    /// Replaces `[fetch] user_agent` for this feed.
+    pub user_agent: Option<String>,
+    /// HTTP Basic auth: sent to the feed's own origin only, never to a redirect elsewhere.
+    pub basic_auth: Option<(String, Secret)>,
+}
+
 /// A successful fetch: a 304, or a 2xx with its body.
 #[derive(Debug)]
 pub struct Fetched {
@@ -197,8 +232,21 @@ impl Fetcher {
     /// GETs `url`, conditionally when `validators` has anything, following up to
     /// [`MAX_REDIRECTS`] redirects.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch_as(url, validators, &RequestOptions::default())
+            .await
+    }
+
+    /// As [`Fetcher::fetch`], with a feed's own headers, User-Agent and credentials.
+    /// Credentials and extra headers go to `url`'s origin only: a redirect to another host
+    /// gets neither (they are the user's secrets for that server).
+    pub async fn fetch_as(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        options: &RequestOptions,
+    ) -> Result<Fetched, FetchError> {
         // the whole exchange, redirects and body included, within one timeout
-        match tokio::time::timeout(self.timeout, self.fetch_inner(url, validators)).await {
+        match tokio::time::timeout(self.timeout, self.fetch_inner(url, validators, options)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(self.timeout)),
         }
@@ -208,6 +256,7 @@ impl Fetcher {
         &self,
         start: &Url,
         validators: &Validators,
+        options: &RequestOptions,
     ) -> Result<Fetched, FetchError> {
         let mut url = start.clone();
         let mut seen: HashSet<Url> = HashSet::from([start.clone()]);
@@ -216,6 +265,17 @@ impl Fetcher {
         let mut redirects = 0;
         let resp = loop {
             let mut req = self.client.get(url.clone());
+            if let Some(ua) = &options.user_agent {
+                req = req.header(header::USER_AGENT, ua);
+            }
+            if url.origin() == start.origin() {
+                for (name, value) in &options.headers {
+                    req = req.header(name.as_str(), value.as_str());
+                }
+                if let Some((user, password)) = &options.basic_auth {
+                    req = req.basic_auth(user, Some(password.expose()));
+                }
+            }
             if let Some(etag) = &validators.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
             }

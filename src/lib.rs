@@ -12,6 +12,8 @@
 //!   dedup      identity within a feed, stories across feeds
 //!   store      SQLite: entries, stories, feed state
 //! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
+//!   rules      [[rule]]s judge entries between normalize and store (drop, hide, keep, tag)
+//! fair     -> fair shares: backlog dates, at most per_feed stories of a feed in a view
 //! metrics, logging -> /metrics, journald- and JSON-friendly logs
 //!
 //! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
@@ -24,6 +26,7 @@ pub mod config;
 pub mod daemon;
 pub mod date;
 pub mod dedup;
+pub mod fair;
 pub mod fetch;
 pub mod logging;
 pub mod manage;
@@ -34,4 +37,5 @@ pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod publish;
+pub mod rules;
 pub mod store;

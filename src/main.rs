@@ -73,6 +73,26 @@ enum Command {
         #[command(subcommand)]
         action: OpmlCommand,
     },
+    /// Try the [[rule]]s on stored stories, or apply them to what is stored.
+    Rules {
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Dry run: which stored entries each rule would drop, hide or tag, with counts.
+    Test {
+        /// Only entries first seen this recently (e.g. 2d, 12h).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
+        /// Only this feed's entries.
+        #[arg(long, value_name = "NAME")]
+        feed: Option<String>,
+    },
+    /// Re-apply the rules to stored entries: hide and tag now, remove what they drop.
+    Apply,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +167,12 @@ async fn async_main() -> ExitCode {
         Command::Opml {
             action: OpmlCommand::Export,
         } => opml_export(path).await,
+        Command::Rules {
+            action: RulesCommand::Test { since, feed },
+        } => rules_run(path, since, feed, false).await,
+        Command::Rules {
+            action: RulesCommand::Apply,
+        } => rules_run(path, None, None, true).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,6 +228,7 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
         &config.fetch,
         cancel.clone(),
     )?);
+    poller.set_rules(&config.rules);
     {
         let cancel = cancel.clone();
         tokio::spawn(async move {
@@ -287,7 +314,8 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
             .call(move |s| publish::feed_statuses(s, &config, Utc::now()))
             .await?
     };
-    let rows: Vec<[String; 8]> = statuses
+    let dropped = store.call(|s| s.dropped_counts()).await?;
+    let rows: Vec<[String; 9]> = statuses
         .iter()
         .map(|s| {
             let state = match s.state.as_str() {
@@ -303,6 +331,7 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
                 s.consecutive_failures.to_string(),
                 when(s.next_poll),
                 s.article_count.to_string(),
+                dropped.get(&s.name).copied().unwrap_or(0).to_string(),
                 s.last_error.clone().unwrap_or_default(),
             ]
         })
@@ -315,18 +344,19 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
         "FAILURES",
         "NEXT POLL (UTC)",
         "ARTICLES",
+        "DROPPED",
         "LAST ERROR",
     ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()).take(7) {
+        for (w, c) in widths.iter_mut().zip(r.iter()).take(8) {
             *w = (*w).max(c.chars().count());
         }
     }
     let line = |cells: Vec<&str>| {
         let mut out = String::new();
         for (i, c) in cells.iter().enumerate() {
-            if i < 7 {
+            if i < 8 {
                 out.push_str(&format!("{c:<w$}  ", w = widths[i]));
             } else {
                 out.push_str(c);
@@ -444,8 +474,58 @@ async fn opml_export(path: PathBuf) -> anyhow::Result<()> {
             url: f.url.to_string(),
             tags: f.tags.clone(),
             html_url: site_urls.get(&f.name).cloned(),
+            title: f.title.clone(),
         })
         .collect();
     print!("{}", opml::render(&config.output.title, &feeds));
+    Ok(())
+}
+
+/// `rules test` (dry run) and `rules apply`.
+async fn rules_run(
+    path: PathBuf,
+    since: Option<std::time::Duration>,
+    feed: Option<String>,
+    apply: bool,
+) -> anyhow::Result<()> {
+    let config = Arc::new(Config::load(&path)?);
+    if let Some(f) = &feed {
+        if config.feed(f).is_none() {
+            anyhow::bail!("no [[feed]] is called \"{f}\" in {}", path.display());
+        }
+    }
+    let store = daemon::open_store(&config).await?;
+    let now = Utc::now();
+    let since = match since {
+        None => None,
+        Some(d) => Some(
+            chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now.checked_sub_signed(d))
+                .context("--since is too long")?,
+        ),
+    };
+    let entries = store
+        .call(move |s| s.rule_entries(since, feed.as_deref()))
+        .await?;
+    let report = {
+        let config = Arc::clone(&config);
+        tokio::task::spawn_blocking(move || {
+            newswire::rules::report::judge_stored(&config.rules, &config.feeds, &entries, now)
+        })
+        .await?
+    };
+    print!("{}", report.render());
+    if apply {
+        let marks = report.marks;
+        let done = store.write(move |s| s.apply_marks(&marks, now)).await?;
+        println!(
+            "applied: {} removed (dropped), {} hidden, {} tags given",
+            done.dropped, done.hidden, done.tagged
+        );
+        daemon::write_output_file(&store, &config).await;
+    } else {
+        println!("dry run: nothing changed; `newswire rules apply` applies these");
+    }
     Ok(())
 }

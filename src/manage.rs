@@ -126,6 +126,8 @@ pub struct NewFeed {
     pub url: Url,
     /// Its tags (may be empty).
     pub tags: Vec<String>,
+    /// Its display title (`title`), if it has one.
+    pub title: Option<String>,
 }
 
 /// The config file open for editing.
@@ -254,6 +256,9 @@ impl ConfigFile {
         if !feed.tags.is_empty() {
             let tags: toml_edit::Array = feed.tags.iter().map(String::as_str).collect();
             table.insert("tags", toml_edit::value(tags));
+        }
+        if let Some(title) = &feed.title {
+            table.insert("title", toml_edit::value(title.as_str()));
         }
         // comments at the very end of the file stay where they are, above the new table
         // (toml_edit would keep them last, i.e. move them below it)
@@ -712,6 +717,7 @@ pub async fn add(path: &Path, req: AddRequest) -> Result<Added, ManageError> {
         name,
         url: found.url.clone(),
         tags: clean_tags(req.tags),
+        title: None,
     };
     file.add(feed.clone())?;
     file.save()?;
@@ -764,11 +770,22 @@ pub fn import_opml(path: &Path, opml_bytes: &[u8]) -> Result<Imported, ManageErr
             report.duplicates.push((url.to_string(), feed.to_string()));
             continue;
         }
-        let name = file.unique_name(&base_name(o.title.as_deref(), &url));
+        // newswire's own export keeps the name in `text` and the display title in `title`
+        let name_from = o
+            .text
+            .as_deref()
+            .filter(|t| valid_name(t))
+            .or(o.title.as_deref());
+        let name = file.unique_name(&base_name(name_from, &url));
+        let title = o
+            .title
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty() && *t != name);
         let feed = NewFeed {
             name,
             url,
             tags: clean_tags(o.tags),
+            title,
         };
         file.add(feed.clone())?;
         report.added.push(feed);
@@ -795,6 +812,7 @@ mod tests {
             name: name.into(),
             url: Url::parse(url).unwrap(),
             tags: vec![],
+            title: None,
         }
     }
 
@@ -982,5 +1000,45 @@ mod tests {
         assert_eq!(c[1].as_str(), "https://e.com/feed");
         let c = common_candidates(&Url::parse("https://e.com/").unwrap());
         assert_eq!(c.len(), COMMON_PATHS.len());
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::*;
+
+    #[test]
+    fn opml_import_keeps_titles_and_export_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("newswire.toml");
+        std::fs::write(&p, "").unwrap();
+        // an export of newswire (name in text, display title in title), and a foreign one
+        let doc = opml::render(
+            "x",
+            &[opml::ExportFeed {
+                name: "bbc".into(),
+                url: "https://bbc.example/rss".into(),
+                tags: vec![],
+                html_url: None,
+                title: Some("BBC World".into()),
+            }],
+        );
+        let doc = doc.replace(
+            "</body>",
+            "<outline text=\"Le Monde\" title=\"Le Monde\" xmlUrl=\"https://lm.example/rss\"/></body>",
+        );
+        let got = import_opml(&p, doc.as_bytes()).unwrap();
+        let added: Vec<(&str, Option<&str>)> = got
+            .added
+            .iter()
+            .map(|f| (f.name.as_str(), f.title.as_deref()))
+            .collect();
+        assert_eq!(
+            added,
+            [("bbc", Some("BBC World")), ("le-monde", Some("Le Monde"))]
+        );
+        let config = crate::config::Config::load(&p).unwrap();
+        assert_eq!(config.feeds[0].title.as_deref(), Some("BBC World"));
+        assert_eq!(config.feeds[1].title.as_deref(), Some("Le Monde"));
     }
 }

@@ -25,6 +25,7 @@ pub struct Metrics {
     database_bytes: Gauge,
     requests: Family<Labels, Counter>,
     request_seconds: Family<Labels, Histogram>,
+    rule_matches: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -77,7 +78,14 @@ impl Metrics {
             "HTTP request latency by route",
             request_seconds.clone(),
         );
+        let rule_matches = Family::<Labels, Counter>::default();
+        registry.register(
+            "rule_matches",
+            "Entries a [[rule]] matched at poll time, by rule and action (drop, hide, keep, tag)",
+            rule_matches.clone(),
+        );
         Metrics {
+            rule_matches,
             registry,
             polls,
             fetch_seconds,
@@ -108,6 +116,18 @@ impl Metrics {
         if n > 0 {
             self.articles
                 .get_or_create(&vec![("kind", kind.to_string())])
+                .inc_by(n as u64);
+        }
+    }
+
+    /// Counts `n` entries that `rule` matched; its action is drop, hide, keep or tag.
+    pub fn rule_match(&self, rule: &str, action: &str, n: usize) {
+        if n > 0 {
+            self.rule_matches
+                .get_or_create(&vec![
+                    ("rule", rule.to_string()),
+                    ("action", action.to_string()),
+                ])
                 .inc_by(n as u64);
         }
     }
@@ -158,6 +178,7 @@ mod tests {
         m.fetch(Duration::from_millis(20), 1234);
         m.articles("new", 3);
         m.request("/feed.atom", 200, Duration::from_millis(2));
+        m.rule_match("no-ads", "drop", 2);
         let text = m.render(&[("ok".into(), 2), ("failing".into(), 1)], 4096);
         for needle in [
             "newswire_polls_total{outcome=\"ok\"} 1",
@@ -167,6 +188,7 @@ mod tests {
             "newswire_database_bytes 4096",
             "newswire_http_requests_total{route=\"/feed.atom\",status=\"200\"} 1",
             "newswire_fetch_duration_seconds_bucket",
+            "newswire_rule_matches_total{rule=\"no-ads\",action=\"drop\"} 2",
             "newswire_http_request_duration_seconds_count{route=\"/feed.atom\"} 1",
         ] {
             assert!(text.contains(needle), "missing {needle} in:\n{text}");

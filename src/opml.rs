@@ -36,6 +36,8 @@ pub struct Outline {
     pub html_url: Option<String>,
     /// Its folders, outermost first, then its `category` entries, as tags.
     pub tags: Vec<String>,
+    /// `text`, if any (newswire's export writes the feed's name there).
+    pub text: Option<String>,
 }
 
 /// One feed to write.
@@ -49,6 +51,8 @@ pub struct ExportFeed {
     pub tags: Vec<String>,
     /// The site's home page, if known.
     pub html_url: Option<String>,
+    /// Its display title (`[[feed]] title`), written as `title`; else the name is.
+    pub title: Option<String>,
 }
 
 /// The attributes of an element, names lowercased (local part only), values unescaped.
@@ -147,6 +151,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Outline>, OpmlError> {
                     xml_url: url.to_string(),
                     html_url: get(&attrs, "htmlurl").map(str::to_string),
                     tags: unique,
+                    text: get(&attrs, "text").map(str::to_string),
                 });
                 if !empty {
                     folders.push(None);
@@ -174,8 +179,9 @@ fn esc(s: &str) -> Cow<'_, str> {
 
 fn feed_outline(f: &ExportFeed, indent: &str) -> String {
     let mut s = format!(
-        "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"",
+        "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{t}\" xmlUrl=\"{u}\"",
         n = esc(&f.name),
+        t = esc(f.title.as_deref().unwrap_or(&f.name)),
         u = esc(&f.url)
     );
     if let Some(h) = &f.html_url {
@@ -279,18 +285,21 @@ mod tests {
                 url: "https://p.example/feed?a=1&b=2".into(),
                 tags: vec![],
                 html_url: None,
+                title: None,
             },
             ExportFeed {
                 name: "gt".into(),
                 url: "https://gt.example/rss".into(),
                 tags: vec!["world".into(), "opinion".into()],
                 html_url: Some("https://gt.example/".into()),
+                title: None,
             },
             ExportFeed {
                 name: "op".into(),
                 url: "https://op.example/rss".into(),
                 tags: vec!["opinion".into()],
                 html_url: None,
+                title: None,
             },
         ];
         let doc = render("news & more", &feeds);

@@ -21,6 +21,7 @@ use crate::dedup::hash_parts;
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::normalize;
 use crate::parse;
+use crate::rules::{self, Rule};
 use crate::store::{ApplyStats, FeedState, FeedUpdate, Store, StoreError};
 
 /// Longest pause a server's Retry-After can impose.
@@ -244,6 +245,8 @@ pub struct PollContext<'a> {
     /// is fetched and has a place in the store's queue, so that parsing and storing one
     /// feed never keep the next one on the same host from being fetched.
     pub fetch_slots: std::sync::Mutex<Option<FetchSlots>>,
+    /// The `[[rule]]`s that judge the entries before they are stored.
+    pub rules: Arc<Vec<Rule>>,
 }
 
 /// Semaphore permits for one fetch; dropping them frees the slots.
@@ -437,7 +440,7 @@ async fn run(
         .unwrap_or_default();
     let fetch_started = Instant::now();
     let result = tokio::select! {
-        r = ctx.fetcher.fetch(&url, &validators) => r,
+        r = ctx.fetcher.fetch_as(&url, &validators, &feed.request) => r,
         _ = ctx.cancel.cancelled() => return Ok(Outcome::Cancelled),
     };
     let bytes = result
@@ -547,7 +550,7 @@ async fn run(
     .await
     .map_err(|e| PollError::ParserCrashed(e.to_string()))?;
     drop(parse_slot);
-    let (ttl, skipped, recovered, normalized) = normalized?;
+    let (ttl, skipped, recovered, mut normalized) = normalized?;
     for note in &recovered {
         warn!(note = %note, "the document is faulty: read anyway");
     }
@@ -559,6 +562,15 @@ async fn run(
             parse::MAX_ENTRIES
         );
     }
+    // a feed's first poll lists its backlog: undated items there are old, not new
+    if state
+        .as_ref()
+        .is_none_or(|s| s.last_success.is_none() && s.article_count == 0)
+    {
+        let oldest = ctx.store.call(|s| s.oldest_published()).await?;
+        crate::fair::date_backlog(&mut normalized.articles, at, oldest);
+    }
+    judge_articles(ctx, feed, &mut normalized.articles, at).await?;
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
     let status = fetched.status;
@@ -581,6 +593,56 @@ async fn run(
     outcome
 }
 
+/// The rules step between normalize and store: leaves in `articles` what the rules keep,
+/// and records every decision (drops first, so that a crash never stores what was dropped).
+async fn judge_articles(
+    ctx: &PollContext<'_>,
+    feed: &FeedConfig,
+    articles: &mut Vec<crate::article::Article>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let name = feed.name.clone();
+    let dropped = ctx.store.call(move |s| s.dropped_keys(&name)).await?;
+    let rules = Arc::clone(&ctx.rules);
+    if rules.is_empty() && dropped.is_empty() {
+        // marks earlier rules left on these entries are cleared by `rules apply`
+        return Ok(());
+    }
+    let (name, tags) = (feed.name.clone(), feed.tags.clone());
+    let all = std::mem::take(articles);
+    let judged = tokio::task::spawn_blocking(move || {
+        let keys: Vec<String> = all.iter().map(|a| a.key.as_stored()).collect();
+        let judged = rules::judge(&rules, &name, &tags, all, &dropped, at);
+        let m = crate::metrics::metrics();
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for &i in &judged.matched {
+            *counts.entry(i).or_default() += 1;
+        }
+        for (i, n) in counts {
+            m.rule_match(&rules[i].name, rules[i].action.label(), n);
+        }
+        m.rule_match(rules::UNKEPT, "drop", judged.unkept);
+        (keys, judged)
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))?;
+    let (keys, judged) = judged;
+    let dropped_now = judged.marks.iter().filter(|m| m.action == "drop").count();
+    if dropped_now + judged.still_dropped > 0 {
+        info!(
+            dropped = dropped_now,
+            still_dropped = judged.still_dropped,
+            "rules dropped entries"
+        );
+    }
+    let (name, marks) = (feed.name.clone(), judged.marks);
+    ctx.store
+        .write(move |s| s.record_marks(&name, &keys, &marks, at))
+        .await?;
+    *articles = judged.kept;
+    Ok(())
+}
+
 /// Polls feeds with limits on how many run at once, overall and per host, never the same
 /// feed twice at a time.
 pub struct Poller {
@@ -589,6 +651,7 @@ pub struct Poller {
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     in_flight: Mutex<HashSet<String>>,
     cancel: CancellationToken,
+    rules: RwLock<Arc<Vec<Rule>>>,
 }
 
 struct InFlight<'a> {
@@ -622,7 +685,13 @@ impl Poller {
             hosts: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             cancel,
+            rules: RwLock::default(),
         })
+    }
+
+    /// The `[[rule]]`s polls that start from now on judge entries by.
+    pub fn set_rules(&self, rules: &[Rule]) {
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules.to_vec());
     }
 
     /// Applies new `[fetch]` settings to polls that start from now on.
@@ -718,6 +787,7 @@ impl Poller {
             cancel: &self.cancel,
             options,
             fetch_slots: std::sync::Mutex::new(permits),
+            rules: Arc::clone(&self.rules.read().unwrap_or_else(|p| p.into_inner())),
         };
         poll_feed(&ctx, feed, state).await
     }

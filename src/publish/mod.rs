@@ -256,6 +256,14 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
     let mut title = config.output.title.clone();
     let mut search: Vec<String> = Vec::new();
     let mut limit = config.output.limit;
+    // (feeds, tags) pairs: stories from a feed with one of the tags, or tagged so by a rule
+    let rule_tag = |tag: &str| {
+        config
+            .rules
+            .iter()
+            .any(|r| matches!(&r.action, crate::rules::Action::Tag(t) if t == tag))
+    };
+    let mut tagged_by: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     // narrows `feeds` to those also in `only`
     let narrow = |feeds: &mut Option<Vec<String>>, only: Vec<String>| {
         *feeds = Some(match feeds.take() {
@@ -277,7 +285,9 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
             .ok_or_else(|| PublishError::UnknownView(name.clone()))?;
         title = v.title.clone();
         limit = v.limit;
-        if !v.tags.is_empty() {
+        if v.tags.iter().any(|t| rule_tag(t)) {
+            tagged_by.push((tagged(&v.tags), v.tags.clone()));
+        } else if !v.tags.is_empty() {
             narrow(&mut feeds, tagged(&v.tags));
         }
         if !v.feeds.is_empty() {
@@ -293,10 +303,14 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         title = format!("{title}: {name}");
     }
     if let Some(tag) = &view.tag {
-        if !config.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag)) {
+        if rule_tag(tag) {
+            // from a feed with the tag, or given it by a rule
+            tagged_by.push((tagged(std::slice::from_ref(tag)), vec![tag.clone()]));
+        } else if config.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag)) {
+            narrow(&mut feeds, tagged(std::slice::from_ref(tag)));
+        } else {
             return Err(PublishError::UnknownTag(tag.clone()));
         }
-        narrow(&mut feeds, tagged(std::slice::from_ref(tag)));
         title = format!("{title} #{tag}");
     }
     if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -312,15 +326,27 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
     };
     let limit = view.limit.unwrap_or(limit).clamp(1, 10_000);
     // one more than asked, to know whether there is a next page
-    let mut stories = store.stories(&StoryQuery {
-        feeds,
-        limit: limit + 1,
-        search,
-        before,
-        copies: view.all_copies,
-    })?;
+    let mut stories = store.stories_fair(
+        &StoryQuery {
+            feeds,
+            limit: limit + 1,
+            search,
+            before,
+            copies: view.all_copies,
+            tagged: tagged_by,
+        },
+        config.output.per_feed,
+    )?;
     let has_more = stories.len() > limit;
     stories.truncate(limit);
+    let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
+    let mut rule_tags = store.rule_tags(&ids, view.all_copies)?;
+    // a feed's `title` in the config is its display name
+    for src in stories.iter_mut().flat_map(|s| s.sources.iter_mut()) {
+        if let Some(title) = config.feed(&src.feed).and_then(|f| f.title.as_ref()) {
+            src.feed_title = Some(title.clone());
+        }
+    }
     let tags: HashMap<&str, &[String]> = config
         .feeds
         .iter()
@@ -331,8 +357,15 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         .into_iter()
         .map(|s| {
             let mut categories = s.fields.categories.clone();
+            let by_rules = rule_tags.remove(&s.id).unwrap_or_default();
             for src in &s.sources {
-                for t in tags.get(src.feed.as_str()).copied().unwrap_or_default() {
+                for t in tags
+                    .get(src.feed.as_str())
+                    .copied()
+                    .unwrap_or_default()
+                    .iter()
+                    .chain(&by_rules)
+                {
                     if !categories.iter().any(|c| c.eq_ignore_ascii_case(t)) {
                         categories.push(t.clone());
                     }

@@ -17,12 +17,16 @@ use crate::dedup::{self, StoredEntry, StoryFields};
 use crate::fetch::Validators;
 use crate::neardup;
 
+mod rules;
+pub use rules::{ApplyMarks, RuleEntry};
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_fetch_state.sql")),
     (3, include_str!("migrations/0003_search.sql")),
     (4, include_str!("migrations/0004_dedup.sql")),
     (5, include_str!("migrations/0005_bands_in_memory.sql")),
+    (8, include_str!("migrations/0008_rules.sql")),
 ];
 
 /// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
@@ -278,6 +282,9 @@ pub struct StoryQuery {
     pub before: Option<(DateTime<Utc>, i64)>,
     /// Every copy instead of one entry per story (`?dedup=off`): ids are entry ids.
     pub copies: bool,
+    /// Each pair (feeds, tags): only stories from one of the feeds, or that a rule tagged
+    /// with one of the tags (`?tag=`, views' `tags`). Every pair must hold.
+    pub tagged: Vec<(Vec<String>, Vec<String>)>,
 }
 
 /// Checks that `query` is valid FTS5 syntax (against an empty in-memory index).
@@ -879,6 +886,12 @@ impl Store {
                 "{story_of} IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
             ));
             args.push(search.clone().into());
+        }
+        // stories every entry of which a rule hid are in no output
+        conditions.push(rules::visible_condition(q.copies).into());
+        for (feeds, tags) in &q.tagged {
+            conditions.push(rules::tagged_condition(q.copies, feeds.len(), tags.len()));
+            args.extend(rules::tagged_args(feeds, tags));
         }
         if let Some((published, id)) = q.before {
             conditions.push("(s.published < ? OR (s.published = ? AND s.id < ?))".into());

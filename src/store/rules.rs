@@ -1,0 +1,347 @@
+//! What `[[rule]]`s decided, as the store keeps it (`rule_marks`), and the merged view's fair
+//! shares. The decisions are made by [`crate::rules`]; this file only records and reads them.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, params_from_iter};
+
+use super::{Store, StoreError, Story, StoryQuery, from_json, from_ts, lock, touch, ts};
+use crate::article::{Article, ArticleKey};
+use crate::rules::Mark;
+
+/// A stored entry, as `rules test` and `rules apply` judge it again.
+#[derive(Debug, Clone)]
+pub struct RuleEntry {
+    /// Its feed.
+    pub feed: String,
+    /// Its identity in the feed (as stored).
+    pub entry_key: String,
+    /// The story it belongs to.
+    pub story_id: i64,
+    /// What the feed said (`key` holds the stored key as a guid; `published` is set).
+    pub article: Article,
+}
+
+/// What `rules apply` changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyMarks {
+    /// Entries removed (dropped now; their identities kept so that they stay dropped).
+    pub dropped: usize,
+    /// Entries hidden.
+    pub hidden: usize,
+    /// Tags given.
+    pub tagged: usize,
+}
+
+/// SQL condition: the story (`s`) has an entry no rule hid. In `copies` mode `s` is an entry.
+pub(super) fn visible_condition(copies: bool) -> &'static str {
+    if copies {
+        "NOT EXISTS (SELECT 1 FROM rule_marks m WHERE m.feed = s.feed AND m.entry_key = s.entry_key
+                     AND m.action = 'hide')"
+    } else {
+        "EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND NOT EXISTS (
+                 SELECT 1 FROM rule_marks m WHERE m.feed = e.feed AND m.entry_key = e.entry_key
+                 AND m.action = 'hide'))"
+    }
+}
+
+/// SQL condition for one [`StoryQuery::tagged`] pair: an entry of the story comes from one
+/// of `feeds` feeds or was tagged by a rule with one of `tags` tags; its `?`s take the
+/// feeds, then the tags.
+pub(super) fn tagged_condition(copies: bool, feeds: usize, tags: usize) -> String {
+    let marks = |n: usize| vec!["?"; n.max(1)].join(",");
+    let (feed_marks, tag_marks) = (marks(feeds), marks(tags));
+    let test = |e: &str| {
+        format!(
+            "({e}.feed IN ({feed_marks}) OR EXISTS (SELECT 1 FROM rule_marks m
+              WHERE m.feed = {e}.feed AND m.entry_key = {e}.entry_key AND m.action = 'tag'
+              AND m.value IN ({tag_marks})))"
+        )
+    };
+    if copies {
+        test("s")
+    } else {
+        format!(
+            "EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND {})",
+            test("e")
+        )
+    }
+}
+
+/// The `?` values of [`tagged_condition`]: an empty list is given one value no feed or tag
+/// has, so that `IN (?)` is valid and matches nothing.
+pub(super) fn tagged_args(feeds: &[String], tags: &[String]) -> Vec<rusqlite::types::Value> {
+    let none = || vec![String::from("\u{0}")];
+    let or_none = |v: &[String]| if v.is_empty() { none() } else { v.to_vec() };
+    or_none(feeds)
+        .into_iter()
+        .chain(or_none(tags))
+        .map(Into::into)
+        .collect()
+}
+
+impl Store {
+    /// The publication time of the oldest story, if any (see [`crate::fair::date_backlog`]).
+    pub fn oldest_published(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let conn = lock(&self.reader);
+        let t: Option<i64> =
+            conn.query_row("SELECT min(published) FROM stories", [], |r| r.get(0))?;
+        Ok(t.map(from_ts))
+    }
+
+    /// The identities of `feed`'s entries that rules dropped: they stay dropped.
+    pub fn dropped_keys(&self, feed: &str) -> Result<HashSet<String>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(
+            "SELECT entry_key FROM rule_marks WHERE feed = ?1 AND action = 'drop'",
+        )?;
+        let keys = stmt
+            .query_map([feed], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(keys)
+    }
+
+    /// Records what the rules decided about the entries of one poll of `feed`, before they
+    /// are stored: `judged` are the keys judged this time (their hide and tag marks are
+    /// replaced by `marks`). Written first, a crash between this and the entries leaves
+    /// marks for entries the next poll stores, never an entry that should have been hidden.
+    pub fn record_marks(
+        &self,
+        feed: &str,
+        judged: &[String],
+        marks: &[Mark],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let has_marks: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE feed = ?1 AND action != 'drop')",
+            )?
+            .query_row([feed], |r| r.get(0))?;
+        if has_marks {
+            let mut clear = tx.prepare_cached(
+                "DELETE FROM rule_marks WHERE feed = ?1 AND entry_key = ?2 AND action != 'drop'",
+            )?;
+            for key in judged {
+                clear.execute(params![feed, key])?;
+            }
+        }
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
+        )?;
+        for m in marks {
+            insert.execute(params![
+                feed,
+                m.entry_key,
+                m.action,
+                m.value,
+                m.rule,
+                ts(at)
+            ])?;
+        }
+        drop(insert);
+        if has_marks || !marks.is_empty() {
+            touch(&tx, at)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Entries dropped by rules, per feed (`newswire feeds`).
+    pub fn dropped_counts(&self) -> Result<HashMap<String, u64>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn
+            .prepare("SELECT feed, count(*) FROM rule_marks WHERE action = 'drop' GROUP BY feed")?;
+        let counts = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(counts)
+    }
+
+    /// Stored entries, for `rules test` and `rules apply`: of `feed` only, if given, and
+    /// first seen since `since`, if given.
+    pub fn rule_entries(
+        &self,
+        since: Option<DateTime<Utc>>,
+        feed: Option<&str>,
+    ) -> Result<Vec<RuleEntry>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare(
+            "SELECT feed, entry_key, story_id, guid, title, link, canonical_url, authors,
+                    published, updated, summary, content, categories, image, language, image_credit
+             FROM entries
+             WHERE (?1 IS NULL OR first_seen >= ?1) AND (?2 IS NULL OR feed = ?2)
+             ORDER BY feed, published DESC, id DESC",
+        )?;
+        let rows = stmt.query_map(params![since.map(ts), feed], |r| {
+            let key: String = r.get(1)?;
+            Ok(RuleEntry {
+                feed: r.get(0)?,
+                story_id: r.get(2)?,
+                article: Article {
+                    key: ArticleKey::Guid(key.clone()),
+                    guid: r.get(3)?,
+                    title: r.get(4)?,
+                    link: r.get(5)?,
+                    canonical_url: r.get(6)?,
+                    authors: from_json(&r.get::<_, String>(7)?),
+                    published: Some(from_ts(r.get(8)?)),
+                    updated: Some(from_ts(r.get(9)?)),
+                    summary: r.get(10)?,
+                    content: r.get(11)?,
+                    categories: from_json(&r.get::<_, String>(12)?),
+                    image: r.get(13)?,
+                    language: r.get(14)?,
+                    image_credit: r.get(15)?,
+                },
+                entry_key: key,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `rules apply`: replaces every hide and tag mark with `marks`' (the rules' verdicts on
+    /// every stored entry), and removes the entries `marks` drop, keeping their identities so
+    /// that they stay dropped. One transaction.
+    pub fn apply_marks(
+        &self,
+        marks: &[(String, Mark)],
+        at: DateTime<Utc>,
+    ) -> Result<ApplyMarks, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM rule_marks WHERE action != 'drop'", [])?;
+        let mut done = ApplyMarks::default();
+        let mut dirty: BTreeSet<i64> = BTreeSet::new();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
+            )?;
+            let mut story_of = tx.prepare_cached(
+                "SELECT story_id, id FROM entries WHERE feed = ?1 AND entry_key = ?2",
+            )?;
+            let mut delete = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
+            for (feed, m) in marks {
+                insert.execute(params![
+                    feed,
+                    m.entry_key,
+                    m.action,
+                    m.value,
+                    m.rule,
+                    ts(at)
+                ])?;
+                match m.action {
+                    "drop" => {
+                        let found: Option<(i64, i64)> = story_of
+                            .query_row(params![feed, m.entry_key], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .ok();
+                        if let Some((story, id)) = found {
+                            delete.execute([id])?;
+                            dirty.insert(story);
+                            done.dropped += 1;
+                        }
+                    }
+                    "hide" => done.hidden += 1,
+                    _ => done.tagged += 1,
+                }
+            }
+        }
+        for story in dirty {
+            super::refresh_story(&tx, story, false)?;
+        }
+        touch(&tx, at)?;
+        tx.commit()?;
+        Ok(done)
+    }
+
+    /// The tags rules gave the stories (or, `copies`, the entries) with these ids.
+    pub fn rule_tags(
+        &self,
+        ids: &[i64],
+        copies: bool,
+    ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let conn = lock(&self.reader);
+        let marks = vec!["?"; ids.len()].join(",");
+        let key = if copies { "e.id" } else { "e.story_id" };
+        let mut stmt = conn.prepare(&format!(
+            "SELECT DISTINCT {key}, m.value FROM entries e
+             JOIN rule_marks m ON m.feed = e.feed AND m.entry_key = e.entry_key AND m.action = 'tag'
+             WHERE {key} IN ({marks}) ORDER BY m.value"
+        ))?;
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        let rows = stmt.query_map(params_from_iter(ids), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get(1)?))
+        })?;
+        for row in rows {
+            let (id, tag) = row?;
+            out.entry(id).or_default().push(tag);
+        }
+        Ok(out)
+    }
+
+    /// As [`Store::stories`], with at most `per_feed` stories counted against any one feed
+    /// (see [`crate::fair::FairShare`]): reads on, page by page, past the stories the cap
+    /// leaves out until `q.limit` are found or none are left.
+    pub fn stories_fair(
+        &self,
+        q: &StoryQuery,
+        per_feed: Option<usize>,
+    ) -> Result<Vec<Story>, StoreError> {
+        if per_feed.is_none() {
+            return self.stories(q);
+        }
+        let mut share = crate::fair::FairShare::new(per_feed);
+        let mut out = Vec::with_capacity(q.limit);
+        let mut page = q.clone();
+        page.limit = q.limit.clamp(50, 1000);
+        let mut feeds: Vec<String> = match &q.feeds {
+            Some(f) => f.clone(),
+            None => {
+                let conn = lock(&self.reader);
+                let mut stmt = conn.prepare_cached("SELECT name FROM feeds")?;
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        loop {
+            let batch = self.stories(&page)?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            page.before = Some((last.fields.published, last.id));
+            let full = batch.len() == page.limit;
+            for s in batch {
+                let first = s.sources.first().map_or("", |src| src.feed.as_str());
+                if share.admit(first) {
+                    out.push(s);
+                    if out.len() == q.limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if !full {
+                break;
+            }
+            // the next pages leave out the feeds that had their share: a flood of one feed
+            // is read once, not page after page
+            let open = feeds.len();
+            feeds.retain(|f| !share.is_full(f));
+            if feeds.is_empty() {
+                break;
+            }
+            if feeds.len() < open {
+                page.feeds = Some(feeds.clone());
+            }
+        }
+        Ok(out)
+    }
+}
