@@ -300,7 +300,8 @@ fn feed_of<'a>(status: &'a Value, name: &str) -> &'a Value {
 /// A feed in /status that was read and stored, and has not failed since.
 fn read_fine(feed: &Value) -> bool {
     let state = feed["state"].as_str().unwrap_or_default();
-    matches!(state, "ok" | "not_modified") && feed["article_count"].as_u64() > Some(0)
+    // `recovered`: read, with a repair the feed's state names (issue 13)
+    matches!(state, "ok" | "not_modified" | "recovered") && feed["article_count"].as_u64() > Some(0)
 }
 
 /// `/feed.atom` with `query` (empty, or `?feed=...`), parsed.
@@ -853,10 +854,11 @@ async fn nul_bytes_and_control_characters_are_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn invalid_utf8_is_read_with_replacement_characters() {
+async fn invalid_utf8_is_read_in_a_legacy_charset() {
     let srv = Scripted::start().await;
     let mut doc = hostile_rss("", &hostile_item("u8-1", "Caf@ broken@@ bytes", "x@y")).into_bytes();
-    // a lone Latin-1 é, then bytes that are never UTF-8
+    // a lone Latin-1 é, then bytes that are never UTF-8: declared UTF-8, they are not; read
+    // as the legacy charset they fit (issue 13), never as U+FFFD
     for (n, b) in doc.iter_mut().filter(|b| **b == b'@').enumerate() {
         *b = [0xE9, 0xFF, 0xFE, 0xC3][n % 4];
     }
@@ -865,14 +867,12 @@ async fn invalid_utf8_is_read_with_replacement_characters() {
         Case::new(
             "invalid-utf8",
             Reply::rss(doc),
-            Expect::Reads("Caf\u{fffd} broken"),
+            Expect::Reads("Caf\u{e9} broken"),
         ),
     )
     .await;
-    assert_eq!(
-        titles(&seen.atom),
-        ["Caf\u{fffd} broken\u{fffd}\u{fffd} bytes"]
-    );
+    assert_eq!(titles(&seen.atom), ["Caf\u{e9} broken\u{ff}\u{fe} bytes"]);
+    assert_eq!(seen.status["state"], "recovered", "{}", seen.status);
 }
 
 /// `s` as UTF-16 without a byte order mark.

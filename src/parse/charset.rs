@@ -83,9 +83,13 @@ pub(crate) fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
     })
 }
 
-/// How the bytes fare as UTF-8: characters beyond ASCII in valid sequences, and invalid
-/// sequences.
+/// How the bytes fare as UTF-8: characters beyond ASCII in valid sequences (for valid
+/// UTF-8, 1 if there are any), and invalid sequences.
 fn utf8_profile(bytes: &[u8]) -> (usize, usize) {
+    // the common case, without counting: only whether there is anything beyond ASCII
+    if std::str::from_utf8(bytes).is_ok() {
+        return (usize::from(!bytes.is_ascii()), 0);
+    }
     let mut valid_non_ascii = 0;
     let mut invalid = 0;
     for chunk in bytes.utf8_chunks() {
