@@ -34,6 +34,23 @@ pub struct ApplyMarks {
     pub tagged: usize,
 }
 
+/// Whether a mark with one of `actions` exists (for `feed`, if given): one index lookup each.
+pub(super) fn any_marks(
+    conn: &rusqlite::Connection,
+    feed: Option<&str>,
+    actions: &[&str],
+) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE action = ?1 AND (?2 IS NULL OR feed = ?2))",
+    )?;
+    for action in actions {
+        if stmt.query_row(params![action, feed], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// SQL condition: the story (`s`) has an entry no rule hid. In `copies` mode `s` is an entry.
 pub(super) fn visible_condition(copies: bool) -> &'static str {
     if copies {
@@ -88,6 +105,12 @@ impl Store {
         let t: Option<i64> =
             conn.query_row("SELECT min(published) FROM stories", [], |r| r.get(0))?;
         Ok(t.map(from_ts))
+    }
+
+    /// Whether any entry of `feed` (or, `None`, of any feed) is hidden or tagged by a rule.
+    pub fn has_marks(&self, feed: Option<&str>) -> Result<bool, StoreError> {
+        let conn = lock(&self.reader);
+        Ok(any_marks(&conn, feed, &["hide", "tag"])?)
     }
 
     /// The identities of `feed`'s entries that rules dropped: they stay dropped.
