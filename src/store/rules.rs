@@ -34,6 +34,29 @@ pub struct ApplyMarks {
     pub tagged: usize,
 }
 
+/// Records one mark (a mark already there takes the newer rule and time).
+fn insert_mark(
+    tx: &rusqlite::Connection,
+    feed: &str,
+    m: &Mark,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
+    )?
+    .execute(params![
+        feed,
+        m.entry_key,
+        m.action,
+        m.value,
+        m.rule,
+        ts(at)
+    ])?;
+    Ok(())
+}
+
 /// Whether a mark with one of `actions` exists (for `feed`, if given): one index lookup each.
 pub(super) fn any_marks(
     conn: &rusqlite::Connection,
@@ -151,22 +174,9 @@ impl Store {
                 clear.execute(params![feed, key])?;
             }
         }
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
-        )?;
         for m in marks {
-            insert.execute(params![
-                feed,
-                m.entry_key,
-                m.action,
-                m.value,
-                m.rule,
-                ts(at)
-            ])?;
+            insert_mark(&tx, feed, m, at)?;
         }
-        drop(insert);
         if has_marks || !marks.is_empty() {
             touch(&tx, at)?;
         }
@@ -241,24 +251,12 @@ impl Store {
         let mut done = ApplyMarks::default();
         let mut dirty: BTreeSet<i64> = BTreeSet::new();
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
-            )?;
             let mut story_of = tx.prepare_cached(
                 "SELECT story_id, id FROM entries WHERE feed = ?1 AND entry_key = ?2",
             )?;
             let mut delete = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
             for (feed, m) in marks {
-                insert.execute(params![
-                    feed,
-                    m.entry_key,
-                    m.action,
-                    m.value,
-                    m.rule,
-                    ts(at)
-                ])?;
+                insert_mark(&tx, feed, m, at)?;
                 match m.action {
                     "drop" => {
                         let found: Option<(i64, i64)> = story_of
