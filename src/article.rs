@@ -71,3 +71,26 @@ pub struct FeedMeta {
     /// The site the feed belongs to.
     pub site_url: Option<String>,
 }
+
+#[cfg(test)]
+impl Article {
+    /// A bare article for unit tests: `key` as its guid, `title`, nothing else.
+    pub(crate) fn for_test(key: &str, title: &str) -> Article {
+        Article {
+            key: ArticleKey::Guid(key.into()),
+            guid: Some(key.into()),
+            title: title.into(),
+            link: None,
+            canonical_url: None,
+            authors: vec![],
+            published: None,
+            updated: None,
+            summary: None,
+            content: None,
+            categories: vec![],
+            image: None,
+            image_credit: None,
+            language: None,
+        }
+    }
+}

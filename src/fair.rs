@@ -86,24 +86,11 @@ impl FairShare {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::ArticleKey;
 
     fn article(published: Option<DateTime<Utc>>) -> Article {
         Article {
-            key: ArticleKey::Guid("x".into()),
-            guid: None,
-            title: "t".into(),
-            link: None,
-            canonical_url: None,
-            authors: vec![],
             published,
-            updated: None,
-            summary: None,
-            content: None,
-            categories: vec![],
-            image: None,
-            image_credit: None,
-            language: None,
+            ..Article::for_test("x", "t")
         }
     }
 

@@ -602,7 +602,10 @@ async fn judge_articles(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let name = feed.name.clone();
-    let dropped = ctx.store.call(move |s| s.dropped_keys(&name)).await?;
+    let (dropped, has_marks) = ctx
+        .store
+        .call(move |s| Ok((s.dropped_keys(&name)?, s.has_marks(Some(&name))?)))
+        .await?;
     let rules = Arc::clone(&ctx.rules);
     if rules.is_empty() && dropped.is_empty() {
         // marks earlier rules left on these entries are cleared by `rules apply`
@@ -636,9 +639,12 @@ async fn judge_articles(
         );
     }
     let (name, marks) = (feed.name.clone(), judged.marks);
-    ctx.store
-        .write(move |s| s.record_marks(&name, &keys, &marks, at))
-        .await?;
+    // nothing to record and nothing to clear: no write (most feeds, with scoped rules)
+    if has_marks || !marks.is_empty() {
+        ctx.store
+            .write(move |s| s.record_marks(&name, &keys, &marks, at))
+            .await?;
+    }
     *articles = judged.kept;
     Ok(())
 }

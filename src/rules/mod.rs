@@ -361,7 +361,6 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::ArticleKey;
 
     fn rule(name: &str, when: &str, action: &str, feeds: &[&str], tags: &[&str]) -> Rule {
         Rule {
@@ -376,20 +375,12 @@ mod tests {
 
     fn article(key: &str, title: &str) -> Article {
         Article {
-            key: ArticleKey::Guid(key.into()),
-            guid: Some(key.into()),
-            title: title.into(),
             link: Some(format!("https://e.com/{key}")),
-            canonical_url: None,
             authors: vec!["Ann".into()],
-            published: None,
-            updated: None,
-            summary: None,
             content: Some("<p>one <b>two</b> three</p>".into()),
             categories: vec!["World".into()],
-            image: None,
-            image_credit: None,
             language: Some("en".into()),
+            ..Article::for_test(key, title)
         }
     }
 

@@ -153,7 +153,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::{Article, ArticleKey};
+    use crate::article::Article;
     use crate::config::Config;
 
     fn entry(feed: &str, key: &str, title: &str) -> RuleEntry {
@@ -162,20 +162,8 @@ mod tests {
             entry_key: format!("guid:{key}"),
             story_id: 1,
             article: Article {
-                key: ArticleKey::Guid(key.into()),
-                guid: None,
-                title: title.into(),
-                link: None,
-                canonical_url: None,
-                authors: vec![],
                 published: Some(Utc::now()),
-                updated: None,
-                summary: None,
-                content: None,
-                categories: vec![],
-                image: None,
-                image_credit: None,
-                language: None,
+                ..Article::for_test(key, title)
             },
         }
     }

@@ -888,7 +888,9 @@ impl Store {
             args.push(search.clone().into());
         }
         // stories every entry of which a rule hid are in no output
-        conditions.push(rules::visible_condition(q.copies).into());
+        if rules::any_marks(&conn, None, &["hide"])? {
+            conditions.push(rules::visible_condition(q.copies).into());
+        }
         for (feeds, tags) in &q.tagged {
             conditions.push(rules::tagged_condition(q.copies, feeds.len(), tags.len()));
             args.extend(rules::tagged_args(feeds, tags));

@@ -34,6 +34,46 @@ pub struct ApplyMarks {
     pub tagged: usize,
 }
 
+/// Records one mark (a mark already there takes the newer rule and time).
+fn insert_mark(
+    tx: &rusqlite::Connection,
+    feed: &str,
+    m: &Mark,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
+    )?
+    .execute(params![
+        feed,
+        m.entry_key,
+        m.action,
+        m.value,
+        m.rule,
+        ts(at)
+    ])?;
+    Ok(())
+}
+
+/// Whether a mark with one of `actions` exists (for `feed`, if given): one index lookup each.
+pub(super) fn any_marks(
+    conn: &rusqlite::Connection,
+    feed: Option<&str>,
+    actions: &[&str],
+) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE action = ?1 AND (?2 IS NULL OR feed = ?2))",
+    )?;
+    for action in actions {
+        if stmt.query_row(params![action, feed], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// SQL condition: the story (`s`) has an entry no rule hid. In `copies` mode `s` is an entry.
 pub(super) fn visible_condition(copies: bool) -> &'static str {
     if copies {
@@ -90,6 +130,12 @@ impl Store {
         Ok(t.map(from_ts))
     }
 
+    /// Whether any entry of `feed` (or, `None`, of any feed) is hidden or tagged by a rule.
+    pub fn has_marks(&self, feed: Option<&str>) -> Result<bool, StoreError> {
+        let conn = lock(&self.reader);
+        Ok(any_marks(&conn, feed, &["hide", "tag"])?)
+    }
+
     /// The identities of `feed`'s entries that rules dropped: they stay dropped.
     pub fn dropped_keys(&self, feed: &str) -> Result<HashSet<String>, StoreError> {
         let conn = lock(&self.reader);
@@ -128,22 +174,9 @@ impl Store {
                 clear.execute(params![feed, key])?;
             }
         }
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
-        )?;
         for m in marks {
-            insert.execute(params![
-                feed,
-                m.entry_key,
-                m.action,
-                m.value,
-                m.rule,
-                ts(at)
-            ])?;
+            insert_mark(&tx, feed, m, at)?;
         }
-        drop(insert);
         if has_marks || !marks.is_empty() {
             touch(&tx, at)?;
         }
@@ -218,24 +251,12 @@ impl Store {
         let mut done = ApplyMarks::default();
         let mut dirty: BTreeSet<i64> = BTreeSet::new();
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = ?5, at = ?6",
-            )?;
             let mut story_of = tx.prepare_cached(
                 "SELECT story_id, id FROM entries WHERE feed = ?1 AND entry_key = ?2",
             )?;
             let mut delete = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
             for (feed, m) in marks {
-                insert.execute(params![
-                    feed,
-                    m.entry_key,
-                    m.action,
-                    m.value,
-                    m.rule,
-                    ts(at)
-                ])?;
+                insert_mark(&tx, feed, m, at)?;
                 match m.action {
                     "drop" => {
                         let found: Option<(i64, i64)> = story_of
