@@ -137,6 +137,50 @@ pub struct Config {
     pub log_format: crate::logging::LogFormat,
     /// `[dedup]` and `[storage]`: near-duplicates, update caps, retention.
     pub store: crate::store::StoreSettings,
+    /// `public_url`: how others (WebSub hubs, readers behind a reverse proxy) reach this
+    /// newswire; its path always ends in `/`, so that joining a relative path keeps it.
+    pub public_url: Option<Url>,
+    /// `[websub]`: subscriptions to the feeds' hubs.
+    pub websub: WebSubConfig,
+}
+
+/// `[websub]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSubConfig {
+    /// The lease asked of hubs (`hub.lease_seconds`); the hub has the last word.
+    pub lease: Duration,
+    /// While a feed's subscription is active, it is polled only this often, in case a push
+    /// was lost.
+    pub safety_interval: Duration,
+}
+
+impl Default for WebSubConfig {
+    fn default() -> Self {
+        WebSubConfig {
+            lease: Duration::from_secs(10 * 86400),
+            safety_interval: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// Parses `public_url`: an absolute http(s) URL without query or fragment, which may have a
+/// path (newswire behind a reverse proxy at `https://example.org/news/`). The path is made to
+/// end in `/`.
+pub fn parse_public_url(text: &str) -> Result<Url, String> {
+    let mut url = Url::parse(text.trim()).map_err(|e| {
+        format!("{e}: expected an absolute URL such as \"https://news.example.org/\"")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http:// or https:// URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("expected a URL without ?query or #fragment".into());
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -211,6 +255,8 @@ pub struct FeedConfig {
     pub timezone: Option<Tz>,
     /// Disabled feeds are not polled; what they already brought stays.
     pub enabled: bool,
+    /// Subscribe at the feed's WebSub hub, if it has one (default: when `public_url` is set).
+    pub websub: bool,
 }
 
 impl Config {
@@ -316,6 +362,16 @@ struct RawConfig {
     dedup: RawDedup,
     #[serde(default)]
     storage: RawStorage,
+    public_url: Option<Spanned<String>>,
+    #[serde(default)]
+    websub: RawWebSub,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWebSub {
+    lease: Option<Spanned<String>>,
+    safety_interval: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -388,6 +444,7 @@ struct RawFeed {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     enabled: Option<bool>,
+    websub: Option<Spanned<bool>>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -533,6 +590,13 @@ impl RawConfig {
             respect_cache_hints: self.fetch.respect_cache_hints.unwrap_or(true),
         };
 
+        let public_url = match &self.public_url {
+            None => None,
+            Some(u) => {
+                Some(parse_public_url(u.get_ref()).map_err(|m| ctx.invalid("public_url", u, m))?)
+            }
+        };
+
         let mut seen = HashSet::new();
         let mut feeds = Vec::with_capacity(self.feeds.len());
         for raw in self.feeds {
@@ -594,6 +658,18 @@ impl RawConfig {
                     tags.push(t);
                 }
             }
+            let websub = match &raw.websub {
+                None => public_url.is_some(),
+                Some(w) if *w.get_ref() && public_url.is_none() => {
+                    return Err(ctx.invalid(
+                        "feed.websub",
+                        w,
+                        "WebSub needs a top-level `public_url` (the address hubs reach this \
+                         newswire at, e.g. \"https://news.example.org/\"); set it, or remove this key",
+                    ));
+                }
+                Some(w) => *w.get_ref(),
+            };
             feeds.push(FeedConfig {
                 name,
                 url,
@@ -601,6 +677,7 @@ impl RawConfig {
                 schedule,
                 timezone,
                 enabled: raw.enabled.unwrap_or(true),
+                websub,
             });
         }
 
@@ -744,6 +821,32 @@ impl RawConfig {
             },
         };
 
+        let websub_defaults = WebSubConfig::default();
+        let websub = WebSubConfig {
+            lease: match &self.websub.lease {
+                None => websub_defaults.lease,
+                Some(l) => match humantime::parse_duration(l.get_ref()) {
+                    Ok(d)
+                        if d >= Duration::from_secs(60)
+                            && d <= Duration::from_secs(365 * 86400) =>
+                    {
+                        d
+                    }
+                    _ => {
+                        return Err(ctx.invalid(
+                            "websub.lease",
+                            l,
+                            "expected a duration from 1m to 365d, such as \"10d\"",
+                        ));
+                    }
+                },
+            },
+            safety_interval: match &self.websub.safety_interval {
+                None => websub_defaults.safety_interval,
+                Some(i) => duration("websub.safety_interval", i)?,
+            },
+        };
+
         Ok(Config {
             path: ctx.path.to_path_buf(),
             database,
@@ -755,6 +858,8 @@ impl RawConfig {
             views,
             log_format,
             store,
+            public_url,
+            websub,
         })
     }
 }
@@ -909,6 +1014,47 @@ enabled = false
         ] {
             let msg = parse(bad).unwrap_err().to_string();
             assert!(msg.contains(":2:"), "{bad:?} -> {msg}");
+        }
+    }
+
+    #[test]
+    fn public_url_and_websub() {
+        let feed = "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\n";
+        let c = parse(feed).unwrap();
+        assert_eq!(c.public_url, None);
+        assert!(!c.feeds[0].websub, "no public_url: no WebSub by default");
+        let c = parse(&format!(
+            "public_url = \"https://news.example.org/river\"\n[websub]\nlease = \"2d\"\nsafety_interval = \"3h\"\n{feed}[[feed]]\nname = \"b\"\nurl = \"https://f.com/\"\nwebsub = false\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.public_url.as_ref().map(Url::as_str),
+            Some("https://news.example.org/river/")
+        );
+        assert!(c.feeds[0].websub && !c.feeds[1].websub);
+        assert_eq!(c.websub.lease, Duration::from_secs(2 * 86400));
+        assert_eq!(c.websub.safety_interval, Duration::from_secs(3 * 3600));
+        for (text, at, hint) in [
+            (
+                "public_url = \"news.example.org\"\n",
+                "1:14",
+                "`public_url`",
+            ),
+            ("public_url = \"ftp://example.org/\"\n", "1:14", "http"),
+            ("public_url = \"https://e.org/?a=1\"\n", "1:14", "query"),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\nwebsub = true\n",
+                "4:10",
+                "public_url",
+            ),
+            ("[websub]\nlease = \"5s\"\n", "2:9", "`websub.lease`"),
+        ] {
+            let msg = parse(text).unwrap_err().to_string();
+            assert!(
+                msg.contains(&format!("newswire.toml:{at}:")),
+                "{text:?} -> {msg}"
+            );
+            assert!(msg.contains(hint), "{text:?} -> {msg}");
         }
     }
 

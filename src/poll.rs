@@ -95,6 +95,9 @@ pub struct PollSummary {
     pub outcome: Outcome,
     /// Wall time of the poll.
     pub elapsed: Duration,
+    /// The WebSub hub and self URLs the response advertised (feeds with `websub` on only):
+    /// `None` when nothing could be learnt (a failed fetch).
+    pub websub: Option<crate::websub::Discovery>,
 }
 
 impl PollSummary {
@@ -263,7 +266,8 @@ pub async fn poll_feed(
     async move {
         let started = Instant::now();
         let failures = state.as_ref().map_or(0, |s| s.consecutive_failures);
-        let outcome = match run(ctx, feed, state).await {
+        let mut discovered = None;
+        let outcome = match run(ctx, feed, state, &mut discovered).await {
             Ok(outcome) => outcome,
             // the database's fault, not the feed's: recording it would fail the same way
             Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
@@ -297,6 +301,7 @@ pub async fn poll_feed(
             feed: feed.name.clone(),
             outcome,
             elapsed: started.elapsed(),
+            websub: discovered,
         };
         log_summary(&summary);
         summary
@@ -410,6 +415,7 @@ async fn run(
     ctx: &PollContext<'_>,
     feed: &FeedConfig,
     state: Option<FeedState>,
+    discovered: &mut Option<crate::websub::Discovery>,
 ) -> Result<Outcome, PollError> {
     let now = Utc::now();
     let force = ctx.options.force;
@@ -502,6 +508,13 @@ async fn run(
     // the document's <ttl> is only seen when it is parsed: for a 304 or the same bytes, the
     // one stored from the last full fetch still applies
     let stored_ttl = state.as_ref().and_then(|s| s.ttl);
+    if feed.websub {
+        *discovered = Some(crate::websub::discover(
+            &fetched.links,
+            fetched.body.as_deref(),
+            &fetched.final_url,
+        ));
+    }
     let Some(body) = fetched.body else {
         update.next_attempt = hint(stored_ttl);
         ctx.store
@@ -518,9 +531,6 @@ async fn run(
             .await?;
         return Ok(Outcome::Unchanged);
     }
-    let zone = feed.timezone;
-    let base = fetched.final_url.clone();
-    let content_type = fetched.content_type.clone();
     // Parsing and normalizing are CPU work: off the async workers, and no more documents
     // in flight between fetch and store than there are cores plus the store's queue, so
     // that memory stays flat however many fetches finish at once.
@@ -531,14 +541,38 @@ async fn run(
             .unwrap_or_else(|p| p.into_inner())
             .take(),
     );
+    let (ttl, normalized) = parse_document(
+        feed,
+        body,
+        fetched.content_type.clone(),
+        fetched.final_url,
+        at,
+    )
+    .await?;
+    update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
+    update.next_attempt = hint(update.ttl);
+    let outcome = store_document(ctx.store, name, update, normalized, fetched.status).await;
+    drop(store_slot);
+    outcome
+}
+
+/// Parses and normalizes one document of `feed` (fetched from, or pushed for, `base`) on the
+/// blocking pool, at most one per core at a time. Returns the document's `<ttl>` too.
+async fn parse_document(
+    feed: &FeedConfig,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    base: Url,
+    at: DateTime<Utc>,
+) -> Result<(Option<u32>, normalize::Normalized), PollError> {
+    let zone = feed.timezone;
     let parse_slot = parse_slots().acquire().await.ok();
-    let final_url = fetched.final_url.clone();
     let normalized = tokio::task::spawn_blocking(move || {
         parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|parsed| {
             (
                 parsed.feed.ttl,
                 parsed.skipped_entries,
-                normalize::normalize(&parsed, &final_url, at),
+                normalize::normalize(&parsed, &base, at),
             )
         })
     })
@@ -553,14 +587,21 @@ async fn run(
             parse::MAX_ENTRIES
         );
     }
-    update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
-    update.next_attempt = hint(update.ttl);
-    let status = fetched.status;
+    Ok((ttl, normalized))
+}
+
+/// Stores one normalized document with the feed's new state.
+async fn store_document(
+    store: &Arc<Store>,
+    name: String,
+    update: FeedUpdate,
+    normalized: normalize::Normalized,
+    status: u16,
+) -> Result<Outcome, PollError> {
     // `call`, not `write`: the polls waiting here (at most STORE_SLOTS, so at most that
     // many blocking threads even while another process holds the database locked) are
     // written together by whichever of them gets the writer (group commit)
-    let outcome = ctx
-        .store
+    store
         .call(move |s| {
             let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
             Ok(Outcome::Updated {
@@ -570,9 +611,68 @@ async fn run(
             })
         })
         .await
-        .map_err(PollError::from);
-    drop(store_slot);
-    outcome
+        .map_err(PollError::from)
+}
+
+/// Stores a document that came without a fetch (a WebSub hub's delivery for `feed`, whose
+/// topic is `base`) through the same parse -> normalize -> dedup -> store path as a polled
+/// one. The feed's fetch state (validators, backoff, cache hints) is left as it was; a
+/// document that does not parse is reported, not recorded as the feed's failure.
+pub async fn ingest_pushed(
+    store: &Arc<Store>,
+    feed: &FeedConfig,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    base: Url,
+) -> PollSummary {
+    let span = info_span!("push", feed = %feed.name);
+    async move {
+        let started = Instant::now();
+        let at = Utc::now();
+        let result = async {
+            let name = feed.name.clone();
+            let state = store.call(move |s| s.feed_state(&name)).await?;
+            let update = FeedUpdate {
+                at,
+                status: state.as_ref().and_then(|s| s.last_status).unwrap_or(200),
+                validators: state
+                    .as_ref()
+                    .map(|s| s.validators.clone())
+                    .unwrap_or_default(),
+                body_hash: state.as_ref().and_then(|s| s.body_hash.clone()),
+                moved_to: None,
+                next_attempt: state.as_ref().and_then(|s| s.next_attempt),
+                ttl: state.as_ref().and_then(|s| s.ttl),
+            };
+            let store_slot = store_slots().acquire().await.ok();
+            let (_, normalized) = parse_document(feed, body, content_type, base, at).await?;
+            let outcome = store_document(store, feed.name.clone(), update, normalized, 200).await;
+            drop(store_slot);
+            outcome
+        }
+        .await;
+        let outcome = match result {
+            Ok(o) => o,
+            Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
+                error: error_chain(&e),
+            },
+            Err(e) => Outcome::Failed {
+                status: None,
+                error: error_chain(&e),
+                retry_at: at,
+            },
+        };
+        let summary = PollSummary {
+            feed: feed.name.clone(),
+            outcome,
+            elapsed: started.elapsed(),
+            websub: None,
+        };
+        log_summary(&summary);
+        summary
+    }
+    .instrument(span)
+    .await
 }
 
 /// Polls feeds with limits on how many run at once, overall and per host, never the same
@@ -662,6 +762,7 @@ impl Poller {
             feed: feed.name.clone(),
             outcome,
             elapsed: Duration::ZERO,
+            websub: None,
         };
         let _guard = {
             let mut set = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());

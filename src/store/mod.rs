@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_search.sql")),
     (4, include_str!("migrations/0004_dedup.sql")),
     (5, include_str!("migrations/0005_bands_in_memory.sql")),
+    (9, include_str!("migrations/0009_websub.sql")),
 ];
 
 /// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
@@ -1560,3 +1561,4 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
 
 #[cfg(test)]
 mod tests;
+mod websub;
