@@ -217,7 +217,8 @@ pub fn timer(sub: &Subscription, wanted: bool, now: DateTime<Utc>) -> Timer {
     if let Some(t) = pending_since(sub, Mode::Subscribe) {
         due = due.max(t + since(PENDING_TIMEOUT));
     }
-    if let Some(t) = sub.last_attempt {
+    // a renewal sent since the last verification, that the hub did not take
+    if let Some(t) = sub.last_attempt.filter(|t| Some(*t) > sub.subscribed_at) {
         due = due.max(t + since(RENEW_RETRY));
     }
     if now >= due {
@@ -403,6 +404,10 @@ mod tests {
         renewing.pending = Some((Mode::Subscribe, t(300)));
         renewing.last_attempt = Some(t(300));
         assert_eq!(timer(&renewing, true, t(310)), Timer::Wait(Some(t(420))));
+        // a renewal the hub refused is tried again a minute later
+        let mut refused = s.clone();
+        refused.last_attempt = Some(t(300));
+        assert_eq!(timer(&refused, true, t(310)), Timer::Wait(Some(t(360))));
         // removed or disabled: unsubscribe, then forget once confirmed or given up
         assert!(matches!(
             timer(&s, false, t(100)),
