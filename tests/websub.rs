@@ -27,7 +27,7 @@ fn write_config(path: &Path, port: u16, hub: &TestHub, feeds: &str) {
         path,
         format!(
             "database = \"newswire.db\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}/\"\n\
-             schedule = \"*/2 * * * * *\"\n\n[output]\nhub = \"{}\"\n\n[fetch]\ntimeout = \"5s\"\n\n[websub]\nlease = \"1h\"\n\n{feeds}",
+             schedule = \"*/2 * * * * *\"\n\n[output]\nhub = \"{}\"\n\n[fetch]\ntimeout = \"5s\"\nmax_size = \"64KiB\"\n\n[websub]\nlease = \"1h\"\n\n{feeds}",
             hub.url()
         ),
     )
@@ -198,6 +198,13 @@ async fn subscribe_verify_push_renew_and_unsubscribe() {
             .await,
         200
     );
+    // larger than [fetch] max_size: refused unread, even when signed
+    let huge = pushed(&"x".repeat(100 * 1024), "huge-1");
+    assert_eq!(
+        hub.deliver(&sub, ct, &huge, Some(sign("sha256", &secret, &huge)))
+            .await,
+        413
+    );
     let titles = merged_titles(&d).await;
     assert!(
         titles.contains(&"Pushed with sha1".to_string()),
@@ -210,7 +217,7 @@ async fn subscribe_verify_push_renew_and_unsubscribe() {
     let w = websub_of(&d, "blog").await;
     assert_eq!(
         (w["pushes_received"].as_u64(), w["pushes_rejected"].as_u64()),
-        (Some(3), Some(3)),
+        (Some(3), Some(4)),
         "{w}"
     );
     assert!(w["last_push"].is_string(), "{w}");
@@ -227,7 +234,7 @@ async fn subscribe_verify_push_renew_and_unsubscribe() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("blog: subscribed until") && text.contains("pushes 3 received, 3 rejected"),
+        text.contains("blog: subscribed until") && text.contains("pushes 3 received, 4 rejected"),
         "{text}"
     );
 
@@ -335,5 +342,35 @@ async fn a_denial_is_recorded_and_the_feed_stays_on_its_schedule() {
     // a verification after the denial is not pending any more
     let (code, _) = hub.verify(&sub, "subscribe", &feed_url, "late", 60).await;
     assert_eq!(code, 404);
+    assert!(d.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lapsed_subscription_falls_back_to_the_schedule() {
+    let hub = TestHub::start().await;
+    let (srv, feed_url) = feed_with_hub(&hub).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("newswire.toml");
+    let port = free_port();
+    write_config(&config, port, &hub, &feed_toml("blog", &feed_url));
+    let d = Daemon::start(&config);
+    let sub = hub.wait_for("subscribe", 1, Duration::from_secs(20)).await;
+    let (code, _) = hub.verify(&sub, "subscribe", &feed_url, "short", 3).await;
+    assert_eq!(code, 200);
+    // the hub takes the renewal request but never verifies it: the lease runs out
+    hub.wait_for("subscribe", 2, Duration::from_secs(20)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while websub_of(&d, "blog").await["state"] != "lapsed" {
+        assert!(Instant::now() < deadline, "the subscription lapses");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hits = srv.hits("/blog.xml");
+    while srv.hits("/blog.xml") < hits + 2 {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "polls resume on the 2-second schedule once the lease is over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(d.stop().success());
 }
