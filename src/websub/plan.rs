@@ -18,6 +18,8 @@ pub const RETRY_DENIED: Duration = Duration::from_secs(24 * 3600);
 pub const RENEW_RETRY: Duration = Duration::from_secs(60);
 /// A lease of a hub that names none.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 86400);
+/// The longest lease taken from a hub (a larger `hub.lease_seconds` is cut to it).
+pub const MAX_LEASE: Duration = Duration::from_secs(365 * 86400);
 
 fn since(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or_default()
@@ -93,7 +95,8 @@ pub fn answer(sub: Option<&Subscription>, v: &Verification, now: DateTime<Utc>) 
             let lease = v
                 .lease_seconds
                 .map(Duration::from_secs)
-                .unwrap_or(DEFAULT_LEASE);
+                .unwrap_or(DEFAULT_LEASE)
+                .min(MAX_LEASE);
             s.state = SubState::Subscribed;
             s.subscribed_at = Some(now);
             s.expires_at = Some(now + since(lease));
@@ -295,6 +298,13 @@ mod tests {
                 assert_eq!(sub.expires_at, Some(t(605)));
                 assert_eq!(sub.pending, None);
             }
+            other => panic!("{other:?}"),
+        }
+        // a lease no date can hold is cut to a year
+        let mut huge = verification("subscribe", &topic);
+        huge.lease_seconds = Some(u64::MAX);
+        match answer(Some(&s), &huge, t(5)) {
+            Answer::Confirm { sub, .. } => assert_eq!(sub.expires_at, Some(t(5 + 365 * 86400))),
             other => panic!("{other:?}"),
         }
         // wrong mode, wrong topic, no challenge, no subscription at all
