@@ -139,6 +139,50 @@ pub struct Config {
     pub store: crate::store::StoreSettings,
     /// `[[rule]]`s, in config order.
     pub rules: Vec<crate::rules::Rule>,
+    /// `public_url`: how others (WebSub hubs, readers behind a reverse proxy) reach this
+    /// newswire; its path always ends in `/`, so that joining a relative path keeps it.
+    pub public_url: Option<Url>,
+    /// `[websub]`: subscriptions to the feeds' hubs.
+    pub websub: WebSubConfig,
+}
+
+/// `[websub]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSubConfig {
+    /// The lease asked of hubs (`hub.lease_seconds`); the hub has the last word.
+    pub lease: Duration,
+    /// While a feed's subscription is active, it is polled only this often, in case a push
+    /// was lost.
+    pub safety_interval: Duration,
+}
+
+impl Default for WebSubConfig {
+    fn default() -> Self {
+        WebSubConfig {
+            lease: Duration::from_secs(10 * 86400),
+            safety_interval: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// Parses `public_url`: an absolute http(s) URL without query or fragment, which may have a
+/// path (newswire behind a reverse proxy at `https://example.org/news/`). The path is made to
+/// end in `/`.
+pub fn parse_public_url(text: &str) -> Result<Url, String> {
+    let mut url = Url::parse(text.trim()).map_err(|e| {
+        format!("{e}: expected an absolute URL such as \"https://news.example.org/\"")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http:// or https:// URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("expected a URL without ?query or #fragment".into());
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -219,6 +263,8 @@ pub struct FeedConfig {
     pub title: Option<String>,
     /// How the feed is requested: extra headers, User-Agent, Basic auth.
     pub request: crate::fetch::RequestOptions,
+    /// Subscribe at the feed's WebSub hub, if it has one (default: when `public_url` is set).
+    pub websub: bool,
 }
 
 impl Config {
@@ -326,6 +372,9 @@ struct RawConfig {
     storage: RawStorage,
     #[serde(default, rename = "rule")]
     rules: Vec<RawRule>,
+    public_url: Option<Spanned<String>>,
+    #[serde(default)]
+    websub: RawWebSub,
 }
 
 #[derive(Deserialize)]
@@ -338,6 +387,13 @@ struct RawRule {
     feeds: Vec<Spanned<String>>,
     #[serde(default)]
     tags: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWebSub {
+    lease: Option<Spanned<String>>,
+    safety_interval: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -417,6 +473,7 @@ struct RawFeed {
     user_agent: Option<Spanned<String>>,
     username: Option<String>,
     password: Option<String>,
+    websub: Option<Spanned<bool>>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -574,6 +631,13 @@ impl RawConfig {
             respect_cache_hints: self.fetch.respect_cache_hints.unwrap_or(true),
         };
 
+        let public_url = match &self.public_url {
+            None => None,
+            Some(u) => {
+                Some(parse_public_url(u.get_ref()).map_err(|m| ctx.invalid("public_url", u, m))?)
+            }
+        };
+
         let mut seen = HashSet::new();
         let mut feeds = Vec::with_capacity(self.feeds.len());
         for raw in self.feeds {
@@ -636,6 +700,18 @@ impl RawConfig {
                     tags.push(t);
                 }
             }
+            let websub = match &raw.websub {
+                None => public_url.is_some(),
+                Some(w) if *w.get_ref() && public_url.is_none() => {
+                    return Err(ctx.invalid(
+                        "feed.websub",
+                        w,
+                        "WebSub needs a top-level `public_url` (the address hubs reach this \
+                         newswire at, e.g. \"https://news.example.org/\"); set it, or remove this key",
+                    ));
+                }
+                Some(w) => *w.get_ref(),
+            };
             feeds.push(FeedConfig {
                 name,
                 url,
@@ -648,6 +724,7 @@ impl RawConfig {
                     .map(|t| t.trim().to_string())
                     .filter(|t| !t.is_empty()),
                 request,
+                websub,
             });
         }
 
@@ -792,6 +869,31 @@ impl RawConfig {
         };
 
         let rules = validate_rules(ctx, self.rules, &seen)?;
+        let websub_defaults = WebSubConfig::default();
+        let websub = WebSubConfig {
+            lease: match &self.websub.lease {
+                None => websub_defaults.lease,
+                Some(l) => match humantime::parse_duration(l.get_ref()) {
+                    Ok(d)
+                        if d >= Duration::from_secs(60)
+                            && d <= Duration::from_secs(365 * 86400) =>
+                    {
+                        d
+                    }
+                    _ => {
+                        return Err(ctx.invalid(
+                            "websub.lease",
+                            l,
+                            "expected a duration from 1m to 365d, such as \"10d\"",
+                        ));
+                    }
+                },
+            },
+            safety_interval: match &self.websub.safety_interval {
+                None => websub_defaults.safety_interval,
+                Some(i) => duration("websub.safety_interval", i)?,
+            },
+        };
 
         Ok(Config {
             path: ctx.path.to_path_buf(),
@@ -805,6 +907,8 @@ impl RawConfig {
             log_format,
             store,
             rules,
+            public_url,
+            websub,
         })
     }
 }
@@ -1118,6 +1222,47 @@ enabled = false
         ] {
             let msg = parse(bad).unwrap_err().to_string();
             assert!(msg.contains(":2:"), "{bad:?} -> {msg}");
+        }
+    }
+
+    #[test]
+    fn public_url_and_websub() {
+        let feed = "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\n";
+        let c = parse(feed).unwrap();
+        assert_eq!(c.public_url, None);
+        assert!(!c.feeds[0].websub, "no public_url: no WebSub by default");
+        let c = parse(&format!(
+            "public_url = \"https://news.example.org/river\"\n[websub]\nlease = \"2d\"\nsafety_interval = \"3h\"\n{feed}[[feed]]\nname = \"b\"\nurl = \"https://f.com/\"\nwebsub = false\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.public_url.as_ref().map(Url::as_str),
+            Some("https://news.example.org/river/")
+        );
+        assert!(c.feeds[0].websub && !c.feeds[1].websub);
+        assert_eq!(c.websub.lease, Duration::from_secs(2 * 86400));
+        assert_eq!(c.websub.safety_interval, Duration::from_secs(3 * 3600));
+        for (text, at, hint) in [
+            (
+                "public_url = \"news.example.org\"\n",
+                "1:14",
+                "`public_url`",
+            ),
+            ("public_url = \"ftp://example.org/\"\n", "1:14", "http"),
+            ("public_url = \"https://e.org/?a=1\"\n", "1:14", "query"),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\nwebsub = true\n",
+                "4:10",
+                "public_url",
+            ),
+            ("[websub]\nlease = \"5s\"\n", "2:9", "`websub.lease`"),
+        ] {
+            let msg = parse(text).unwrap_err().to_string();
+            assert!(
+                msg.contains(&format!("newswire.toml:{at}:")),
+                "{text:?} -> {msg}"
+            );
+            assert!(msg.contains(hint), "{text:?} -> {msg}");
         }
     }
 

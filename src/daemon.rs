@@ -132,6 +132,8 @@ struct Daemon {
     scheduler: Mutex<Schedules>,
     /// Cancelled at shutdown (ends the waits before store retries).
     cancel: CancellationToken,
+    /// WebSub subscriptions at the feeds' hubs.
+    websub: Arc<crate::websub::Subscriber>,
 }
 
 struct Schedules {
@@ -158,10 +160,15 @@ impl Daemon {
                 force: false,
                 respect_backoff: true,
             };
+            if retries == 0 && !this.websub.poll_due(&feed).await {
+                debug!(feed = %feed.name, "subscribed at its WebSub hub: only the safety interval's polls run");
+                return;
+            }
             let summary = this.poller.poll(&feed, &schedule, options).await;
             if summary.changed() {
                 this.changes.send_modify(|v| *v += 1);
             }
+            this.websub.after_poll(&feed, &summary).await;
             if !matches!(summary.outcome, Outcome::NotStored { .. }) {
                 return;
             }
@@ -326,6 +333,8 @@ impl Daemon {
             self.spawn_poll(f);
         }
         self.changes.send_modify(|v| *v += 1);
+        // feeds removed or disabled are unsubscribed at their hubs
+        self.websub.wake();
         true
     }
 }
@@ -428,6 +437,18 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     let sched = JobScheduler::new()
         .await
         .context("starting the scheduler")?;
+    let websub = {
+        let changes = changes_tx.clone();
+        crate::websub::Subscriber::new(Arc::clone(&store), config_rx.clone(), move || {
+            changes.send_modify(|v| *v += 1)
+        })?
+    };
+    if config.output.hub.is_some() && config.public_url.is_none() {
+        warn!(
+            "`[output] hub` is set but `public_url` is not: no publish pings (a hub could not fetch 127.0.0.1)"
+        );
+    }
+    let publisher = crate::websub::publisher::Publisher::new(&config.fetch)?;
     let daemon = Arc::new(Daemon {
         poller,
         config: config_tx,
@@ -438,8 +459,10 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             jobs: HashMap::new(),
         }),
         cancel: cancel.clone(),
+        websub: Arc::clone(&websub),
     });
     daemon.sync_schedules().await?;
+    let websub_timer = tokio::spawn(Arc::clone(&websub).run_timer(cancel.clone()));
     // the heartbeat runs on the scheduler like the polls do: if the scheduler wedges, the
     // beats stop, /healthz says 503 and the watchdog pings stop (systemd restarts us)
     let heartbeat = Arc::new(Heartbeat::new(HEARTBEAT));
@@ -481,6 +504,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         let cancel = cancel.clone();
         tokio::spawn(async move {
             write_output_file(&store, &daemon.current()).await;
+            publisher.after_change(&store, &daemon.current()).await;
             loop {
                 tokio::select! {
                     r = changes_rx.changed() => if r.is_err() { break },
@@ -490,6 +514,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 changes_rx.mark_unchanged();
                 write_output_file(&store, &daemon.current()).await;
+                publisher.after_change(&store, &daemon.current()).await;
             }
         })
     };
@@ -564,7 +589,8 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             config: config_rx,
             health: Arc::clone(&heartbeat),
             cache: Default::default(),
-        });
+        })
+        .merge(websub.router());
         let cancel = cancel.clone();
         tokio::spawn(async move {
             axum::serve(listener, app)
@@ -598,6 +624,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     }
     let _ = reloader.await;
     let _ = writer.await;
+    let _ = websub_timer.await;
     write_output_file(&store, &daemon.current()).await;
     match server.await {
         Ok(Ok(())) => {}

@@ -77,6 +77,8 @@ pub struct Fetched {
     pub validators: Validators,
     /// How long the server says the response stays fresh (Cache-Control max-age, Expires).
     pub fresh_for: Option<Duration>,
+    /// The `Link` headers' values (WebSub discovery reads them).
+    pub links: Vec<String>,
 }
 
 /// Why a fetch failed.
@@ -164,6 +166,16 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc
         return Some(now + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2) as i64));
     }
     httpdate::parse_http_date(v).ok().map(DateTime::<Utc>::from)
+}
+
+/// Every `Link` header's value (WebSub discovery parses them).
+fn link_headers(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect()
 }
 
 /// How long a response stays fresh, from Cache-Control max-age (or s-maxage), else Expires
@@ -337,6 +349,7 @@ impl Fetcher {
                 content_type: None,
                 validators: new_validators,
                 fresh_for: freshness(resp.headers(), now),
+                links: link_headers(resp.headers()),
             });
         }
         if !status.is_success() {
@@ -354,6 +367,7 @@ impl Fetcher {
         };
         let content_type = header_str(header::CONTENT_TYPE);
         let fresh_for = freshness(resp.headers(), now);
+        let links = link_headers(resp.headers());
         // Content-Length is only a hint (it may lie either way, and it is the compressed size):
         // refuse early when it is already too big, and count the real bytes as they come.
         if resp.content_length().is_some_and(|l| l > self.max_size) {
@@ -387,6 +401,7 @@ impl Fetcher {
             content_type,
             validators: new_validators,
             fresh_for,
+            links,
         })
     }
 }

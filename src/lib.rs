@@ -18,6 +18,7 @@
 //!
 //! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
 //! opml     -> the feed list as OPML, in and out
+//! websub   -> WebSub: subscriptions at the feeds' hubs (pushes in), publish pings (pushes out)
 //! ```
 #![warn(missing_docs)]
 
@@ -39,3 +40,4 @@ pub mod poll;
 pub mod publish;
 pub mod rules;
 pub mod store;
+pub mod websub;

@@ -368,7 +368,38 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
     for r in &rows {
         line(r.iter().map(String::as_str).collect());
     }
+    print_websub(&statuses);
     Ok(())
+}
+
+/// The WebSub block of `newswire feeds`: one line per feed with a subscription.
+fn print_websub(statuses: &[publish::FeedStatus]) {
+    let subs: Vec<(&str, &newswire::websub::WebSubStatus)> = statuses
+        .iter()
+        .filter_map(|s| s.websub.as_ref().map(|w| (s.name.as_str(), w)))
+        .collect();
+    if subs.is_empty() {
+        return;
+    }
+    println!();
+    println!("WEBSUB");
+    for (name, w) in subs {
+        let state = match w.state.as_str() {
+            "subscribed" => format!("subscribed until {}", when(w.subscribed_until)),
+            s => s.to_string(),
+        };
+        let mut line = format!(
+            "{name}: {state}; hub {}; last push {}; pushes {} received, {} rejected",
+            w.hub,
+            when(w.last_push),
+            w.pushes_received,
+            w.pushes_rejected
+        );
+        if let Some(e) = &w.last_error {
+            line.push_str(&format!("; {e}"));
+        }
+        println!("{line}");
+    }
 }
 
 async fn add(path: PathBuf, req: AddRequest) -> anyhow::Result<()> {

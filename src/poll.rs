@@ -96,6 +96,9 @@ pub struct PollSummary {
     pub outcome: Outcome,
     /// Wall time of the poll.
     pub elapsed: Duration,
+    /// The WebSub hub and self URLs the response advertised (feeds with `websub` on only):
+    /// `None` when nothing could be learnt (a failed fetch).
+    pub websub: Option<crate::websub::Discovery>,
 }
 
 impl PollSummary {
@@ -266,7 +269,8 @@ pub async fn poll_feed(
     async move {
         let started = Instant::now();
         let failures = state.as_ref().map_or(0, |s| s.consecutive_failures);
-        let outcome = match run(ctx, feed, state).await {
+        let mut discovered = None;
+        let outcome = match run(ctx, feed, state, &mut discovered).await {
             Ok(outcome) => outcome,
             // the database's fault, not the feed's: recording it would fail the same way
             Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
@@ -300,6 +304,7 @@ pub async fn poll_feed(
             feed: feed.name.clone(),
             outcome,
             elapsed: started.elapsed(),
+            websub: discovered,
         };
         log_summary(&summary);
         summary
@@ -413,6 +418,7 @@ async fn run(
     ctx: &PollContext<'_>,
     feed: &FeedConfig,
     state: Option<FeedState>,
+    discovered: &mut Option<crate::websub::Discovery>,
 ) -> Result<Outcome, PollError> {
     let now = Utc::now();
     let force = ctx.options.force;
@@ -506,6 +512,13 @@ async fn run(
     // the document's <ttl> is only seen when it is parsed: for a 304 or the same bytes, the
     // one stored from the last full fetch still applies
     let stored_ttl = state.as_ref().and_then(|s| s.ttl);
+    if feed.websub {
+        *discovered = Some(crate::websub::discover(
+            &fetched.links,
+            fetched.body.as_deref(),
+            &fetched.final_url,
+        ));
+    }
     let Some(body) = fetched.body else {
         update.next_attempt = hint(stored_ttl);
         ctx.store
@@ -522,9 +535,6 @@ async fn run(
             .await?;
         return Ok(Outcome::Unchanged);
     }
-    let zone = feed.timezone;
-    let base = fetched.final_url.clone();
-    let content_type = fetched.content_type.clone();
     // Parsing and normalizing are CPU work: off the async workers, and no more documents
     // in flight between fetch and store than there are cores plus the store's queue, so
     // that memory stays flat however many fetches finish at once.
@@ -535,33 +545,15 @@ async fn run(
             .unwrap_or_else(|p| p.into_inner())
             .take(),
     );
-    let parse_slot = parse_slots().acquire().await.ok();
-    let final_url = fetched.final_url.clone();
-    let normalized = tokio::task::spawn_blocking(move || {
-        parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|mut parsed| {
-            (
-                parsed.feed.ttl,
-                parsed.skipped_entries,
-                std::mem::take(&mut parsed.recovered),
-                normalize::normalize(&parsed, &final_url, at),
-            )
-        })
-    })
-    .await
-    .map_err(|e| PollError::ParserCrashed(e.to_string()))?;
-    drop(parse_slot);
-    let (ttl, skipped, recovered, mut normalized) = normalized?;
-    for note in &recovered {
-        warn!(note = %note, "the document is faulty: read anyway");
-    }
+    let (ttl, recovered, mut normalized) = parse_document(
+        feed,
+        body,
+        fetched.content_type.clone(),
+        fetched.final_url,
+        at,
+    )
+    .await?;
     update.recovered = parse::recovered_summary(&recovered);
-    if skipped > 0 {
-        warn!(
-            skipped,
-            "the document lists more than {} entries: only the first {0} are read",
-            parse::MAX_ENTRIES
-        );
-    }
     // a feed's first poll lists its backlog: undated items there are old, not new
     if state
         .as_ref()
@@ -570,15 +562,64 @@ async fn run(
         let oldest = ctx.store.call(|s| s.oldest_published()).await?;
         crate::fair::date_backlog(&mut normalized.articles, at, oldest);
     }
-    judge_articles(ctx, feed, &mut normalized.articles, at).await?;
+    judge_articles(ctx.store, &ctx.rules, feed, &mut normalized.articles, at).await?;
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
-    let status = fetched.status;
+    let outcome = store_document(ctx.store, name, update, normalized, fetched.status).await;
+    drop(store_slot);
+    outcome
+}
+
+/// Parses and normalizes one document of `feed` (fetched from, or pushed for, `base`) on the
+/// blocking pool, at most one per core at a time. Returns the document's `<ttl>` too.
+async fn parse_document(
+    feed: &FeedConfig,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    base: Url,
+    at: DateTime<Utc>,
+) -> Result<(Option<u32>, Vec<String>, normalize::Normalized), PollError> {
+    let zone = feed.timezone;
+    let parse_slot = parse_slots().acquire().await.ok();
+    let normalized = tokio::task::spawn_blocking(move || {
+        parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|mut parsed| {
+            (
+                parsed.feed.ttl,
+                parsed.skipped_entries,
+                std::mem::take(&mut parsed.recovered),
+                normalize::normalize(&parsed, &base, at),
+            )
+        })
+    })
+    .await
+    .map_err(|e| PollError::ParserCrashed(e.to_string()))?;
+    drop(parse_slot);
+    let (ttl, skipped, recovered, normalized) = normalized?;
+    for note in &recovered {
+        warn!(note = %note, "the document is faulty: read anyway");
+    }
+    if skipped > 0 {
+        warn!(
+            skipped,
+            "the document lists more than {} entries: only the first {0} are read",
+            parse::MAX_ENTRIES
+        );
+    }
+    Ok((ttl, recovered, normalized))
+}
+
+/// Stores one normalized document with the feed's new state.
+async fn store_document(
+    store: &Arc<Store>,
+    name: String,
+    update: FeedUpdate,
+    normalized: normalize::Normalized,
+    status: u16,
+) -> Result<Outcome, PollError> {
     // `call`, not `write`: the polls waiting here (at most STORE_SLOTS, so at most that
     // many blocking threads even while another process holds the database locked) are
     // written together by whichever of them gets the writer (group commit)
-    let outcome = ctx
-        .store
+    store
         .call(move |s| {
             let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
             Ok(Outcome::Updated {
@@ -588,25 +629,89 @@ async fn run(
             })
         })
         .await
-        .map_err(PollError::from);
-    drop(store_slot);
-    outcome
+        .map_err(PollError::from)
+}
+
+/// Stores a document that came without a fetch (a WebSub hub's delivery for `feed`, whose
+/// topic is `base`) through the same parse -> normalize -> dedup -> store path as a polled
+/// one. The feed's fetch state (validators, backoff, cache hints) is left as it was; a
+/// document that does not parse is reported, not recorded as the feed's failure.
+pub async fn ingest_pushed(
+    store: &Arc<Store>,
+    rules: &Arc<Vec<Rule>>,
+    feed: &FeedConfig,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    base: Url,
+) -> PollSummary {
+    let span = info_span!("push", feed = %feed.name);
+    async move {
+        let started = Instant::now();
+        let at = Utc::now();
+        let result = async {
+            let name = feed.name.clone();
+            let state = store.call(move |s| s.feed_state(&name)).await?;
+            let mut update = FeedUpdate {
+                at,
+                status: state.as_ref().and_then(|s| s.last_status).unwrap_or(200),
+                validators: state
+                    .as_ref()
+                    .map(|s| s.validators.clone())
+                    .unwrap_or_default(),
+                body_hash: state.as_ref().and_then(|s| s.body_hash.clone()),
+                moved_to: None,
+                next_attempt: state.as_ref().and_then(|s| s.next_attempt),
+                ttl: state.as_ref().and_then(|s| s.ttl),
+                recovered: None,
+            };
+            let store_slot = store_slots().acquire().await.ok();
+            let (_, recovered, mut normalized) =
+                parse_document(feed, body, content_type, base, at).await?;
+            update.recovered = parse::recovered_summary(&recovered);
+            judge_articles(store, rules, feed, &mut normalized.articles, at).await?;
+            let outcome = store_document(store, feed.name.clone(), update, normalized, 200).await;
+            drop(store_slot);
+            outcome
+        }
+        .await;
+        let outcome = match result {
+            Ok(o) => o,
+            Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
+                error: error_chain(&e),
+            },
+            Err(e) => Outcome::Failed {
+                status: None,
+                error: error_chain(&e),
+                retry_at: at,
+            },
+        };
+        let summary = PollSummary {
+            feed: feed.name.clone(),
+            outcome,
+            elapsed: started.elapsed(),
+            websub: None,
+        };
+        log_summary(&summary);
+        summary
+    }
+    .instrument(span)
+    .await
 }
 
 /// The rules step between normalize and store: leaves in `articles` what the rules keep,
 /// and records every decision (drops first, so that a crash never stores what was dropped).
 async fn judge_articles(
-    ctx: &PollContext<'_>,
+    store: &Arc<Store>,
+    rules: &Arc<Vec<Rule>>,
     feed: &FeedConfig,
     articles: &mut Vec<crate::article::Article>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let name = feed.name.clone();
-    let (dropped, has_marks) = ctx
-        .store
+    let (dropped, has_marks) = store
         .call(move |s| Ok((s.dropped_keys(&name)?, s.has_marks(Some(&name))?)))
         .await?;
-    let rules = Arc::clone(&ctx.rules);
+    let rules = Arc::clone(rules);
     if rules.is_empty() && dropped.is_empty() {
         // marks earlier rules left on these entries are cleared by `rules apply`
         return Ok(());
@@ -641,7 +746,7 @@ async fn judge_articles(
     let (name, marks) = (feed.name.clone(), judged.marks);
     // nothing to record and nothing to clear: no write (most feeds, with scoped rules)
     if has_marks || !marks.is_empty() {
-        ctx.store
+        store
             .write(move |s| s.record_marks(&name, &keys, &marks, at))
             .await?;
     }
@@ -743,6 +848,7 @@ impl Poller {
             feed: feed.name.clone(),
             outcome,
             elapsed: Duration::ZERO,
+            websub: None,
         };
         let _guard = {
             let mut set = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());

@@ -472,6 +472,8 @@ pub struct FeedStatus {
     pub moved_to: Option<String>,
     /// Until when its server asked to be left alone.
     pub paused_until: Option<DateTime<Utc>>,
+    /// Its WebSub subscription, if it has one.
+    pub websub: Option<crate::websub::WebSubStatus>,
 }
 
 /// The health of every configured feed, in config order.
@@ -486,6 +488,11 @@ pub fn feed_statuses(
         .map(|s| (s.name.clone(), s))
         .collect();
     let pauses = store.host_pauses(now)?;
+    let websub: HashMap<String, crate::websub::Subscription> = store
+        .websub_subscriptions()?
+        .into_iter()
+        .map(|s| (s.feed.clone(), s))
+        .collect();
     Ok(config
         .feeds
         .iter()
@@ -517,6 +524,18 @@ pub fn feed_statuses(
                 (true, Some(t)) => schedule.next_after(t - chrono::Duration::seconds(30)),
                 (true, None) => schedule.next_after(now),
             };
+            // subscribed at a WebSub hub: only the safety interval's polls run
+            let next_poll = match websub.get(&f.name) {
+                Some(sub) if f.websub && sub.active(now) && sub.feed_url == f.url.as_str() => {
+                    let safety = chrono::Duration::from_std(config.websub.safety_interval)
+                        .unwrap_or_default();
+                    let due = sub.last_safety_poll.map_or(now, |t| t + safety);
+                    next_poll.and_then(|p| {
+                        schedule.next_after(due.max(p) - chrono::Duration::seconds(30))
+                    })
+                }
+                _ => next_poll,
+            };
             FeedStatus {
                 name: f.name.clone(),
                 url: f.url.to_string(),
@@ -535,6 +554,9 @@ pub fn feed_statuses(
                 next_attempt,
                 moved_to: st.and_then(|s| s.moved_to.clone()),
                 paused_until,
+                websub: websub
+                    .get(&f.name)
+                    .map(|s| crate::websub::WebSubStatus::of(s, now)),
             }
         })
         .collect())

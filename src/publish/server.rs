@@ -419,7 +419,12 @@ async fn serve(
         Ok(Err(e)) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
         Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
     };
-    let base = origin(&headers);
+    // `public_url` when set: the links hubs and readers see stay right behind any proxy
+    let base = config
+        .public_url
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .or_else(|| origin(&headers));
     let absolute = |path: String| base.as_ref().map_or(path.clone(), |b| format!("{b}{path}"));
     let page_path = match &view_name {
         Some(n) => format!("/views/{n}"),

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_dedup.sql")),
     (5, include_str!("migrations/0005_bands_in_memory.sql")),
     (8, include_str!("migrations/0008_rules.sql")),
+    (9, include_str!("migrations/0009_websub.sql")),
 ];
 
 /// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
@@ -1583,3 +1584,4 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
 
 #[cfg(test)]
 mod tests;
+mod websub;

@@ -4,6 +4,7 @@
 
 pub mod compress;
 pub mod daemon;
+pub mod hub;
 pub mod raw;
 
 #[allow(unused_imports)]
