@@ -137,6 +137,9 @@ pub struct Config {
     pub log_format: crate::logging::LogFormat,
     /// `[dedup]` and `[storage]`: near-duplicates, update caps, retention.
     pub store: crate::store::StoreSettings,
+    /// Where readers reach newswire (`public_url`): an http(s) base URL, possibly with a
+    /// path (`https://example.org/news/`). Links in the page and feeds start with it.
+    pub public_url: Option<url::Url>,
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -150,7 +153,7 @@ pub struct ViewConfig {
     pub tags: Vec<String>,
     /// Only stories from these feeds (empty: no feed condition).
     pub feeds: Vec<String>,
-    /// SQLite FTS5 query over title and body.
+    /// Search over title and body, in the words of `crate::search`.
     pub query: Option<String>,
     /// Stories per page (default: `output.limit`).
     pub limit: usize,
@@ -316,6 +319,7 @@ struct RawConfig {
     dedup: RawDedup,
     #[serde(default)]
     storage: RawStorage,
+    public_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -635,13 +639,13 @@ impl RawConfig {
             let query = match &raw.query {
                 None => None,
                 Some(q) => {
-                    crate::store::check_search_query(q.get_ref()).map_err(|e| {
-                        ctx.invalid(
+                    if crate::search::parse(q.get_ref()).is_empty() {
+                        return Err(ctx.invalid(
                             "view.query",
                             q,
-                            format!("{e}: expected SQLite FTS5 syntax, e.g. \"Russia OR Moscow\""),
-                        )
-                    })?;
+                            "expected words to search for, e.g. \"Russia OR Moscow\"",
+                        ));
+                    }
                     Some(q.get_ref().clone())
                 }
             };
@@ -666,6 +670,27 @@ impl RawConfig {
                 limit,
             });
         }
+
+        let public_url = match &self.public_url {
+            None => None,
+            Some(u) => Some(
+                url::Url::parse(u.get_ref())
+                    .ok()
+                    .filter(|p| {
+                        matches!(p.scheme(), "http" | "https")
+                            && p.host().is_some()
+                            && p.query().is_none()
+                            && p.fragment().is_none()
+                    })
+                    .ok_or_else(|| {
+                        ctx.invalid(
+                            "public_url",
+                            u,
+                            "expected the http(s) URL readers use, such as \"https://example.org/news/\" (no query or fragment)",
+                        )
+                    })?,
+            ),
+        };
 
         let log_format = match &self.log.format {
             None => crate::logging::LogFormat::Text,
@@ -755,6 +780,7 @@ impl RawConfig {
             views,
             log_format,
             store,
+            public_url,
         })
     }
 }

@@ -95,8 +95,8 @@ pub async fn write_output_file(store: &Arc<Store>, config: &Arc<Config>) {
             };
             let mut done = Vec::new();
             for (format, path) in targets {
-                // no request, so no URLs of its own: the file is read as it is
-                let body = format.render(&feed, &publish::FeedLinks::default());
+                // no request: its URLs are `public_url`'s, if set
+                let body = format.render(&feed, &format.file_links(config.public_url.as_ref()));
                 let written =
                     publish::write_atomically(&path, body.as_bytes()).map_err(|e| error_chain(&e));
                 done.push((path, written));

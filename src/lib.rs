@@ -12,6 +12,7 @@
 //!   dedup      identity within a feed, stories across feeds
 //!   store      SQLite: entries, stories, feed state
 //! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
+//! search   -> what a reader types into a search box, as a query any store can run
 //! metrics, logging -> /metrics, journald- and JSON-friendly logs
 //!
 //! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
@@ -34,4 +35,5 @@ pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod publish;
+pub mod search;
 pub mod store;

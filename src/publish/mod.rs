@@ -4,6 +4,7 @@
 pub mod atom;
 pub mod json;
 pub mod page;
+pub mod proxy;
 pub mod rss;
 pub mod server;
 
@@ -28,7 +29,7 @@ pub struct View {
     pub tag: Option<String>,
     /// Only stories from this feed.
     pub feed: Option<String>,
-    /// Full-text query (SQLite FTS5 syntax) over title and body.
+    /// Full-text search over title and body, as the reader typed it (see [`crate::search`]).
     pub q: Option<String>,
     /// At most this many stories (default: the view's or `output.limit`).
     pub limit: Option<usize>,
@@ -250,11 +251,18 @@ pub fn story_id(key: &str) -> String {
     format!("tag:newswire,2026:story/{}", &hash_parts(&[key])[..32])
 }
 
+fn add_search(search: &mut Vec<String>, exclude: &mut Vec<String>, q: &crate::search::Query) {
+    let compiled = q.fts5();
+    search.extend(compiled.matching);
+    exclude.extend(compiled.excluding);
+}
+
 /// Builds the merged feed for `view` from the store, as the config describes it now.
 pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, PublishError> {
     let mut feeds: Option<Vec<String>> = None;
     let mut title = config.output.title.clone();
     let mut search: Vec<String> = Vec::new();
+    let mut exclude: Vec<String> = Vec::new();
     let mut limit = config.output.limit;
     // narrows `feeds` to those also in `only`
     let narrow = |feeds: &mut Option<Vec<String>>, only: Vec<String>| {
@@ -283,7 +291,9 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         if !v.feeds.is_empty() {
             narrow(&mut feeds, v.feeds.clone());
         }
-        search.extend(v.query.clone());
+        if let Some(q) = &v.query {
+            add_search(&mut search, &mut exclude, &crate::search::parse(q));
+        }
     }
     if let Some(name) = &view.feed {
         if config.feed(name).is_none() {
@@ -299,12 +309,13 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         narrow(&mut feeds, tagged(std::slice::from_ref(tag)));
         title = format!("{title} #{tag}");
     }
-    if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        // some bad queries only show up as odd SQLite errors ("no such column"): check first
-        crate::store::check_search_query(q)
-            .map_err(|e| PublishError::Store(StoreError::BadQuery(e)))?;
-        search.push(q.to_string());
-        title = format!("{title} \u{201c}{q}\u{201d}");
+    if let Some(q) = view.q.as_deref() {
+        // what the reader typed is words, never syntax: see `crate::search`
+        let parsed = crate::search::parse(q);
+        if !parsed.is_empty() {
+            title = format!("{title} \u{201c}{}\u{201d}", parsed.display());
+            add_search(&mut search, &mut exclude, &parsed);
+        }
     }
     let before = match &view.before {
         None => None,
@@ -318,6 +329,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         search,
         before,
         copies: view.all_copies,
+        exclude,
     })?;
     let has_more = stories.len() > limit;
     stories.truncate(limit);
@@ -398,6 +410,21 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         logo: config.output.logo.clone(),
         hub: config.output.hub.clone(),
     })
+}
+
+/// A merged feed with no stories, for a page that says what went wrong instead.
+pub fn empty_feed(config: &Config) -> MergedFeed {
+    MergedFeed {
+        title: config.output.title.clone(),
+        id: "tag:newswire,2026:feed/none".to_string(),
+        updated: DateTime::UNIX_EPOCH,
+        entries: Vec::new(),
+        next_cursor: None,
+        language: None,
+        icon: config.output.icon.clone(),
+        logo: config.output.logo.clone(),
+        hub: config.output.hub.clone(),
+    }
 }
 
 /// A feed's health as `newswire feeds` and `/status` show it.

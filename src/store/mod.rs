@@ -275,6 +275,8 @@ pub struct StoryQuery {
     pub before: Option<(DateTime<Utc>, i64)>,
     /// Every copy instead of one entry per story (`?dedup=off`): ids are entry ids.
     pub copies: bool,
+    /// FTS5 queries over title and body, none of which may match (`-word` in a search).
+    pub exclude: Vec<String>,
 }
 
 /// Checks that `query` is valid FTS5 syntax (against an empty in-memory index).
@@ -871,6 +873,12 @@ impl Store {
         for search in &q.search {
             conditions.push(format!(
                 "{story_of} IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
+            ));
+            args.push(search.clone().into());
+        }
+        for search in &q.exclude {
+            conditions.push(format!(
+                "{story_of} NOT IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
             ));
             args.push(search.clone().into());
         }
