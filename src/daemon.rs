@@ -597,6 +597,12 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     let _ = reloader.await;
     let _ = writer.await;
     write_output_file(&store, &daemon.current()).await;
+    // everything into the database file, so that a copy of that file alone is complete
+    match store.call(|s| s.checkpoint()).await {
+        Ok(true) => info!("database checkpointed"),
+        Ok(false) => info!("database checkpointed in part: another process is reading it"),
+        Err(e) => warn!(error = %error_chain(&e), "could not checkpoint the database"),
+    }
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),

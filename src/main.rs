@@ -17,9 +17,17 @@ use newswire::opml;
 use newswire::poll::{Outcome, PollOptions, Poller};
 use newswire::publish;
 
+/// The version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NEWSWIRE_COMMIT"),
+    ")"
+);
+
 /// A self-hosted news feed aggregator: polls feeds, deduplicates, serves one merged feed.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "newswire", version = VERSION, about)]
 struct Cli {
     /// The config file [default: $NEWSWIRE_CONFIG, else ./newswire.toml]
     #[arg(long, short, global = true, env = "NEWSWIRE_CONFIG")]
@@ -73,6 +81,18 @@ enum Command {
         #[command(subcommand)]
         action: OpmlCommand,
     },
+    /// Copy the database to FILE, consistent while newswire runs (SQLite online backup).
+    Backup {
+        /// Where to write the copy (replaced atomically if it exists).
+        file: PathBuf,
+    },
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `newswire man > newswire.1`.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +167,19 @@ async fn async_main() -> ExitCode {
         Command::Opml {
             action: OpmlCommand::Export,
         } => opml_export(path).await,
+        Command::Backup { file } => backup(path, file).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "newswire",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .context("writing the man page"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -260,10 +293,41 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     daemon::write_output_file(&store, &config).await;
+    // a clean end: the database file alone holds everything
+    if let Err(e) = store.call(|s| s.checkpoint()).await {
+        tracing::warn!(error = %e, "could not checkpoint the database");
+    }
     println!(
         "polled {} feeds in {:.1} s: {ok} ok, {not_modified} not modified, {failed} failed, {skipped} skipped; {new} new stories",
         ok + not_modified + failed + skipped,
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn backup(path: PathBuf, file: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
+    if !config.database.exists() {
+        anyhow::bail!(
+            "there is no database at {} to back up (it is made by the first `newswire poll` or `newswire run`)",
+            config.database.display()
+        );
+    }
+    let db = config.database.clone();
+    let dest = file.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        newswire::store::Store::open(&db)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| s.backup_to(&dest).map_err(anyhow::Error::from))
+    })
+    .await??;
+    println!(
+        "backed up {} to {}: {} stories, {} entries, {} bytes",
+        config.database.display(),
+        file.display(),
+        summary.stories,
+        summary.entries,
+        summary.bytes
     );
     Ok(())
 }

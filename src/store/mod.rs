@@ -1566,5 +1566,7 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
     Ok(())
 }
 
+pub mod backup;
+
 #[cfg(test)]
 mod tests;
