@@ -180,6 +180,8 @@ pub struct OutputConfig {
     pub hub: Option<String>,
     /// Zone in which the HTML page groups stories by day and shows times.
     pub timezone: Tz,
+    /// Where the feeds write each story's source for readers that ignore `<source>`.
+    pub source_in: crate::publish::source::SourceIn,
 }
 
 /// `[fetch]`
@@ -369,6 +371,7 @@ struct RawOutput {
     logo: Option<Spanned<String>>,
     hub: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
+    source_in: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -481,6 +484,26 @@ impl RawConfig {
             logo: http_url("output.logo", &self.output.logo)?,
             hub: http_url("output.hub", &self.output.hub)?,
             timezone: display_zone,
+            source_in: match &self.output.source_in {
+                None => crate::publish::source::SourceIn::ALL,
+                Some(places) => {
+                    let mut si = crate::publish::source::SourceIn::default();
+                    for p in places {
+                        match p.get_ref().as_str() {
+                            "content" => si.content = true,
+                            "author" => si.author = true,
+                            _ => {
+                                return Err(ctx.invalid(
+                                    "output.source_in",
+                                    p,
+                                    "expected \"content\" or \"author\", e.g. source_in = [\"content\", \"author\"] (or [] for neither)",
+                                ));
+                            }
+                        }
+                    }
+                    si
+                }
+            },
         };
 
         let timeout = match &self.fetch.timeout {

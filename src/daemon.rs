@@ -89,10 +89,11 @@ pub async fn write_output_file(store: &Arc<Store>, config: &Arc<Config>) {
     let config = Arc::clone(config);
     let result = store
         .call(move |s| {
-            let feed = match publish::build(s, &config, &View::default()) {
+            let mut feed = match publish::build(s, &config, &View::default()) {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(error_chain(&e))),
             };
+            publish::source::credit_authors(&mut feed, config.output.source_in);
             let mut done = Vec::new();
             for (format, path) in targets {
                 // no request: its URLs are `public_url`'s, if set

@@ -7,6 +7,7 @@ pub mod page;
 pub mod proxy;
 pub mod rss;
 pub mod server;
+pub mod source;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -214,38 +215,6 @@ pub fn image_mime(url: &str) -> &'static str {
     }
 }
 
-/// Lists the other copies of a story under its body, so that every reader shows them.
-fn with_copies_footer(
-    content: Option<String>,
-    sources: &[crate::store::StorySource],
-) -> Option<String> {
-    if sources.len() < 2 {
-        return content;
-    }
-    let links: Vec<String> = sources
-        .iter()
-        .map(|s| {
-            let name =
-                html_escape::encode_text(s.feed_title.as_deref().unwrap_or(&s.feed)).into_owned();
-            match &s.link {
-                Some(l) => format!(
-                    "<a href=\"{}\" rel=\"noopener noreferrer nofollow\">{name}</a>",
-                    html_escape::encode_double_quoted_attribute(l)
-                ),
-                None => name,
-            }
-        })
-        .collect();
-    let footer = format!(
-        "<p class=\"newswire-copies\">Carried by: {}</p>",
-        links.join(", ")
-    );
-    Some(match content {
-        Some(c) => format!("{c}\n{footer}"),
-        None => footer,
-    })
-}
-
 /// Stable id of a story.
 pub fn story_id(key: &str) -> String {
     format!("tag:newswire,2026:story/{}", &hash_parts(&[key])[..32])
@@ -339,6 +308,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         .map(|f| (f.name.as_str(), f.tags.as_slice()))
         .collect();
 
+    let source_in = config.output.source_in;
     let entries: Vec<MergedEntry> = stories
         .into_iter()
         .map(|s| {
@@ -358,7 +328,11 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
                 updated: s.fields.updated,
                 authors: s.fields.authors,
                 summary: s.fields.summary,
-                content: with_copies_footer(s.fields.content, &s.sources),
+                content: if source_in.content {
+                    source::with_source_line(s.fields.content, &s.sources)
+                } else {
+                    s.fields.content
+                },
                 categories,
                 image: s.fields.image,
                 image_credit: s.fields.image_credit,

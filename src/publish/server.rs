@@ -477,7 +477,7 @@ async fn serve(
         })
         .await;
     // what the page says instead of stories, and with which status
-    let (feed, health, problem) = match built {
+    let (mut feed, health, problem) = match built {
         Ok((Ok(feed), health)) => (feed, health, None),
         Ok((Err(e), health)) => {
             let status = match &e {
@@ -525,6 +525,7 @@ async fn serve(
                     .map(|c| base.absolute(&with_cursor(&uri.0, None, Some(c)))),
                 alternate_url: Some(base.absolute(&with_cursor(&uri.0, Some(&page_path), None))),
             };
+            super::source::credit_authors(&mut feed, config.output.source_in);
             let body = format.render(&feed, &links);
             if let (Some(key), Some(stamp)) = (cache_key, stamp) {
                 state
