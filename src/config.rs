@@ -415,6 +415,23 @@ pub fn valid_name(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
+/// `listen` as people write it: an address and port (`127.0.0.1:8080`, `[::1]:8080`), also
+/// `localhost:8080` (the loopback address) and `:8080` (every interface, as Go and nginx read
+/// it).
+fn listen_addr(text: &str) -> Option<SocketAddr> {
+    let text = text.trim();
+    if let Ok(a) = text.parse() {
+        return Some(a);
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    match host {
+        "" => Some(SocketAddr::from(([0, 0, 0, 0], port))),
+        h if h.eq_ignore_ascii_case("localhost") => Some(SocketAddr::from(([127, 0, 0, 1], port))),
+        _ => None,
+    }
+}
+
 impl RawConfig {
     fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
         let database = ctx.relative_path(
@@ -424,11 +441,11 @@ impl RawConfig {
         );
         let listen = match &self.listen {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(l) => l.get_ref().parse().map_err(|_| {
+            Some(l) => listen_addr(l.get_ref()).ok_or_else(|| {
                 ctx.invalid(
                     "listen",
                     l,
-                    "expected an IP address and port such as \"127.0.0.1:8080\" or \"[::1]:8080\"",
+                    "expected an IP address and port such as \"127.0.0.1:8080\", \"localhost:8080\", \"[::1]:8080\" or \":8080\" (every interface)",
                 )
             })?,
         };
@@ -561,6 +578,8 @@ impl RawConfig {
         };
 
         let mut seen = HashSet::new();
+        // URL -> the feed that has it: two feeds polling one URL is a mistake `add` refuses
+        let mut urls: std::collections::HashMap<Url, String> = Default::default();
         let mut feeds = Vec::with_capacity(self.feeds.len());
         for raw in self.feeds {
             let name = raw.name.get_ref().clone();
@@ -598,6 +617,15 @@ impl RawConfig {
                     ));
                 }
             };
+            if let Some(first) = urls.insert(url.clone(), name.clone()) {
+                return Err(ctx.invalid(
+                    "feed.url",
+                    &raw.url,
+                    format!(
+                        "feed \"{first}\" already has this URL; remove one of the two [[feed]] tables"
+                    ),
+                ));
+            }
             let schedule = match &raw.schedule {
                 None => None,
                 Some(s) => Some(
@@ -829,6 +857,33 @@ mod tests {
         assert!(c.fetch.user_agent.starts_with("newswire/"));
         assert_eq!(c.fetch.per_host, 2);
         assert!(c.fetch.respect_cache_hints);
+    }
+
+    #[test]
+    fn listen_takes_localhost_and_a_bare_port() {
+        let at = |l: &str| parse(&format!("listen = \"{l}\"\n")).map(|c| c.listen.to_string());
+        assert_eq!(at("localhost:8080").unwrap(), "127.0.0.1:8080");
+        assert_eq!(at(":8080").unwrap(), "0.0.0.0:8080");
+        assert_eq!(at("[::1]:8080").unwrap(), "[::1]:8080");
+        for bad in ["localhost", "example.com:80", ":http", "localhost:99999"] {
+            let e = at(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("`listen`") && e.contains("localhost:8080"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_feeds_with_one_url_are_an_error_naming_the_first() {
+        let e = parse(
+            "[[feed]]\nname = \"a\"\nurl = \"https://Example.com/feed\"\n\
+             [[feed]]\nname = \"b\"\nurl = \"https://example.com/feed\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(":6:7: `feed.url`"), "{e}");
+        assert!(e.contains("feed \"a\" already has this URL"), "{e}");
     }
 
     #[test]

@@ -93,6 +93,8 @@ enum Command {
     },
     /// Print the man page (roff) to stdout: `newswire man > newswire.1`.
     Man,
+    /// Write a commented config to start from (at --config, else ./newswire.toml).
+    Init,
 }
 
 #[derive(Subcommand)]
@@ -157,13 +159,16 @@ async fn async_main() -> ExitCode {
         Command::Poll { force } => poll(path, force).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
-        Command::Add { url, name, tags } => add(path, AddRequest { url, name, tags }).await,
+        Command::Add { url, name, tags } => match config_exists(&path) {
+            Ok(()) => add(path, AddRequest { url, name, tags }).await,
+            Err(e) => Err(e),
+        },
         Command::Remove { name } => remove(path, &name),
         Command::Enable { name } => set_enabled(path, &name, true),
         Command::Disable { name } => set_enabled(path, &name, false),
         Command::Opml {
             action: OpmlCommand::Import { file },
-        } => opml_import(path, &file),
+        } => config_exists(&path).and_then(|()| opml_import(path, &file)),
         Command::Opml {
             action: OpmlCommand::Export,
         } => opml_export(path).await,
@@ -177,6 +182,7 @@ async fn async_main() -> ExitCode {
             );
             Ok(())
         }
+        Command::Init => init(&path),
         Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
             .render(&mut std::io::stdout())
             .context("writing the man page"),
@@ -213,8 +219,54 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// The shipped config, commented, as `newswire init` writes it.
+const STARTER_CONFIG: &str = include_str!("../config/newswire.toml");
+
+fn init(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; it was left as it is (`newswire check` validates it)",
+            path.display()
+        );
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, STARTER_CONFIG.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}: a commented config with example feeds; edit it, `newswire check`, then `newswire run`",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `add` and `opml import` edit a config: a missing one is said plainly, with the fix.
+fn config_exists(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "there is no config file at {}: create one with `newswire init{}` (or point --config / $NEWSWIRE_CONFIG at yours)",
+        path.display(),
+        if path == std::path::Path::new(DEFAULT_CONFIG_FILE) {
+            String::new()
+        } else {
+            format!(" --config {}", path.display())
+        }
+    )
+}
+
 fn check(path: PathBuf) -> anyhow::Result<()> {
     let c = Config::load(&path)?;
+    if c.feeds.is_empty() {
+        eprintln!(
+            "warning: {}: no [[feed]] tables: nothing will be polled (add one with `newswire add URL`)",
+            path.display()
+        );
+    }
     let enabled = c.feeds.iter().filter(|f| f.enabled).count();
     println!(
         "{}: ok: {} feeds ({enabled} enabled), database {}, listening on {}",

@@ -67,3 +67,62 @@ fn completions_and_man_page_cover_every_command() {
         "an unknown shell is a usage error"
     );
 }
+
+#[test]
+fn starting_from_zero_init_then_check_and_add_on_a_missing_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mine.toml");
+    let cmd = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    // add and opml import on a missing config say how to make one, and make nothing
+    for args in [
+        &["add", "https://example.com/feed.xml"][..],
+        &["opml", "import", "subs.opml"][..],
+    ] {
+        let out = cmd(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("there is no config file") && err.contains("newswire init --config"),
+            "{args:?}: {err}"
+        );
+        assert!(!config.exists());
+    }
+    // init writes the commented config, which checks
+    let out = cmd(&["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.starts_with("# newswire configuration"), "{text}");
+    let out = cmd(&["check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // a second init leaves the file alone
+    std::fs::write(&config, "database = \"x.db\"\n").unwrap();
+    let out = cmd(&["init"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "database = \"x.db\"\n"
+    );
+    // an empty feed list passes check, with a warning
+    let out = cmd(&["check"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("no [[feed]]"),
+        "{err}"
+    );
+}
