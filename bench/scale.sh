@@ -24,7 +24,8 @@ work=$(mktemp -d)
     echo
     sed 's/:18080\//:18081\//' "$dir/urls.txt" | awk '{ printf "[[feed]]\nname = \"f%05d\"\nurl = \"%s\"\n\n", NR, $0 }'
 } >"$work/newswire.toml"
-"$top/target/release/newswire" run --config "$work/newswire.toml" 2>"$work/log" &
+# unchanged polls are logged at debug: counted here too
+RUST_LOG=info,newswire::poll=debug "$top/target/release/newswire" run --config "$work/newswire.toml" 2>"$work/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; sh "$farm/farm.sh" stop >/dev/null 2>&1 || true' EXIT
 tick=$(getconf CLK_TCK)

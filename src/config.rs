@@ -196,7 +196,7 @@ pub struct ViewConfig {
     pub tags: Vec<String>,
     /// Only stories from these feeds (empty: no feed condition).
     pub feeds: Vec<String>,
-    /// SQLite FTS5 query over title and body.
+    /// Search over title and body, in the words of `crate::search`.
     pub query: Option<String>,
     /// Stories per page (default: `output.limit`).
     pub limit: usize,
@@ -225,6 +225,8 @@ pub struct OutputConfig {
     pub timezone: Tz,
     /// At most this many stories from any one feed in a merged view; `None`: no cap.
     pub per_feed: Option<usize>,
+    /// Where the feeds write each story's source for readers that ignore `<source>`.
+    pub source_in: crate::publish::source::SourceIn,
 }
 
 /// `[fetch]`
@@ -444,6 +446,7 @@ struct RawOutput {
     hub: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     per_feed: Option<Spanned<i64>>,
+    source_in: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -494,6 +497,23 @@ pub fn valid_name(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
+/// `listen` as people write it: an address and port (`127.0.0.1:8080`, `[::1]:8080`), also
+/// `localhost:8080` (the loopback address) and `:8080` (every interface, as Go and nginx read
+/// it).
+fn listen_addr(text: &str) -> Option<SocketAddr> {
+    let text = text.trim();
+    if let Ok(a) = text.parse() {
+        return Some(a);
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    match host {
+        "" => Some(SocketAddr::from(([0, 0, 0, 0], port))),
+        h if h.eq_ignore_ascii_case("localhost") => Some(SocketAddr::from(([127, 0, 0, 1], port))),
+        _ => None,
+    }
+}
+
 impl RawConfig {
     fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
         let database = ctx.relative_path(
@@ -503,11 +523,11 @@ impl RawConfig {
         );
         let listen = match &self.listen {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(l) => l.get_ref().parse().map_err(|_| {
+            Some(l) => listen_addr(l.get_ref()).ok_or_else(|| {
                 ctx.invalid(
                     "listen",
                     l,
-                    "expected an IP address and port such as \"127.0.0.1:8080\" or \"[::1]:8080\"",
+                    "expected an IP address and port such as \"127.0.0.1:8080\", \"localhost:8080\", \"[::1]:8080\" or \":8080\" (every interface)",
                 )
             })?,
         };
@@ -575,6 +595,26 @@ impl RawConfig {
                     ));
                 }
             },
+            source_in: match &self.output.source_in {
+                None => crate::publish::source::SourceIn::ALL,
+                Some(places) => {
+                    let mut si = crate::publish::source::SourceIn::default();
+                    for p in places {
+                        match p.get_ref().as_str() {
+                            "content" => si.content = true,
+                            "author" => si.author = true,
+                            _ => {
+                                return Err(ctx.invalid(
+                                    "output.source_in",
+                                    p,
+                                    "expected \"content\" or \"author\", e.g. source_in = [\"content\", \"author\"] (or [] for neither)",
+                                ));
+                            }
+                        }
+                    }
+                    si
+                }
+            },
         };
 
         let timeout = match &self.fetch.timeout {
@@ -639,6 +679,8 @@ impl RawConfig {
         };
 
         let mut seen = HashSet::new();
+        // URL -> the feed that has it: two feeds polling one URL is a mistake `add` refuses
+        let mut urls: std::collections::HashMap<Url, String> = Default::default();
         let mut feeds = Vec::with_capacity(self.feeds.len());
         for raw in self.feeds {
             let name = raw.name.get_ref().clone();
@@ -676,6 +718,15 @@ impl RawConfig {
                     ));
                 }
             };
+            if let Some(first) = urls.insert(url.clone(), name.clone()) {
+                return Err(ctx.invalid(
+                    "feed.url",
+                    &raw.url,
+                    format!(
+                        "feed \"{first}\" already has this URL; remove one of the two [[feed]] tables"
+                    ),
+                ));
+            }
             let schedule = match &raw.schedule {
                 None => None,
                 Some(s) => Some(
@@ -759,13 +810,13 @@ impl RawConfig {
             let query = match &raw.query {
                 None => None,
                 Some(q) => {
-                    crate::store::check_search_query(q.get_ref()).map_err(|e| {
-                        ctx.invalid(
+                    if crate::search::parse(q.get_ref()).is_empty() {
+                        return Err(ctx.invalid(
                             "view.query",
                             q,
-                            format!("{e}: expected SQLite FTS5 syntax, e.g. \"Russia OR Moscow\""),
-                        )
-                    })?;
+                            "expected words to search for, e.g. \"Russia OR Moscow\"",
+                        ));
+                    }
                     Some(q.get_ref().clone())
                 }
             };
@@ -1093,6 +1144,33 @@ mod tests {
         assert!(c.fetch.user_agent.starts_with("newswire/"));
         assert_eq!(c.fetch.per_host, 2);
         assert!(c.fetch.respect_cache_hints);
+    }
+
+    #[test]
+    fn listen_takes_localhost_and_a_bare_port() {
+        let at = |l: &str| parse(&format!("listen = \"{l}\"\n")).map(|c| c.listen.to_string());
+        assert_eq!(at("localhost:8080").unwrap(), "127.0.0.1:8080");
+        assert_eq!(at(":8080").unwrap(), "0.0.0.0:8080");
+        assert_eq!(at("[::1]:8080").unwrap(), "[::1]:8080");
+        for bad in ["localhost", "example.com:80", ":http", "localhost:99999"] {
+            let e = at(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("`listen`") && e.contains("localhost:8080"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_feeds_with_one_url_are_an_error_naming_the_first() {
+        let e = parse(
+            "[[feed]]\nname = \"a\"\nurl = \"https://Example.com/feed\"\n\
+             [[feed]]\nname = \"b\"\nurl = \"https://example.com/feed\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(":6:7: `feed.url`"), "{e}");
+        assert!(e.contains("feed \"a\" already has this URL"), "{e}");
     }
 
     #[test]

@@ -89,14 +89,15 @@ pub async fn write_output_file(store: &Arc<Store>, config: &Arc<Config>) {
     let config = Arc::clone(config);
     let result = store
         .call(move |s| {
-            let feed = match publish::build(s, &config, &View::default()) {
+            let mut feed = match publish::build(s, &config, &View::default()) {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(error_chain(&e))),
             };
+            publish::source::credit_authors(&mut feed, config.output.source_in);
             let mut done = Vec::new();
             for (format, path) in targets {
-                // no request, so no URLs of its own: the file is read as it is
-                let body = format.render(&feed, &publish::FeedLinks::default());
+                // no request: its URLs are `public_url`'s, if set
+                let body = format.render(&feed, &format.file_links(config.public_url.as_ref()));
                 let written =
                     publish::write_atomically(&path, body.as_bytes()).map_err(|e| error_chain(&e));
                 done.push((path, written));
@@ -626,6 +627,12 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     let _ = writer.await;
     let _ = websub_timer.await;
     write_output_file(&store, &daemon.current()).await;
+    // everything into the database file, so that a copy of that file alone is complete
+    match store.call(|s| s.checkpoint()).await {
+        Ok(true) => info!("database checkpointed"),
+        Ok(false) => info!("database checkpointed in part: another process is reading it"),
+        Err(e) => warn!(error = %error_chain(&e), "could not checkpoint the database"),
+    }
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),

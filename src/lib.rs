@@ -14,6 +14,7 @@
 //! publish  -> the merged feed as Atom, RSS and JSON Feed, over HTTP and to a file
 //!   rules      [[rule]]s judge entries between normalize and store (drop, hide, keep, tag)
 //! fair     -> fair shares: backlog dates, at most per_feed stories of a feed in a view
+//! search   -> what a reader types into a search box, as a query any store can run
 //! metrics, logging -> /metrics, journald- and JSON-friendly logs
 //!
 //! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
@@ -39,5 +40,6 @@ pub mod parse;
 pub mod poll;
 pub mod publish;
 pub mod rules;
+pub mod search;
 pub mod store;
 pub mod websub;

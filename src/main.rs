@@ -17,9 +17,17 @@ use newswire::opml;
 use newswire::poll::{Outcome, PollOptions, Poller};
 use newswire::publish;
 
+/// The version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NEWSWIRE_COMMIT"),
+    ")"
+);
+
 /// A self-hosted news feed aggregator: polls feeds, deduplicates, serves one merged feed.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "newswire", version = VERSION, about)]
 struct Cli {
     /// The config file [default: $NEWSWIRE_CONFIG, else ./newswire.toml]
     #[arg(long, short, global = true, env = "NEWSWIRE_CONFIG")]
@@ -73,6 +81,20 @@ enum Command {
         #[command(subcommand)]
         action: OpmlCommand,
     },
+    /// Copy the database to FILE, consistent while newswire runs (SQLite online backup).
+    Backup {
+        /// Where to write the copy (replaced atomically if it exists).
+        file: PathBuf,
+    },
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `newswire man > newswire.1`.
+    Man,
+    /// Write a commented config to start from (at --config, else ./newswire.toml).
+    Init,
     /// Try the [[rule]]s on stored stories, or apply them to what is stored.
     Rules {
         #[command(subcommand)]
@@ -157,13 +179,16 @@ async fn async_main() -> ExitCode {
         Command::Poll { force } => poll(path, force).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
-        Command::Add { url, name, tags } => add(path, AddRequest { url, name, tags }).await,
+        Command::Add { url, name, tags } => match config_exists(&path) {
+            Ok(()) => add(path, AddRequest { url, name, tags }).await,
+            Err(e) => Err(e),
+        },
         Command::Remove { name } => remove(path, &name),
         Command::Enable { name } => set_enabled(path, &name, true),
         Command::Disable { name } => set_enabled(path, &name, false),
         Command::Opml {
             action: OpmlCommand::Import { file },
-        } => opml_import(path, &file),
+        } => config_exists(&path).and_then(|()| opml_import(path, &file)),
         Command::Opml {
             action: OpmlCommand::Export,
         } => opml_export(path).await,
@@ -173,6 +198,20 @@ async fn async_main() -> ExitCode {
         Command::Rules {
             action: RulesCommand::Apply,
         } => rules_run(path, None, None, true).await,
+        Command::Backup { file } => backup(path, file).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "newswire",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Init => init(&path),
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .context("writing the man page"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -206,8 +245,54 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// The shipped config, commented, as `newswire init` writes it.
+const STARTER_CONFIG: &str = include_str!("../config/newswire.toml");
+
+fn init(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; it was left as it is (`newswire check` validates it)",
+            path.display()
+        );
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, STARTER_CONFIG.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}: a commented config with example feeds; edit it, `newswire check`, then `newswire run`",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `add` and `opml import` edit a config: a missing one is said plainly, with the fix.
+fn config_exists(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "there is no config file at {}: create one with `newswire init{}` (or point --config / $NEWSWIRE_CONFIG at yours)",
+        path.display(),
+        if path == std::path::Path::new(DEFAULT_CONFIG_FILE) {
+            String::new()
+        } else {
+            format!(" --config {}", path.display())
+        }
+    )
+}
+
 fn check(path: PathBuf) -> anyhow::Result<()> {
     let c = Config::load(&path)?;
+    if c.feeds.is_empty() {
+        eprintln!(
+            "warning: {}: no [[feed]] tables: nothing will be polled (add one with `newswire add URL`)",
+            path.display()
+        );
+    }
     let enabled = c.feeds.iter().filter(|f| f.enabled).count();
     println!(
         "{}: ok: {} feeds ({enabled} enabled), database {}, listening on {}",
@@ -287,10 +372,41 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     daemon::write_output_file(&store, &config).await;
+    // a clean end: the database file alone holds everything
+    if let Err(e) = store.call(|s| s.checkpoint()).await {
+        tracing::warn!(error = %e, "could not checkpoint the database");
+    }
     println!(
         "polled {} feeds in {:.1} s: {ok} ok, {not_modified} not modified, {failed} failed, {skipped} skipped; {new} new stories",
         ok + not_modified + failed + skipped,
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn backup(path: PathBuf, file: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
+    if !config.database.exists() {
+        anyhow::bail!(
+            "there is no database at {} to back up (it is made by the first `newswire poll` or `newswire run`)",
+            config.database.display()
+        );
+    }
+    let db = config.database.clone();
+    let dest = file.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        newswire::store::Store::open(&db)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| s.backup_to(&dest).map_err(anyhow::Error::from))
+    })
+    .await??;
+    println!(
+        "backed up {} to {}: {} stories, {} entries, {} bytes",
+        config.database.display(),
+        file.display(),
+        summary.stories,
+        summary.entries,
+        summary.bytes
     );
     Ok(())
 }

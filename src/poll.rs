@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 use url::Url;
 
 use crate::config::{FeedConfig, FetchConfig, Schedule};
@@ -355,7 +355,8 @@ fn log_summary(s: &PollSummary) {
             elapsed_ms,
             "polled"
         ),
-        Outcome::NotModified => info!(
+        // an unchanged feed is the common case: the daemon's log at info shows what changed
+        Outcome::NotModified => debug!(
             new = 0,
             updated = 0,
             duplicates = 0,
@@ -363,7 +364,7 @@ fn log_summary(s: &PollSummary) {
             elapsed_ms,
             "not modified"
         ),
-        Outcome::Unchanged => info!(
+        Outcome::Unchanged => debug!(
             new = 0,
             updated = 0,
             duplicates = 0,

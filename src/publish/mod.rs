@@ -4,8 +4,10 @@
 pub mod atom;
 pub mod json;
 pub mod page;
+pub mod proxy;
 pub mod rss;
 pub mod server;
+pub mod source;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,7 +30,7 @@ pub struct View {
     pub tag: Option<String>,
     /// Only stories from this feed.
     pub feed: Option<String>,
-    /// Full-text query (SQLite FTS5 syntax) over title and body.
+    /// Full-text search over title and body, as the reader typed it (see [`crate::search`]).
     pub q: Option<String>,
     /// At most this many stories (default: the view's or `output.limit`).
     pub limit: Option<usize>,
@@ -213,41 +215,15 @@ pub fn image_mime(url: &str) -> &'static str {
     }
 }
 
-/// Lists the other copies of a story under its body, so that every reader shows them.
-fn with_copies_footer(
-    content: Option<String>,
-    sources: &[crate::store::StorySource],
-) -> Option<String> {
-    if sources.len() < 2 {
-        return content;
-    }
-    let links: Vec<String> = sources
-        .iter()
-        .map(|s| {
-            let name =
-                html_escape::encode_text(s.feed_title.as_deref().unwrap_or(&s.feed)).into_owned();
-            match &s.link {
-                Some(l) => format!(
-                    "<a href=\"{}\" rel=\"noopener noreferrer nofollow\">{name}</a>",
-                    html_escape::encode_double_quoted_attribute(l)
-                ),
-                None => name,
-            }
-        })
-        .collect();
-    let footer = format!(
-        "<p class=\"newswire-copies\">Carried by: {}</p>",
-        links.join(", ")
-    );
-    Some(match content {
-        Some(c) => format!("{c}\n{footer}"),
-        None => footer,
-    })
-}
-
 /// Stable id of a story.
 pub fn story_id(key: &str) -> String {
     format!("tag:newswire,2026:story/{}", &hash_parts(&[key])[..32])
+}
+
+fn add_search(search: &mut Vec<String>, exclude: &mut Vec<String>, q: &crate::search::Query) {
+    let compiled = q.fts5();
+    search.extend(compiled.matching);
+    exclude.extend(compiled.excluding);
 }
 
 /// Builds the merged feed for `view` from the store, as the config describes it now.
@@ -255,6 +231,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
     let mut feeds: Option<Vec<String>> = None;
     let mut title = config.output.title.clone();
     let mut search: Vec<String> = Vec::new();
+    let mut exclude: Vec<String> = Vec::new();
     let mut limit = config.output.limit;
     // (feeds, tags) pairs: stories from a feed with one of the tags, or tagged so by a rule
     let rule_tag = |tag: &str| {
@@ -293,7 +270,9 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         if !v.feeds.is_empty() {
             narrow(&mut feeds, v.feeds.clone());
         }
-        search.extend(v.query.clone());
+        if let Some(q) = &v.query {
+            add_search(&mut search, &mut exclude, &crate::search::parse(q));
+        }
     }
     if let Some(name) = &view.feed {
         if config.feed(name).is_none() {
@@ -313,12 +292,13 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         }
         title = format!("{title} #{tag}");
     }
-    if let Some(q) = view.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        // some bad queries only show up as odd SQLite errors ("no such column"): check first
-        crate::store::check_search_query(q)
-            .map_err(|e| PublishError::Store(StoreError::BadQuery(e)))?;
-        search.push(q.to_string());
-        title = format!("{title} \u{201c}{q}\u{201d}");
+    if let Some(q) = view.q.as_deref() {
+        // what the reader typed is words, never syntax: see `crate::search`
+        let parsed = crate::search::parse(q);
+        if !parsed.is_empty() {
+            title = format!("{title} \u{201c}{}\u{201d}", parsed.display());
+            add_search(&mut search, &mut exclude, &parsed);
+        }
     }
     let before = match &view.before {
         None => None,
@@ -334,6 +314,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
             before,
             copies: view.all_copies,
             tagged: tagged_by,
+            exclude,
         },
         config.output.per_feed,
     )?;
@@ -353,6 +334,7 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         .map(|f| (f.name.as_str(), f.tags.as_slice()))
         .collect();
 
+    let source_in = config.output.source_in;
     let entries: Vec<MergedEntry> = stories
         .into_iter()
         .map(|s| {
@@ -379,7 +361,11 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
                 updated: s.fields.updated,
                 authors: s.fields.authors,
                 summary: s.fields.summary,
-                content: with_copies_footer(s.fields.content, &s.sources),
+                content: if source_in.content {
+                    source::with_source_line(s.fields.content, &s.sources)
+                } else {
+                    s.fields.content
+                },
                 categories,
                 image: s.fields.image,
                 image_credit: s.fields.image_credit,
@@ -431,6 +417,21 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         logo: config.output.logo.clone(),
         hub: config.output.hub.clone(),
     })
+}
+
+/// A merged feed with no stories, for a page that says what went wrong instead.
+pub fn empty_feed(config: &Config) -> MergedFeed {
+    MergedFeed {
+        title: config.output.title.clone(),
+        id: "tag:newswire,2026:feed/none".to_string(),
+        updated: DateTime::UNIX_EPOCH,
+        entries: Vec::new(),
+        next_cursor: None,
+        language: None,
+        icon: config.output.icon.clone(),
+        logo: config.output.logo.clone(),
+        hub: config.output.hub.clone(),
+    }
 }
 
 /// A feed's health as `newswire feeds` and `/status` show it.

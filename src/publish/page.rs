@@ -31,6 +31,57 @@ pub struct PageLinks {
     pub older: Option<String>,
     /// Back to the first page (when on a later one).
     pub newest: Option<String>,
+    /// The path prefix newswire is served under (`""`, or `/news` behind a proxy).
+    pub root: String,
+    /// This page without any query (the heading's link).
+    pub here: String,
+    /// The active filters, each with a link that drops it.
+    pub crumbs: Vec<Crumb>,
+}
+
+/// One active filter of the page: what it is, and the page without it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Crumb {
+    /// `view`, `feed`, `tag`, `search` or `every copy`.
+    pub kind: &'static str,
+    /// What it filters on.
+    pub label: String,
+    /// The page without this filter.
+    pub drop_url: String,
+}
+
+/// `then` relative to `now` in plain words: "just now", "5 min ago", "2 h ago", "3 days ago",
+/// "in 10 min" for a time ahead.
+pub fn relative_time(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds();
+    let (ahead, secs) = (secs < 0, secs.unsigned_abs());
+    let amount = match secs {
+        0..60 => return "just now".to_string(),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86400 => format!("{} h", secs / 3600),
+        86400..172800 => "1 day".to_string(),
+        _ => format!("{} days", secs / 86400),
+    };
+    if ahead {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+/// A feed's state in plain words for the page's badges.
+pub fn state_words(state: &str) -> String {
+    match state {
+        "ok" => "up to date".to_string(),
+        "not_modified" => "up to date".to_string(),
+        "failing" => "failing".to_string(),
+        "paused" => "paused by its server".to_string(),
+        "moved" => "moved".to_string(),
+        "gone" => "gone".to_string(),
+        "pending" => "not polled yet".to_string(),
+        "disabled" => "disabled".to_string(),
+        other => other.replace('_', " "),
+    }
 }
 
 #[derive(Serialize)]
@@ -45,6 +96,7 @@ struct Story<'a> {
     link: Option<&'a str>,
     published_iso: String,
     time: String,
+    ago: String,
     authors: String,
     sources: Vec<Source<'a>>,
     summary: Option<&'a str>,
@@ -89,13 +141,16 @@ fn local(t: DateTime<Utc>, tz: Tz) -> DateTime<Tz> {
     t.with_timezone(&tz)
 }
 
-/// Renders the page for `feed` (built for `view`), with `health` for the sidebar.
+/// Renders the page for `feed` (built for `view`), with `health` for the sidebar; `problem`
+/// (an unknown tag, a bad cursor) is said where the stories would be.
 pub fn render(
     feed: &MergedFeed,
     config: &Config,
     view: &View,
     health: &[FeedStatus],
     links: &PageLinks,
+    problem: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<String, minijinja::Error> {
     let tz = config.output.timezone;
     let mut days: Vec<Day> = Vec::new();
@@ -107,6 +162,7 @@ pub fn render(
             link: e.link.as_deref(),
             published_iso: e.published.to_rfc3339(),
             time: when.format("%H:%M").to_string(),
+            ago: relative_time(e.published, now),
             authors: e.authors.join(", "),
             sources: e
                 .sources
@@ -134,7 +190,7 @@ pub fn render(
             name: f.name.clone(),
             title: f.title.clone().unwrap_or_else(|| f.name.clone()),
             state: f.state.clone(),
-            state_label: f.state.replace('_', " "),
+            state_label: state_words(&f.state),
             articles: f.article_count,
             note: match f.state.as_str() {
                 "failing" => Some(format!(
@@ -162,7 +218,22 @@ pub fn render(
             title: &v.title,
         })
         .collect();
+    let mut tags: Vec<&str> = config
+        .feeds
+        .iter()
+        .flat_map(|f| f.tags.iter().map(String::as_str))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    let search = crate::search::parse(view.q.as_deref().unwrap_or(""));
+    let filtered = view.feed.is_some() || view.tag.is_some() || view.view.is_some();
     environment().get_template("page.html")?.render(context! {
+        root => &links.root,
+        tags => tags,
+        problem => problem,
+        search_notes => search.notes,
+        filtered => filtered,
+        feed_count => config.feeds.len(),
         title => &feed.title,
         count => feed.entries.len(),
         days => days,

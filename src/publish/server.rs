@@ -128,6 +128,31 @@ impl Format {
         }
     }
 
+    /// The file extension of its route (`/feed.atom`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Atom => "atom",
+            Format::Rss => "rss",
+            Format::Json => "json",
+        }
+    }
+
+    /// The links of an output file: with `public_url`, the route that serves the same
+    /// document (`rel="self"`) and the page; without it, none (the file has no URL we know).
+    pub fn file_links(self, public_url: Option<&url::Url>) -> FeedLinks {
+        match public_url {
+            None => FeedLinks::default(),
+            Some(u) => {
+                let base = super::proxy::PublicBase::from_url(u);
+                FeedLinks {
+                    self_url: Some(base.absolute(&format!("/feed.{}", self.extension()))),
+                    next_url: None,
+                    alternate_url: Some(base.absolute("/")),
+                }
+            }
+        }
+    }
+
     /// Renders a merged feed in this format.
     pub fn render(self, feed: &MergedFeed, links: &FeedLinks) -> String {
         match self {
@@ -257,28 +282,6 @@ fn parse_view(view: Option<String>, q: &HashMap<String, String>) -> Result<View,
     })
 }
 
-/// Scheme and host the reader used, for absolute links: behind a reverse proxy, from
-/// X-Forwarded-Proto and X-Forwarded-Host; else from Host.
-fn origin(headers: &HeaderMap) -> Option<String> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let host = get("x-forwarded-host").or_else(|| get("host"))?;
-    if host.contains(['/', ' ', '"', '<', '>', '\\', '@']) {
-        return None;
-    }
-    let scheme = match get("x-forwarded-proto") {
-        Some(p) if p.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    };
-    Some(format!("{scheme}://{host}"))
-}
-
 fn etag_matches(headers: &HeaderMap, etag: &str) -> Option<bool> {
     let inm = headers.get(header::IF_NONE_MATCH)?.to_str().ok()?;
     Some(
@@ -333,11 +336,22 @@ fn conditional(
 /// `uri` with its `before` parameter set to `cursor` (or removed), and its path replaced by
 /// `path` when given.
 fn with_cursor(uri: &axum::http::Uri, path: Option<&str>, cursor: Option<&str>) -> String {
+    rewrite(uri, path, &["before"], cursor.map(|c| ("before", c)))
+}
+
+/// `uri` (newswire's own path and query) with the parameters in `drop` removed, `set` added,
+/// and its path replaced by `path` when given.
+fn rewrite(
+    uri: &axum::http::Uri,
+    path: Option<&str>,
+    drop: &[&str],
+    set: Option<(&str, &str)>,
+) -> String {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .filter(|(k, _)| k != "before")
+            .filter(|(k, _)| !drop.contains(&k.as_ref()))
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .chain(cursor.map(|c| ("before".to_string(), c.to_string())))
+            .chain(set.map(|(k, v)| (k.to_string(), v.to_string())))
             .collect();
     let mut out = path.unwrap_or(uri.path()).to_string();
     if !pairs.is_empty() {
@@ -347,6 +361,63 @@ fn with_cursor(uri: &axum::http::Uri, path: Option<&str>, cursor: Option<&str>) 
                 .extend_pairs(pairs)
                 .finish(),
         );
+    }
+    out
+}
+
+/// The active filters of a page, each with the page without it (breadcrumbs).
+fn crumbs(
+    uri: &axum::http::Uri,
+    view: &View,
+    config: &Config,
+    base: &super::proxy::PublicBase,
+    page_path: &str,
+) -> Vec<super::page::Crumb> {
+    let drop = |keys: &[&str], path: Option<&str>| {
+        // a filter dropped starts again from the newest stories
+        let mut all = vec!["before"];
+        all.extend_from_slice(keys);
+        base.path(&rewrite(uri, Some(path.unwrap_or(page_path)), &all, None))
+    };
+    let mut out = Vec::new();
+    if let Some(name) = &view.view {
+        let title = config
+            .view(name)
+            .map_or(name.as_str(), |v| v.title.as_str());
+        out.push(super::page::Crumb {
+            kind: "view",
+            label: title.to_string(),
+            drop_url: drop(&[], Some("/")),
+        });
+    }
+    if let Some(f) = &view.feed {
+        out.push(super::page::Crumb {
+            kind: "feed",
+            label: f.clone(),
+            drop_url: drop(&["feed"], None),
+        });
+    }
+    if let Some(t) = &view.tag {
+        out.push(super::page::Crumb {
+            kind: "tag",
+            label: t.clone(),
+            drop_url: drop(&["tag"], None),
+        });
+    }
+    if let Some(q) = &view.q {
+        let shown = crate::search::parse(q).display();
+        out.push(super::page::Crumb {
+            kind: "search",
+            label: if shown.is_empty() { q.clone() } else { shown },
+            drop_url: drop(&["q"], None),
+        });
+    }
+    if view.all_copies {
+        out.push(super::page::Crumb {
+            kind: "every copy",
+            label: "dedup off".to_string(),
+            drop_url: drop(&["dedup"], None),
+        });
     }
     out
 }
@@ -364,11 +435,13 @@ async fn serve(
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
     let config = state.config.borrow().clone();
+    let base = super::proxy::public_base(&headers, config.public_url.as_ref());
     // a feed rendered since the last change is served from the cache
     let cache_key = match output {
         Output::Feed(format) => Some(format!(
-            "{format:?} {} {}",
-            origin(&headers).unwrap_or_default(),
+            "{format:?} {} {} {}",
+            base.origin.as_deref().unwrap_or_default(),
+            base.prefix,
             uri.0
         )),
         Output::Page => None,
@@ -400,32 +473,40 @@ async fn serve(
                 Output::Page => Some(super::feed_statuses(s, &cfg, Utc::now())?),
                 Output::Feed(_) => None,
             };
-            Ok(feed.map(|f| (f, health)))
+            Ok((feed, health))
         })
         .await;
-    let (feed, health) = match built {
-        Ok(Ok(built)) => built,
-        Ok(Err(
-            e @ (PublishError::UnknownFeed(_)
-            | PublishError::UnknownTag(_)
-            | PublishError::UnknownView(_)),
-        )) => {
-            return plain(StatusCode::NOT_FOUND, e.to_string());
+    // what the page says instead of stories, and with which status
+    let (mut feed, health, problem) = match built {
+        Ok((Ok(feed), health)) => (feed, health, None),
+        Ok((Err(e), health)) => {
+            let status = match &e {
+                PublishError::UnknownFeed(_)
+                | PublishError::UnknownTag(_)
+                | PublishError::UnknownView(_) => StatusCode::NOT_FOUND,
+                PublishError::BadCursor(_) | PublishError::Store(StoreError::BadQuery(_)) => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            // never SQLite's own words: the parser should make this unreachable
+            let message = match &e {
+                PublishError::Store(StoreError::BadQuery(_)) => {
+                    "this search could not be run; try plain words".to_string()
+                }
+                _ => error_chain(&e),
+            };
+            match (output, health) {
+                (Output::Page, Some(health)) => (
+                    super::empty_feed(&config),
+                    Some(health),
+                    Some((status, message)),
+                ),
+                _ => return plain(status, message),
+            }
         }
-        Ok(Err(e @ PublishError::BadCursor(_)))
-        | Ok(Err(e @ PublishError::Store(StoreError::BadQuery(_)))) => {
-            return plain(StatusCode::BAD_REQUEST, error_chain(&e));
-        }
-        Ok(Err(e)) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
         Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
     };
-    // `public_url` when set: the links hubs and readers see stay right behind any proxy
-    let base = config
-        .public_url
-        .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/').to_string())
-        .or_else(|| origin(&headers));
-    let absolute = |path: String| base.as_ref().map_or(path.clone(), |b| format!("{b}{path}"));
     let page_path = match &view_name {
         Some(n) => format!("/views/{n}"),
         None => "/".to_string(),
@@ -437,13 +518,14 @@ async fn serve(
     match output {
         Output::Feed(format) => {
             let links = FeedLinks {
-                self_url: Some(absolute(with_cursor(&uri.0, None, view_cursor(&q)))),
+                self_url: Some(base.absolute(&with_cursor(&uri.0, None, view_cursor(&q)))),
                 next_url: feed
                     .next_cursor
                     .as_deref()
-                    .map(|c| absolute(with_cursor(&uri.0, None, Some(c)))),
-                alternate_url: Some(absolute(with_cursor(&uri.0, Some(&page_path), None))),
+                    .map(|c| base.absolute(&with_cursor(&uri.0, None, Some(c)))),
+                alternate_url: Some(base.absolute(&with_cursor(&uri.0, Some(&page_path), None))),
             };
+            super::source::credit_authors(&mut feed, config.output.source_in);
             let body = format.render(&feed, &links);
             if let (Some(key), Some(stamp)) = (cache_key, stamp) {
                 state
@@ -454,17 +536,20 @@ async fn serve(
         }
         Output::Page => {
             let links = super::page::PageLinks {
-                atom: with_cursor(&uri.0, Some(&feed_path("atom")), None),
-                rss: with_cursor(&uri.0, Some(&feed_path("rss")), None),
-                json: with_cursor(&uri.0, Some(&feed_path("json")), None),
+                atom: base.path(&with_cursor(&uri.0, Some(&feed_path("atom")), None)),
+                rss: base.path(&with_cursor(&uri.0, Some(&feed_path("rss")), None)),
+                json: base.path(&with_cursor(&uri.0, Some(&feed_path("json")), None)),
                 older: feed
                     .next_cursor
                     .as_deref()
-                    .map(|c| with_cursor(&uri.0, Some(&page_path), Some(c))),
+                    .map(|c| base.path(&with_cursor(&uri.0, Some(&page_path), Some(c)))),
                 newest: page_view
                     .before
                     .as_ref()
-                    .map(|_| with_cursor(&uri.0, Some(&page_path), None)),
+                    .map(|_| base.path(&with_cursor(&uri.0, Some(&page_path), None))),
+                root: base.prefix.clone(),
+                here: base.path(&page_path),
+                crumbs: crumbs(&uri.0, &page_view, &config, &base, &page_path),
             };
             let html = super::page::render(
                 &feed,
@@ -472,10 +557,15 @@ async fn serve(
                 &page_view,
                 health.as_deref().unwrap_or_default(),
                 &links,
+                problem.as_ref().map(|(_, m)| m.as_str()),
+                Utc::now(),
             );
             match html {
                 Ok(html) => {
                     let mut r = conditional(&headers, "text/html; charset=utf-8", html, None);
+                    if let (Some((status, _)), StatusCode::OK) = (problem, r.status()) {
+                        *r.status_mut() = status;
+                    }
                     r.headers_mut().insert(
                         header::CONTENT_SECURITY_POLICY,
                         HeaderValue::from_static(super::page::CONTENT_SECURITY_POLICY),

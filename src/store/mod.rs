@@ -286,6 +286,8 @@ pub struct StoryQuery {
     /// Each pair (feeds, tags): only stories from one of the feeds, or that a rule tagged
     /// with one of the tags (`?tag=`, views' `tags`). Every pair must hold.
     pub tagged: Vec<(Vec<String>, Vec<String>)>,
+    /// FTS5 queries over title and body, none of which may match (`-word` in a search).
+    pub exclude: Vec<String>,
 }
 
 /// Checks that `query` is valid FTS5 syntax (against an empty in-memory index).
@@ -895,6 +897,12 @@ impl Store {
         for (feeds, tags) in &q.tagged {
             conditions.push(rules::tagged_condition(q.copies, feeds.len(), tags.len()));
             args.extend(rules::tagged_args(feeds, tags));
+        }
+        for search in &q.exclude {
+            conditions.push(format!(
+                "{story_of} NOT IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
+            ));
+            args.push(search.clone().into());
         }
         if let Some((published, id)) = q.before {
             conditions.push("(s.published < ? OR (s.published = ? AND s.id < ?))".into());
@@ -1581,6 +1589,8 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
     }
     Ok(())
 }
+
+pub mod backup;
 
 #[cfg(test)]
 mod tests;
