@@ -41,10 +41,11 @@ async fn main() {
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("newswire.toml");
-    let text = "database = \"n.db\"\npublic_url = \"http://127.0.0.1/\"\n[[feed]]\nname = \"blog\"\nurl = \"https://blog.example.com/feed\"\n";
+    let text = "database = \"n.db\"\npublic_url = \"http://127.0.0.1/\"\n[storage]\nmax_per_feed = 0\n[[feed]]\nname = \"blog\"\nurl = \"https://blog.example.com/feed\"\n";
     std::fs::write(&path, text).unwrap();
     let config = Config::load(&path).unwrap();
     let store = Arc::new(Store::open(&config.database).unwrap());
+    store.configure(config.store.clone());
     store
         .sync_feeds(&newswire::daemon::feed_specs(&config))
         .unwrap();
