@@ -137,6 +137,29 @@ pub struct Config {
     pub log_format: crate::logging::LogFormat,
     /// `[dedup]` and `[storage]`: near-duplicates, update caps, retention.
     pub store: crate::store::StoreSettings,
+    /// `[[site]]`: selector rules for article pages, by host.
+    pub sites: Vec<SiteConfig>,
+}
+
+/// When newswire fetches an entry's article page for its full text (`full_text`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FullText {
+    /// Never (the default).
+    #[default]
+    Off,
+    /// When the entry's body is short, or only repeats its summary.
+    Auto,
+    /// For every entry with a link.
+    Always,
+}
+
+/// One `[[site]]`: selector rules shared by every feed whose article pages are on `host`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteConfig {
+    /// The pages' host (`www.` and letter case do not matter; subdomains match too).
+    pub host: String,
+    /// The selector rules.
+    pub rules: crate::extract::Rules,
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -211,6 +234,10 @@ pub struct FeedConfig {
     pub timezone: Option<Tz>,
     /// Disabled feeds are not polled; what they already brought stays.
     pub enabled: bool,
+    /// Fetch article pages for their full text.
+    pub full_text: FullText,
+    /// The feed's own selector rules (override `[[site]]` ones, key by key).
+    pub rules: crate::extract::Rules,
 }
 
 impl Config {
@@ -316,6 +343,16 @@ struct RawConfig {
     dedup: RawDedup,
     #[serde(default)]
     storage: RawStorage,
+    #[serde(default, rename = "site")]
+    sites: Vec<RawSite>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    host: Spanned<String>,
+    content_selector: Option<Spanned<String>>,
+    remove_selector: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -388,6 +425,9 @@ struct RawFeed {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     enabled: Option<bool>,
+    full_text: Option<Spanned<String>>,
+    content_selector: Option<Spanned<String>>,
+    remove_selector: Option<Spanned<String>>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -601,6 +641,8 @@ impl RawConfig {
                 schedule,
                 timezone,
                 enabled: raw.enabled.unwrap_or(true),
+                full_text: full_text_mode(ctx, &raw.full_text)?,
+                rules: selector_rules(ctx, "feed", &raw.content_selector, &raw.remove_selector)?,
             });
         }
 
@@ -755,7 +797,91 @@ impl RawConfig {
             views,
             log_format,
             store,
+            sites: sites(ctx, &self.sites)?,
         })
+    }
+}
+
+fn full_text_mode(ctx: &Ctx, v: &Option<Spanned<String>>) -> Result<FullText, ConfigError> {
+    match v {
+        None => Ok(FullText::Off),
+        Some(m) => match m.get_ref().as_str() {
+            "off" => Ok(FullText::Off),
+            "auto" => Ok(FullText::Auto),
+            "always" => Ok(FullText::Always),
+            _ => Err(ctx.invalid(
+                "feed.full_text",
+                m,
+                "expected \"off\", \"auto\" (fetch the page when the entry's body is short) or \"always\"",
+            )),
+        },
+    }
+}
+
+fn selector_rules(
+    ctx: &Ctx,
+    table: &str,
+    content: &Option<Spanned<String>>,
+    remove: &Option<Spanned<String>>,
+) -> Result<crate::extract::Rules, ConfigError> {
+    let check = |key: &str, v: &Option<Spanned<String>>| match v {
+        None => Ok(None),
+        Some(s) if crate::extract::check_selector(s.get_ref()) => Ok(Some(s.get_ref().clone())),
+        Some(s) => Err(ctx.invalid(
+            &format!("{table}.{key}"),
+            s,
+            "expected a CSS selector such as \"article .story-body\" or \"div#content, div.main\"",
+        )),
+    };
+    Ok(crate::extract::Rules {
+        content_selector: check("content_selector", content)?,
+        remove_selector: check("remove_selector", remove)?,
+    })
+}
+
+fn sites(ctx: &Ctx, raw: &[RawSite]) -> Result<Vec<SiteConfig>, ConfigError> {
+    let mut out: Vec<SiteConfig> = Vec::new();
+    for site in raw {
+        let host = crate::extract::site_host(site.host.get_ref());
+        if host.is_empty() || host.contains(['/', ':', ' ']) {
+            return Err(ctx.invalid(
+                "site.host",
+                &site.host,
+                "expected a host name such as \"www.example.com\" (no scheme, port or path)",
+            ));
+        }
+        if out.iter().any(|s| s.host == host) {
+            return Err(ctx.invalid(
+                "site.host",
+                &site.host,
+                format!("another [[site]] is already for \"{host}\""),
+            ));
+        }
+        out.push(SiteConfig {
+            rules: selector_rules(ctx, "site", &site.content_selector, &site.remove_selector)?,
+            host,
+        });
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// The selector rules for an article page at `page` of `feed` (if any): the feed's own
+    /// keys, else those of the `[[site]]` whose host the page is on (the longest that matches).
+    pub fn page_rules(&self, feed: Option<&FeedConfig>, page: &Url) -> crate::extract::Rules {
+        let host = crate::extract::site_host(page.host_str().unwrap_or_default());
+        let site = self
+            .sites
+            .iter()
+            .filter(|s| host == s.host || host.ends_with(&format!(".{}", s.host)))
+            .max_by_key(|s| s.host.len())
+            .map(|s| s.rules.clone())
+            .unwrap_or_default();
+        let own = feed.map(|f| f.rules.clone()).unwrap_or_default();
+        crate::extract::Rules {
+            content_selector: own.content_selector.or(site.content_selector),
+            remove_selector: own.remove_selector.or(site.remove_selector),
+        }
     }
 }
 

@@ -73,6 +73,19 @@ enum Command {
         #[command(subcommand)]
         action: OpmlCommand,
     },
+    /// Print the article newswire extracts from a page (plain text, or --html), with the
+    /// config's selector rules when --config is given.
+    Extract {
+        /// The page: an HTML file, or an http(s) URL to fetch.
+        page: String,
+        /// The page's address, for a file: links resolve against it, and `[[site]]` rules
+        /// match its host.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print the sanitized HTML instead of the plain text.
+        #[arg(long)]
+        html: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +134,7 @@ fn main() -> ExitCode {
 
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
+    let config_given = cli.config.is_some();
     let path = cli
         .config
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
@@ -147,6 +161,9 @@ async fn async_main() -> ExitCode {
         Command::Opml {
             action: OpmlCommand::Export,
         } => opml_export(path).await,
+        Command::Extract { page, url, html } => {
+            extract(config_given.then_some(path), &page, url.as_deref(), html).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -447,5 +464,59 @@ async fn opml_export(path: PathBuf) -> anyhow::Result<()> {
         })
         .collect();
     print!("{}", opml::render(&config.output.title, &feeds));
+    Ok(())
+}
+
+/// `newswire extract`: one page, through the same code as the daemon's full-text queue.
+async fn extract(
+    config: Option<PathBuf>,
+    page: &str,
+    url: Option<&str>,
+    html: bool,
+) -> anyhow::Result<()> {
+    use newswire::extract::{self, page as pages};
+    let config = config.map(|p| Config::load(&p)).transpose()?;
+    let remote = url::Url::parse(page)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let (bytes, content_type, base) = match remote {
+        Some(u) => {
+            let fetch = match &config {
+                Some(c) => c.fetch.clone(),
+                None => Config::parse(std::path::Path::new(DEFAULT_CONFIG_FILE), "")?.fetch,
+            };
+            let fetched = newswire::fetch::Fetcher::new(&fetch)?
+                .fetch(&u, &Default::default())
+                .await
+                .with_context(|| format!("fetching {u}"))?;
+            let body = fetched.body.unwrap_or_default();
+            (body, fetched.content_type, fetched.final_url)
+        }
+        None => {
+            let bytes = std::fs::read(page).with_context(|| format!("reading {page}"))?;
+            let base = match url {
+                Some(u) => url::Url::parse(u)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .with_context(|| format!("--url {u}: expected an absolute http(s) URL"))?,
+                None => std::fs::canonicalize(page)
+                    .ok()
+                    .and_then(|p| url::Url::from_file_path(p).ok())
+                    .context("cannot make a file URL of the page's path; give --url")?,
+            };
+            (bytes, None, base)
+        }
+    };
+    let text = pages::decode(&bytes, content_type.as_deref());
+    let rules = config
+        .as_ref()
+        .map(|c| c.page_rules(None, &base))
+        .unwrap_or_default();
+    let found = extract::extract(&text, &base, &rules)?;
+    if html {
+        println!("{}", found.html);
+    } else {
+        print!("{}", found.text);
+    }
     Ok(())
 }
