@@ -16,7 +16,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
-use crate::config::{Config, FeedConfig};
+use crate::config::{Config, FeedConfig, FullText};
+use crate::extract::queue::FullTextQueue;
 use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::server::{AppState, Format, Heartbeat, router};
 use crate::publish::{self, View};
@@ -132,6 +133,8 @@ struct Daemon {
     scheduler: Mutex<Schedules>,
     /// Cancelled at shutdown (ends the waits before store retries).
     cancel: CancellationToken,
+    /// Article pages of full-text feeds, fetched after their polls.
+    full_text: std::sync::OnceLock<FullTextQueue>,
 }
 
 struct Schedules {
@@ -161,6 +164,17 @@ impl Daemon {
             let summary = this.poller.poll(&feed, &schedule, options).await;
             if summary.changed() {
                 this.changes.send_modify(|v| *v += 1);
+            }
+            // the entries are stored: their pages are fetched from the queue, not here
+            if feed.full_text != FullText::Off
+                && matches!(
+                    summary.outcome,
+                    Outcome::Updated { .. } | Outcome::NotModified | Outcome::Unchanged
+                )
+            {
+                if let Some(q) = this.full_text.get() {
+                    q.enqueue(&feed.name);
+                }
             }
             if !matches!(summary.outcome, Outcome::NotStored { .. }) {
                 return;
@@ -436,7 +450,24 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             jobs: HashMap::new(),
         }),
         cancel: cancel.clone(),
+        full_text: std::sync::OnceLock::new(),
     });
+    {
+        let weak = Arc::downgrade(&daemon);
+        let on_change = Arc::new(move || {
+            if let Some(d) = weak.upgrade() {
+                d.changes.send_modify(|v| *v += 1);
+            }
+        });
+        let queue = FullTextQueue::start(
+            Arc::clone(&daemon.poller),
+            daemon.config.subscribe(),
+            on_change,
+            cancel.clone(),
+            &daemon.tracker,
+        );
+        let _ = daemon.full_text.set(queue);
+    }
     daemon.sync_schedules().await?;
     // the heartbeat runs on the scheduler like the polls do: if the scheduler wedges, the
     // beats stop, /healthz says 503 and the watchdog pings stop (systemd restarts us)

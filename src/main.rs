@@ -276,6 +276,17 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    if config
+        .feeds
+        .iter()
+        .any(|f| f.enabled && f.full_text != newswire::config::FullText::Off)
+    {
+        let t = newswire::extract::queue::run_all(&poller, &config, &cancel).await;
+        println!(
+            "full text: {} pages extracted, {} failed (see `newswire feeds`)",
+            t.ok, t.failed
+        );
+    }
     daemon::write_output_file(&store, &config).await;
     println!(
         "polled {} feeds in {:.1} s: {ok} ok, {not_modified} not modified, {failed} failed, {skipped} skipped; {new} new stories",
@@ -304,7 +315,7 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
             .call(move |s| publish::feed_statuses(s, &config, Utc::now()))
             .await?
     };
-    let rows: Vec<[String; 8]> = statuses
+    let rows: Vec<[String; 9]> = statuses
         .iter()
         .map(|s| {
             let state = match s.state.as_str() {
@@ -320,6 +331,7 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
                 s.consecutive_failures.to_string(),
                 when(s.next_poll),
                 s.article_count.to_string(),
+                newswire::extract::queue::counts_line(&s.full_text),
                 s.last_error.clone().unwrap_or_default(),
             ]
         })
@@ -332,18 +344,19 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
         "FAILURES",
         "NEXT POLL (UTC)",
         "ARTICLES",
+        "FULL TEXT",
         "LAST ERROR",
     ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()).take(7) {
+        for (w, c) in widths.iter_mut().zip(r.iter()).take(8) {
             *w = (*w).max(c.chars().count());
         }
     }
     let line = |cells: Vec<&str>| {
         let mut out = String::new();
         for (i, c) in cells.iter().enumerate() {
-            if i < 7 {
+            if i < 8 {
                 out.push_str(&format!("{c:<w$}  ", w = widths[i]));
             } else {
                 out.push_str(c);

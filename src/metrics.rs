@@ -25,6 +25,7 @@ pub struct Metrics {
     database_bytes: Gauge,
     requests: Family<Labels, Counter>,
     request_seconds: Family<Labels, Histogram>,
+    full_text: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -77,6 +78,12 @@ impl Metrics {
             "HTTP request latency by route",
             request_seconds.clone(),
         );
+        let full_text = Family::<Labels, Counter>::default();
+        registry.register(
+            "full_text_pages",
+            "Article pages of full-text feeds by outcome (ok, not_needed, http_error, rate_limited, fetch_failed, too_large, not_html, no_content, not_longer, no_link, bad_selector)",
+            full_text.clone(),
+        );
         Metrics {
             registry,
             polls,
@@ -87,7 +94,15 @@ impl Metrics {
             database_bytes,
             requests,
             request_seconds,
+            full_text,
         }
+    }
+
+    /// Counts an article page of a full-text feed by what came of it.
+    pub fn full_text(&self, outcome: &str) {
+        self.full_text
+            .get_or_create(&vec![("outcome", outcome.to_string())])
+            .inc();
     }
 
     /// Counts a poll that ended with `outcome` (ok, not_modified, unchanged, failed, ...).

@@ -8,6 +8,7 @@
 
 pub mod cleanup;
 pub mod page;
+pub mod queue;
 
 use dom_query::Document;
 use url::Url;

@@ -438,6 +438,9 @@ pub struct FeedStatus {
     pub moved_to: Option<String>,
     /// Until when its server asked to be left alone.
     pub paused_until: Option<DateTime<Utc>>,
+    /// Full text (`full_text`): its stored entries by what came of their article page
+    /// (`ok`, `not_needed`, `http_error`, `rate_limited`, `fetch_failed`, `no_content`, ...).
+    pub full_text: std::collections::BTreeMap<String, u64>,
 }
 
 /// The health of every configured feed, in config order.
@@ -452,6 +455,7 @@ pub fn feed_statuses(
         .map(|s| (s.name.clone(), s))
         .collect();
     let pauses = store.host_pauses(now)?;
+    let mut full_text = store.full_text_counts()?;
     Ok(config
         .feeds
         .iter()
@@ -501,6 +505,7 @@ pub fn feed_statuses(
                 next_attempt,
                 moved_to: st.and_then(|s| s.moved_to.clone()),
                 paused_until,
+                full_text: full_text.remove(&f.name).unwrap_or_default(),
             }
         })
         .collect())

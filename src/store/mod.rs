@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_search.sql")),
     (4, include_str!("migrations/0004_dedup.sql")),
     (5, include_str!("migrations/0005_bands_in_memory.sql")),
+    (7, include_str!("migrations/0007_fulltext.sql")),
 ];
 
 /// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
@@ -1557,6 +1558,9 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
     }
     Ok(())
 }
+
+mod fulltext;
+pub use fulltext::{FullTextCandidate, FullTextFields, FullTextResult};
 
 #[cfg(test)]
 mod tests;
