@@ -1024,6 +1024,62 @@ enabled = false
     }
 
     #[test]
+    fn full_text_keys_and_sites() {
+        let c = parse(
+            r#"
+[[feed]]
+name = "a"
+url = "https://feeds.example.com/a.xml"
+full_text = "auto"
+remove_selector = ".promo"
+
+[[feed]]
+name = "b"
+url = "https://feeds.example.com/b.xml"
+
+[[site]]
+host = "WWW.Example.com"
+content_selector = "article .body"
+remove_selector = "aside"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.feeds[0].full_text, FullText::Auto);
+        assert_eq!(c.feeds[1].full_text, FullText::Off);
+        assert_eq!(c.sites[0].host, "example.com");
+        let page = Url::parse("https://news.example.com/story").unwrap();
+        // the feed's own key wins, the site's fills the other
+        let r = c.page_rules(c.feed("a"), &page);
+        assert_eq!(r.content_selector.as_deref(), Some("article .body"));
+        assert_eq!(r.remove_selector.as_deref(), Some(".promo"));
+        let r = c.page_rules(c.feed("b"), &page);
+        assert_eq!(r.remove_selector.as_deref(), Some("aside"));
+        // another site: nothing
+        let other = Url::parse("https://notexample.com/story").unwrap();
+        assert!(c.page_rules(c.feed("b"), &other).is_empty());
+
+        for (text, key) in [
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\nfull_text = \"yes\"\n",
+                "`feed.full_text`",
+            ),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\ncontent_selector = \"div[\"\n",
+                "`feed.content_selector`",
+            ),
+            ("[[site]]\nhost = \"https://e.com/\"\n", "`site.host`"),
+            (
+                "[[site]]\nhost = \"e.com\"\n[[site]]\nhost = \"www.e.com\"\n",
+                "`site.host`",
+            ),
+            ("[[site]]\nhost = \"e.com\"\nselector = \"x\"\n", "selector"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn dedup_and_storage_are_validated() {
         let c = parse("[dedup]\nwindow = \"2d\"\nthreshold = 0.7\n[storage]\nmax_age = \"off\"\nmax_per_feed = 0\n").unwrap();
         assert_eq!(c.store.window, Duration::from_secs(2 * 86400));

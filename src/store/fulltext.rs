@@ -197,3 +197,130 @@ impl Store {
             .optional()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::article::{Article, FeedMeta};
+    use crate::store::{FeedSpec, FeedUpdate, StoryQuery};
+
+    fn teaser(guid: &str, summary: &str) -> Article {
+        let link = format!("https://news.example/{guid}.html");
+        let url = url::Url::parse(&link).unwrap();
+        let canonical = crate::dedup::canonical_url(&url);
+        Article {
+            key: crate::dedup::identity(Some(guid), canonical.as_deref(), guid, summary),
+            guid: Some(guid.into()),
+            title: format!("Story {guid}"),
+            link: Some(link),
+            canonical_url: canonical,
+            authors: vec![],
+            published: DateTime::from_timestamp(1_700_000_000, 0),
+            updated: None,
+            summary: Some(summary.into()),
+            content: None,
+            categories: vec![],
+            image: None,
+            image_credit: None,
+            language: None,
+        }
+    }
+
+    fn poll(store: &Store, articles: &[Article]) {
+        let u = FeedUpdate {
+            at: Utc::now(),
+            status: 200,
+            ..Default::default()
+        };
+        store
+            .apply_poll("a", &u, &FeedMeta::default(), articles)
+            .unwrap();
+    }
+
+    fn ok(c: &FullTextCandidate, content: &str) -> FullTextResult {
+        FullTextResult {
+            entry_id: c.entry_id,
+            content_hash: c.content_hash.clone(),
+            outcome: "ok",
+            detail: None,
+            retry_at: None,
+            article: Some(FullTextFields {
+                content: content.into(),
+                summary: c.summary.clone(),
+                image: Some("https://news.example/lead.jpg".into()),
+            }),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_article_becomes_content_once_per_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("n.db")).unwrap();
+        store
+            .sync_feeds(&[FeedSpec {
+                name: "a".into(),
+                url: "http://a/".into(),
+            }])
+            .unwrap();
+        poll(&store, &[teaser("one", "A sentence.")]);
+        let now = Utc::now();
+        let due = store.full_text_pending("a", now, 3, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        let c = due[0].clone();
+        assert!(
+            store
+                .record_full_text(&ok(&c, "<p>The whole story.</p>"))
+                .unwrap()
+        );
+        // done for this version
+        assert!(store.full_text_pending("a", now, 3, 10).unwrap().is_empty());
+        let story = &store
+            .stories(&StoryQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()[0];
+        assert_eq!(
+            story.fields.content.as_deref(),
+            Some("<p>The whole story.</p>")
+        );
+        assert_eq!(story.fields.summary.as_deref(), Some("A sentence."));
+        assert_eq!(
+            story.fields.image.as_deref(),
+            Some("https://news.example/lead.jpg")
+        );
+        assert_eq!(store.full_text_counts().unwrap()["a"]["ok"], 1);
+        // the same entry again: nothing due, the article stays
+        poll(&store, &[teaser("one", "A sentence.")]);
+        assert!(store.full_text_pending("a", now, 3, 10).unwrap().is_empty());
+        // an edited entry is due again, and a result for the old version is dropped
+        poll(&store, &[teaser("one", "An edited sentence.")]);
+        let due = store.full_text_pending("a", now, 3, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(!store.record_full_text(&ok(&c, "<p>stale</p>")).unwrap());
+        assert!(
+            store
+                .full_text_counts()
+                .unwrap()
+                .get("a")
+                .is_none_or(|m| m.is_empty())
+        );
+        // a passing failure is due again once its time has come, up to the attempts allowed
+        let mut failed = ok(&due[0], "");
+        failed.outcome = "fetch_failed";
+        failed.article = None;
+        failed.retry_at = Some(now + chrono::Duration::minutes(30));
+        assert!(!store.record_full_text(&failed).unwrap());
+        assert!(store.full_text_pending("a", now, 3, 10).unwrap().is_empty());
+        let later = now + chrono::Duration::minutes(31);
+        let again = store.full_text_pending("a", later, 3, 10).unwrap();
+        assert_eq!(again[0].attempts, 1);
+        assert!(
+            store
+                .full_text_pending("a", later, 1, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
