@@ -132,6 +132,44 @@ fn is_filler(text: &str) -> bool {
     FILLER_LINES.contains(&t.as_str()) || t.starts_with("see more:") || t.starts_with("read more:")
 }
 
+/// A short block that is a byline, a dateline, a photo credit or a caption that lost its
+/// `<figcaption>`: "By Jo Smith - 11/18/19", "PUBLISHED: 10:48, Tue, Nov 19", "© Getty",
+/// "Protesters in the square (Image: GETTY)", "... (AP Photo/Alan Diaz, File)".
+fn is_meta_line(text: &str) -> bool {
+    let t = text.trim();
+    let words = t.split_whitespace().count();
+    if words == 0 {
+        return false;
+    }
+    let lower = t.to_lowercase();
+    let short_start = [
+        "by ",
+        "published",
+        "updated",
+        "posted",
+        "last updated",
+        "©",
+        "(c) ",
+    ];
+    if words <= 10 && short_start.iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    let credit_end = [
+        "(image:",
+        "(photo:",
+        "(picture:",
+        "(credit:",
+        "(ap photo",
+        "(getty",
+        "(reuters",
+    ];
+    words <= 40
+        && lower.ends_with(')')
+        && lower
+            .rfind('(')
+            .is_some_and(|at| credit_end.iter().any(|c| lower[at..].starts_with(c)))
+}
+
 /// After extraction, on the article's HTML: filler lines, link lists and captions that the
 /// extractor kept.
 pub fn after(doc: &Document) {
@@ -142,7 +180,7 @@ pub fn after(doc: &Document) {
         .nodes()
     {
         let text = node.text();
-        if is_filler(&text) {
+        if is_filler(&text) || is_meta_line(&text) {
             doomed.push(*node);
             continue;
         }
@@ -191,6 +229,27 @@ mod tests {
         }
         for kept in ["First paragraph", "Second paragraph", "Third paragraph"] {
             assert!(text.contains(kept), "{kept} not in {text}");
+        }
+    }
+
+    #[test]
+    fn bylines_and_credits_go_sentences_that_start_alike_stay() {
+        for line in [
+            "By Justine Coleman - 11/18/19 11:04 PM EST",
+            "PUBLISHED: 10:48, Tue, Nov 19, 2019",
+            "Updated at 1:23 p.m.",
+            "© Aaron Schwartz",
+            "Protesters have worn masks to protect their identities (Image: GETTY )",
+            "A man loads trims into his truck in Hialeah, Fla. (AP Photo/Alan Diaz, File)",
+        ] {
+            assert!(is_meta_line(line), "{line}");
+        }
+        for line in [
+            "By the end of the week, the harbour had reopened to every ship that had waited outside.",
+            "The council (which met on Monday) agreed to the plan.",
+            "Updated figures released on Tuesday show that the number of ships calling at the port fell by a third.",
+        ] {
+            assert!(!is_meta_line(line), "{line}");
         }
     }
 
