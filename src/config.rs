@@ -144,6 +144,8 @@ pub struct Config {
     pub public_url: Option<Url>,
     /// `[websub]`: subscriptions to the feeds' hubs.
     pub websub: WebSubConfig,
+    /// `[[site]]`: selector rules for article pages, by host.
+    pub sites: Vec<SiteConfig>,
 }
 
 /// `[websub]`
@@ -183,6 +185,27 @@ pub fn parse_public_url(text: &str) -> Result<Url, String> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// When newswire fetches an entry's article page for its full text (`full_text`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FullText {
+    /// Never (the default).
+    #[default]
+    Off,
+    /// When the entry's body is short, or only repeats its summary.
+    Auto,
+    /// For every entry with a link.
+    Always,
+}
+
+/// One `[[site]]`: selector rules shared by every feed whose article pages are on `host`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteConfig {
+    /// The pages' host (`www.` and letter case do not matter; subdomains match too).
+    pub host: String,
+    /// The selector rules.
+    pub rules: crate::extract::Rules,
 }
 
 /// One `[[view]]`: a named, narrowed merged feed (`/views/NAME.atom` ...).
@@ -267,6 +290,10 @@ pub struct FeedConfig {
     pub request: crate::fetch::RequestOptions,
     /// Subscribe at the feed's WebSub hub, if it has one (default: when `public_url` is set).
     pub websub: bool,
+    /// Fetch article pages for their full text.
+    pub full_text: FullText,
+    /// The feed's own selector rules (override `[[site]]` ones, key by key).
+    pub rules: crate::extract::Rules,
 }
 
 impl Config {
@@ -377,6 +404,8 @@ struct RawConfig {
     public_url: Option<Spanned<String>>,
     #[serde(default)]
     websub: RawWebSub,
+    #[serde(default, rename = "site")]
+    sites: Vec<RawSite>,
 }
 
 #[derive(Deserialize)]
@@ -396,6 +425,14 @@ struct RawRule {
 struct RawWebSub {
     lease: Option<Spanned<String>>,
     safety_interval: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    host: Spanned<String>,
+    content_selector: Option<Spanned<String>>,
+    remove_selector: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -477,6 +514,9 @@ struct RawFeed {
     username: Option<String>,
     password: Option<String>,
     websub: Option<Spanned<bool>>,
+    full_text: Option<Spanned<String>>,
+    content_selector: Option<Spanned<String>>,
+    remove_selector: Option<Spanned<String>>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -776,6 +816,8 @@ impl RawConfig {
                     .filter(|t| !t.is_empty()),
                 request,
                 websub,
+                full_text: full_text_mode(ctx, &raw.full_text)?,
+                rules: selector_rules(ctx, "feed", &raw.content_selector, &raw.remove_selector)?,
             });
         }
 
@@ -960,6 +1002,7 @@ impl RawConfig {
             rules,
             public_url,
             websub,
+            sites: sites(ctx, &self.sites)?,
         })
     }
 }
@@ -1121,6 +1164,89 @@ fn validate_rules(
         });
     }
     Ok(rules)
+}
+
+fn full_text_mode(ctx: &Ctx, v: &Option<Spanned<String>>) -> Result<FullText, ConfigError> {
+    match v {
+        None => Ok(FullText::Off),
+        Some(m) => match m.get_ref().as_str() {
+            "off" => Ok(FullText::Off),
+            "auto" => Ok(FullText::Auto),
+            "always" => Ok(FullText::Always),
+            _ => Err(ctx.invalid(
+                "feed.full_text",
+                m,
+                "expected \"off\", \"auto\" (fetch the page when the entry's body is short) or \"always\"",
+            )),
+        },
+    }
+}
+
+fn selector_rules(
+    ctx: &Ctx,
+    table: &str,
+    content: &Option<Spanned<String>>,
+    remove: &Option<Spanned<String>>,
+) -> Result<crate::extract::Rules, ConfigError> {
+    let check = |key: &str, v: &Option<Spanned<String>>| match v {
+        None => Ok(None),
+        Some(s) if crate::extract::check_selector(s.get_ref()) => Ok(Some(s.get_ref().clone())),
+        Some(s) => Err(ctx.invalid(
+            &format!("{table}.{key}"),
+            s,
+            "expected a CSS selector such as \"article .story-body\" or \"div#content, div.main\"",
+        )),
+    };
+    Ok(crate::extract::Rules {
+        content_selector: check("content_selector", content)?,
+        remove_selector: check("remove_selector", remove)?,
+    })
+}
+
+fn sites(ctx: &Ctx, raw: &[RawSite]) -> Result<Vec<SiteConfig>, ConfigError> {
+    let mut out: Vec<SiteConfig> = Vec::new();
+    for site in raw {
+        let host = crate::extract::site_host(site.host.get_ref());
+        if host.is_empty() || host.contains(['/', ':', ' ']) {
+            return Err(ctx.invalid(
+                "site.host",
+                &site.host,
+                "expected a host name such as \"www.example.com\" (no scheme, port or path)",
+            ));
+        }
+        if out.iter().any(|s| s.host == host) {
+            return Err(ctx.invalid(
+                "site.host",
+                &site.host,
+                format!("another [[site]] is already for \"{host}\""),
+            ));
+        }
+        out.push(SiteConfig {
+            rules: selector_rules(ctx, "site", &site.content_selector, &site.remove_selector)?,
+            host,
+        });
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// The selector rules for an article page at `page` of `feed` (if any): the feed's own
+    /// keys, else those of the `[[site]]` whose host the page is on (the longest that matches).
+    pub fn page_rules(&self, feed: Option<&FeedConfig>, page: &Url) -> crate::extract::Rules {
+        let host = crate::extract::site_host(page.host_str().unwrap_or_default());
+        let site = self
+            .sites
+            .iter()
+            .filter(|s| host == s.host || host.ends_with(&format!(".{}", s.host)))
+            .max_by_key(|s| s.host.len())
+            .map(|s| s.rules.clone())
+            .unwrap_or_default();
+        let own = feed.map(|f| f.rules.clone()).unwrap_or_default();
+        crate::extract::Rules {
+            content_selector: own.content_selector.or(site.content_selector),
+            remove_selector: own.remove_selector.or(site.remove_selector),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1286,6 +1412,62 @@ enabled = false
             bad_query.to_string().contains(":7:9: `view.query`"),
             "{bad_query}"
         );
+    }
+
+    #[test]
+    fn full_text_keys_and_sites() {
+        let c = parse(
+            r#"
+[[feed]]
+name = "a"
+url = "https://feeds.example.com/a.xml"
+full_text = "auto"
+remove_selector = ".promo"
+
+[[feed]]
+name = "b"
+url = "https://feeds.example.com/b.xml"
+
+[[site]]
+host = "WWW.Example.com"
+content_selector = "article .body"
+remove_selector = "aside"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.feeds[0].full_text, FullText::Auto);
+        assert_eq!(c.feeds[1].full_text, FullText::Off);
+        assert_eq!(c.sites[0].host, "example.com");
+        let page = Url::parse("https://news.example.com/story").unwrap();
+        // the feed's own key wins, the site's fills the other
+        let r = c.page_rules(c.feed("a"), &page);
+        assert_eq!(r.content_selector.as_deref(), Some("article .body"));
+        assert_eq!(r.remove_selector.as_deref(), Some(".promo"));
+        let r = c.page_rules(c.feed("b"), &page);
+        assert_eq!(r.remove_selector.as_deref(), Some("aside"));
+        // another site: nothing
+        let other = Url::parse("https://notexample.com/story").unwrap();
+        assert!(c.page_rules(c.feed("b"), &other).is_empty());
+
+        for (text, key) in [
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\nfull_text = \"yes\"\n",
+                "`feed.full_text`",
+            ),
+            (
+                "[[feed]]\nname = \"a\"\nurl = \"https://e.com/\"\ncontent_selector = \"div[\"\n",
+                "`feed.content_selector`",
+            ),
+            ("[[site]]\nhost = \"https://e.com/\"\n", "`site.host`"),
+            (
+                "[[site]]\nhost = \"e.com\"\n[[site]]\nhost = \"www.e.com\"\n",
+                "`site.host`",
+            ),
+            ("[[site]]\nhost = \"e.com\"\nselector = \"x\"\n", "selector"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -16,7 +16,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
-use crate::config::{Config, FeedConfig};
+use crate::config::{Config, FeedConfig, FullText};
+use crate::extract::queue::FullTextQueue;
 use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::server::{AppState, Format, Heartbeat, router};
 use crate::publish::{self, View};
@@ -135,6 +136,8 @@ struct Daemon {
     cancel: CancellationToken,
     /// WebSub subscriptions at the feeds' hubs.
     websub: Arc<crate::websub::Subscriber>,
+    /// Article pages of full-text feeds, fetched after their polls.
+    full_text: std::sync::OnceLock<FullTextQueue>,
 }
 
 struct Schedules {
@@ -170,6 +173,17 @@ impl Daemon {
                 this.changes.send_modify(|v| *v += 1);
             }
             this.websub.after_poll(&feed, &summary).await;
+            // the entries are stored: their pages are fetched from the queue, not here
+            if feed.full_text != FullText::Off
+                && matches!(
+                    summary.outcome,
+                    Outcome::Updated { .. } | Outcome::NotModified | Outcome::Unchanged
+                )
+            {
+                if let Some(q) = this.full_text.get() {
+                    q.enqueue(&feed.name);
+                }
+            }
             if !matches!(summary.outcome, Outcome::NotStored { .. }) {
                 return;
             }
@@ -461,7 +475,24 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         }),
         cancel: cancel.clone(),
         websub: Arc::clone(&websub),
+        full_text: std::sync::OnceLock::new(),
     });
+    {
+        let weak = Arc::downgrade(&daemon);
+        let on_change = Arc::new(move || {
+            if let Some(d) = weak.upgrade() {
+                d.changes.send_modify(|v| *v += 1);
+            }
+        });
+        let queue = FullTextQueue::start(
+            Arc::clone(&daemon.poller),
+            daemon.config.subscribe(),
+            on_change,
+            cancel.clone(),
+            &daemon.tracker,
+        );
+        let _ = daemon.full_text.set(queue);
+    }
     daemon.sync_schedules().await?;
     let websub_timer = tokio::spawn(Arc::clone(&websub).run_timer(cancel.clone()));
     // the heartbeat runs on the scheduler like the polls do: if the scheduler wedges, the

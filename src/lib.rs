@@ -7,6 +7,7 @@
 //! daemon   -> cron schedule, live config reload, signals, shutdown
 //! poll     -> one feed: fetch -> parse -> normalize -> store, one summary log line
 //!   fetch      HTTP with conditional GET and limits
+//! extract  -> full text: article pages of summary-only feeds, fetched after the poll
 //!   parse      bytes -> feed-rs Feed (charset, dates in the feed's zone)
 //!   normalize  Feed -> Vec<Article> (sanitized, absolute URLs, UTC)
 //!   dedup      identity within a feed, stories across feeds
@@ -29,6 +30,7 @@ pub mod daemon;
 pub mod date;
 pub mod dedup;
 pub mod fair;
+pub mod extract;
 pub mod fetch;
 pub mod logging;
 pub mod manage;

@@ -100,6 +100,19 @@ enum Command {
         #[command(subcommand)]
         action: RulesCommand,
     },
+    /// Print the article newswire extracts from a page (plain text, or --html), with the
+    /// config's selector rules when --config is given.
+    Extract {
+        /// The page: an HTML file, or an http(s) URL to fetch.
+        page: String,
+        /// The page's address, for a file: links resolve against it, and `[[site]]` rules
+        /// match its host.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print the sanitized HTML instead of the plain text.
+        #[arg(long)]
+        html: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +176,7 @@ fn main() -> ExitCode {
 
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
+    let config_given = cli.config.is_some();
     let path = cli
         .config
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
@@ -212,6 +226,9 @@ async fn async_main() -> ExitCode {
         Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
             .render(&mut std::io::stdout())
             .context("writing the man page"),
+        Command::Extract { page, url, html } => {
+            extract(config_given.then_some(path), &page, url.as_deref(), html).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -371,6 +388,17 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    if config
+        .feeds
+        .iter()
+        .any(|f| f.enabled && f.full_text != newswire::config::FullText::Off)
+    {
+        let t = newswire::extract::queue::run_all(&poller, &config, &cancel).await;
+        println!(
+            "full text: {} pages extracted, {} failed (see `newswire feeds`)",
+            t.ok, t.failed
+        );
+    }
     daemon::write_output_file(&store, &config).await;
     // a clean end: the database file alone holds everything
     if let Err(e) = store.call(|s| s.checkpoint()).await {
@@ -431,7 +459,7 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
             .await?
     };
     let dropped = store.call(|s| s.dropped_counts()).await?;
-    let rows: Vec<[String; 9]> = statuses
+    let rows: Vec<[String; 10]> = statuses
         .iter()
         .map(|s| {
             let state = match s.state.as_str() {
@@ -448,6 +476,7 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
                 when(s.next_poll),
                 s.article_count.to_string(),
                 dropped.get(&s.name).copied().unwrap_or(0).to_string(),
+                newswire::extract::queue::counts_line(&s.full_text),
                 s.last_error.clone().unwrap_or_default(),
             ]
         })
@@ -461,18 +490,19 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
         "NEXT POLL (UTC)",
         "ARTICLES",
         "DROPPED",
+        "FULL TEXT",
         "LAST ERROR",
     ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()).take(8) {
+        for (w, c) in widths.iter_mut().zip(r.iter()).take(9) {
             *w = (*w).max(c.chars().count());
         }
     }
     let line = |cells: Vec<&str>| {
         let mut out = String::new();
         for (i, c) in cells.iter().enumerate() {
-            if i < 8 {
+            if i < 9 {
                 out.push_str(&format!("{c:<w$}  ", w = widths[i]));
             } else {
                 out.push_str(c);
@@ -673,6 +703,60 @@ async fn rules_run(
         daemon::write_output_file(&store, &config).await;
     } else {
         println!("dry run: nothing changed; `newswire rules apply` applies these");
+    }
+    Ok(())
+}
+
+/// `newswire extract`: one page, through the same code as the daemon's full-text queue.
+async fn extract(
+    config: Option<PathBuf>,
+    page: &str,
+    url: Option<&str>,
+    html: bool,
+) -> anyhow::Result<()> {
+    use newswire::extract::{self, page as pages};
+    let config = config.map(|p| Config::load(&p)).transpose()?;
+    let remote = url::Url::parse(page)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let (bytes, content_type, base) = match remote {
+        Some(u) => {
+            let fetch = match &config {
+                Some(c) => c.fetch.clone(),
+                None => Config::parse(std::path::Path::new(DEFAULT_CONFIG_FILE), "")?.fetch,
+            };
+            let fetched = newswire::fetch::Fetcher::new(&fetch)?
+                .fetch(&u, &Default::default())
+                .await
+                .with_context(|| format!("fetching {u}"))?;
+            let body = fetched.body.unwrap_or_default();
+            (body, fetched.content_type, fetched.final_url)
+        }
+        None => {
+            let bytes = std::fs::read(page).with_context(|| format!("reading {page}"))?;
+            let base = match url {
+                Some(u) => url::Url::parse(u)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .with_context(|| format!("--url {u}: expected an absolute http(s) URL"))?,
+                None => std::fs::canonicalize(page)
+                    .ok()
+                    .and_then(|p| url::Url::from_file_path(p).ok())
+                    .context("cannot make a file URL of the page's path; give --url")?,
+            };
+            (bytes, None, base)
+        }
+    };
+    let text = pages::decode(&bytes, content_type.as_deref());
+    let rules = config
+        .as_ref()
+        .map(|c| c.page_rules(None, &base))
+        .unwrap_or_default();
+    let found = extract::extract(&text, &base, &rules)?;
+    if html {
+        println!("{}", found.html);
+    } else {
+        print!("{}", found.text);
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     request_seconds: Family<Labels, Histogram>,
     rule_matches: Family<Labels, Counter>,
+    full_text: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -84,6 +85,12 @@ impl Metrics {
             "Entries a [[rule]] matched at poll time, by rule and action (drop, hide, keep, tag)",
             rule_matches.clone(),
         );
+        let full_text = Family::<Labels, Counter>::default();
+        registry.register(
+            "full_text_pages",
+            "Article pages of full-text feeds by outcome (ok, not_needed, http_error, rate_limited, fetch_failed, too_large, not_html, no_content, not_longer, no_link, bad_selector)",
+            full_text.clone(),
+        );
         Metrics {
             rule_matches,
             registry,
@@ -95,7 +102,15 @@ impl Metrics {
             database_bytes,
             requests,
             request_seconds,
+            full_text,
         }
+    }
+
+    /// Counts an article page of a full-text feed by what came of it.
+    pub fn full_text(&self, outcome: &str) {
+        self.full_text
+            .get_or_create(&vec![("outcome", outcome.to_string())])
+            .inc();
     }
 
     /// Counts a poll that ended with `outcome` (ok, not_modified, unchanged, failed, ...).

@@ -827,6 +827,21 @@ impl Poller {
         &self.store
     }
 
+    /// The HTTP client and a fetch slot on `host` for an article page (full text), if one
+    /// is free now. A page takes a slot only while another stays free for the host's feeds
+    /// (with `per_host = 1`, only while the slot is idle), and never waits in line: a feed
+    /// waiting for a slot gets the next one that frees, so pages never starve a feed.
+    pub fn page_slot(&self, host: &str) -> Option<(Fetcher, tokio::sync::OwnedSemaphorePermit)> {
+        let (fetcher, per_host) = {
+            let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
+            (g.0.clone(), g.2.per_host)
+        };
+        let slots = self.host_slots(host, per_host);
+        let permit = Arc::clone(&slots).try_acquire_owned().ok()?;
+        let reserve = usize::from(per_host > 1);
+        (slots.available_permits() >= reserve).then_some((fetcher, permit))
+    }
+
     fn host_slots(&self, host: &str, per_host: usize) -> Arc<Semaphore> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(

@@ -475,6 +475,9 @@ pub struct FeedStatus {
     pub paused_until: Option<DateTime<Utc>>,
     /// Its WebSub subscription, if it has one.
     pub websub: Option<crate::websub::WebSubStatus>,
+    /// Full text (`full_text`): its stored entries by what came of their article page
+    /// (`ok`, `not_needed`, `http_error`, `rate_limited`, `fetch_failed`, `no_content`, ...).
+    pub full_text: std::collections::BTreeMap<String, u64>,
 }
 
 /// The health of every configured feed, in config order.
@@ -494,6 +497,7 @@ pub fn feed_statuses(
         .into_iter()
         .map(|s| (s.feed.clone(), s))
         .collect();
+    let mut full_text = store.full_text_counts()?;
     Ok(config
         .feeds
         .iter()
@@ -558,6 +562,7 @@ pub fn feed_statuses(
                 websub: websub
                     .get(&f.name)
                     .map(|s| crate::websub::WebSubStatus::of(s, now)),
+                full_text: full_text.remove(&f.name).unwrap_or_default(),
             }
         })
         .collect())

@@ -25,7 +25,14 @@ pub fn render_with(feed: &MergedFeed, links: &FeedLinks) -> String {
         .map(|e| Item {
             title: Some(e.title.clone()),
             link: e.link.clone(),
-            description: e.content.clone().or_else(|| e.summary.clone()),
+            // both, as WordPress sends them: the summary as the description and the body
+            // as content:encoded; a story with one of them has it as the description. A
+            // description is HTML to readers: the plain-text summary goes in escaped.
+            description: match (&e.summary, &e.content) {
+                (Some(s), Some(_)) => Some(html_escape::encode_text(s).into_owned()),
+                (s, c) => c.clone().or_else(|| s.clone()),
+            },
+            content: e.content.clone().filter(|_| e.summary.is_some()),
             guid: Some(Guid {
                 value: e.id.clone(),
                 permalink: false,
@@ -109,6 +116,10 @@ pub fn render_with(feed: &MergedFeed, links: &FeedLinks) -> String {
     channel.namespaces.insert(
         "dc".to_string(),
         rss::extension::dublincore::NAMESPACE.to_string(),
+    );
+    channel.namespaces.insert(
+        "content".to_string(),
+        "http://purl.org/rss/1.0/modules/content/".to_string(),
     );
     channel.to_string()
 }

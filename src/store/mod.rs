@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_search.sql")),
     (4, include_str!("migrations/0004_dedup.sql")),
     (5, include_str!("migrations/0005_bands_in_memory.sql")),
+    (7, include_str!("migrations/0007_fulltext.sql")),
     (8, include_str!("migrations/0008_rules.sql")),
     (9, include_str!("migrations/0009_websub.sql")),
 ];
@@ -1591,6 +1592,8 @@ fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreEr
 }
 
 pub mod backup;
+mod fulltext;
+pub use fulltext::{FullTextCandidate, FullTextFields, FullTextResult};
 
 #[cfg(test)]
 mod tests;
