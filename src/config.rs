@@ -211,6 +211,9 @@ pub struct FeedConfig {
     pub timezone: Option<Tz>,
     /// Disabled feeds are not polled; what they already brought stays.
     pub enabled: bool,
+    /// Its copies take part in near-duplicate matching (`near_duplicates = false`: they join
+    /// stories by URL only).
+    pub near_duplicates: bool,
 }
 
 impl Config {
@@ -388,6 +391,7 @@ struct RawFeed {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     enabled: Option<bool>,
+    near_duplicates: Option<bool>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -601,6 +605,7 @@ impl RawConfig {
                 schedule,
                 timezone,
                 enabled: raw.enabled.unwrap_or(true),
+                near_duplicates: raw.near_duplicates.unwrap_or(true),
             });
         }
 
@@ -742,6 +747,11 @@ impl RawConfig {
                     ));
                 }
             },
+            feeds_without_near_duplicates: feeds
+                .iter()
+                .filter(|f| !f.near_duplicates)
+                .map(|f| f.name.clone())
+                .collect(),
         };
 
         Ok(Config {

@@ -32,6 +32,7 @@ pub mod neardup;
 pub mod normalize;
 pub mod opml;
 pub mod parse;
+pub mod plan;
 pub mod poll;
 pub mod publish;
 pub mod store;
