@@ -6,6 +6,7 @@ pub mod json;
 pub mod page;
 pub mod rss;
 pub mod server;
+pub mod story;
 
 use std::collections::HashMap;
 use std::io::Write;

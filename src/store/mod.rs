@@ -17,7 +17,9 @@ use crate::dedup::StoryFields;
 use crate::fetch::Validators;
 
 mod apply;
+mod explain;
 use apply::refresh_story;
+pub use explain::{Split, StoryCopies, StoryCopy};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
