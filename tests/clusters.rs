@@ -230,3 +230,119 @@ fn a_story_says_why_each_copy_joined_and_a_split_lasts() {
         "after the split",
     );
 }
+
+fn run(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a user does: polls, asks why a story holds its copies (CLI and `/stories/ID`),
+/// splits one out, polls again; and a feed with `near_duplicates = false` joins by URL only.
+#[tokio::test(flavor = "multi_thread")]
+async fn story_and_split_commands_and_the_per_feed_switch() {
+    let copies = clusters::copies(FIXTURES);
+    let srv = FixtureServer::start().await;
+    let mut feeds = String::new();
+    for feed in outlets() {
+        let mine: Vec<&Copy> = copies.iter().filter(|c| c.feed == feed).collect();
+        srv.set(
+            &format!("/{feed}.xml"),
+            Route::rss(clusters::rss(feed, &mine)),
+        );
+        let switch = if feed == "digest" {
+            "near_duplicates = false\n"
+        } else {
+            ""
+        };
+        feeds.push_str(&format!(
+            "[[feed]]\nname = \"{feed}\"\nurl = \"{}\"\n{switch}\n",
+            srv.url(&format!("/{feed}.xml"))
+        ));
+    }
+    let env = TestEnv::new(&format!("[storage]\nmax_age = \"off\"\n\n{feeds}"));
+    let config = env.config_path.clone();
+    let poll = {
+        let config = config.clone();
+        move || run(&config, &["poll"])
+    };
+    let (ok, _, err) = tokio::task::spawn_blocking(poll.clone()).await.unwrap();
+    assert!(ok, "{err}");
+    let found = clusters::stored_clusters(&env.store());
+    // the digest's teasers stay alone: 20 of them, plus 20 stories of three, plus 20 own
+    assert_eq!(clusters::clusters(&found).len(), 60);
+    let story = found["https://herald.example/news/rates.html"];
+    assert_ne!(found["https://digest.example/news/rates.html"], story);
+
+    // why: by a copy's link, as text and JSON
+    let c = config.clone();
+    let (ok, text, err) = tokio::task::spawn_blocking(move || {
+        run(&c, &["story", "https://courier.example/news/rates.html"])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    assert!(text.contains(&format!("story {story}:")), "{text}");
+    assert!(
+        text.contains("from courier") && text.contains("from herald"),
+        "{text}"
+    );
+    assert!(text.contains("near-duplicate of copy"), "{text}");
+    let c = config.clone();
+    let (ok, json, _) =
+        tokio::task::spawn_blocking(move || run(&c, &["story", &story.to_string(), "--json"]))
+            .await
+            .unwrap();
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["copies"].as_array().unwrap().len(), 3, "{v}");
+    let c = config.clone();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || run(&c, &["story", "99999"]))
+        .await
+        .unwrap();
+    assert!(!ok && err.contains("no story 99999"), "{err}");
+
+    // the same over HTTP
+    let d = Daemon::start(&config);
+    let body: serde_json::Value = reqwest::get(d.url(&format!("/stories/{story}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["copies"], v["copies"]);
+    let missing = reqwest::get(d.url("/stories/99999")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    drop(d);
+
+    // split the regional copy out; it stays out after another poll
+    let c = config.clone();
+    let (ok, out, err) =
+        tokio::task::spawn_blocking(move || run(&c, &["split", &story.to_string(), "courier"]))
+            .await
+            .unwrap();
+    assert!(ok && out.contains("split 1 copy of courier"), "{out}{err}");
+    let (ok, _, err) = tokio::task::spawn_blocking(poll).await.unwrap();
+    assert!(ok, "{err}");
+    let after = clusters::stored_clusters(&env.store());
+    assert_ne!(after["https://courier.example/news/rates.html"], story);
+    assert_eq!(
+        after["https://wire.example/news/rates.html?utm_source=feed&utm_medium=rss"],
+        story
+    );
+    let c = config.clone();
+    let (ok, _, err) =
+        tokio::task::spawn_blocking(move || run(&c, &["split", &story.to_string(), "courier"]))
+            .await
+            .unwrap();
+    assert!(!ok && err.contains("no copy from feed courier"), "{err}");
+}
