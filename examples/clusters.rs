@@ -14,43 +14,7 @@ mod clusters;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use clusters::{Copy, OWN_OUTLETS, WIRE_OUTLETS};
-use newswire::article::FeedMeta;
-use newswire::store::{FeedSpec, FeedUpdate, Store, StoreSettings};
-
-fn run(copies: &[Copy], order: &[&str], seed: u64) -> std::collections::BTreeMap<String, i64> {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("newswire.db")).unwrap();
-    store.configure(StoreSettings {
-        max_age: None,
-        ..Default::default()
-    });
-    let specs: Vec<FeedSpec> = order
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.to_string(),
-            url: format!("https://{f}.example/rss.xml"),
-        })
-        .collect();
-    store.sync_feeds(&specs).unwrap();
-    for feed in order {
-        let mut articles: Vec<_> = copies
-            .iter()
-            .filter(|c| c.feed == *feed)
-            .map(|c| c.article.clone())
-            .collect();
-        clusters::shuffle(&mut articles, seed);
-        let update = FeedUpdate {
-            at: chrono::Utc::now(),
-            status: 200,
-            ..Default::default()
-        };
-        store
-            .apply_poll(feed, &update, &FeedMeta::default(), &articles)
-            .unwrap();
-    }
-    clusters::stored_clusters(&store)
-}
+use clusters::{OWN_OUTLETS, WIRE_OUTLETS};
 
 fn main() {
     let orders: usize = std::env::args()
@@ -76,7 +40,7 @@ fn main() {
         let mut order = perms[n % perms.len()].clone();
         order.insert(n % 5, OWN_OUTLETS[0]);
         order.insert((n * 3) % 6, OWN_OUTLETS[1]);
-        let found = run(&copies, &order, n as u64 + 1);
+        let found = clusters::store_in_order(&copies, &order, n as u64 + 1);
         let s = clusters::score(&copies, &found);
         worst_p = worst_p.min(s.precision());
         worst_r = worst_r.min(s.recall());

@@ -12,51 +12,12 @@ use std::process::Command;
 use common::clusters::{self, Copy, OWN_OUTLETS, WIRE_OUTLETS};
 use common::*;
 use newswire::article::FeedMeta;
-use newswire::store::{FeedSpec, FeedUpdate, Split, Store, StoreSettings};
+use newswire::store::{FeedUpdate, Split, Store};
 
 const FIXTURES: &str = include_str!("fixtures/clusters/wire.json");
 
 fn outlets() -> Vec<&'static str> {
     WIRE_OUTLETS.iter().chain(&OWN_OUTLETS).copied().collect()
-}
-
-fn open(dir: &Path) -> Store {
-    let store = Store::open(&dir.join("newswire.db")).unwrap();
-    store.configure(StoreSettings {
-        max_age: None,
-        ..Default::default()
-    });
-    let specs: Vec<FeedSpec> = outlets()
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.to_string(),
-            url: format!("https://{f}.example/rss.xml"),
-        })
-        .collect();
-    store.sync_feeds(&specs).unwrap();
-    store
-}
-
-fn store_in_order(copies: &[Copy], order: &[&str], seed: u64) -> BTreeMap<String, i64> {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    for feed in order {
-        let mut articles: Vec<_> = copies
-            .iter()
-            .filter(|c| c.feed == *feed)
-            .map(|c| c.article.clone())
-            .collect();
-        clusters::shuffle(&mut articles, seed);
-        let update = FeedUpdate {
-            at: chrono::Utc::now(),
-            status: 200,
-            ..Default::default()
-        };
-        store
-            .apply_poll(feed, &update, &FeedMeta::default(), &articles)
-            .unwrap();
-    }
-    clusters::stored_clusters(&store)
 }
 
 fn check_scores(copies: &[Copy], found: &BTreeMap<String, i64>, what: &str) {
@@ -80,7 +41,7 @@ fn every_order_of_the_outlets_gives_the_same_clusters() {
         let mut order = wire_order.clone();
         order.insert(n % 5, OWN_OUTLETS[0]);
         order.insert((n * 3) % 6, OWN_OUTLETS[1]);
-        let found = store_in_order(&copies, &order, n as u64 + 1);
+        let found = clusters::store_in_order(&copies, &order, n as u64 + 1);
         check_scores(&copies, &found, &format!("{order:?}"));
         let got = clusters::clusters(&found);
         match &expected {
@@ -102,7 +63,7 @@ fn every_order_of_the_outlets_gives_the_same_clusters() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_polls_through_the_binary_give_the_same_clusters() {
     let copies = clusters::copies(FIXTURES);
-    let expected = clusters::clusters(&store_in_order(&copies, &outlets(), 1));
+    let expected = clusters::clusters(&clusters::store_in_order(&copies, &outlets(), 1));
     let srv = FixtureServer::start().await;
     let mut feeds = String::new();
     for feed in outlets() {
@@ -145,22 +106,8 @@ async fn concurrent_polls_through_the_binary_give_the_same_clusters() {
 fn a_story_says_why_each_copy_joined_and_a_split_lasts() {
     let copies = clusters::copies(FIXTURES);
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let poll = |store: &Store, feed: &str, at| {
-        let articles: Vec<_> = copies
-            .iter()
-            .filter(|c| c.feed == feed)
-            .map(|c| c.article.clone())
-            .collect();
-        let update = FeedUpdate {
-            at,
-            status: 200,
-            ..Default::default()
-        };
-        store
-            .apply_poll(feed, &update, &FeedMeta::default(), &articles)
-            .unwrap()
-    };
+    let store = clusters::open_store(dir.path());
+    let poll = |store: &Store, feed: &str, at| clusters::poll_copies(store, &copies, feed, at, 1);
     let now = chrono::Utc::now();
     for feed in outlets() {
         poll(&store, feed, now);

@@ -285,3 +285,57 @@ pub fn rss(feed: &str, copies: &[&Copy]) -> String {
          <link>https://{feed}.example/</link>{items}</channel></rss>"
     )
 }
+
+/// A store in `dir` that knows the fixture outlets, keeping everything (no retention).
+pub fn open_store(dir: &std::path::Path) -> newswire::store::Store {
+    let store = newswire::store::Store::open(&dir.join("newswire.db")).unwrap();
+    store.configure(newswire::store::StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    let specs: Vec<newswire::store::FeedSpec> = WIRE_OUTLETS
+        .iter()
+        .chain(&OWN_OUTLETS)
+        .map(|f| newswire::store::FeedSpec {
+            name: f.to_string(),
+            url: format!("https://{f}.example/rss.xml"),
+        })
+        .collect();
+    store.sync_feeds(&specs).unwrap();
+    store
+}
+
+/// Stores one outlet's copies as one poll at `at`.
+pub fn poll_copies(
+    store: &newswire::store::Store,
+    copies: &[Copy],
+    feed: &str,
+    at: DateTime<Utc>,
+    seed: u64,
+) -> newswire::store::ApplyStats {
+    let mut articles: Vec<Article> = copies
+        .iter()
+        .filter(|c| c.feed == feed)
+        .map(|c| c.article.clone())
+        .collect();
+    shuffle(&mut articles, seed);
+    let update = newswire::store::FeedUpdate {
+        at,
+        status: 200,
+        ..Default::default()
+    };
+    store
+        .apply_poll(feed, &update, &Default::default(), &articles)
+        .unwrap()
+}
+
+/// Stores the copies outlet by outlet in `order` (each outlet's items shuffled by `seed`)
+/// into a fresh database, and returns which story each copy landed in.
+pub fn store_in_order(copies: &[Copy], order: &[&str], seed: u64) -> BTreeMap<String, i64> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    for feed in order {
+        poll_copies(&store, copies, feed, Utc::now(), seed);
+    }
+    stored_clusters(&store)
+}
