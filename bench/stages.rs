@@ -137,11 +137,11 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function("MinHash signature, 50 articles", |b| {
+    g.bench_function("near-duplicate text and keys, 50 articles", |b| {
         b.iter(|| {
             for a in &articles {
                 let body = newswire::dedup::text_of_html(a.content.as_deref().unwrap_or(""));
-                black_box(newswire::neardup::signature(&a.title, &body));
+                black_box(newswire::neardup::text(&a.title, &body).keys());
             }
         })
     });

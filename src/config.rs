@@ -294,6 +294,9 @@ pub struct FeedConfig {
     pub full_text: FullText,
     /// The feed's own selector rules (override `[[site]]` ones, key by key).
     pub rules: crate::extract::Rules,
+    /// Its copies take part in near-duplicate matching (`near_duplicates = false`: they join
+    /// stories by URL only).
+    pub near_duplicates: bool,
 }
 
 impl Config {
@@ -517,6 +520,7 @@ struct RawFeed {
     full_text: Option<Spanned<String>>,
     content_selector: Option<Spanned<String>>,
     remove_selector: Option<Spanned<String>>,
+    near_duplicates: Option<bool>,
 }
 
 /// The default User-Agent: names the program, its version and where to read about it.
@@ -818,6 +822,7 @@ impl RawConfig {
                 websub,
                 full_text: full_text_mode(ctx, &raw.full_text)?,
                 rules: selector_rules(ctx, "feed", &raw.content_selector, &raw.remove_selector)?,
+                near_duplicates: raw.near_duplicates.unwrap_or(true),
             });
         }
 
@@ -959,6 +964,11 @@ impl RawConfig {
                     ));
                 }
             },
+            feeds_without_near_duplicates: feeds
+                .iter()
+                .filter(|f| !f.near_duplicates)
+                .map(|f| f.name.clone())
+                .collect(),
         };
 
         let rules = validate_rules(ctx, self.rules, &seen)?;

@@ -129,25 +129,6 @@ pub fn identity(
     }
 }
 
-/// The story each article of one feed document belongs to: its canonical URL, unless
-/// several entries of the same document share that URL (a feed whose items all link to
-/// its home page), in which case each entry is a story of its own.
-pub fn story_keys(feed: &str, articles: &[Article]) -> Vec<String> {
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for a in articles {
-        if let Some(c) = &a.canonical_url {
-            *counts.entry(c.as_str()).or_default() += 1;
-        }
-    }
-    articles
-        .iter()
-        .map(|a| match &a.canonical_url {
-            Some(c) if counts.get(c.as_str()) == Some(&1) => format!("url:{c}"),
-            _ => format!("entry:{feed}:{}", a.key.as_stored()),
-        })
-        .collect()
-}
-
 /// The words of sanitized HTML: tags dropped, entities decoded, whitespace collapsed. The
 /// HTML comes from the sanitizer, so a plain scan is enough.
 pub fn text_of_html(html: &str) -> String {

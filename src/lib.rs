@@ -39,6 +39,7 @@ pub mod neardup;
 pub mod normalize;
 pub mod opml;
 pub mod parse;
+pub mod plan;
 pub mod poll;
 pub mod publish;
 pub mod rules;

@@ -113,6 +113,22 @@ enum Command {
         #[arg(long)]
         html: bool,
     },
+    /// Show a story's copies and, for each, the rule or score that attached it.
+    Story {
+        /// The story: its number (as in `/stories/ID`), a link of one of its copies, or its
+        /// entry id in the merged feed (`tag:newswire,2026:story/...`).
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a feed's copy out of a story it was wrongly merged into, for good.
+    Split {
+        /// The story's id.
+        story: i64,
+        /// The feed whose copy leaves it.
+        feed: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -229,6 +245,8 @@ async fn async_main() -> ExitCode {
         Command::Extract { page, url, html } => {
             extract(config_given.then_some(path), &page, url.as_deref(), html).await
         }
+        Command::Story { id, json } => story(path, id, json).await,
+        Command::Split { story, feed } => split(path, story, feed).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -707,6 +725,32 @@ async fn rules_run(
     Ok(())
 }
 
+/// Opens the configured database without syncing its feed list (read or targeted writes).
+async fn open_store(path: &std::path::Path) -> anyhow::Result<Arc<newswire::store::Store>> {
+    let config = Config::load(path)?;
+    let db = config.database.clone();
+    Ok(Arc::new(
+        tokio::task::spawn_blocking(move || newswire::store::Store::open(&db)).await??,
+    ))
+}
+
+async fn story(path: PathBuf, what: String, json: bool) -> anyhow::Result<()> {
+    let store = open_store(&path).await?;
+    let shown = what.clone();
+    let found = store
+        .call(move |s| match s.find_story(&what)? {
+            Some(id) => s.story_copies(id),
+            None => Ok(None),
+        })
+        .await?;
+    match found {
+        None => anyhow::bail!("no story {shown}"),
+        Some(s) if json => println!("{}", serde_json::to_string_pretty(&s)?),
+        Some(s) => print!("{}", publish::story::text(&s)),
+    }
+    Ok(())
+}
+
 /// `newswire extract`: one page, through the same code as the daemon's full-text queue.
 async fn extract(
     config: Option<PathBuf>,
@@ -757,6 +801,22 @@ async fn extract(
         println!("{}", found.html);
     } else {
         print!("{}", found.text);
+    }
+    Ok(())
+}
+
+async fn split(path: PathBuf, story: i64, feed: String) -> anyhow::Result<()> {
+    use newswire::store::Split;
+    let store = open_store(&path).await?;
+    let name = feed.clone();
+    match store.write(move |s| s.split(story, &name)).await? {
+        Split::NoSuchCopy => anyhow::bail!("story {story} has no copy from feed {feed}"),
+        Split::Alone => anyhow::bail!("story {story} has only {feed}'s copies: nothing to split"),
+        Split::Done { story: new, copies } => println!(
+            "split {} cop{} of {feed} out of story {story} into story {new}",
+            copies.len(),
+            if copies.len() == 1 { "y" } else { "ies" }
+        ),
     }
     Ok(())
 }

@@ -1,29 +1,51 @@
 //! Near-duplicate detection: the same wire story carried by several outlets under different
-//! URLs, with small edits, is one story. Pure: the store keeps the signatures, and a
-//! [`BandIndex`] in memory finds the candidates.
+//! URLs, whole or in part, is one story. Pure: the store keeps each copy's index keys, and a
+//! [`KeyIndex`] in memory finds the candidates; [`compare`] decides.
 //!
-//! Method: MinHash over word 3-shingles of title and body (64 hash functions), with LSH
-//! banding (16 bands of 4 rows) so that finding candidates costs a few index lookups
-//! whatever the number of stories. Two texts whose shingle sets have Jaccard similarity s
-//! share a band with probability 1 - (1 - s^4)^16: 0.96 at s = 0.6, 0.05 at s = 0.2.
-//! Candidates are then confirmed by their estimated similarity against the threshold.
-//! Short items (under [`SHORT_WORDS`] words) carry too little text for that: they are
-//! compared on the words of their title alone, and must nearly match (see [`SHORT_THRESHOLD`]).
+//! Method. Every copy (not only a story's first) is reduced to a [`Text`]: the word
+//! 3-shingles of its body, of title and body together, and the significant words of its
+//! headline. Two copies are the same story by one of three rules, tried in order:
+//!
+//! - **same text**: both are long (at least [`LONG_WORDS`] words) and the Jaccard similarity
+//!   of their shingle sets reaches the threshold (`[dedup] threshold`): an edited full copy.
+//! - **contained**: the shorter body has at least [`MIN_SHINGLES`] shingles and at least
+//!   [`CONTAINMENT`] of them appear in the longer body: a teaser, a first paragraph under a
+//!   dateline, a full copy with a paragraph added. Containment, unlike Jaccard, does not
+//!   punish a partial copy for being partial. Two outlets' *own* articles about one event
+//!   share facts and names but few word triples (typically under 0.15), so they stay apart.
+//! - **headline**: when one of them has too little body to compare, near-identical headlines
+//!   (word Jaccard at least [`HEADLINE_THRESHOLD`]) of at least [`MIN_TITLE_WORDS`]
+//!   significant words: "Morning briefing" from two outlets is not one story.
+//!
+//! Candidates come from keys shared in the index: MinHash LSH bands of title and body (16
+//! bands of 4 rows: copies with Jaccard 0.6 share a band with probability 0.96), a sample
+//! of the shingles of the body's first [`LEAD_WORDS`] words (a teaser or first paragraph
+//! shares its lead with the full copy), and the headline's significant words. The rules are
+//! symmetric and look at two copies only, so which copy arrived first changes nothing.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// Hash functions in a signature.
+/// Hash functions in a MinHash signature.
 pub const HASHES: usize = 64;
 /// Bands in a signature (of `HASHES / BANDS` rows each).
 pub const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
-/// Items with fewer words than this are compared on their title only.
-pub const SHORT_WORDS: usize = 40;
-/// The similarity two short items' titles need: near-identical headlines only.
-pub const SHORT_THRESHOLD: f64 = 0.9;
-/// A short item's headline needs this many words besides the commonest ones to be compared
-/// at all: "Morning briefing" or "Live updates" from two outlets are not one story.
-pub const SHORT_MIN_TITLE_WORDS: usize = 5;
+/// Copies with at least this many words (title and body) are compared by Jaccard.
+pub const LONG_WORDS: usize = 40;
+/// A body with fewer shingles than this is too little text to be "contained" anywhere: a
+/// line of boilerplate is in many stories.
+pub const MIN_SHINGLES: usize = 15;
+/// The share of the shorter body's shingles the longer body must contain.
+pub const CONTAINMENT: f64 = 0.8;
+/// The similarity two headlines need when the text cannot decide: near-identical only.
+pub const HEADLINE_THRESHOLD: f64 = 0.9;
+/// A headline needs this many words besides the commonest ones to be compared at all.
+pub const MIN_TITLE_WORDS: usize = 5;
+/// The lead of a body, in words, whose shingles are index keys.
+pub const LEAD_WORDS: usize = 40;
+/// At most this many lead shingles are index keys (one in [`LEAD_SAMPLE`] is taken).
+const LEAD_KEYS: usize = 12;
+const LEAD_SAMPLE: u64 = 3;
 
 /// Words too common to tell two headlines apart.
 const STOPWORDS: &[&str] = &[
@@ -32,15 +54,6 @@ const STOPWORDS: &[&str] = &[
     "update", "updates", "news", "briefing", "today", "morning", "evening", "daily", "weekly",
 ];
 
-/// A MinHash signature and what kind of text it was made from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    /// The minimum of each hash function over the shingles.
-    pub mins: [u32; HASHES],
-    /// Made from the title alone (a short item).
-    pub short: bool,
-}
-
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -48,7 +61,7 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// FNV-1a, 64 bits: fixed forever, unlike std's hasher, since signatures are stored.
+/// FNV-1a, 64 bits: fixed forever, unlike std's hasher, since index keys are stored.
 fn fnv(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
@@ -81,11 +94,11 @@ fn coefficients() -> &'static [(u64, u64); HASHES] {
     })
 }
 
-fn minhash(shingles: &HashSet<u64>) -> [u32; HASHES] {
+fn minhash(shingles: &[u32]) -> [u32; HASHES] {
     let mut mins = [u32::MAX; HASHES];
     for &s in shingles {
         for (m, (a, b)) in mins.iter_mut().zip(coefficients()) {
-            let h = (a.wrapping_mul(s).wrapping_add(*b) >> 32) as u32;
+            let h = (a.wrapping_mul(u64::from(s)).wrapping_add(*b) >> 32) as u32;
             if h < *m {
                 *m = h;
             }
@@ -94,148 +107,257 @@ fn minhash(shingles: &HashSet<u64>) -> [u32; HASHES] {
     mins
 }
 
-/// The signature of an article: shingles of its title and body text, or of its title alone
-/// when the whole is short. `None` when there is nothing to compare (no words).
-pub fn signature(title: &str, body_text: &str) -> Option<Signature> {
-    let title_words = words(title);
-    let body_words = words(body_text);
-    let short = title_words.len() + body_words.len() < SHORT_WORDS;
-    let shingles: HashSet<u64> = if short {
-        let significant: HashSet<&str> = title_words
-            .iter()
-            .map(String::as_str)
-            .filter(|w| !STOPWORDS.contains(w))
-            .collect();
-        if significant.len() < SHORT_MIN_TITLE_WORDS {
-            return None;
-        }
-        title_words.iter().map(|w| fnv(&[w.as_bytes()])).collect()
-    } else {
-        let all: Vec<&String> = title_words.iter().chain(body_words.iter()).collect();
-        all.windows(3)
-            .map(|w| fnv(&[w[0].as_bytes(), w[1].as_bytes(), w[2].as_bytes()]))
-            .collect()
-    };
-    if shingles.is_empty() {
-        return None;
-    }
-    Some(Signature {
-        mins: minhash(&shingles),
-        short,
-    })
+fn shingle(w: &[String]) -> u32 {
+    let h = fnv(&[w[0].as_bytes(), w[1].as_bytes(), w[2].as_bytes()]);
+    (h ^ (h >> 32)) as u32
 }
 
-impl Signature {
-    /// The band keys to index this signature under; short and long items never share one.
-    pub fn bands(&self) -> [i64; BANDS] {
-        let mut out = [0i64; BANDS];
-        for (i, band) in self.mins.chunks(ROWS).enumerate() {
-            let bytes: Vec<u8> = band.iter().flat_map(|m| m.to_le_bytes()).collect();
-            out[i] = fnv(&[&[i as u8, u8::from(self.short)], &bytes]) as i64;
-        }
-        out
-    }
+fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
 
-    /// Estimated Jaccard similarity of the two texts' shingle sets.
-    pub fn similarity(&self, other: &Signature) -> f64 {
-        if self.short != other.short {
-            return 0.0;
-        }
-        let same = self
-            .mins
+/// What one copy says, reduced to what comparing two copies needs. Sets are sorted
+/// vectors of 32-bit hashes (a few KB for a long article).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// Shingles of the body.
+    body: Vec<u32>,
+    /// Shingles of title and body together.
+    all: Vec<u32>,
+    /// Every word of the headline.
+    title: BTreeSet<String>,
+    /// The headline's words besides the commonest ones.
+    significant: usize,
+    /// Words of title and body.
+    words: usize,
+    /// Index keys of the body's lead (see [`Text::keys`]).
+    lead: Vec<u32>,
+}
+
+/// The text of a copy, from its plain-text headline and body.
+pub fn text(title: &str, body_text: &str) -> Text {
+    let title_words = words(title);
+    let body_words = words(body_text);
+    let body: Vec<u32> = body_words.windows(3).map(shingle).collect();
+    let lead: Vec<u32> = body_words[..body_words.len().min(LEAD_WORDS)]
+        .windows(3)
+        .map(shingle)
+        .filter(|s| u64::from(*s) % LEAD_SAMPLE == 0)
+        .collect();
+    let mut lead = sorted(lead);
+    lead.truncate(LEAD_KEYS);
+    let all_words: Vec<String> = title_words.iter().chain(&body_words).cloned().collect();
+    let all = all_words.windows(3).map(shingle).collect();
+    let title: BTreeSet<String> = title_words.iter().cloned().collect();
+    Text {
+        significant: title
             .iter()
-            .zip(other.mins.iter())
-            .filter(|(a, b)| a == b)
-            .count();
-        same as f64 / HASHES as f64
+            .filter(|w| !STOPWORDS.contains(&w.as_str()))
+            .count(),
+        title,
+        words: all_words.len(),
+        body: sorted(body),
+        all: sorted(all),
+        lead,
     }
+}
 
-    /// Whether `other` is the same story, at `threshold` for full texts.
-    pub fn matches(&self, other: &Signature, threshold: f64) -> bool {
-        let needed = if self.short {
-            SHORT_THRESHOLD.max(threshold)
-        } else {
-            threshold
-        };
-        self.similarity(other) >= needed
-    }
+/// Which rule found two copies to be the same story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Their texts are nearly the same (Jaccard similarity of shingles).
+    SameText,
+    /// The shorter text is contained in the longer (share of its shingles found there).
+    Contained,
+    /// Too little text to compare, near-identical headlines (word Jaccard).
+    Headline,
+}
 
-    /// The signature as stored.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HASHES * 4 + 1);
-        out.push(u8::from(self.short));
-        for m in self.mins {
-            out.extend_from_slice(&m.to_le_bytes());
-        }
-        out
-    }
-
-    /// A stored signature; `None` if the bytes are not one.
-    pub fn from_bytes(b: &[u8]) -> Option<Signature> {
-        if b.len() != HASHES * 4 + 1 {
-            return None;
-        }
-        let mut mins = [0u32; HASHES];
-        for (i, m) in mins.iter_mut().enumerate() {
-            *m = u32::from_le_bytes(b[1 + i * 4..5 + i * 4].try_into().ok()?);
-        }
-        Some(Signature {
-            mins,
-            short: b[0] == 1,
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Rule::SameText => "same text",
+            Rule::Contained => "contained",
+            Rule::Headline => "same headline",
         })
     }
 }
 
-/// Which stories share an LSH band with a signature: a candidate generator kept in memory.
+/// Why two copies are one story: the rule and its score (0 to 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Match {
+    /// The rule that matched.
+    pub rule: Rule,
+    /// Its score: similarity or containment.
+    pub score: f64,
+}
+
+fn common(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+fn jaccard(a: &[u32], b: &[u32]) -> f64 {
+    let both = common(a, b);
+    let either = a.len() + b.len() - both;
+    if either == 0 {
+        0.0
+    } else {
+        both as f64 / either as f64
+    }
+}
+
+/// Whether two copies are the same story, and by which rule (see the module's doc).
+/// Symmetric: `compare(a, b, t) == compare(b, a, t)`.
+pub fn compare(a: &Text, b: &Text, threshold: f64) -> Option<Match> {
+    if a.words >= LONG_WORDS && b.words >= LONG_WORDS {
+        let score = jaccard(&a.all, &b.all);
+        if score >= threshold {
+            return Some(Match {
+                rule: Rule::SameText,
+                score,
+            });
+        }
+    }
+    let (short, long) = if (a.body.len(), &a.body) <= (b.body.len(), &b.body) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    if short.body.len() >= MIN_SHINGLES {
+        let score = common(&short.body, &long.body) as f64 / short.body.len() as f64;
+        if score >= CONTAINMENT {
+            return Some(Match {
+                rule: Rule::Contained,
+                score,
+            });
+        }
+        return None;
+    }
+    if a.significant.min(b.significant) >= MIN_TITLE_WORDS {
+        let both = a.title.intersection(&b.title).count();
+        let score = both as f64 / a.title.union(&b.title).count().max(1) as f64;
+        if score >= HEADLINE_THRESHOLD {
+            return Some(Match {
+                rule: Rule::Headline,
+                score,
+            });
+        }
+    }
+    None
+}
+
+fn tagged(tag: u8, value: &[u8]) -> u32 {
+    let h = fnv(&[&[tag], value]);
+    (h ^ (h >> 32)) as u32
+}
+
+impl Text {
+    /// The keys a copy is indexed and looked up under (see the module's doc). Empty when
+    /// the copy can match nothing (no long text, no comparable lead, a generic headline).
+    pub fn keys(&self) -> Vec<u32> {
+        let mut keys = Vec::new();
+        if self.words >= LONG_WORDS && !self.all.is_empty() {
+            let mins = minhash(&self.all);
+            for (i, band) in mins.chunks(ROWS).enumerate() {
+                let bytes: Vec<u8> = band.iter().flat_map(|m| m.to_le_bytes()).collect();
+                keys.push(tagged(i as u8, &bytes));
+            }
+        }
+        if self.body.len() >= MIN_SHINGLES {
+            keys.extend(
+                self.lead
+                    .iter()
+                    .map(|s| tagged(BANDS as u8, &s.to_le_bytes())),
+            );
+        }
+        if self.significant >= MIN_TITLE_WORDS {
+            let title: Vec<&str> = self.title.iter().map(String::as_str).collect();
+            keys.push(tagged(BANDS as u8 + 1, title.join(" ").as_bytes()));
+        }
+        keys
+    }
+}
+
+/// Index keys as stored (little-endian u32s).
+pub fn keys_to_bytes(keys: &[u32]) -> Vec<u8> {
+    keys.iter().flat_map(|k| k.to_le_bytes()).collect()
+}
+
+/// Stored index keys; `None` if the bytes are not a list of them.
+pub fn keys_from_bytes(b: &[u8]) -> Option<Vec<u32>> {
+    if b.len() % 4 != 0 {
+        return None;
+    }
+    Some(
+        b.chunks(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+/// Which copies share an index key with another: a candidate generator kept in memory.
 ///
-/// Band keys are folded to 32 bits and stories are 32-bit ids, 8 bytes per band and story in
-/// a chained list plus one map entry per distinct band (about 300 bytes per story): for the
-/// stories of a dedup window, a few MB, where the same index as a SQLite table cost the
-/// first poll of 1,000 feeds half its time (16 rows per story written at random places,
-/// page by page into the WAL, at every commit). Candidates are only candidates: the caller
-/// confirms each against the stored signature and date, so an entry whose story has since
-/// gone, or whose id was reused, costs a lookup and nothing else.
+/// Keys and copies (entry ids) are 32 bits, 8 bytes per key and copy in a chained list plus
+/// one map entry per distinct key: for the copies of a dedup window, a few MB, where the
+/// same index as a SQLite table cost the first poll of 1,000 feeds half its time (rows
+/// written at random places, page by page into the WAL, at every commit). Candidates are
+/// only candidates: the caller confirms each against the stored copy and its date, so a copy
+/// that has since gone, or whose id was reused, costs a lookup and nothing else.
 #[derive(Debug, Default)]
-pub struct BandIndex {
-    /// Band key -> the newest slot with that key.
+pub struct KeyIndex {
+    /// Key -> the newest slot with that key.
     heads: HashMap<u32, u32>,
-    /// (story, next older slot with the same key, or [`NO_SLOT`]).
+    /// (copy, next older slot with the same key, or [`NO_SLOT`]).
     slots: Vec<(u32, u32)>,
+    /// Copies indexed.
+    copies: usize,
 }
 
 const NO_SLOT: u32 = u32::MAX;
 
-fn band_key(band: i64) -> u32 {
-    (band as u64 ^ (band as u64 >> 32)) as u32
-}
-
-impl BandIndex {
-    /// Adds a story under each of its signature's bands. Ids beyond 32 bits are not
-    /// indexed (they are not found as near-duplicates; nothing else changes).
-    pub fn insert(&mut self, story: i64, sig: &Signature) {
-        let Ok(story) = u32::try_from(story) else {
+impl KeyIndex {
+    /// Adds a copy under each of its keys. Ids beyond 32 bits are not indexed (they are not
+    /// found as near-duplicates; nothing else changes).
+    pub fn insert(&mut self, copy: i64, keys: &[u32]) {
+        let Ok(copy) = u32::try_from(copy) else {
             return;
         };
-        if self.slots.len() + BANDS >= NO_SLOT as usize {
+        if keys.is_empty() || self.slots.len() + keys.len() >= NO_SLOT as usize {
             return;
         }
-        for band in sig.bands() {
+        for key in keys {
             let slot = self.slots.len() as u32;
-            let next = self.heads.insert(band_key(band), slot).unwrap_or(NO_SLOT);
-            self.slots.push((story, next));
+            let next = self.heads.insert(*key, slot).unwrap_or(NO_SLOT);
+            self.slots.push((copy, next));
         }
+        self.copies += 1;
     }
 
-    /// Stories sharing at least one band with `sig`, at most `per_band` (the newest) per
-    /// band.
-    pub fn candidates(&self, sig: &Signature, per_band: usize) -> BTreeSet<i64> {
+    /// Copies sharing at least one key with `keys`, at most `per_key` (the newest) per key.
+    pub fn candidates(&self, keys: &[u32], per_key: usize) -> BTreeSet<i64> {
         let mut out = BTreeSet::new();
-        for band in sig.bands() {
-            let mut slot = self.heads.get(&band_key(band)).copied().unwrap_or(NO_SLOT);
+        let mut seen = HashSet::new();
+        for key in keys.iter().filter(|k| seen.insert(**k)) {
+            let mut slot = self.heads.get(key).copied().unwrap_or(NO_SLOT);
             let mut taken = 0;
-            while slot != NO_SLOT && taken < per_band {
-                let (story, next) = self.slots[slot as usize];
-                out.insert(i64::from(story));
+            while slot != NO_SLOT && taken < per_key {
+                let (copy, next) = self.slots[slot as usize];
+                out.insert(i64::from(copy));
                 taken += 1;
                 slot = next;
             }
@@ -243,14 +365,14 @@ impl BandIndex {
         out
     }
 
-    /// Stories indexed (with repeats, if a story was added twice).
+    /// Copies indexed (with repeats, if a copy was added twice).
     pub fn len(&self) -> usize {
-        self.slots.len() / BANDS
+        self.copies
     }
 
     /// True when nothing is indexed.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.copies == 0
     }
 }
 
@@ -264,85 +386,114 @@ mod tests {
         according to a joint statement released after eight hours of discussions. Observers said \
         the agreement was fragile and depended on both militaries pulling back heavy artillery.";
 
-    #[test]
-    fn the_band_index_finds_stories_sharing_a_band_newest_first_and_bounded() {
-        let a = signature("Ceasefire talks resume in Geneva", BODY).unwrap();
-        let edited = format!("GENEVA (Reuters) - {BODY} A further round is planned.");
-        let b = signature("Geneva talks on ceasefire resume", &edited).unwrap();
-        let other = signature(
-            "Harvest festival opens",
-            "Crowds gathered in the old town square on Saturday morning as the annual harvest \
-             festival opened with a parade of tractors, brass bands and children in costume, and \
-             stalls selling apples, cider and bread lined every street leading to the cathedral.",
-        )
-        .unwrap();
-        let mut index = BandIndex::default();
-        assert!(index.is_empty());
-        index.insert(7, &a);
-        index.insert(9, &other);
-        assert_eq!(index.len(), 2);
-        assert_eq!(index.candidates(&b, 32), BTreeSet::from([7]));
-        assert_eq!(index.candidates(&other, 32), BTreeSet::from([9]));
-        // a bucket gives its newest stories first, at most per_band of them
-        for id in 100..140 {
-            index.insert(id, &a);
-        }
-        let c = index.candidates(&a, 4);
-        assert!(
-            c.len() <= 4 * BANDS && c.contains(&139) && !c.contains(&7),
-            "{c:?}"
-        );
-        // ids beyond 32 bits are left out, not wrapped onto others
-        index.insert(i64::from(u32::MAX) + 8, &other);
-        assert_eq!(index.candidates(&other, 32), BTreeSet::from([9]));
+    const OTHER: &str = "Fighting resumed overnight along the disputed border after a ceasefire \
+        agreed last month collapsed, with both sides blaming the other for the first shots. \
+        Residents of three villages fled towards the capital and aid agencies suspended \
+        deliveries, saying the roads were no longer safe for their convoys or their staff.";
+
+    fn both_ways(a: &Text, b: &Text) -> Option<Match> {
+        let m = compare(a, b, 0.6);
+        assert_eq!(m, compare(b, a, 0.6), "compare is symmetric");
+        m
     }
 
     #[test]
-    fn edited_copies_match_and_other_stories_do_not() {
-        let a = signature("Ceasefire talks resume in Geneva", BODY).unwrap();
+    fn edited_full_copies_match_on_their_text() {
+        let a = text("Ceasefire talks resume in Geneva", BODY);
         let edited =
             format!("GENEVA (Reuters) - {BODY} A further round is planned for next month.");
-        let b = signature("Geneva talks on ceasefire resume", &edited).unwrap();
-        assert!(!a.short);
-        assert!(a.similarity(&b) > 0.6, "{}", a.similarity(&b));
-        assert!(a.matches(&b, 0.6));
-        assert!(a.bands().iter().any(|x| b.bands().contains(x)));
-        let other = signature(
-            "Ceasefire collapses near the border",
-            "Fighting resumed overnight along the disputed border after a ceasefire agreed last \
-             month collapsed, with both sides blaming the other for the first shots. Residents of \
-             three villages fled towards the capital and aid agencies suspended deliveries, saying \
-             the roads were no longer safe for their convoys or their staff.",
-        )
-        .unwrap();
-        assert!(a.similarity(&other) < 0.2, "{}", a.similarity(&other));
-        assert!(!a.matches(&other, 0.6));
+        let b = text("Geneva talks on ceasefire resume", &edited);
+        let m = both_ways(&a, &b).unwrap();
+        assert!(m.score > 0.6, "{m:?}");
+        let other = text("Ceasefire collapses near the border", OTHER);
+        assert_eq!(both_ways(&a, &other), None);
     }
 
     #[test]
-    fn short_items_compare_on_titles_conservatively() {
-        let a = signature("Markets rally as central bank rates hold", "Stocks rose.").unwrap();
-        let b = signature(
+    fn a_teaser_or_first_paragraph_is_contained_in_the_full_copy() {
+        let full = text("Ceasefire talks resume in Geneva", BODY);
+        let teaser = text(
+            "Ceasefire talks resume in Geneva",
+            "Delegations from both countries met in Geneva on Tuesday for a third round of \
+             talks on a ceasefire along the disputed border, officials said.",
+        );
+        let m = both_ways(&full, &teaser).unwrap();
+        assert_eq!(m.rule, Rule::Contained);
+        // a dateline and a reworded headline do not hide it
+        let regional = text(
+            "Border truce negotiators meet again",
+            "GENEVA, June 3 (Courier) - Delegations from both countries met in Geneva on \
+             Tuesday for a third round of talks on a ceasefire along the disputed border, \
+             officials said. The negotiators agreed to exchange prisoners.",
+        );
+        assert_eq!(both_ways(&full, &regional).unwrap().rule, Rule::Contained);
+        // the same teaser is not contained in another story on the same topic
+        let other = text("Ceasefire collapses near the border", OTHER);
+        assert_eq!(both_ways(&other, &teaser), None);
+        // and the lead keys put teaser and full copy in one bucket
+        let (kf, kt) = (full.keys(), teaser.keys());
+        assert!(kt.iter().any(|k| kf.contains(k)));
+    }
+
+    #[test]
+    fn short_items_compare_on_near_identical_headlines_only() {
+        let a = text("Markets rally as central bank rates hold", "Stocks rose.");
+        let b = text(
             "Markets rally as central bank rates hold",
             "Shares climbed on Tuesday.",
-        )
-        .unwrap();
-        let c = signature("Markets fall as central bank rates hold", "Stocks fell.").unwrap();
-        assert!(a.short && b.short);
-        assert!(a.matches(&b, 0.6));
-        assert!(!a.matches(&c, 0.6), "{}", a.similarity(&c));
-        // generic headlines are never compared
-        assert!(signature("Morning briefing", "Rates held steady.").is_none());
-        assert!(signature("Live updates: the election", "Polls close.").is_none());
-        let long = signature("Markets rally as rates hold", BODY).unwrap();
-        assert!(!a.matches(&long, 0.0), "short and long never compare");
+        );
+        let c = text("Markets fall as central bank rates hold", "Stocks fell.");
+        assert_eq!(both_ways(&a, &b).unwrap().rule, Rule::Headline);
+        assert_eq!(both_ways(&a, &c), None);
+        // generic headlines are never compared, and have no keys
+        let g1 = text("Morning briefing", "Rates held steady.");
+        let g2 = text("Morning briefing", "A storm hit the coast.");
+        assert_eq!(both_ways(&g1, &g2), None);
+        assert!(g1.keys().is_empty());
+        // a short item with the full copy's headline is that story
+        let full = text("Markets rally as central bank rates hold", BODY);
+        assert_eq!(both_ways(&a, &full).unwrap().rule, Rule::Headline);
     }
 
     #[test]
-    fn signatures_round_trip_and_are_stable() {
-        let a = signature("A title", BODY).unwrap();
-        assert_eq!(Signature::from_bytes(&a.to_bytes()), Some(a.clone()));
-        assert_eq!(signature("A title", BODY), Some(a));
-        assert!(signature("", "").is_none());
+    fn a_line_of_boilerplate_is_too_short_to_be_contained() {
+        let full = text("Ceasefire talks resume in Geneva", BODY);
+        let line = text("Talks", "Delegations from both countries met in Geneva.");
+        assert_eq!(both_ways(&full, &line), None);
+    }
+
+    #[test]
+    fn the_index_finds_copies_sharing_a_key_newest_first_and_bounded() {
+        let a = text("Ceasefire talks resume in Geneva", BODY);
+        let b = text(
+            "Geneva talks on ceasefire resume",
+            &format!("GENEVA (Reuters) - {BODY} A further round is planned."),
+        );
+        let other = text("Harvest festival opens", OTHER);
+        let mut index = KeyIndex::default();
+        assert!(index.is_empty());
+        index.insert(7, &a.keys());
+        index.insert(9, &other.keys());
+        assert_eq!(index.len(), 2);
+        assert_eq!(index.candidates(&b.keys(), 32), BTreeSet::from([7]));
+        assert_eq!(index.candidates(&other.keys(), 32), BTreeSet::from([9]));
+        for id in 100..140 {
+            index.insert(id, &a.keys());
+        }
+        let c = index.candidates(&a.keys(), 4);
+        assert!(c.contains(&139) && !c.contains(&7), "{c:?}");
+        // ids beyond 32 bits are left out, not wrapped onto others
+        index.insert(i64::from(u32::MAX) + 8, &other.keys());
+        assert_eq!(index.candidates(&other.keys(), 32), BTreeSet::from([9]));
+    }
+
+    #[test]
+    fn keys_round_trip_and_are_stable() {
+        let a = text("A title", BODY);
+        let k = a.keys();
+        assert_eq!(keys_from_bytes(&keys_to_bytes(&k)), Some(k.clone()));
+        assert_eq!(text("A title", BODY).keys(), k);
+        assert!(text("", "").keys().is_empty());
+        assert_eq!(keys_from_bytes(&[1, 2, 3]), None);
     }
 }

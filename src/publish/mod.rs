@@ -8,6 +8,7 @@ pub mod proxy;
 pub mod rss;
 pub mod server;
 pub mod source;
+pub mod story;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -191,6 +191,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/stories/{id}", get(super::story::route))
         .route_layer(axum::middleware::from_fn(measure))
         .layer(axum::middleware::map_response(nosniff))
         .layer(tower_http::compression::CompressionLayer::new())

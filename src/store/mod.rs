@@ -4,7 +4,7 @@
 //! tokio's blocking pool. One connection writes, another reads (WAL lets them overlap), so
 //! serving the merged feed never waits for a poll to commit.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -12,10 +12,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use crate::article::{Article, ArticleKey, FeedMeta};
-use crate::dedup::{self, StoredEntry, StoryFields};
+use crate::article::{Article, FeedMeta};
+use crate::dedup::StoryFields;
 use crate::fetch::Validators;
-use crate::neardup;
+
+mod apply;
+mod explain;
+use apply::refresh_story;
+pub use explain::{Split, StoryCopies, StoryCopy};
 
 mod rules;
 pub use rules::{ApplyMarks, RuleEntry};
@@ -26,41 +30,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_search.sql")),
     (4, include_str!("migrations/0004_dedup.sql")),
     (5, include_str!("migrations/0005_bands_in_memory.sql")),
+    (6, include_str!("migrations/0006_plan.sql")),
     (7, include_str!("migrations/0007_fulltext.sql")),
     (8, include_str!("migrations/0008_rules.sql")),
     (9, include_str!("migrations/0009_websub.sql")),
 ];
 
-/// How the store deduplicates stories and prunes old entries (`[dedup]`, `[storage]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoreSettings {
-    /// Merge near-duplicate stories (the same wire story under different URLs).
-    pub near_duplicates: bool,
-    /// Estimated Jaccard similarity at which two stories are one.
-    pub threshold: f64,
-    /// Only stories published this close together are compared.
-    pub window: Duration,
-    /// An entry is updated at most this many times a day (flip-flopping feeds).
-    pub max_updates_per_day: u32,
-    /// Entries first seen longer ago than this are pruned (by first sight, not by their
-    /// date: a new subscription to a feed of old articles still shows them).
-    pub max_age: Option<Duration>,
-    /// At most this many entries are kept per feed (the newest).
-    pub max_per_feed: Option<usize>,
-}
-
-impl Default for StoreSettings {
-    fn default() -> Self {
-        StoreSettings {
-            near_duplicates: true,
-            threshold: 0.6,
-            window: Duration::from_secs(3 * 86400),
-            max_updates_per_day: 4,
-            max_age: Some(Duration::from_secs(90 * 86400)),
-            max_per_feed: Some(1000),
-        }
-    }
-}
+pub use crate::plan::StoreSettings;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -342,51 +318,7 @@ pub struct Store {
     /// Polls waiting for the writer: whoever gets it writes them all in one transaction.
     pending: Mutex<Vec<PendingPoll>>,
     /// Near-duplicate candidates, held by the writer.
-    bands: Mutex<Bands>,
-}
-
-/// The LSH bands of the stories a new one may be a near-duplicate of, in memory: loaded
-/// from the stored signatures of the stories published in the last two windows, grown by
-/// every story stored since, and loaded afresh once a day (which drops the old ones).
-/// A story published long ago that arrives after a restart is compared only with what the
-/// index holds: stories of the last two windows, and those stored since.
-#[derive(Default)]
-struct Bands {
-    index: neardup::BandIndex,
-    loaded: Option<DateTime<Utc>>,
-}
-
-impl Bands {
-    fn refresh(
-        &mut self,
-        conn: &Connection,
-        settings: &StoreSettings,
-        now: DateTime<Utc>,
-    ) -> rusqlite::Result<()> {
-        if self
-            .loaded
-            .is_some_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
-        {
-            return Ok(());
-        }
-        let span = chrono::Duration::from_std(settings.window * 2).unwrap_or(chrono::Duration::MAX);
-        let since = now.checked_sub_signed(span).map_or(i64::MIN, ts);
-        let mut index = neardup::BandIndex::default();
-        let mut stmt = conn.prepare(
-            "SELECT id, signature FROM stories
-             WHERE published >= ?1 AND signature IS NOT NULL ORDER BY id",
-        )?;
-        let mut rows = stmt.query([since])?;
-        while let Some(row) = rows.next()? {
-            let bytes: Vec<u8> = row.get(1)?;
-            if let Some(sig) = neardup::Signature::from_bytes(&bytes) {
-                index.insert(row.get(0)?, &sig);
-            }
-        }
-        self.index = index;
-        self.loaded = Some(now);
-        Ok(())
-    }
+    bands: Mutex<apply::NearIndex>,
 }
 
 /// The result of one queued poll, filled in by whichever caller wrote it.
@@ -829,12 +761,12 @@ impl Store {
                 return batch.iter().map(|_| Err(e.duplicate())).collect();
             }
         }
-        let bands = std::cell::RefCell::new(std::mem::take(&mut held.index));
+        let bands = std::cell::RefCell::new(std::mem::take(&mut *held));
         let write = |conn: &mut Connection, polls: &[PendingPoll]| {
             let tx = conn.transaction()?;
             let stats = polls
                 .iter()
-                .map(|poll| apply_one(&tx, poll, &settings, &bands))
+                .map(|poll| apply::apply_one(&tx, poll, &settings, &bands))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit()?;
             Ok::<_, StoreError>(stats)
@@ -852,7 +784,7 @@ impl Store {
                 })
                 .collect(),
         };
-        held.index = bands.into_inner();
+        *held = bands.into_inner();
         results
     }
 
@@ -1062,531 +994,6 @@ fn remove_feed(tx: &Connection, feed: &str) -> Result<(), StoreError> {
         .execute([feed])?;
     for s in stories {
         refresh_story(tx, s, false)?;
-    }
-    Ok(())
-}
-
-/// A stored entry that an incoming article may update.
-struct Existing {
-    id: i64,
-    story: i64,
-    hash: String,
-    key: String,
-    published: i64,
-    published_given: bool,
-    updated: i64,
-    updates_day: i64,
-    updates_count: u32,
-}
-
-/// The stored entry an incoming article updates, if any: the same key, or (a guid that
-/// changed while the link stayed, as in a CMS migration) the same canonical URL under a key
-/// this document no longer lists.
-fn find_existing(
-    tx: &Connection,
-    feed: &str,
-    article: &Article,
-    doc_keys: &HashSet<String>,
-    url_unique_in_doc: bool,
-) -> rusqlite::Result<Option<Existing>> {
-    let key = article.key.as_stored();
-    let row = |r: &rusqlite::Row| -> rusqlite::Result<Existing> {
-        Ok(Existing {
-            id: r.get(0)?,
-            story: r.get(1)?,
-            hash: r.get(2)?,
-            key: r.get(3)?,
-            published: r.get(4)?,
-            published_given: r.get(5)?,
-            updated: r.get(6)?,
-            updates_day: r.get(7)?,
-            updates_count: r.get(8)?,
-        })
-    };
-    let found = tx
-        .prepare_cached(
-            "SELECT id, story_id, content_hash, entry_key, published, published_given, updated,
-                    updates_day, updates_count
-             FROM entries WHERE feed = ?1 AND entry_key = ?2",
-        )?
-        .query_row(params![feed, key], row)
-        .optional()?;
-    if found.is_some() || !matches!(article.key, ArticleKey::Guid(_)) || !url_unique_in_doc {
-        return Ok(found);
-    }
-    let Some(canonical) = &article.canonical_url else {
-        return Ok(None);
-    };
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, story_id, content_hash, entry_key, published, published_given, updated,
-                updates_day, updates_count
-         FROM entries WHERE feed = ?1 AND canonical_url = ?2",
-    )?;
-    let candidates: Vec<_> = stmt
-        .query_map(params![feed, canonical], row)?
-        .collect::<Result<_, _>>()?;
-    // Only an unambiguous match is a migration: one stored entry with that URL, which this
-    // document no longer lists. Live blogs and feeds whose items all link to one page
-    // reuse a URL for different items; those stay apart.
-    match candidates.as_slice() {
-        [only] if !doc_keys.contains(&only.key) => Ok(candidates.into_iter().next()),
-        _ => Ok(None),
-    }
-}
-
-fn body_text(a: &Article) -> String {
-    match (&a.content, &a.summary) {
-        (Some(c), _) => dedup::text_of_html(c),
-        (None, Some(s)) => s.clone(),
-        (None, None) => String::new(),
-    }
-}
-
-/// The story an incoming article belongs to: the one with its key, or the one its key was
-/// merged into, or (near-duplicates) a story published within the window whose text is
-/// the same story; else a new story. Returns the story and whether it existed.
-fn story_id_for(
-    ctx: &ApplyCtx,
-    story_key: &str,
-    article: &Article,
-) -> rusqlite::Result<(i64, bool)> {
-    let tx = ctx.tx;
-    let found = tx
-        .prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?
-        .query_row([story_key], |r| r.get(0))
-        .optional()?;
-    let found = match found {
-        Some(id) => Some(id),
-        None => tx
-            .prepare_cached("SELECT story_id FROM story_aliases WHERE story_key = ?1")?
-            .query_row([story_key], |r| r.get(0))
-            .optional()?,
-    };
-    if let Some(id) = found {
-        return Ok((id, true));
-    }
-    let published = article.published.unwrap_or(ctx.at);
-    let signature = if ctx.settings.near_duplicates {
-        neardup::signature(&article.title, &body_text(article))
-    } else {
-        None
-    };
-    if let Some(sig) = &signature {
-        if let Some(id) = find_near_duplicate(ctx, sig, published)? {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO story_aliases (story_key, story_id) VALUES (?1, ?2)",
-            )?
-            .execute(params![story_key, id])?;
-            return Ok((id, true));
-        }
-    }
-    tx.prepare_cached(
-        "INSERT INTO stories (story_key, title, published, updated, first_seen, signature)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        story_key,
-        article.title,
-        ts(published),
-        ts(ctx.at),
-        signature.as_ref().map(|s| s.to_bytes())
-    ])?;
-    let id = tx.last_insert_rowid();
-    ctx.fresh.borrow_mut().insert(id);
-    if let Some(sig) = &signature {
-        ctx.bands.borrow_mut().insert(id, sig);
-    }
-    Ok((id, false))
-}
-
-/// The best-matching story among those sharing an LSH band with `sig` and published within
-/// the window, leaving out stories this feed already carries (a feed's own items are told
-/// apart by their identity, not their text).
-fn find_near_duplicate(
-    ctx: &ApplyCtx,
-    sig: &neardup::Signature,
-    published: DateTime<Utc>,
-) -> rusqlite::Result<Option<i64>> {
-    let window = chrono::Duration::from_std(ctx.settings.window).unwrap_or(chrono::Duration::MAX);
-    let lo = published.checked_sub_signed(window).map_or(i64::MIN, ts);
-    let hi = published.checked_add_signed(window).map_or(i64::MAX, ts);
-    let candidates = ctx.bands.borrow().candidates(sig, 32);
-    let mut best: Option<(f64, i64)> = None;
-    let mut carried = ctx
-        .tx
-        .prepare_cached("SELECT 1 FROM entries WHERE story_id = ?1 AND feed = ?2 LIMIT 1")?;
-    let mut signature_of = ctx
-        .tx
-        .prepare_cached("SELECT signature, published FROM stories WHERE id = ?1")?;
-    for id in candidates {
-        // the index only proposes: the story must still exist, within the window
-        let row: Option<(Option<Vec<u8>>, i64)> = signature_of
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((bytes, _)) = row.filter(|(_, when)| (lo..=hi).contains(when)) else {
-            continue;
-        };
-        if carried.exists(params![id, ctx.feed])? {
-            continue;
-        }
-        let Some(other) = bytes.as_deref().and_then(neardup::Signature::from_bytes) else {
-            continue;
-        };
-        let similarity = sig.similarity(&other);
-        if sig.matches(&other, ctx.settings.threshold) && best.is_none_or(|(b, _)| similarity > b) {
-            best = Some((similarity, id));
-        }
-    }
-    Ok(best.map(|(_, id)| id))
-}
-
-/// Stores one feed's poll: its state, its articles (new, updated, merged into stories),
-/// retention, and the stories it touched.
-fn apply_one(
-    tx: &Connection,
-    poll: &PendingPoll,
-    settings: &StoreSettings,
-    bands: &std::cell::RefCell<neardup::BandIndex>,
-) -> Result<ApplyStats, StoreError> {
-    let (feed, u, meta, articles) = (poll.feed.as_str(), &poll.update, &poll.meta, &poll.articles);
-    let at = u.at;
-    let changed = tx
-        .prepare_cached(
-            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
-                last_status = ?5, last_outcome = CASE WHEN ?12 IS NULL THEN 'ok' ELSE 'recovered' END,
-                last_error = ?12, consecutive_failures = 0,
-                title = ?6, site_url = ?7, next_attempt = ?8,
-                moved_to = coalesce(?9, moved_to), body_hash = ?10, ttl_secs = ?11, gone = 0
-             WHERE name = ?1",
-        )?
-        .execute(params![
-            feed,
-            u.validators.etag,
-            u.validators.last_modified,
-            ts(at),
-            u.status,
-            meta.title,
-            meta.site_url,
-            u.next_attempt.map(ts),
-            u.moved_to,
-            u.body_hash,
-            u.ttl.map(|t| t.as_secs() as i64),
-            u.recovered
-        ])?;
-    if changed == 0 {
-        // the feed was removed from the config while it was being fetched: store nothing
-        return Ok(ApplyStats::default());
-    }
-    let story_keys = dedup::story_keys(feed, articles);
-    let doc_keys: HashSet<String> = articles.iter().map(|a| a.key.as_stored()).collect();
-    let mut stats = ApplyStats::default();
-    let mut dirty: BTreeSet<i64> = BTreeSet::new();
-    let ctx = ApplyCtx {
-        tx,
-        feed,
-        at,
-        doc_keys: &doc_keys,
-        settings,
-        fresh: Default::default(),
-        bands,
-    };
-    for (article, story_key) in articles.iter().zip(&story_keys) {
-        apply_article(&ctx, article, story_key, &mut stats, &mut dirty)?;
-    }
-    stats.pruned = prune(&ctx, &mut dirty)?;
-    if !dirty.is_empty() {
-        touch(tx, at)?;
-    }
-    for story in dirty {
-        refresh_story(tx, story, ctx.fresh.borrow().contains(&story))?;
-    }
-    Ok(stats)
-}
-
-/// Prunes this feed's entries beyond `max_per_feed` (the oldest by date) or first seen
-/// longer ago than `max_age`, keeping their
-/// identities as tombstones so that a feed that still lists them does not bring them back.
-fn prune(ctx: &ApplyCtx, dirty: &mut BTreeSet<i64>) -> Result<usize, StoreError> {
-    let mut doomed: Vec<(i64, String, i64)> = Vec::new();
-    let row = |r: &rusqlite::Row| -> rusqlite::Result<(i64, String, i64)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    };
-    if let Some(max_age) = ctx.settings.max_age {
-        // a limit too large to subtract is no limit
-        let cutoff = chrono::Duration::from_std(max_age)
-            .ok()
-            .and_then(|d| ctx.at.checked_sub_signed(d))
-            .map_or(i64::MIN, ts);
-        let mut stmt = ctx.tx.prepare_cached(
-            "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1 AND first_seen < ?2",
-        )?;
-        doomed.extend(
-            stmt.query_map(params![ctx.feed, cutoff], row)?
-                .collect::<Result<Vec<_>, _>>()?,
-        );
-    }
-    if let Some(max) = ctx.settings.max_per_feed {
-        let mut stmt = ctx.tx.prepare_cached(
-            "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1
-             ORDER BY published DESC, id DESC LIMIT -1 OFFSET ?2",
-        )?;
-        doomed.extend(
-            stmt.query_map(params![ctx.feed, max as i64], row)?
-                .collect::<Result<Vec<_>, _>>()?,
-        );
-    }
-    doomed.sort();
-    doomed.dedup();
-    for (id, key, story) in &doomed {
-        ctx.tx
-            .prepare_cached(
-                "INSERT INTO tombstones (feed, entry_key, seen_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (feed, entry_key) DO UPDATE SET seen_at = ?3",
-            )?
-            .execute(params![ctx.feed, key, ts(ctx.at)])?;
-        ctx.tx
-            .prepare_cached("DELETE FROM entries WHERE id = ?1")?
-            .execute([id])?;
-        dirty.insert(*story);
-    }
-    // tombstones of entries the feed stopped listing long ago are no longer needed
-    let keep = ctx
-        .settings
-        .max_age
-        .unwrap_or(Duration::from_secs(90 * 86400))
-        * 2;
-    ctx.tx
-        .prepare_cached("DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2")?
-        .execute(params![
-            ctx.feed,
-            chrono::Duration::from_std(keep)
-                .ok()
-                .and_then(|d| ctx.at.checked_sub_signed(d))
-                .map_or(i64::MIN, ts)
-        ])?;
-    Ok(doomed.len())
-}
-
-/// What every article of one poll is stored with.
-struct ApplyCtx<'a> {
-    tx: &'a Connection,
-    feed: &'a str,
-    at: DateTime<Utc>,
-    doc_keys: &'a HashSet<String>,
-    settings: &'a StoreSettings,
-    /// Stories this poll created.
-    fresh: std::cell::RefCell<HashSet<i64>>,
-    /// Near-duplicate candidates (see [`Bands`]).
-    bands: &'a std::cell::RefCell<neardup::BandIndex>,
-}
-
-fn apply_article(
-    ctx: &ApplyCtx,
-    a: &Article,
-    story_key: &str,
-    stats: &mut ApplyStats,
-    dirty: &mut BTreeSet<i64>,
-) -> Result<(), StoreError> {
-    let (tx, feed, at) = (ctx.tx, ctx.feed, ctx.at);
-    let hash = dedup::content_hash(a);
-    let key = a.key.as_stored();
-    // pruned, but still listed: keep it pruned
-    if tx
-        .prepare_cached("UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2")?
-        .execute(params![feed, key, ts(at)])?
-        > 0
-    {
-        stats.unchanged += 1;
-        return Ok(());
-    }
-    // story keys start with "url:" exactly when the canonical URL is unique in the document
-    match find_existing(tx, feed, a, ctx.doc_keys, story_key.starts_with("url:"))? {
-        Some(Existing {
-            id,
-            story: old_story,
-            hash: old_hash,
-            key: old_key,
-            published: old_published,
-            published_given,
-            updated: old_updated,
-            updates_day,
-            updates_count,
-        }) => {
-            if old_key != key {
-                tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
-                    .execute(params![id, key, a.guid])?;
-            }
-            if old_hash == hash {
-                stats.unchanged += 1;
-                return Ok(());
-            }
-            // a feed that changes an entry on every poll (an embedded timestamp, a view
-            // counter) is not followed more than a few times a day
-            let today = at.timestamp().div_euclid(86400);
-            let count_today = if updates_day == today {
-                updates_count
-            } else {
-                0
-            };
-            if count_today >= ctx.settings.max_updates_per_day {
-                stats.unchanged += 1;
-                return Ok(());
-            }
-            // changed: update in place, keep first_seen, bump updated
-            // an entry without a date keeps the time it was first seen
-            let published = a.published.map(ts).unwrap_or(old_published);
-            // the feed's own update time when it moved forward, else the time we saw the change
-            let updated = a
-                .updated
-                .map(ts)
-                .filter(|u| *u > old_updated)
-                .unwrap_or(ts(at))
-                .max(published);
-            let (story, _) = story_id_for(ctx, story_key, a)?;
-            tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
-                    published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
-                    categories = ?12, image = ?13, language = ?14, content_hash = ?15,
-                    updates_day = ?16, updates_count = ?17, image_credit = ?18
-                 WHERE id = ?1")?.execute(
-                params![
-                    id,
-                    story,
-                    a.title,
-                    a.link,
-                    a.canonical_url,
-                    to_json(&a.authors),
-                    published,
-                    a.published.is_some() || published_given,
-                    updated,
-                    a.summary,
-                    a.content,
-                    to_json(&a.categories),
-                    a.image,
-                    a.language,
-                    hash,
-                    today,
-                    count_today + 1,
-                    a.image_credit
-                ],
-            )?;
-            dirty.insert(old_story);
-            dirty.insert(story);
-            stats.updated += 1;
-        }
-        None => {
-            let (story, existed) = story_id_for(ctx, story_key, a)?;
-            let published = a.published.unwrap_or(at);
-            let updated = a.updated.unwrap_or(published).max(published);
-            tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
-                    published, published_given, updated, summary, content, categories, image, language,
-                    first_seen, content_hash, image_credit)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")?.execute(
-                params![
-                    feed,
-                    key,
-                    a.guid,
-                    story,
-                    a.title,
-                    a.link,
-                    a.canonical_url,
-                    to_json(&a.authors),
-                    ts(published),
-                    a.published.is_some(),
-                    ts(updated),
-                    a.summary,
-                    a.content,
-                    to_json(&a.categories),
-                    a.image,
-                    a.language,
-                    ts(at),
-                    hash,
-                    a.image_credit
-                ],
-            )?;
-            dirty.insert(story);
-            if existed {
-                stats.merged += 1;
-            } else {
-                stats.new += 1;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Re-derives a story from its entries, or deletes it when none are left.
-/// `fresh`: created by this poll, so not in the search index yet.
-fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreError> {
-    let entries: Vec<StoredEntry> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
-                    content, categories, image, language, first_seen, image_credit
-             FROM entries WHERE story_id = ?1",
-        )?;
-        stmt.query_map([story], |r| {
-            Ok(StoredEntry {
-                article: Article {
-                    key: ArticleKey::Guid(r.get(0)?),
-                    guid: r.get(1)?,
-                    title: r.get(2)?,
-                    link: r.get(3)?,
-                    canonical_url: r.get(4)?,
-                    authors: from_json(&r.get::<_, String>(5)?),
-                    published: Some(from_ts(r.get(6)?)),
-                    updated: Some(from_ts(r.get(7)?)),
-                    summary: r.get(8)?,
-                    content: r.get(9)?,
-                    categories: from_json(&r.get::<_, String>(10)?),
-                    image: r.get(11)?,
-                    image_credit: r.get(14)?,
-                    language: r.get(12)?,
-                },
-                first_seen: from_ts(r.get(13)?),
-            })
-        })?
-        .collect::<Result<_, _>>()?
-    };
-    if !fresh {
-        // a lookup in every segment of the index: worth skipping for the many new stories
-        tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
-            .execute([story])?;
-    }
-    match dedup::merge_story(&entries) {
-        None => {
-            // (its entries in the band index stay: a candidate that no longer exists is
-            // skipped when confirmed)
-            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
-                .execute([story])?;
-        }
-        Some(s) => {
-            let body = match (&s.content, &s.summary) {
-                (Some(c), _) => dedup::text_of_html(c),
-                (None, Some(summary)) => summary.clone(),
-                (None, None) => String::new(),
-            };
-            tx.prepare_cached("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
-                .execute(params![story, s.title, body])?;
-            tx.prepare_cached("UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
-                    content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
-                    image_credit = ?13
-                 WHERE id = ?1")?.execute(
-                params![
-                    story,
-                    s.title,
-                    s.link,
-                    ts(s.published),
-                    ts(s.updated),
-                    s.summary,
-                    s.content,
-                    to_json(&s.authors),
-                    to_json(&s.categories),
-                    s.image,
-                    s.language,
-                    ts(s.first_seen),
-                    s.image_credit
-                ],
-            )?;
-        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! (and counting what it was asked), and the real pipeline over a temporary SQLite file.
 #![allow(dead_code)]
 
+pub mod clusters;
 pub mod compress;
 pub mod daemon;
 pub mod hub;

@@ -1,0 +1,658 @@
+//! Executing a plan: one feed's poll in the writer's transaction. The decisions are in
+//! [`crate::plan`]; this module loads what the plan needs (the feed's stored entries and
+//! tombstones in one query each, the near-duplicate candidates from the index) and writes
+//! what it decided.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{ApplyStats, PendingPoll, StoreError, from_json, from_ts, to_json, touch, ts};
+use crate::article::{Article, ArticleKey};
+use crate::dedup::{self, StoredEntry};
+use crate::neardup::{self, KeyIndex, Text};
+use crate::plan::{
+    self, Candidate, EntryAction, Incoming, Joined, StoreSettings, StoryChoice, StoryInput,
+    StoryKey, Unchanged,
+};
+
+/// Candidates taken per index key (the newest).
+const PER_KEY: usize = 32;
+/// Texts of copies kept in memory for confirming candidates.
+const TEXT_CACHE: usize = 4096;
+
+/// The near-duplicate index in memory: the keys of the copies published in the last two
+/// windows, loaded from the stored keys, grown by every copy stored since, and loaded afresh
+/// once a day (which drops the old ones). A copy published long ago that arrives after a
+/// restart is compared only with what the index holds.
+#[derive(Default)]
+pub(super) struct NearIndex {
+    keys: KeyIndex,
+    loaded: Option<DateTime<Utc>>,
+    /// Texts of recent copies, so that confirming a candidate rarely reads its body again.
+    texts: HashMap<i64, Arc<Text>>,
+}
+
+impl NearIndex {
+    pub(super) fn refresh(
+        &mut self,
+        conn: &Connection,
+        settings: &StoreSettings,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<()> {
+        if self
+            .loaded
+            .is_some_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
+        {
+            return Ok(());
+        }
+        let span = chrono::Duration::from_std(settings.window * 2).unwrap_or(chrono::Duration::MAX);
+        let since = now.checked_sub_signed(span).map_or(i64::MIN, ts);
+        let mut keys = KeyIndex::default();
+        let mut stmt = conn.prepare(
+            "SELECT id, print FROM entries
+             WHERE published >= ?1 AND print IS NOT NULL AND split = 0 ORDER BY id",
+        )?;
+        let mut rows = stmt.query([since])?;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(1)?;
+            if let Some(k) = neardup::keys_from_bytes(&bytes) {
+                keys.insert(row.get(0)?, &k);
+            }
+        }
+        *self = NearIndex {
+            keys,
+            loaded: Some(now),
+            texts: HashMap::new(),
+        };
+        Ok(())
+    }
+
+    fn remember(&mut self, entry: i64, text: Arc<Text>) {
+        if self.texts.len() >= TEXT_CACHE {
+            self.texts.clear();
+        }
+        self.texts.insert(entry, text);
+    }
+}
+
+/// What every article of one poll is stored with.
+struct Ctx<'a> {
+    tx: &'a Connection,
+    feed: &'a str,
+    at: DateTime<Utc>,
+    settings: &'a StoreSettings,
+    /// Stories this poll created (not in the search index yet).
+    fresh: HashSet<i64>,
+    /// Stories to re-derive at the end.
+    dirty: BTreeSet<i64>,
+    /// Stories this feed carries.
+    carried: HashSet<i64>,
+    index: &'a RefCell<NearIndex>,
+}
+
+/// Stores one feed's poll: its state, its articles (new, updated, merged into stories),
+/// retention, and the stories it touched.
+pub(super) fn apply_one(
+    tx: &Connection,
+    poll: &PendingPoll,
+    settings: &StoreSettings,
+    index: &RefCell<NearIndex>,
+) -> Result<ApplyStats, StoreError> {
+    if !record_success(tx, poll)? {
+        // the feed was removed from the config while it was being fetched: store nothing
+        return Ok(ApplyStats::default());
+    }
+    let feed = poll.feed.as_str();
+    let stored = load_stored(tx, feed)?;
+    let tombstones = load_tombstones(tx, feed)?;
+    let hashes: Vec<String> = poll.articles.iter().map(dedup::content_hash).collect();
+    let incoming: Vec<Incoming> = poll
+        .articles
+        .iter()
+        .zip(&hashes)
+        .map(|(article, hash)| Incoming { article, hash })
+        .collect();
+    let actions = plan::entries(
+        feed,
+        &incoming,
+        &stored,
+        &tombstones,
+        settings,
+        poll.update.at,
+    );
+    let mut ctx = Ctx {
+        tx,
+        feed,
+        at: poll.update.at,
+        settings,
+        fresh: HashSet::new(),
+        dirty: BTreeSet::new(),
+        carried: stored.iter().map(|s| s.story).collect(),
+        index,
+    };
+    let mut stats = ApplyStats::default();
+    for ((article, hash), action) in poll.articles.iter().zip(&hashes).zip(actions) {
+        execute(&mut ctx, article, hash, action, &mut stats)?;
+    }
+    stats.pruned = prune(&mut ctx)?;
+    if !ctx.dirty.is_empty() {
+        touch(tx, ctx.at)?;
+    }
+    for &story in &ctx.dirty {
+        refresh_story(tx, story, ctx.fresh.contains(&story))?;
+    }
+    Ok(stats)
+}
+
+/// Records the poll's feed state; false when the feed is no longer stored.
+fn record_success(tx: &Connection, poll: &PendingPoll) -> Result<bool, StoreError> {
+    let (u, meta) = (&poll.update, &poll.meta);
+    let changed = tx
+        .prepare_cached(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_poll = ?4, last_success = ?4,
+                last_status = ?5, last_outcome = CASE WHEN ?12 IS NULL THEN 'ok' ELSE 'recovered' END,
+                last_error = ?12, consecutive_failures = 0,
+                title = ?6, site_url = ?7, next_attempt = ?8,
+                moved_to = coalesce(?9, moved_to), body_hash = ?10, ttl_secs = ?11, gone = 0
+             WHERE name = ?1",
+        )?
+        .execute(params![
+            poll.feed,
+            u.validators.etag,
+            u.validators.last_modified,
+            ts(u.at),
+            u.status,
+            meta.title,
+            meta.site_url,
+            u.next_attempt.map(ts),
+            u.moved_to,
+            u.body_hash,
+            u.ttl.map(|t| t.as_secs() as i64),
+            u.recovered
+        ])?;
+    Ok(changed > 0)
+}
+
+/// The feed's stored entries, as the plan needs them: one query.
+fn load_stored(tx: &Connection, feed: &str) -> Result<Vec<plan::Stored>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, entry_key, story_id, content_hash, canonical_url, published, published_given,
+                updated, updates_day, updates_count, split
+         FROM entries WHERE feed = ?1",
+    )?;
+    let rows = stmt.query_map([feed], |r| {
+        Ok(plan::Stored {
+            id: r.get(0)?,
+            key: r.get(1)?,
+            story: r.get(2)?,
+            hash: r.get(3)?,
+            canonical_url: r.get(4)?,
+            published: from_ts(r.get(5)?),
+            published_given: r.get(6)?,
+            updated: from_ts(r.get(7)?),
+            updates_day: r.get(8)?,
+            updates_count: r.get(9)?,
+            split: r.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn load_tombstones(tx: &Connection, feed: &str) -> Result<HashSet<String>, StoreError> {
+    let mut stmt = tx.prepare_cached("SELECT entry_key FROM tombstones WHERE feed = ?1")?;
+    let rows = stmt.query_map([feed], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn execute(
+    ctx: &mut Ctx,
+    a: &Article,
+    hash: &str,
+    action: EntryAction,
+    stats: &mut ApplyStats,
+) -> Result<(), StoreError> {
+    let key = a.key.as_stored();
+    match action {
+        EntryAction::Unchanged { why, rekey } => {
+            if why == Unchanged::Tombstone {
+                // pruned, but still listed: keep it pruned
+                ctx.tx
+                    .prepare_cached(
+                        "UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2",
+                    )?
+                    .execute(params![ctx.feed, key, ts(ctx.at)])?;
+            }
+            if let Some(id) = rekey {
+                rekey_entry(ctx.tx, id, &key, a)?;
+            }
+            stats.unchanged += 1;
+        }
+        EntryAction::Update {
+            entry,
+            old_story,
+            rekey,
+            story_key,
+            dates,
+            updates,
+        } => {
+            if rekey {
+                rekey_entry(ctx.tx, entry, &key, a)?;
+            }
+            let placed = place(ctx, a, &story_key, dates.published)?;
+            ctx.tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
+                    published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
+                    categories = ?12, image = ?13, language = ?14, content_hash = ?15,
+                    updates_day = ?16, updates_count = ?17, image_credit = ?18, joined = ?19,
+                    print = ?20
+                 WHERE id = ?1")?.execute(
+                params![
+                    entry,
+                    placed.story,
+                    a.title,
+                    a.link,
+                    a.canonical_url,
+                    to_json(&a.authors),
+                    ts(dates.published),
+                    dates.published_given,
+                    ts(dates.updated),
+                    a.summary,
+                    a.content,
+                    to_json(&a.categories),
+                    a.image,
+                    a.language,
+                    hash,
+                    updates.0,
+                    updates.1,
+                    a.image_credit,
+                    joined_json(&placed.joined),
+                    placed.print
+                ],
+            )?;
+            ctx.dirty.insert(old_story);
+            ctx.dirty.insert(placed.story);
+            stats.updated += 1;
+        }
+        EntryAction::Insert { story_key, dates } => {
+            let placed = place(ctx, a, &story_key, dates.published)?;
+            ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
+                    published, published_given, updated, summary, content, categories, image, language,
+                    first_seen, content_hash, image_credit, joined, print)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)")?.execute(
+                params![
+                    ctx.feed,
+                    key,
+                    a.guid,
+                    placed.story,
+                    a.title,
+                    a.link,
+                    a.canonical_url,
+                    to_json(&a.authors),
+                    ts(dates.published),
+                    dates.published_given,
+                    ts(dates.updated),
+                    a.summary,
+                    a.content,
+                    to_json(&a.categories),
+                    a.image,
+                    a.language,
+                    ts(ctx.at),
+                    hash,
+                    a.image_credit,
+                    joined_json(&placed.joined),
+                    placed.print
+                ],
+            )?;
+            let id = ctx.tx.last_insert_rowid();
+            if let Some((text, keys)) = placed.text {
+                let mut index = ctx.index.borrow_mut();
+                index.keys.insert(id, &keys);
+                index.remember(id, text);
+            }
+            ctx.dirty.insert(placed.story);
+            ctx.carried.insert(placed.story);
+            if placed.existed {
+                stats.merged += 1;
+            } else {
+                stats.new += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rekey_entry(tx: &Connection, id: i64, key: &str, a: &Article) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
+        .execute(params![id, key, a.guid])?;
+    Ok(())
+}
+
+fn joined_json(j: &Joined) -> String {
+    serde_json::to_string(j).unwrap_or_default()
+}
+
+/// Where an entry went, and what it is indexed under.
+struct Placed {
+    story: i64,
+    existed: bool,
+    joined: Joined,
+    /// The stored index keys.
+    print: Option<Vec<u8>>,
+    /// Its text and index keys, to index once it has an id.
+    text: Option<(Arc<Text>, Vec<u32>)>,
+}
+
+/// Finds the entry's story (the plan decides; this loads and writes): merges the stories it
+/// bridges, records its key as an alias of a story it joined, or starts a story.
+fn place(
+    ctx: &mut Ctx,
+    a: &Article,
+    story_key: &StoryKey,
+    published: DateTime<Utc>,
+) -> Result<Placed, StoreError> {
+    let stored_key = story_key.as_stored();
+    let keyed = story_by_key(ctx.tx, &stored_key)?;
+    let near =
+        ctx.settings.near_duplicates_for(ctx.feed) && !matches!(story_key, StoryKey::Split { .. });
+    let text = near.then(|| Arc::new(neardup::text(&a.title, &body_text(a))));
+    let keys = text.as_ref().map(|t| t.keys()).unwrap_or_default();
+    let candidates = match &text {
+        Some(_) if !keys.is_empty() => candidates(ctx, &keys)?,
+        _ => Vec::new(),
+    };
+    let choice = plan::story(
+        &StoryInput {
+            feed: ctx.feed,
+            story_key,
+            keyed,
+            published,
+            text: text.as_deref(),
+            carried: &ctx.carried,
+        },
+        &candidates,
+        ctx.settings,
+    );
+    let (story, existed, joined) = match choice {
+        StoryChoice::Existing {
+            story,
+            joined,
+            merge,
+        } => {
+            for other in merge {
+                merge_stories(ctx, other, story)?;
+            }
+            if keyed.is_none() {
+                ctx.tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO story_aliases (story_key, story_id) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![stored_key, story])?;
+            }
+            (story, true, joined)
+        }
+        StoryChoice::Start { joined } => {
+            ctx.tx
+                .prepare_cached(
+                    "INSERT INTO stories (story_key, title, published, updated, first_seen)
+                     VALUES (?1, ?2, ?3, ?3, ?4)",
+                )?
+                .execute(params![stored_key, a.title, ts(published), ts(ctx.at)])?;
+            let id = ctx.tx.last_insert_rowid();
+            ctx.fresh.insert(id);
+            (id, false, joined)
+        }
+    };
+    let print = (!keys.is_empty()).then(|| neardup::keys_to_bytes(&keys));
+    Ok(Placed {
+        story,
+        existed,
+        joined,
+        print,
+        text: text.filter(|_| !keys.is_empty()).map(|t| (t, keys)),
+    })
+}
+
+/// The story a key names: its own, or the one it was merged into.
+fn story_by_key(tx: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    let found = tx
+        .prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    match found {
+        Some(id) => Ok(Some(id)),
+        None => Ok(tx
+            .prepare_cached("SELECT story_id FROM story_aliases WHERE story_key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?),
+    }
+}
+
+/// The copies sharing an index key with `keys`, with their texts.
+fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
+    let ids = ctx.index.borrow().keys.candidates(keys, PER_KEY);
+    let mut out = Vec::with_capacity(ids.len());
+    let mut stmt = ctx.tx.prepare_cached(
+        "SELECT story_id, feed, published, split, title, content, summary FROM entries WHERE id = ?1",
+    )?;
+    for id in ids {
+        let cached = ctx.index.borrow().texts.get(&id).cloned();
+        let row = stmt
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })
+            .optional()?;
+        // the index only proposes: the copy must still exist
+        let Some((story, feed, published, split, title, content, summary)) = row else {
+            continue;
+        };
+        let text = match cached {
+            Some(t) => t,
+            None => {
+                let body = match (&content, &summary) {
+                    (Some(c), _) => dedup::text_of_html(c),
+                    (None, Some(s)) => s.clone(),
+                    (None, None) => String::new(),
+                };
+                let t = Arc::new(neardup::text(&title, &body));
+                ctx.index.borrow_mut().remember(id, Arc::clone(&t));
+                t
+            }
+        };
+        out.push(Candidate {
+            entry: id,
+            story,
+            feed,
+            published: from_ts(published),
+            split,
+            text,
+        });
+    }
+    Ok(out)
+}
+
+/// Makes `from` part of `into`: its entries and keys move, and it goes.
+fn merge_stories(ctx: &mut Ctx, from: i64, into: i64) -> Result<(), StoreError> {
+    let tx = ctx.tx;
+    tx.prepare_cached("UPDATE entries SET story_id = ?2 WHERE story_id = ?1")?
+        .execute(params![from, into])?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO story_aliases (story_key, story_id)
+         SELECT story_key, ?2 FROM stories WHERE id = ?1",
+    )?
+    .execute(params![from, into])?;
+    tx.prepare_cached("UPDATE story_aliases SET story_id = ?2 WHERE story_id = ?1")?
+        .execute(params![from, into])?;
+    if !ctx.fresh.remove(&from) {
+        tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
+            .execute([from])?;
+    }
+    tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+        .execute([from])?;
+    ctx.dirty.remove(&from);
+    ctx.dirty.insert(into);
+    if ctx.carried.remove(&from) {
+        ctx.carried.insert(into);
+    }
+    Ok(())
+}
+
+pub(super) fn body_text(a: &Article) -> String {
+    match (&a.content, &a.summary) {
+        (Some(c), _) => dedup::text_of_html(c),
+        (None, Some(s)) => s.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+/// Prunes this feed's entries beyond `max_per_feed` (the oldest by date) or first seen
+/// longer ago than `max_age`, keeping their identities as tombstones so that a feed that
+/// still lists them does not bring them back.
+fn prune(ctx: &mut Ctx) -> Result<usize, StoreError> {
+    let mut doomed: Vec<(i64, String, i64)> = Vec::new();
+    let row = |r: &rusqlite::Row| -> rusqlite::Result<(i64, String, i64)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    };
+    if let Some(max_age) = ctx.settings.max_age {
+        // a limit too large to subtract is no limit
+        let cutoff = chrono::Duration::from_std(max_age)
+            .ok()
+            .and_then(|d| ctx.at.checked_sub_signed(d))
+            .map_or(i64::MIN, ts);
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1 AND first_seen < ?2",
+        )?;
+        doomed.extend(
+            stmt.query_map(params![ctx.feed, cutoff], row)?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    if let Some(max) = ctx.settings.max_per_feed {
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1
+             ORDER BY published DESC, id DESC LIMIT -1 OFFSET ?2",
+        )?;
+        doomed.extend(
+            stmt.query_map(params![ctx.feed, max as i64], row)?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    doomed.sort();
+    doomed.dedup();
+    for (id, key, story) in &doomed {
+        ctx.tx
+            .prepare_cached(
+                "INSERT INTO tombstones (feed, entry_key, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (feed, entry_key) DO UPDATE SET seen_at = ?3",
+            )?
+            .execute(params![ctx.feed, key, ts(ctx.at)])?;
+        ctx.tx
+            .prepare_cached("DELETE FROM entries WHERE id = ?1")?
+            .execute([id])?;
+        ctx.dirty.insert(*story);
+    }
+    // tombstones of entries the feed stopped listing long ago are no longer needed
+    let keep = ctx
+        .settings
+        .max_age
+        .unwrap_or(Duration::from_secs(90 * 86400))
+        * 2;
+    ctx.tx
+        .prepare_cached("DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2")?
+        .execute(params![
+            ctx.feed,
+            chrono::Duration::from_std(keep)
+                .ok()
+                .and_then(|d| ctx.at.checked_sub_signed(d))
+                .map_or(i64::MIN, ts)
+        ])?;
+    Ok(doomed.len())
+}
+
+/// Re-derives a story from its entries, or deletes it when none are left.
+/// `fresh`: created by this poll, so not in the search index yet.
+pub(super) fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreError> {
+    let entries: Vec<StoredEntry> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
+                    content, categories, image, language, first_seen, image_credit
+             FROM entries WHERE story_id = ?1",
+        )?;
+        stmt.query_map([story], |r| {
+            Ok(StoredEntry {
+                article: Article {
+                    key: ArticleKey::Guid(r.get(0)?),
+                    guid: r.get(1)?,
+                    title: r.get(2)?,
+                    link: r.get(3)?,
+                    canonical_url: r.get(4)?,
+                    authors: from_json(&r.get::<_, String>(5)?),
+                    published: Some(from_ts(r.get(6)?)),
+                    updated: Some(from_ts(r.get(7)?)),
+                    summary: r.get(8)?,
+                    content: r.get(9)?,
+                    categories: from_json(&r.get::<_, String>(10)?),
+                    image: r.get(11)?,
+                    image_credit: r.get(14)?,
+                    language: r.get(12)?,
+                },
+                first_seen: from_ts(r.get(13)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?
+    };
+    if !fresh {
+        // a lookup in every segment of the index: worth skipping for the many new stories
+        tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
+            .execute([story])?;
+    }
+    match dedup::merge_story(&entries) {
+        None => {
+            // (its entries in the band index stay: a candidate that no longer exists is
+            // skipped when confirmed)
+            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+                .execute([story])?;
+        }
+        Some(s) => {
+            let body = match (&s.content, &s.summary) {
+                (Some(c), _) => dedup::text_of_html(c),
+                (None, Some(summary)) => summary.clone(),
+                (None, None) => String::new(),
+            };
+            tx.prepare_cached("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
+                .execute(params![story, s.title, body])?;
+            tx.prepare_cached("UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
+                    content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
+                    image_credit = ?13
+                 WHERE id = ?1")?.execute(
+                params![
+                    story,
+                    s.title,
+                    s.link,
+                    ts(s.published),
+                    ts(s.updated),
+                    s.summary,
+                    s.content,
+                    to_json(&s.authors),
+                    to_json(&s.categories),
+                    s.image,
+                    s.language,
+                    ts(s.first_seen),
+                    s.image_credit
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
