@@ -65,6 +65,61 @@ pub struct Schedule {
     cron: croner::Cron,
 }
 
+/// TOML's and serde's words, with the key and the fix where the line shows them: a list
+/// written as a string, a quoted boolean, `[feed]` for `[[feed]]`.
+fn explain_syntax(message: &str, line: &str) -> String {
+    let line = line.trim();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let fix = if matches!(line, "[feed]" | "[view]") {
+        let table = line.trim_matches(['[', ']']);
+        Some(format!(
+            "each {table} is a [[{table}]] table (double brackets), one per {table}"
+        ))
+    } else if message.contains("expected a sequence") {
+        key.map(|k| format!("`{k}` takes a list, e.g. {k} = [\"world\", \"opinion\"]"))
+    } else if message.contains("expected a boolean") {
+        key.map(|k| format!("`{k}` takes true or false, without quotes, e.g. {k} = false"))
+    } else {
+        None
+    };
+    match fix {
+        Some(fix) => format!("{message}: {fix}"),
+        None => message.to_string(),
+    }
+}
+
+/// Which field of a six-field cron expression holds a number outside its range, in words:
+/// croner only says "Number out of bounds".
+fn cron_field_out_of_range(expr: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 6] = [
+        ("seconds", 0, 59),
+        ("minutes", 0, 59),
+        ("hours", 0, 23),
+        ("day of month", 1, 31),
+        ("month", 1, 12),
+        ("day of week", 0, 7),
+    ];
+    for (field, (name, lo, hi)) in expr.split_whitespace().zip(FIELDS) {
+        for part in field.split(',') {
+            // a step (`*/90`) is not a value of the field
+            let values = part.split('/').next().unwrap_or(part);
+            for v in values.split('-') {
+                if let Ok(n) = v.parse::<u32>() {
+                    if n < lo || n > hi {
+                        return Some(format!(
+                            "the {name} field is {n} (in \"{field}\"); it takes {lo} to {hi}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 impl Schedule {
     /// Parses `expr` exactly as the scheduler will (six fields, seconds first).
     pub fn parse(expr: &str) -> Result<Schedule, String> {
@@ -80,7 +135,10 @@ impl Schedule {
             .dom_and_dow(true)
             .build()
             .parse(expr)
-            .map_err(|e| format!("invalid cron expression: {e}"))?;
+            .map_err(|e| match cron_field_out_of_range(expr) {
+                Some(which) => format!("invalid cron expression: {which}"),
+                None => format!("invalid cron expression: {e}"),
+            })?;
         Ok(Schedule {
             expr: expr.to_string(),
             cron,
@@ -330,11 +388,12 @@ impl Config {
         let ctx = Ctx { path, text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| ctx.line_col(s.start)).unwrap_or((1, 1));
+            let line_text = text.lines().nth(line - 1).unwrap_or("");
             ConfigError::Syntax {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: explain_syntax(e.message().trim(), line_text),
             }
         })?;
         raw.validate(&ctx)
@@ -1280,6 +1339,45 @@ mod tests {
         assert!(c.fetch.user_agent.starts_with("newswire/"));
         assert_eq!(c.fetch.per_host, 2);
         assert!(c.fetch.respect_cache_hints);
+    }
+
+    #[test]
+    fn common_type_mistakes_say_the_key_and_the_fix() {
+        let feed = "[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n";
+        for (text, want) in [
+            (
+                format!("{feed}tags = \"world\"\n"),
+                "`tags` takes a list, e.g. tags = [",
+            ),
+            (
+                format!("{feed}enabled = \"no\"\n"),
+                "`enabled` takes true or false, without quotes",
+            ),
+            (
+                "[feed]\nname = \"a\"\nurl = \"https://e.com/f\"\n".to_string(),
+                "each feed is a [[feed]] table (double brackets)",
+            ),
+        ] {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_cron_number_out_of_range_names_its_field_and_range() {
+        let e = Schedule::parse("0 0 25 * * *").unwrap_err();
+        assert!(
+            e.contains("the hours field is 25") && e.contains("0 to 23"),
+            "{e}"
+        );
+        let e = Schedule::parse("0 */5 * 0 * *").unwrap_err();
+        assert!(
+            e.contains("day of month field is 0") && e.contains("1 to 31"),
+            "{e}"
+        );
+        let e = Schedule::parse("0 0 9 * 1-13 *").unwrap_err();
+        assert!(e.contains("month field is 13"), "{e}");
+        assert!(Schedule::parse("0 */15 * * * *").is_ok());
     }
 
     #[test]
