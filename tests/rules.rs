@@ -446,6 +446,10 @@ async fn the_daemon_applies_rules_and_keeps_its_last_good_ones() {
     );
     let status = wait_body(&d, "/status", |b| b.contains("gazette")).await;
     assert!(!status.contains("s3cret"), "{status}");
+    // the display title is the feed's title on the page and in /status
+    assert!(status.contains("Harbour Gazette (print)"), "{status}");
+    let page = wait_body(&d, "/", |b| b.contains("Council approves")).await;
+    assert!(page.contains("Harbour Gazette (print)"), "{page}");
 
     // a broken rule: located in the log, and the daemon goes on with the rules it had
     env.write(&format!(

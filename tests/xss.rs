@@ -95,7 +95,7 @@ async fn world() -> World {
     let payloads = feeds::payloads();
     let srv = FixtureServer::start().await;
     let mut toml = String::from(
-        "[output]\ntitle = \"Probe River\"\n\n\
+        "[output]\ntitle = \"Probe River\"\n# every probe must reach the outputs: no fair-share cap (issue 15)\nper_feed = 0\n\n\
          [[view]]\nname = \"feed-level\"\ntitle = \"Feed-level probes\"\ntags = [\"feed-level\"]\n\n",
     );
     let mut feed = |name: &str, url: &str, tag: &str| {

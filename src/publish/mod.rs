@@ -549,7 +549,8 @@ pub fn feed_statuses(
                 tags: f.tags.clone(),
                 schedule: schedule.expr().to_string(),
                 state: state.to_string(),
-                title: st.and_then(|s| s.title.clone()),
+                // the display name from the config, else the feed's own title
+                title: f.title.clone().or_else(|| st.and_then(|s| s.title.clone())),
                 last_poll: st.and_then(|s| s.last_poll),
                 last_success: st.and_then(|s| s.last_success),
                 last_status: st.and_then(|s| s.last_status),
