@@ -267,18 +267,6 @@ pub struct StoryQuery {
     pub exclude: Vec<String>,
 }
 
-/// Checks that `query` is valid FTS5 syntax (against an empty in-memory index).
-pub fn check_search_query(query: &str) -> Result<(), String> {
-    let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-    conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(title, body)")
-        .map_err(|e| e.to_string())?;
-    conn.query_row("SELECT count(*) FROM t WHERE t MATCH ?1", [query], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|_| ())
-    .map_err(|e| e.to_string())
-}
-
 /// A feed that carried a story.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StorySource {
