@@ -498,7 +498,15 @@ async fn deliver(
     };
     let base = Url::parse(&sub.topic).unwrap_or_else(|_| feed.url.clone());
     let rules = Arc::new(config.rules.clone());
-    let summary = ingest_pushed(&this.store, &rules, &feed, body.to_vec(), content_type, base).await;
+    let summary = ingest_pushed(
+        &this.store,
+        &rules,
+        &feed,
+        body.to_vec(),
+        content_type,
+        base,
+    )
+    .await;
     count(true).await;
     if summary.changed() {
         (this.on_change)();
