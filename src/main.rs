@@ -60,6 +60,10 @@ enum Command {
         /// A tag for it (repeat for several).
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
+        /// When the page advertises several feeds, add the Nth of them (as listed, from 1)
+        /// without asking.
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
     },
     /// Remove a feed from the config; its articles leave the merged feed.
     Remove {
@@ -209,8 +213,24 @@ async fn async_main() -> ExitCode {
         Command::Poll { force } => poll(path, force).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
-        Command::Add { url, name, tags } => match config_exists(&path) {
-            Ok(()) => add(path, AddRequest { url, name, tags }).await,
+        Command::Add {
+            url,
+            name,
+            tags,
+            pick,
+        } => match config_exists(&path) {
+            Ok(()) => {
+                add(
+                    path,
+                    AddRequest {
+                        url,
+                        name,
+                        tags,
+                        pick,
+                    },
+                )
+                .await
+            }
             Err(e) => Err(e),
         },
         Command::Remove { name } => remove(path, &name),
@@ -566,9 +586,21 @@ fn print_websub(statuses: &[publish::FeedStatus]) {
     }
 }
 
-async fn add(path: PathBuf, req: AddRequest) -> anyhow::Result<()> {
+async fn add(path: PathBuf, mut req: AddRequest) -> anyhow::Result<()> {
     let given = req.url.clone();
-    let added = manage::add(&path, req).await?;
+    let added = match manage::add(&path, req.clone()).await {
+        // at a terminal, the user picks one of the page's feeds; elsewhere the error says
+        // to rerun with --pick N
+        Err(ManageError::SeveralFeeds { page, feeds })
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) =>
+        {
+            println!("{page} advertises {} feeds:", feeds.len());
+            print!("{}", manage::numbered(&feeds));
+            req.pick = Some(ask_number(feeds.len())?);
+            manage::add(&path, req).await?
+        }
+        other => other?,
+    };
     let (feed, found) = (&added.feed, &added.found);
     let how = match found.via {
         Via::Direct => String::new(),
@@ -589,6 +621,23 @@ async fn add(path: PathBuf, req: AddRequest) -> anyhow::Result<()> {
         println!("  tags: {}", feed.tags.join(", "));
     }
     Ok(())
+}
+
+/// Asks for a number from 1 to `max` on the terminal until one comes; end of input gives up.
+fn ask_number(max: usize) -> anyhow::Result<usize> {
+    use std::io::Write;
+    loop {
+        print!("Which one? [1-{max}] ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line)? == 0 {
+            anyhow::bail!("no feed chosen; nothing was added");
+        }
+        match line.trim().parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => return Ok(n),
+            _ => println!("type a number from 1 to {max}"),
+        }
+    }
 }
 
 fn remove(path: PathBuf, name: &str) -> anyhow::Result<()> {

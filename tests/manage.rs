@@ -714,3 +714,117 @@ async fn opml_export_then_import_gives_the_same_feeds_and_tags() {
     after.sort();
     assert_eq!(after, before);
 }
+
+/// A page advertising a comments feed first, then the posts, and a feed that is gone.
+fn page_with_several_feeds(srv: &FixtureServer) {
+    srv.set(
+        "/",
+        html(
+            r#"<link rel="alternate" type="application/rss+xml" title="Site &raquo; Comments Feed" href="/comments/feed/">
+<link rel="alternate" type="application/rss+xml" title="Site &raquo; Feed" href="/feed/">
+<link rel="alternate" type="application/atom+xml" title="Old" href="/old.atom">"#,
+        ),
+    );
+    srv.set("/comments/feed/", Route::rss(fixture("metro-wire.rss.xml")));
+    srv.set("/feed/", Route::rss(fixture("ledger-world.rss.xml")));
+    srv.set("/old.atom", Route::status(404));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_a_page_with_several_feeds_lists_them_and_takes_pick() {
+    let srv = FixtureServer::start().await;
+    page_with_several_feeds(&srv);
+    let (_d, path, old) = env_with("");
+    let listed = format!(
+        "  1. Site \u{bb} Comments Feed <{}>\n  2. Site \u{bb} Feed <{}>\n",
+        srv.url("/comments/feed/"),
+        srv.url("/feed/")
+    );
+
+    // not at a terminal, no --pick: the list, and how to choose
+    let r = newswire(&path, &["add", &srv.url("/")]).await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains(&listed), "{}", r.stderr);
+    assert!(r.stderr.contains("rerun with --pick N"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("Old"),
+        "a feed that is gone is not offered: {}",
+        r.stderr
+    );
+    assert_eq!(read(&path), old);
+
+    let r = newswire(&path, &["add", &srv.url("/"), "--pick", "3"]).await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--pick 3")
+            && r.stderr.contains("from 1 to 2")
+            && r.stderr.contains(&listed),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(read(&path), old);
+
+    let r = newswire(&path, &["add", &srv.url("/"), "--pick", "2"]).await;
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("advertised by"), "{}", r.stdout);
+    assert_eq!(
+        feeds(&path),
+        [feed_tuple(
+            "the-daily-ledger-world",
+            &srv.url("/feed/"),
+            &[]
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_at_a_terminal_asks_which_feed() {
+    let Some(script) = on_path("script") else {
+        panic!("`script` (util-linux / bsdutils) is needed to run newswire under a terminal");
+    };
+    let srv = FixtureServer::start().await;
+    page_with_several_feeds(&srv);
+    let (_d, path, _old) = env_with("");
+    let cmd = format!("{BIN} add {} --config {}", srv.url("/"), path.display());
+    // `script` runs the command under a pseudo-terminal and types what comes on its stdin:
+    // first an answer that is not one of the numbers, then 1
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(script)
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // typed ahead, the answers wait in the terminal until newswire reads them; stdin
+        // stays open until newswire exits (its end would be a ^D to it)
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"7\n1\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        out
+    })
+    .await
+    .unwrap();
+    let term = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(out.status.success(), "{term}");
+    assert!(term.contains("advertises 2 feeds:"), "{term}");
+    assert!(
+        term.contains(&format!(
+            "  1. Site \u{bb} Comments Feed <{}>",
+            srv.url("/comments/feed/")
+        )),
+        "{term}"
+    );
+    assert!(term.contains("Which one? [1-2]"), "{term}");
+    assert!(term.contains("type a number from 1 to 2"), "{term}");
+    assert_eq!(
+        feeds(&path),
+        [feed_tuple(
+            "metro-wire-top-stories",
+            &srv.url("/comments/feed/"),
+            &[]
+        )]
+    );
+}
