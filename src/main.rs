@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use newswire::config::{Config, DEFAULT_CONFIG_FILE};
 use newswire::daemon;
+use newswire::logging::{LogOptions, LogWriter};
 use newswire::manage::{self, AddRequest, ManageError, Via};
 use newswire::opml;
 use newswire::poll::{Outcome, PollOptions, Poller};
@@ -32,6 +33,12 @@ struct Cli {
     /// The config file [default: $NEWSWIRE_CONFIG, else ./newswire.toml]
     #[arg(long, short, global = true, env = "NEWSWIRE_CONFIG")]
     config: Option<PathBuf>,
+    /// Quieter: only errors in the log; `poll` prints its summary, not a line per feed
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Debug logs (instead of RUST_LOG's levels)
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -204,13 +211,28 @@ async fn async_main() -> ExitCode {
     let format = Config::load(&path)
         .map(|c| c.log_format)
         .unwrap_or_default();
-    newswire::logging::init(format);
+    // `poll` at a terminal: a progress bar, log lines above it, and one line per feed
+    let poll_at_terminal = matches!(cli.command, Command::Poll { .. })
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let log_writer = LogWriter::default();
+    newswire::logging::init(
+        format,
+        LogOptions {
+            levels: match (cli.quiet, cli.verbose) {
+                (true, _) => Some("error"),
+                (_, true) => Some("info,newswire=debug"),
+                _ => None,
+            },
+            without_poll_summaries: poll_at_terminal,
+        },
+        log_writer.clone(),
+    );
     let result = match cli.command {
         Command::Run => match shutdown_signal() {
             Ok(shutdown) => daemon::run(path, shutdown).await,
             Err(e) => Err(e),
         },
-        Command::Poll { force } => poll(path, force).await,
+        Command::Poll { force } => poll(path, force, cli.quiet, &log_writer).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
         Command::Add {
@@ -359,7 +381,9 @@ fn check(path: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
+/// Polls every enabled feed once. At a terminal a progress bar shows how far it got, with
+/// one line per feed above it (the log's lines too); `quiet` leaves the feeds' lines out.
+async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyhow::Result<()> {
     let config = Arc::new(Config::load(&path)?);
     let store = daemon::open_store(&config).await?;
     let cancel = CancellationToken::new();
@@ -399,6 +423,7 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
             ProgressStyle::with_template("{bar:40} {pos}/{len} feeds, {elapsed} {msg}")
                 .expect("the template is valid"),
         );
+        log.set_bar(Some(bar.clone()));
         bar
     });
     while let Some(done) = tasks.join_next().await {
@@ -414,16 +439,20 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
         }
         match &bar {
             Some(bar) => {
-                bar.println(summary.to_string());
+                if !quiet {
+                    bar.println(summary.to_string());
+                }
                 bar.inc(1);
                 if failed > 0 {
                     bar.set_message(format!("({failed} failed)"));
                 }
             }
+            None if quiet => {}
             None => println!("{summary}"),
         }
     }
     if let Some(bar) = bar {
+        log.set_bar(None);
         bar.finish_and_clear();
     }
     if config

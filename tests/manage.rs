@@ -779,36 +779,23 @@ async fn add_a_page_with_several_feeds_lists_them_and_takes_pick() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn add_at_a_terminal_asks_which_feed() {
-    let Some(script) = on_path("script") else {
-        panic!("`script` (util-linux / bsdutils) is needed to run newswire under a terminal");
-    };
     let srv = FixtureServer::start().await;
     page_with_several_feeds(&srv);
     let (_d, path, _old) = env_with("");
-    let cmd = format!("{BIN} add {} --config {}", srv.url("/"), path.display());
-    // `script` runs the command under a pseudo-terminal and types what comes on its stdin:
+    let args: Vec<String> = vec![
+        "add".into(),
+        srv.url("/"),
+        "--config".into(),
+        path.display().to_string(),
+    ];
     // first an answer that is not one of the numbers, then 1
-    let out = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(script)
-            .args(["-qec", &cmd, "/dev/null"])
-            .env("RUST_LOG", "warn")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // typed ahead, the answers wait in the terminal until newswire reads them; stdin
-        // stays open until newswire exits (its end would be a ^D to it)
-        let mut stdin = child.stdin.take().unwrap();
-        std::io::Write::write_all(&mut stdin, b"7\n1\n").unwrap();
-        let out = child.wait_with_output().unwrap();
-        drop(stdin);
-        out
+    let screen = tokio::task::spawn_blocking(move || {
+        newswire_at_terminal(&args, &[("RUST_LOG", "warn")], b"7\n1\n")
     })
     .await
     .unwrap();
-    let term = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    assert!(out.status.success(), "{term}");
+    let term = screen.text;
+    assert!(screen.ok, "{term}");
     assert!(term.contains("advertises 2 feeds:"), "{term}");
     assert!(
         term.contains(&format!(
