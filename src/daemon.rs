@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::config::{Config, FeedConfig, FullText};
 use crate::extract::queue::FullTextQueue;
 use crate::poll::{Outcome, PollOptions, Poller, error_chain};
-use crate::publish::server::{AppState, Format, Heartbeat, router};
+use crate::publish::server::{AppState, Format, Heartbeat, ReloadStatus, router};
 use crate::publish::{self, View};
 use crate::store::{FeedSpec, Store};
 
@@ -138,6 +138,8 @@ struct Daemon {
     websub: Arc<crate::websub::Subscriber>,
     /// Article pages of full-text feeds, fetched after their polls.
     full_text: std::sync::OnceLock<FullTextQueue>,
+    /// Whether the last reload failed, for `/status`, `/metrics` and the page.
+    reload_status: Arc<ReloadStatus>,
 }
 
 struct Schedules {
@@ -287,6 +289,7 @@ impl Daemon {
             Ok(c) => c,
             Err(e) => {
                 error!("config reload failed, keeping the last good config: {e}");
+                self.reload_status.failed(e.to_string());
                 return true;
             }
         };
@@ -315,6 +318,10 @@ impl Daemon {
             Ok(r) => r,
             Err(e) => {
                 error!(error = %error_chain(&e), "config reload failed: the database did not take the new feed list; keeping the last good config");
+                self.reload_status.failed(format!(
+                    "the database did not take the new feed list (tried again shortly): {}",
+                    error_chain(&e)
+                ));
                 return false;
             }
         };
@@ -340,6 +347,7 @@ impl Daemon {
             .map(|f| f.name.as_str())
             .collect();
         info!(feeds = new.feeds.len(), ?added, ?removed, "config reloaded");
+        self.reload_status.succeeded();
         self.config.send_replace(Arc::new(new));
         if let Err(e) = self.sync_schedules().await {
             error!(error = %error_chain(e.as_ref()), "could not apply the new schedules");
@@ -476,6 +484,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         cancel: cancel.clone(),
         websub: Arc::clone(&websub),
         full_text: std::sync::OnceLock::new(),
+        reload_status: Arc::new(ReloadStatus::default()),
     });
     {
         let weak = Arc::downgrade(&daemon);
@@ -621,6 +630,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             config: config_rx,
             health: Arc::clone(&heartbeat),
             cache: Default::default(),
+            reload: Arc::clone(&daemon.reload_status),
         })
         .merge(websub.router());
         let cancel = cancel.clone();

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use newswire::config::{Config, DEFAULT_CONFIG_FILE};
 use newswire::daemon;
+use newswire::logging::{LogOptions, LogWriter};
 use newswire::manage::{self, AddRequest, ManageError, Via};
 use newswire::opml;
 use newswire::poll::{Outcome, PollOptions, Poller};
@@ -32,6 +33,12 @@ struct Cli {
     /// The config file [default: $NEWSWIRE_CONFIG, else ./newswire.toml]
     #[arg(long, short, global = true, env = "NEWSWIRE_CONFIG")]
     config: Option<PathBuf>,
+    /// Quieter: only errors in the log; `poll` prints its summary, not a line per feed
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Debug logs (instead of RUST_LOG's levels)
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +67,10 @@ enum Command {
         /// A tag for it (repeat for several).
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
+        /// When the page advertises several feeds, add the Nth of them (as listed, from 1)
+        /// without asking.
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
     },
     /// Remove a feed from the config; its articles leave the merged feed.
     Remove {
@@ -200,17 +211,48 @@ async fn async_main() -> ExitCode {
     let format = Config::load(&path)
         .map(|c| c.log_format)
         .unwrap_or_default();
-    newswire::logging::init(format);
+    // `poll` at a terminal: a progress bar, log lines above it, and one line per feed
+    let poll_at_terminal = matches!(cli.command, Command::Poll { .. })
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let log_writer = LogWriter::default();
+    newswire::logging::init(
+        format,
+        LogOptions {
+            levels: match (cli.quiet, cli.verbose) {
+                (true, _) => Some("error"),
+                (_, true) => Some("info,newswire=debug"),
+                _ => None,
+            },
+            without_poll_summaries: poll_at_terminal,
+        },
+        log_writer.clone(),
+    );
     let result = match cli.command {
         Command::Run => match shutdown_signal() {
             Ok(shutdown) => daemon::run(path, shutdown).await,
             Err(e) => Err(e),
         },
-        Command::Poll { force } => poll(path, force).await,
+        Command::Poll { force } => poll(path, force, cli.quiet, &log_writer).await,
         Command::Check => check(path),
         Command::Feeds => feeds(path).await,
-        Command::Add { url, name, tags } => match config_exists(&path) {
-            Ok(()) => add(path, AddRequest { url, name, tags }).await,
+        Command::Add {
+            url,
+            name,
+            tags,
+            pick,
+        } => match config_exists(&path) {
+            Ok(()) => {
+                add(
+                    path,
+                    AddRequest {
+                        url,
+                        name,
+                        tags,
+                        pick,
+                    },
+                )
+                .await
+            }
             Err(e) => Err(e),
         },
         Command::Remove { name } => remove(path, &name),
@@ -339,7 +381,9 @@ fn check(path: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
+/// Polls every enabled feed once. At a terminal a progress bar shows how far it got, with
+/// one line per feed above it (the log's lines too); `quiet` leaves the feeds' lines out.
+async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyhow::Result<()> {
     let config = Arc::new(Config::load(&path)?);
     let store = daemon::open_store(&config).await?;
     let cancel = CancellationToken::new();
@@ -379,6 +423,7 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
             ProgressStyle::with_template("{bar:40} {pos}/{len} feeds, {elapsed} {msg}")
                 .expect("the template is valid"),
         );
+        log.set_bar(Some(bar.clone()));
         bar
     });
     while let Some(done) = tasks.join_next().await {
@@ -394,16 +439,20 @@ async fn poll(path: PathBuf, force: bool) -> anyhow::Result<()> {
         }
         match &bar {
             Some(bar) => {
-                bar.println(summary.to_string());
+                if !quiet {
+                    bar.println(summary.to_string());
+                }
                 bar.inc(1);
                 if failed > 0 {
                     bar.set_message(format!("({failed} failed)"));
                 }
             }
+            None if quiet => {}
             None => println!("{summary}"),
         }
     }
     if let Some(bar) = bar {
+        log.set_bar(None);
         bar.finish_and_clear();
     }
     if config
@@ -566,9 +615,21 @@ fn print_websub(statuses: &[publish::FeedStatus]) {
     }
 }
 
-async fn add(path: PathBuf, req: AddRequest) -> anyhow::Result<()> {
+async fn add(path: PathBuf, mut req: AddRequest) -> anyhow::Result<()> {
     let given = req.url.clone();
-    let added = manage::add(&path, req).await?;
+    let added = match manage::add(&path, req.clone()).await {
+        // at a terminal, the user picks one of the page's feeds; elsewhere the error says
+        // to rerun with --pick N
+        Err(ManageError::SeveralFeeds { page, feeds })
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) =>
+        {
+            println!("{page} advertises {} feeds:", feeds.len());
+            print!("{}", manage::numbered(&feeds));
+            req.pick = Some(ask_number(feeds.len())?);
+            manage::add(&path, req).await?
+        }
+        other => other?,
+    };
     let (feed, found) = (&added.feed, &added.found);
     let how = match found.via {
         Via::Direct => String::new(),
@@ -589,6 +650,23 @@ async fn add(path: PathBuf, req: AddRequest) -> anyhow::Result<()> {
         println!("  tags: {}", feed.tags.join(", "));
     }
     Ok(())
+}
+
+/// Asks for a number from 1 to `max` on the terminal until one comes; end of input gives up.
+fn ask_number(max: usize) -> anyhow::Result<usize> {
+    use std::io::Write;
+    loop {
+        print!("Which one? [1-{max}] ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line)? == 0 {
+            anyhow::bail!("no feed chosen; nothing was added");
+        }
+        match line.trim().parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => return Ok(n),
+            _ => println!("type a number from 1 to {max}"),
+        }
+    }
 }
 
 fn remove(path: PathBuf, name: &str) -> anyhow::Result<()> {

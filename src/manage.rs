@@ -115,6 +115,49 @@ pub enum ManageError {
     /// The OPML file could not be read.
     #[error("{0}")]
     Opml(#[source] OpmlError),
+    /// The page advertises several feeds and none was picked.
+    #[error("{page} advertises {} feeds:\n{}rerun with --pick N to add one of them, e.g. --pick 1", feeds.len(), numbered(feeds))]
+    SeveralFeeds {
+        /// The page given.
+        page: Url,
+        /// The feeds it advertises that fetch and parse, in page order.
+        feeds: Vec<Offered>,
+    },
+    /// `--pick N` is not one of the feeds the page advertises.
+    #[error("--pick {pick}: {page} advertises {} feeds, pick one from 1 to {}:\n{}", feeds.len(), feeds.len(), numbered(feeds))]
+    BadPick {
+        /// The number given.
+        pick: usize,
+        /// The page given.
+        page: Url,
+        /// The feeds it advertises that fetch and parse, in page order.
+        feeds: Vec<Offered>,
+    },
+}
+
+/// A feed a page advertises, offered to choose from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offered {
+    /// The feed's URL.
+    pub url: Url,
+    /// What the page calls it (the link's `title`), else the feed's own title.
+    pub title: Option<String>,
+}
+
+/// The offered feeds as a numbered list, one a line: `  1. Posts <https://...>`.
+pub fn numbered(feeds: &[Offered]) -> String {
+    feeds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                "  {}. {} <{}>\n",
+                i + 1,
+                f.title.as_deref().unwrap_or("(no title)"),
+                f.url
+            )
+        })
+        .collect()
 }
 
 /// A feed to append.
@@ -622,9 +665,14 @@ fn common_candidates(page: &Url) -> Vec<Url> {
 }
 
 /// Finds the feed at `url`: the URL itself, else the feeds its page advertises, else the
-/// [`COMMON_PATHS`]; the first that fetches and parses as a feed wins. A URL that cannot be
-/// fetched at all is an error of its own.
-pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, ManageError> {
+/// [`COMMON_PATHS`]. A page that advertises several working feeds is a choice for the user:
+/// `pick` (from 1) takes one, else the answer is [`ManageError::SeveralFeeds`] listing them.
+/// A URL that cannot be fetched at all is an error of its own.
+pub async fn discover(
+    fetcher: &Fetcher,
+    url: &Url,
+    pick: Option<usize>,
+) -> Result<Discovered, ManageError> {
     let first = attempt(fetcher, url, Via::Direct)
         .await
         .map_err(|source| ManageError::Fetch {
@@ -632,28 +680,62 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, Manage
             source: Box::new(source),
         })?;
     let mut tried = Vec::new();
-    let (mut candidates, page) = match first {
+    let page = match first {
         Attempt::Feed(d) => return Ok(d),
         Attempt::Page(html, page) => {
             tried.push((url.clone(), "an HTML page".to_string()));
-            let advertised: Vec<(Url, Via)> = parse::advertised_feeds(&html, &page)
-                .into_iter()
-                .map(|u| (u, Via::Advertised))
-                .collect();
-            (advertised, page)
+            let mut offered: Vec<(Offered, Discovered)> = Vec::new();
+            for (candidate, title) in parse::advertised_feed_links(&html, &page) {
+                let why = match attempt(fetcher, &candidate, Via::Advertised).await {
+                    Ok(Attempt::Feed(d)) => {
+                        let title = title.or_else(|| d.title.clone());
+                        offered.push((
+                            Offered {
+                                url: d.url.clone(),
+                                title,
+                            },
+                            d,
+                        ));
+                        continue;
+                    }
+                    Ok(Attempt::Page(..)) => "an HTML page".to_string(),
+                    Ok(Attempt::NotFeed(e)) => e,
+                    Err(e) => e.to_string(),
+                };
+                tried.push((candidate, why));
+            }
+            let count = offered.len();
+            match pick {
+                _ if count == 0 => {}
+                _ if count == 1 => return Ok(offered.remove(0).1),
+                Some(n) if (1..=count).contains(&n) => return Ok(offered.swap_remove(n - 1).1),
+                Some(n) => {
+                    return Err(ManageError::BadPick {
+                        pick: n,
+                        page: url.clone(),
+                        feeds: offered.into_iter().map(|(o, _)| o).collect(),
+                    });
+                }
+                None => {
+                    return Err(ManageError::SeveralFeeds {
+                        page: url.clone(),
+                        feeds: offered.into_iter().map(|(o, _)| o).collect(),
+                    });
+                }
+            }
+            page
         }
         Attempt::NotFeed(e) => {
             tried.push((url.clone(), e));
-            (Vec::new(), url.clone())
+            url.clone()
         }
     };
-    for u in common_candidates(&page) {
-        if !candidates.iter().any(|(c, _)| *c == u) && u != *url {
-            candidates.push((u, Via::CommonPath));
-        }
-    }
-    for (candidate, via) in candidates {
-        let why = match attempt(fetcher, &candidate, via).await {
+    let candidates: Vec<Url> = common_candidates(&page)
+        .into_iter()
+        .filter(|u| !tried.iter().any(|(t, _)| t == u))
+        .collect();
+    for candidate in candidates {
+        let why = match attempt(fetcher, &candidate, Via::CommonPath).await {
             Ok(Attempt::Feed(d)) => return Ok(d),
             Ok(Attempt::Page(..)) => "an HTML page".to_string(),
             Ok(Attempt::NotFeed(e)) => e,
@@ -676,6 +758,8 @@ pub struct AddRequest {
     pub name: Option<String>,
     /// Its tags.
     pub tags: Vec<String>,
+    /// Which of the feeds a page advertises (from 1), when it advertises several.
+    pub pick: Option<usize>,
 }
 
 /// What `newswire add` did.
@@ -709,7 +793,7 @@ pub async fn add(path: &Path, req: AddRequest) -> Result<Added, ManageError> {
         url: url.clone(),
         source: Box::new(source),
     })?;
-    let found = discover(&fetcher, &url).await?;
+    let found = discover(&fetcher, &url, req.pick).await?;
     let name = req
         .name
         .unwrap_or_else(|| file.unique_name(&base_name(found.title.as_deref(), &found.url)));

@@ -27,6 +27,7 @@ pub struct Metrics {
     request_seconds: Family<Labels, Histogram>,
     rule_matches: Family<Labels, Counter>,
     full_text: Family<Labels, Counter>,
+    config_reload_failed: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -91,7 +92,14 @@ impl Metrics {
             "Article pages of full-text feeds by outcome (ok, not_needed, http_error, rate_limited, fetch_failed, too_large, not_html, no_content, not_longer, no_link, bad_selector)",
             full_text.clone(),
         );
+        let config_reload_failed = Gauge::default();
+        registry.register(
+            "config_reload_failed",
+            "1 while the last config reload failed (the daemon runs on its last good config), else 0",
+            config_reload_failed.clone(),
+        );
         Metrics {
+            config_reload_failed,
             rule_matches,
             registry,
             polls,
@@ -145,6 +153,11 @@ impl Metrics {
                 ])
                 .inc_by(n as u64);
         }
+    }
+
+    /// Records whether the last config reload failed.
+    pub fn config_reload_failed(&self, failed: bool) {
+        self.config_reload_failed.set(i64::from(failed));
     }
 
     /// Records one HTTP request.
@@ -205,6 +218,7 @@ mod tests {
             "newswire_fetch_duration_seconds_bucket",
             "newswire_rule_matches_total{rule=\"no-ads\",action=\"drop\"} 2",
             "newswire_http_request_duration_seconds_count{route=\"/feed.atom\"} 1",
+            "newswire_config_reload_failed 0",
         ] {
             assert!(text.contains(needle), "missing {needle} in:\n{text}");
         }

@@ -410,8 +410,17 @@ pub(crate) fn tag_attributes(tag: &str) -> Vec<(String, String)> {
 /// The feeds an HTML page advertises (`<link rel="alternate" type="application/rss+xml"
 /// href=...>`), resolved against the page's URL, in page order.
 pub fn advertised_feeds(html: &str, page: &Url) -> Vec<Url> {
+    advertised_feed_links(html, page)
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect()
+}
+
+/// As [`advertised_feeds`], each with its link's `title`, if it has one:
+/// what a site calls each of its feeds ("Posts", "Comments Feed").
+pub fn advertised_feed_links(html: &str, page: &Url) -> Vec<(Url, Option<String>)> {
     let lower = html.to_ascii_lowercase();
-    let mut out = Vec::new();
+    let mut out: Vec<(Url, Option<String>)> = Vec::new();
     let mut from = 0;
     while let Some(at) = lower[from..].find("<link") {
         let start = from + at + 5;
@@ -420,23 +429,16 @@ pub fn advertised_feeds(html: &str, page: &Url) -> Vec<Url> {
         };
         from = start + len;
         let attrs = tag_attributes(&html[start..start + len]);
-        let get = |n: &str| {
-            attrs
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.trim().to_ascii_lowercase())
-        };
+        let raw = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim());
+        let get = |n: &str| raw(n).map(str::to_ascii_lowercase);
         let is_alternate =
             get("rel").is_some_and(|r| r.split_whitespace().any(|t| t == "alternate"));
         let is_feed = get("type").is_some_and(|t| FEED_TYPES.contains(&t.as_str()));
-        let href = attrs
-            .iter()
-            .find(|(k, _)| k == "href")
-            .map(|(_, v)| v.trim());
-        if let (true, true, Some(href)) = (is_alternate, is_feed, href) {
+        if let (true, true, Some(href)) = (is_alternate, is_feed, raw("href")) {
             if let Ok(u) = page.join(href) {
-                if matches!(u.scheme(), "http" | "https") && !out.contains(&u) {
-                    out.push(u);
+                if matches!(u.scheme(), "http" | "https") && !out.iter().any(|(o, _)| *o == u) {
+                    let title = raw("title").filter(|t| !t.is_empty()).map(str::to_string);
+                    out.push((u, title));
                 }
             }
         }

@@ -19,6 +19,7 @@ use url::Url;
 use crate::config::{FeedConfig, FetchConfig, Schedule};
 use crate::dedup::hash_parts;
 use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::logging::POLL_SUMMARY;
 use crate::normalize;
 use crate::parse;
 use crate::rules::{self, Rule};
@@ -347,6 +348,7 @@ fn log_summary(s: &PollSummary) {
             duplicates,
             status,
         } => info!(
+            name: POLL_SUMMARY,
             new = stats.new,
             updated = stats.updated,
             unchanged = stats.unchanged,
@@ -357,6 +359,7 @@ fn log_summary(s: &PollSummary) {
         ),
         // an unchanged feed is the common case: the daemon's log at info shows what changed
         Outcome::NotModified => debug!(
+            name: POLL_SUMMARY,
             new = 0,
             updated = 0,
             duplicates = 0,
@@ -365,6 +368,7 @@ fn log_summary(s: &PollSummary) {
             "not modified"
         ),
         Outcome::Unchanged => debug!(
+            name: POLL_SUMMARY,
             new = 0,
             updated = 0,
             duplicates = 0,
@@ -377,20 +381,27 @@ fn log_summary(s: &PollSummary) {
             error,
             retry_at,
         } => {
-            warn!(status = *status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
+            warn!(
+            name: POLL_SUMMARY,status = *status, elapsed_ms, error = %error, retry_at = %retry_at, "poll failed")
         }
         Outcome::NotStored { error } => error!(
+            name: POLL_SUMMARY,
             elapsed_ms,
             error = %error,
             "fetched, but the database did not take the result; the feed's stored articles and state are unchanged"
         ),
         Outcome::Paused { until, reason } => {
-            info!(until = %until, reason = %reason, "paused by the server")
+            info!(
+            name: POLL_SUMMARY,until = %until, reason = %reason, "paused by the server")
         }
-        Outcome::Gone => info!("gone (410): not polled until its url changes"),
-        Outcome::Deferred { until } => info!(until = %until, "deferred: backoff or cache hint"),
-        Outcome::AlreadyRunning => info!("skipped: already being polled"),
-        Outcome::Cancelled => info!(elapsed_ms, "cancelled by shutdown"),
+        Outcome::Gone => info!(
+            name: POLL_SUMMARY,"gone (410): not polled until its url changes"),
+        Outcome::Deferred { until } => info!(
+            name: POLL_SUMMARY,until = %until, "deferred: backoff or cache hint"),
+        Outcome::AlreadyRunning => info!(
+            name: POLL_SUMMARY,"skipped: already being polled"),
+        Outcome::Cancelled => info!(
+            name: POLL_SUMMARY,elapsed_ms, "cancelled by shutdown"),
     }
 }
 

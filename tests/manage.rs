@@ -714,3 +714,104 @@ async fn opml_export_then_import_gives_the_same_feeds_and_tags() {
     after.sort();
     assert_eq!(after, before);
 }
+
+/// A page advertising a comments feed first, then the posts, and a feed that is gone.
+fn page_with_several_feeds(srv: &FixtureServer) {
+    srv.set(
+        "/",
+        html(
+            r#"<link rel="alternate" type="application/rss+xml" title="Site &raquo; Comments Feed" href="/comments/feed/">
+<link rel="alternate" type="application/rss+xml" title="Site &raquo; Feed" href="/feed/">
+<link rel="alternate" type="application/atom+xml" title="Old" href="/old.atom">"#,
+        ),
+    );
+    srv.set("/comments/feed/", Route::rss(fixture("metro-wire.rss.xml")));
+    srv.set("/feed/", Route::rss(fixture("ledger-world.rss.xml")));
+    srv.set("/old.atom", Route::status(404));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_a_page_with_several_feeds_lists_them_and_takes_pick() {
+    let srv = FixtureServer::start().await;
+    page_with_several_feeds(&srv);
+    let (_d, path, old) = env_with("");
+    let listed = format!(
+        "  1. Site \u{bb} Comments Feed <{}>\n  2. Site \u{bb} Feed <{}>\n",
+        srv.url("/comments/feed/"),
+        srv.url("/feed/")
+    );
+
+    // not at a terminal, no --pick: the list, and how to choose
+    let r = newswire(&path, &["add", &srv.url("/")]).await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains(&listed), "{}", r.stderr);
+    assert!(r.stderr.contains("rerun with --pick N"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("Old"),
+        "a feed that is gone is not offered: {}",
+        r.stderr
+    );
+    assert_eq!(read(&path), old);
+
+    let r = newswire(&path, &["add", &srv.url("/"), "--pick", "3"]).await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--pick 3")
+            && r.stderr.contains("from 1 to 2")
+            && r.stderr.contains(&listed),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(read(&path), old);
+
+    let r = newswire(&path, &["add", &srv.url("/"), "--pick", "2"]).await;
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("advertised by"), "{}", r.stdout);
+    assert_eq!(
+        feeds(&path),
+        [feed_tuple(
+            "the-daily-ledger-world",
+            &srv.url("/feed/"),
+            &[]
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_at_a_terminal_asks_which_feed() {
+    let srv = FixtureServer::start().await;
+    page_with_several_feeds(&srv);
+    let (_d, path, _old) = env_with("");
+    let args: Vec<String> = vec![
+        "add".into(),
+        srv.url("/"),
+        "--config".into(),
+        path.display().to_string(),
+    ];
+    // first an answer that is not one of the numbers, then 1
+    let screen = tokio::task::spawn_blocking(move || {
+        newswire_at_terminal(&args, &[("RUST_LOG", "warn")], b"7\n1\n")
+    })
+    .await
+    .unwrap();
+    let term = screen.text;
+    assert!(screen.ok, "{term}");
+    assert!(term.contains("advertises 2 feeds:"), "{term}");
+    assert!(
+        term.contains(&format!(
+            "  1. Site \u{bb} Comments Feed <{}>",
+            srv.url("/comments/feed/")
+        )),
+        "{term}"
+    );
+    assert!(term.contains("Which one? [1-2]"), "{term}");
+    assert!(term.contains("type a number from 1 to 2"), "{term}");
+    assert_eq!(
+        feeds(&path),
+        [feed_tuple(
+            "metro-wire-top-stories",
+            &srv.url("/comments/feed/"),
+            &[]
+        )]
+    );
+}

@@ -253,3 +253,115 @@ async fn logs_for_journald_and_for_log_shippers() {
     assert_eq!(failed["status"], 500);
     assert_eq!(failed["span"]["feed"], "down");
 }
+
+/// Polls `path` until `pred` holds for its body, or panics after 20 seconds.
+async fn wait_for(d: &Daemon, path: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = reqwest::get(d.url(path))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if pred(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never showed {what}:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_that_fails_on_reload_shows_in_status_metrics_and_the_page() {
+    let srv = FixtureServer::start().await;
+    let env = feed_env(&srv, "");
+    let d = start(&env.config_path, &[]);
+    let status: serde_json::Value = reqwest::get(d.url("/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(status["config_error"].is_null(), "{status}");
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&samples(&metrics), "newswire_config_reload_failed"),
+        0.0
+    );
+
+    // a typo: `enabled` quoted
+    env.write(&format!(
+        "[[feed]]\nname = \"a\"\nurl = \"{}\"\nenabled = \"no\"\n",
+        srv.url("/a.xml")
+    ));
+    let status = wait_for(&d, "/status", "the config error", |b| {
+        serde_json::from_str::<serde_json::Value>(b).unwrap()["config_error"].is_string()
+    })
+    .await;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let message = status["config_error"].as_str().unwrap();
+    assert!(message.contains("enabled"), "{message}");
+    assert!(status["config_error_at"].is_string(), "{status}");
+    // the daemon runs on the last good config: both feeds are still there
+    assert_eq!(status["feeds"].as_array().unwrap().len(), 2, "{status}");
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&samples(&metrics), "newswire_config_reload_failed"),
+        1.0
+    );
+    let page = reqwest::get(d.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            "The config file has an error, so newswire is running on its last good config"
+        ) && page.contains("enabled"),
+        "{page}"
+    );
+
+    // fixed: one feed now, and the notice is gone everywhere
+    env.write(&format!(
+        "[[feed]]\nname = \"a\"\nurl = \"{}\"\n",
+        srv.url("/a.xml")
+    ));
+    let status = wait_for(&d, "/status", "the error cleared", |b| {
+        serde_json::from_str::<serde_json::Value>(b).unwrap()["config_error"].is_null()
+    })
+    .await;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["feeds"].as_array().unwrap().len(), 1, "{status}");
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&samples(&metrics), "newswire_config_reload_failed"),
+        0.0
+    );
+    let page = reqwest::get(d.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("The config file has an error"), "{page}");
+}

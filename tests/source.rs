@@ -133,3 +133,42 @@ async fn source_in_can_leave_the_author_alone() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feeds_display_name_in_the_config_is_its_source_name() {
+    let srv = FixtureServer::start().await;
+    srv.set("/ledger.xml", Route::rss(SINGLE));
+    srv.set("/metro.xml", Route::rss(OTHER));
+    // `title` in [[feed]] names the ledger; metro keeps the title it gives itself
+    let env = TestEnv::new(&format!(
+        "[[feed]]\nname = \"ledger\"\nurl = \"{}\"\ntitle = \"The Daily Ledger\"\n\n\
+         [[feed]]\nname = \"metro\"\nurl = \"{}\"\n",
+        srv.url("/ledger.xml"),
+        srv.url("/metro.xml")
+    ));
+    env.poll().await;
+    let d = Daemon::start(&env.config_path);
+    let json: serde_json::Value = serde_json::from_str(&get(&d.url("/feed.json")).await).unwrap();
+    let item = |t: &str| {
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["title"] == t)
+            .unwrap_or_else(|| panic!("{t}: {json}"))
+            .clone()
+    };
+    let single = item("Harbour reopens");
+    assert_eq!(single["authors"][0]["name"], "Jane Doe (The Daily Ledger)");
+    let body = single["content_html"].as_str().unwrap();
+    assert!(body.contains(">The Daily Ledger</a></p>"), "{body}");
+    assert!(!body.contains("Ledger World"), "{body}");
+    let shared = item("Shared wire story");
+    assert_eq!(shared["authors"][0]["name"], "The Daily Ledger");
+    let body = shared["content_html"].as_str().unwrap();
+    assert!(
+        body.contains("Carried by: ") && body.contains(">The Daily Ledger</a>, "),
+        "{body}"
+    );
+    assert!(body.contains(">Metro Wire</a>"), "{body}");
+}

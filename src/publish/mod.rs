@@ -110,7 +110,8 @@ pub enum PublishError {
 pub struct EntrySource {
     /// The feed's name in the config.
     pub name: String,
-    /// The feed's own title, else its name.
+    /// The feed's display name: its `title` in the config, else the title the feed gives
+    /// itself, else its name.
     pub title: String,
     /// The feed's URL.
     pub feed_url: String,

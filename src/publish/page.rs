@@ -142,7 +142,9 @@ fn local(t: DateTime<Utc>, tz: Tz) -> DateTime<Tz> {
 }
 
 /// Renders the page for `feed` (built for `view`), with `health` for the sidebar; `problem`
-/// (an unknown tag, a bad cursor) is said where the stories would be.
+/// (an unknown tag, a bad cursor) is said where the stories would be; `config_error` (the
+/// last reload failed) is said above everything.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     feed: &MergedFeed,
     config: &Config,
@@ -150,6 +152,7 @@ pub fn render(
     health: &[FeedStatus],
     links: &PageLinks,
     problem: Option<&str>,
+    config_error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, minijinja::Error> {
     let tz = config.output.timezone;
@@ -231,6 +234,7 @@ pub fn render(
         root => &links.root,
         tags => tags,
         problem => problem,
+        config_error => config_error,
         search_notes => search.notes,
         filtered => filtered,
         feed_count => config.feeds.len(),

@@ -29,6 +29,46 @@ pub struct AppState {
     pub health: Arc<Heartbeat>,
     /// Rendered feeds, kept until the store or the config changes.
     pub cache: Arc<RenderCache>,
+    /// Why the last config reload failed, while the daemon runs on its last good config.
+    pub reload: Arc<ReloadStatus>,
+}
+
+/// Whether the last config reload failed: the daemon then runs on its last good config, and
+/// `/status`, `/metrics` and the page say so until a later reload succeeds.
+#[derive(Debug, Default)]
+pub struct ReloadStatus {
+    error: std::sync::Mutex<Option<ReloadError>>,
+}
+
+/// A reload that failed: what went wrong, and when.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReloadError {
+    /// The error, as the log says it (file, line and column, what was expected).
+    pub message: String,
+    /// When the reload failed.
+    pub at: DateTime<Utc>,
+}
+
+impl ReloadStatus {
+    /// Records a failed reload.
+    pub fn failed(&self, message: String) {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReloadError {
+            message,
+            at: Utc::now(),
+        });
+        crate::metrics::metrics().config_reload_failed(true);
+    }
+
+    /// Records a reload that succeeded (clearing an earlier failure).
+    pub fn succeeded(&self) {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        crate::metrics::metrics().config_reload_failed(false);
+    }
+
+    /// The last reload's failure, if it failed.
+    pub fn error(&self) -> Option<ReloadError> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Rendered feed documents by request, each valid while the store's last change and the
@@ -559,6 +599,7 @@ async fn serve(
                 health.as_deref().unwrap_or_default(),
                 &links,
                 problem.as_ref().map(|(_, m)| m.as_str()),
+                state.reload.error().as_ref().map(|e| e.message.as_str()),
                 Utc::now(),
             );
             match html {
@@ -661,12 +702,20 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn status(State(state): State<AppState>) -> Response {
     let config = state.config.borrow().clone();
+    let reload = state.reload.error();
     let result = state
         .store
         .call(move |s| {
             let feeds = super::feed_statuses(s, &config, Utc::now())?;
             let (entries, stories) = s.counts()?;
-            Ok(serde_json::json!({ "feeds": feeds, "entries": entries, "stories": stories }))
+            Ok(serde_json::json!({
+                "feeds": feeds,
+                "entries": entries,
+                "stories": stories,
+                // null while the config in force is the file's
+                "config_error": reload.as_ref().map(|e| &e.message),
+                "config_error_at": reload.as_ref().map(|e| e.at),
+            }))
         })
         .await;
     match result {
@@ -695,6 +744,7 @@ mod tests {
             config,
             health: Arc::new(Heartbeat::new(std::time::Duration::from_secs(60))),
             cache: Default::default(),
+            reload: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

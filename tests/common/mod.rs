@@ -7,11 +7,14 @@ pub mod compress;
 pub mod daemon;
 pub mod hub;
 pub mod raw;
+pub mod terminal;
 
 #[allow(unused_imports)]
 pub use compress::{brotli_padded, crc32, gzip_padded};
 #[allow(unused_imports)]
 pub use daemon::Daemon;
+#[allow(unused_imports)]
+pub use terminal::newswire_at_terminal;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
