@@ -12,50 +12,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use newswire::article::{Article, ArticleKey};
 use newswire::config::Config;
 
-const WORDS: &[&str] = &[
-    "government",
-    "minister",
-    "said",
-    "talks",
-    "border",
-    "market",
-    "rates",
-    "bank",
-    "storm",
-    "city",
-    "council",
-    "police",
-    "report",
-    "election",
-    "vote",
-    "energy",
-    "prices",
-    "court",
-    "ruling",
-    "health",
-    "hospital",
-    "school",
-    "budget",
-    "trade",
-    "deal",
-    "president",
-    "army",
-    "ceasefire",
-    "officials",
-    "week",
-    "Tuesday",
-    "million",
-    "percent",
-    "Zürich",
-    "Genève",
-];
-
-fn text(seed: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| WORDS[(seed * 31 + i * 17 + i * i) % WORDS.len()])
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+#[path = "words.rs"]
+mod words;
+use words::{WORDS, text};
 
 /// 100 rules, as a user with many would write them: 40 regexes on title or content, 20
 /// substring tests, 20 equalities on categories, authors and feeds, 20 on words and age;

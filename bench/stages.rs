@@ -17,50 +17,9 @@ use newswire::publish::{self, View};
 use newswire::store::{FeedSpec, FeedUpdate, Store, StoreSettings};
 use url::Url;
 
-const WORDS: &[&str] = &[
-    "government",
-    "minister",
-    "said",
-    "talks",
-    "border",
-    "market",
-    "rates",
-    "bank",
-    "storm",
-    "city",
-    "council",
-    "police",
-    "report",
-    "election",
-    "vote",
-    "energy",
-    "prices",
-    "court",
-    "ruling",
-    "health",
-    "hospital",
-    "school",
-    "budget",
-    "trade",
-    "deal",
-    "president",
-    "army",
-    "ceasefire",
-    "officials",
-    "week",
-    "Tuesday",
-    "million",
-    "percent",
-    "Zürich",
-    "Genève",
-];
-
-fn text(seed: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| WORDS[(seed * 31 + i * 17 + i * i) % WORDS.len()])
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+#[path = "words.rs"]
+mod words;
+use words::text;
 
 /// An RSS 2.0 feed of `items` news items with HTML bodies, ~1.8 KB per item.
 fn feed_xml(feed: usize, items: usize) -> String {
