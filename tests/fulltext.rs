@@ -404,3 +404,92 @@ fn extract_command_prints_text_or_html_with_site_rules() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("site.content_selector"), "{err}");
 }
+
+/// A teaser whose article page turns out to carry another outlet's story joins that story
+/// once its page is extracted: its text is compared again, not only its teaser.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extracted_teaser_joins_another_outlets_copy() {
+    let srv = FixtureServer::start().await;
+    // the article as the other outlet carries it: the page's text, paragraph by paragraph
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("harbour.html");
+    std::fs::write(&file, fixture("fulltext/harbour.html")).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "extract",
+            "--url",
+            "https://coastpost.example/news/harbour.html",
+        ])
+        .arg(&file)
+        .env_remove("NEWSWIRE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let paragraphs: String = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("&lt;p&gt;{}&lt;/p&gt;", p.trim()))
+        .collect();
+    assert!(paragraphs.len() > 500, "{text}");
+    srv.set(
+        "/wire.xml",
+        Route::rss(rss_document(
+            "Wire",
+            "",
+            &[item(
+                "wire-harbour",
+                "Storm-hit harbour opens again to the fishing fleet",
+                &srv.url("/wire/harbour-opens"),
+                &paragraphs,
+                "Tue, 10 Mar 2026 10:30:00 +0000",
+            )],
+        )),
+    );
+    srv.set(
+        "/coast.xml",
+        Route::rss(rss_document(
+            "Coast Post",
+            "",
+            &[item(
+                "harbour",
+                "Harbour reopens after the storm",
+                &srv.url("/news/harbour.html"),
+                "The harbour reopened on Tuesday.",
+                "Tue, 10 Mar 2026 10:00:00 +0000",
+            )],
+        )),
+    );
+    // the page comes late enough for the teaser to be seen alone first
+    let mut slow = page(&fixture("fulltext/harbour.html"));
+    slow.delay_ms = 2_000;
+    srv.set("/news/harbour.html", slow);
+    let env = TestEnv::new(&format!(
+        "[[feed]]\nname = \"wire\"\nurl = \"{}\"\n\n\
+         [[feed]]\nname = \"coast\"\nurl = \"{}\"\nfull_text = \"auto\"\n",
+        srv.url("/wire.xml"),
+        srv.url("/coast.xml")
+    ));
+    let d = Daemon::start(&env.config_path);
+    let alone =
+        wait_for_feed_json(&d, |m| m["items"].as_array().is_some_and(|a| a.len() == 2)).await;
+    assert!(
+        !story(&alone, "Harbour reopens after the storm")["content_html"]
+            .as_str()
+            .is_some_and(|h| h.contains("surveyed the sea wall")),
+        "extracted before the teaser was seen alone: {alone:#}"
+    );
+    let merged =
+        wait_for_feed_json(&d, |m| m["items"].as_array().is_some_and(|a| a.len() == 1)).await;
+    let item = &merged["items"][0];
+    let sources = item["_newswire"]["sources"].to_string();
+    assert!(
+        sources.contains("coast") && sources.contains("wire"),
+        "{item:#}"
+    );
+    d.stop();
+}

@@ -416,6 +416,97 @@ fn place(
     })
 }
 
+/// An entry whose body was replaced (its article page was extracted): its text and index
+/// keys are taken again, and its story is chosen again as for an updated copy, so that a
+/// teaser whose article turns out to be another outlet's story joins that story. The
+/// stories touched are derived again. Split entries, and feeds without near-duplicates,
+/// only have their story derived again.
+pub(super) fn rejudge(
+    tx: &Connection,
+    entry: i64,
+    settings: &StoreSettings,
+    index: &RefCell<NearIndex>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = tx
+        .query_row(
+            "SELECT feed, entry_key, story_id, split, published, title, content, summary
+             FROM entries WHERE id = ?1",
+            [entry],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((feed, key, story, split, published, title, content, summary)) = row else {
+        return Ok(());
+    };
+    let mut ctx = Ctx {
+        tx,
+        feed: &feed,
+        at,
+        settings,
+        fresh: HashSet::new(),
+        dirty: BTreeSet::from([story]),
+        carried: HashSet::new(),
+        index,
+    };
+    if !split && settings.near_duplicates_for(&feed) {
+        let body = stored_body(content.as_deref(), summary.as_deref());
+        let text = Arc::new(neardup::text(&title, &body));
+        let keys = text.keys();
+        if !keys.is_empty() {
+            ctx.carried = tx
+                .prepare_cached("SELECT DISTINCT story_id FROM entries WHERE feed = ?1")?
+                .query_map([&feed], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let found = candidates(&ctx, &keys)?;
+            // the entry keeps its story (its key names it); stories its new text matches join it
+            let choice = plan::story(
+                &StoryInput {
+                    feed: &feed,
+                    story_key: &StoryKey::Entry {
+                        feed: feed.clone(),
+                        key,
+                    },
+                    keyed: Some(story),
+                    published: from_ts(published),
+                    text: Some(&text),
+                    carried: &ctx.carried,
+                },
+                &found,
+                settings,
+            );
+            if let StoryChoice::Existing {
+                story: into, merge, ..
+            } = choice
+            {
+                for other in merge {
+                    merge_stories(&mut ctx, other, into)?;
+                }
+            }
+            tx.prepare_cached("UPDATE entries SET print = ?2 WHERE id = ?1")?
+                .execute(params![entry, neardup::keys_to_bytes(&keys)])?;
+            let mut held = index.borrow_mut();
+            held.keys.insert(entry, &keys);
+            held.remember(entry, text);
+        }
+    }
+    for &s in &ctx.dirty {
+        refresh_story(tx, s, false)?;
+    }
+    Ok(())
+}
+
 /// The story a key names: its own, or the one it was merged into.
 fn story_by_key(tx: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
     let found = tx
@@ -460,11 +551,7 @@ fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
         let text = match cached {
             Some(t) => t,
             None => {
-                let body = match (&content, &summary) {
-                    (Some(c), _) => dedup::text_of_html(c),
-                    (None, Some(s)) => s.clone(),
-                    (None, None) => String::new(),
-                };
+                let body = stored_body(content.as_deref(), summary.as_deref());
                 let t = Arc::new(neardup::text(&title, &body));
                 ctx.index.borrow_mut().remember(id, Arc::clone(&t));
                 t
@@ -509,9 +596,14 @@ fn merge_stories(ctx: &mut Ctx, from: i64, into: i64) -> Result<(), StoreError> 
 }
 
 pub(super) fn body_text(a: &Article) -> String {
-    match (&a.content, &a.summary) {
+    stored_body(a.content.as_deref(), a.summary.as_deref())
+}
+
+/// The text a copy is compared by: its body's text, else its summary.
+fn stored_body(content: Option<&str>, summary: Option<&str>) -> String {
+    match (content, summary) {
         (Some(c), _) => dedup::text_of_html(c),
-        (None, Some(s)) => s.clone(),
+        (None, Some(s)) => s.to_string(),
         (None, None) => String::new(),
     }
 }

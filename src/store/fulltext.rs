@@ -1,14 +1,17 @@
 //! Full text: the entries whose article page is still to be fetched, and what came of it.
 //! The feed's own fields stay in the entry (its summary stays the summary; its short body
-//! becomes the summary when it gave none); the extracted article becomes the content, and
-//! the story is derived again, so the fullest text wins as with any body.
+//! becomes the summary when it gave none); the extracted article becomes the content, its
+//! near-duplicate keys are taken again from it, and its story is chosen again (a teaser
+//! whose article is another outlet's story joins that story) and derived again, so the
+//! fullest text wins as with any body.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, from_ts, lock, refresh_story, touch, ts};
+use super::{Store, StoreError, apply, from_ts, lock, touch, ts};
 
 /// An entry of a full-text feed, as the queue decides on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,20 +95,21 @@ impl Store {
     }
 
     /// Records what came of one entry's page; with an article, the entry takes it as its
-    /// content and its story is derived again. Returns whether the merged feed changed
+    /// content, its text is compared again with the other copies (see
+    /// [`apply::rejudge`]) and its story is derived again. Returns whether the merged feed changed
     /// (false too when the entry changed or went since the page was fetched: its new
     /// version gets its own fetch).
     pub fn record_full_text(&self, r: &FullTextResult) -> Result<bool, StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
-        let current: Option<(String, i64)> = tx
+        let current: Option<String> = tx
             .query_row(
-                "SELECT content_hash, story_id FROM entries WHERE id = ?1",
+                "SELECT content_hash FROM entries WHERE id = ?1",
                 [r.entry_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| row.get(0),
             )
             .optional()?;
-        let Some((hash, story)) = current.filter(|(h, _)| *h == r.content_hash) else {
+        let Some(hash) = current.filter(|h| *h == r.content_hash) else {
             return Ok(false);
         };
         tx.execute(
@@ -130,7 +134,16 @@ impl Store {
                  WHERE id = ?1",
                 params![r.entry_id, a.content, a.summary, a.image],
             )?;
-            refresh_story(&tx, story, false)?;
+            // its new text may show it to be another copy's story
+            let settings = self.settings();
+            let mut held = lock(&self.bands);
+            if settings.near_duplicates {
+                held.refresh(&tx, &settings, r.at)?;
+            }
+            let index = RefCell::new(std::mem::take(&mut *held));
+            let judged = apply::rejudge(&tx, r.entry_id, &settings, &index, r.at);
+            *held = index.into_inner();
+            judged?;
             touch(&tx, r.at)?;
             true
         } else {
@@ -251,6 +264,74 @@ mod tests {
             }),
             at: Utc::now(),
         }
+    }
+
+    /// A wire story's text, long enough to be compared.
+    const WIRE: &str = "<p>The central bank left its benchmark interest rate unchanged on \
+        Wednesday, saying inflation had eased but remained above its target, and signalled \
+        that borrowing costs would stay high for longer than markets had expected.</p>\
+        <p>Governor Ana Ruiz told reporters in the capital that the committee had voted seven \
+        to two to hold the rate at four and a quarter percent, with two members preferring a \
+        cut of a quarter point to support a weakening housing market.</p>\
+        <p>Economists polled before the meeting had been divided, and the currency rose half \
+        a percent against the dollar after the statement, while government bond yields \
+        climbed across the curve as traders pushed back bets on a first cut to the spring.</p>";
+
+    #[test]
+    fn an_extracted_teaser_joins_the_story_its_article_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("n.db")).unwrap();
+        let spec = |name: &str| FeedSpec {
+            name: name.into(),
+            url: format!("http://{name}/"),
+        };
+        store.sync_feeds(&[spec("a"), spec("b")]).unwrap();
+        let u = FeedUpdate {
+            at: Utc::now(),
+            status: 200,
+            ..Default::default()
+        };
+        // another outlet's full copy, at its own address
+        let mut full = teaser("wire-1", "");
+        full.title = "Central bank holds interest rates steady as inflation eases".into();
+        full.link = Some("https://other.example/economy/rates.html".into());
+        full.canonical_url = full.link.clone();
+        full.summary = None;
+        full.content = Some(WIRE.into());
+        store
+            .apply_poll("b", &u, &FeedMeta::default(), &[full])
+            .unwrap();
+        // this feed's teaser: another headline, a line of its own
+        let mut t = teaser("one", "Our economics desk on today's decision.");
+        t.title = "Rates left on hold by the central bank".into();
+        poll(&store, &[t]);
+        let stories = |store: &Store| {
+            store
+                .stories(&StoryQuery {
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        assert_eq!(stories(&store).len(), 2, "a teaser alone says too little");
+        let print = |dir: &tempfile::TempDir| -> Option<Vec<u8>> {
+            rusqlite::Connection::open(dir.path().join("n.db"))
+                .unwrap()
+                .query_row("SELECT print FROM entries WHERE feed = 'a'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        let before = print(&dir);
+        let due = store.full_text_pending("a", Utc::now(), 3, 10).unwrap();
+        assert!(store.record_full_text(&ok(&due[0], WIRE)).unwrap());
+        let after = stories(&store);
+        assert_eq!(after.len(), 1, "its article is the other outlet's story");
+        let mut feeds: Vec<&str> = after[0].sources.iter().map(|s| s.feed.as_str()).collect();
+        feeds.sort();
+        assert_eq!(feeds, ["a", "b"]);
+        // its keys are stored, for the index loaded afresh after a restart
+        assert_ne!(print(&dir), before);
     }
 
     #[test]
