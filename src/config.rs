@@ -617,13 +617,31 @@ fn listen_addr(text: &str) -> Option<SocketAddr> {
     }
 }
 
+/// A `scheme://…` value (postgres://, postgresql://, sqlite://, file://…), which as a file
+/// name would become a folder named after the scheme.
+fn looks_like_url(s: &str) -> bool {
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
 impl RawConfig {
     fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
-        let database = ctx.relative_path(
-            self.database
-                .as_ref()
-                .map_or("newswire.db", |d| d.get_ref().as_str()),
-        );
+        let database = match &self.database {
+            None => ctx.relative_path("newswire.db"),
+            Some(d) if looks_like_url(d.get_ref()) => {
+                return Err(ctx.invalid(
+                    "database",
+                    d,
+                    "expected the path of a SQLite file: this build of newswire stores in SQLite only, and a URL such as postgres://… is not a file name",
+                ));
+            }
+            Some(d) => ctx.relative_path(d.get_ref()),
+        };
         let listen = match &self.listen {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
             Some(l) => listen_addr(l.get_ref()).ok_or_else(|| {
@@ -1392,6 +1410,27 @@ mod tests {
                 e.contains("`listen`") && e.contains("localhost:8080"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn a_database_url_is_refused_not_made_a_folder() {
+        for url in [
+            "postgres://news@db.example/newswire",
+            "postgresql:///newswire?host=/run/postgresql",
+            "sqlite:///var/lib/newswire/n.db",
+        ] {
+            let e = parse(&format!("database = \"{url}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(":1:12: `database`") && e.contains("SQLite only"),
+                "{url}: {e}"
+            );
+        }
+        // a path with a colon in a folder name, or none, is still a path
+        for path in ["state/n.db", "/srv/a:b/n.db", "C:/news.db"] {
+            assert!(parse(&format!("database = \"{path}\"\n")).is_ok(), "{path}");
         }
     }
 

@@ -363,6 +363,46 @@ fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Brings the schema to the newest version. Several processes may open a new file at the
+/// same moment (three `newswire run` started together): the version is read inside an
+/// IMMEDIATE transaction, which holds SQLite's write lock from its start, so the first
+/// process migrates and the others, once the lock is theirs, find nothing left to do.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    let version = |c: &Connection| -> Result<i64, StoreError> {
+        let found: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        Ok(found)
+    };
+    // the common case, an up-to-date file, takes no write lock
+    if version(conn)? == known {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(open_err)?;
+    let found = version(&tx)?;
+    for (v, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        tx.execute_batch(sql).map_err(open_err)?;
+        tx.pragma_update(None, "user_version", v)
+            .map_err(open_err)?;
+    }
+    tx.commit().map_err(open_err)?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -380,24 +420,7 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
-        let known = MIGRATIONS.last().map_or(0, |m| m.0);
-        let found: i64 = writer
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(open_err)?;
-        if found > known {
-            return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
-                found,
-                known,
-            });
-        }
-        let tx = writer.transaction().map_err(open_err)?;
-        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-            tx.execute_batch(sql).map_err(open_err)?;
-            tx.pragma_update(None, "user_version", version)
-                .map_err(open_err)?;
-        }
-        tx.commit().map_err(open_err)?;
+        migrate(&mut writer, path)?;
         let reader = open_conn(path).map_err(open_err)?;
         Ok(Store {
             writer: Mutex::new(writer),
