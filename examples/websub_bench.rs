@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use chrono::Utc;
 use newswire::config::Config;
+use newswire::push::Subscriber;
 use newswire::store::Store;
 use newswire::websub::signature::sign_sha256;
-use newswire::websub::{Mode, SubState, Subscriber, Subscription};
+use newswire::websub::{Mode, SubState, Subscription};
 
 fn rss(round: usize, items: usize) -> String {
     let items: String = (0..items)

@@ -307,24 +307,7 @@ pub struct OutputConfig {
     /// At most this many stories from any one feed in a merged view; `None`: no cap.
     pub per_feed: Option<usize>,
     /// Where the feeds write each story's source for readers that ignore `<source>`.
-    pub source_in: crate::publish::source::SourceIn,
-}
-
-/// `[fetch]`
-#[derive(Debug, Clone, PartialEq)]
-pub struct FetchConfig {
-    /// Whole-request timeout.
-    pub timeout: Duration,
-    /// Largest accepted body, after decompression.
-    pub max_size: u64,
-    /// Feeds fetched at once.
-    pub concurrency: usize,
-    /// The User-Agent header.
-    pub user_agent: String,
-    /// Feeds fetched at once from one host.
-    pub per_host: usize,
-    /// Let RSS `<ttl>`, Cache-Control max-age and Expires lengthen a feed's interval.
-    pub respect_cache_hints: bool,
+    pub source_in: SourceIn,
 }
 
 /// One `[[feed]]`.
@@ -355,6 +338,19 @@ pub struct FeedConfig {
     /// Its copies take part in near-duplicate matching (`near_duplicates = false`: they join
     /// stories by URL only).
     pub near_duplicates: bool,
+}
+
+impl Config {
+    /// The configured feeds as the rules see them.
+    pub fn feed_scopes(&self) -> Vec<crate::rules::FeedScope<'_>> {
+        self.feeds
+            .iter()
+            .map(|f| crate::rules::FeedScope {
+                name: &f.name,
+                tags: &f.tags,
+            })
+            .collect()
+    }
 }
 
 impl Config {
@@ -590,16 +586,6 @@ pub fn default_user_agent() -> String {
     )
 }
 
-/// Whether `name` can name a feed: a slug of lowercase letters, digits, '-', '_' or '.'.
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
-        })
-        && !name.starts_with('.')
-}
-
 /// `listen` as people write it: an address and port (`127.0.0.1:8080`, `[::1]:8080`), also
 /// `localhost:8080` (the loopback address) and `:8080` (every interface, as Go and nginx read
 /// it).
@@ -628,6 +614,27 @@ fn looks_like_url(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     })
 }
+
+pub use crate::fetch::FetchConfig;
+
+/// Where the source is written (`[output] source_in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceIn {
+    /// A last line of the content.
+    pub content: bool,
+    /// The author field: "Author (Source)", or the source alone without an author.
+    pub author: bool,
+}
+
+impl SourceIn {
+    /// Both: the default.
+    pub const ALL: SourceIn = SourceIn {
+        content: true,
+        author: true,
+    };
+}
+
+pub use crate::names::valid_name;
 
 impl RawConfig {
     fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
@@ -717,9 +724,9 @@ impl RawConfig {
                 }
             },
             source_in: match &self.output.source_in {
-                None => crate::publish::source::SourceIn::ALL,
+                None => SourceIn::ALL,
                 Some(places) => {
-                    let mut si = crate::publish::source::SourceIn::default();
+                    let mut si = SourceIn::default();
                     for p in places {
                         match p.get_ref().as_str() {
                             "content" => si.content = true,

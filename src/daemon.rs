@@ -17,7 +17,7 @@ use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
 use crate::config::{Config, FeedConfig, FullText};
-use crate::extract::queue::FullTextQueue;
+use crate::fulltext::FullTextQueue;
 use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::server::{AppState, Format, Heartbeat, ReloadStatus, router};
 use crate::publish::{self, View};
@@ -135,7 +135,7 @@ struct Daemon {
     /// Cancelled at shutdown (ends the waits before store retries).
     cancel: CancellationToken,
     /// WebSub subscriptions at the feeds' hubs.
-    websub: Arc<crate::websub::Subscriber>,
+    websub: Arc<crate::push::Subscriber>,
     /// Article pages of full-text feeds, fetched after their polls.
     full_text: std::sync::OnceLock<FullTextQueue>,
     /// Whether the last reload failed, for `/status`, `/metrics` and the page.
@@ -462,7 +462,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         .context("starting the scheduler")?;
     let websub = {
         let changes = changes_tx.clone();
-        crate::websub::Subscriber::new(Arc::clone(&store), config_rx.clone(), move || {
+        crate::push::Subscriber::new(Arc::clone(&store), config_rx.clone(), move || {
             changes.send_modify(|v| *v += 1)
         })?
     };
@@ -471,7 +471,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             "`[output] hub` is set but `public_url` is not: no publish pings (a hub could not fetch 127.0.0.1)"
         );
     }
-    let publisher = crate::websub::publisher::Publisher::new(&config.fetch)?;
+    let publisher = crate::push::publisher::Publisher::new(&config.fetch)?;
     let daemon = Arc::new(Daemon {
         poller,
         config: config_tx,

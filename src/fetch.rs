@@ -10,7 +10,22 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use url::Url;
 
-use crate::config::FetchConfig;
+/// `[fetch]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchConfig {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Largest accepted body, after decompression.
+    pub max_size: u64,
+    /// Feeds fetched at once.
+    pub concurrency: usize,
+    /// The User-Agent header.
+    pub user_agent: String,
+    /// Feeds fetched at once from one host.
+    pub per_host: usize,
+    /// Let RSS `<ttl>`, Cache-Control max-age and Expires lengthen a feed's interval.
+    pub respect_cache_hints: bool,
+}
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 10;
@@ -488,7 +503,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, FetchError::Body { .. }), "{err:?}");
-        let text = crate::poll::error_chain(&err);
+        let text = crate::logging::error_chain(&err);
         assert!(
             text.starts_with("reading the response body failed after"),
             "{text}"

@@ -7,7 +7,8 @@
 //! daemon   -> cron schedule, live config reload, signals, shutdown
 //! poll     -> one feed: fetch -> parse -> normalize -> store, one summary log line
 //!   fetch      HTTP with conditional GET and limits
-//! extract  -> full text: article pages of summary-only feeds, fetched after the poll
+//! fulltext -> the queue of article pages of summary-only feeds, fetched after the poll
+//!   extract    an article page -> its article (pure)
 //!   parse      bytes -> feed-rs Feed (charset, dates in the feed's zone)
 //!   normalize  Feed -> Vec<Article> (sanitized, absolute URLs, UTC)
 //!   dedup      identity within a feed, stories across feeds
@@ -20,8 +21,12 @@
 //!
 //! manage   -> the CLI's edits of the feed list: discovery, add/remove/enable/disable
 //! opml     -> the feed list as OPML, in and out
-//! websub   -> WebSub: subscriptions at the feeds' hubs (pushes in), publish pings (pushes out)
+//! websub   -> WebSub's decisions: hub discovery, signatures, subscribe/renew/answer (pure)
+//! push     -> WebSub at work: subscriptions at the feeds' hubs (pushes in), publish pings (out)
+//! names    -> feed names and tag slugs, shared by config, rules, manage and opml
 //! ```
+//!
+//! No module uses one that uses it back (tests/layout.rs).
 #![warn(missing_docs)]
 
 pub mod article;
@@ -32,9 +37,11 @@ pub mod dedup;
 pub mod extract;
 pub mod fair;
 pub mod fetch;
+pub mod fulltext;
 pub mod logging;
 pub mod manage;
 pub mod metrics;
+pub mod names;
 pub mod neardup;
 pub mod normalize;
 pub mod opml;
@@ -42,6 +49,7 @@ pub mod parse;
 pub mod plan;
 pub mod poll;
 pub mod publish;
+pub mod push;
 pub mod rules;
 pub mod search;
 pub mod store;

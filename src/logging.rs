@@ -147,3 +147,18 @@ pub fn init(format: LogFormat, options: LogOptions, writer: LogWriter) {
         .with(layer.with_filter(filter).with_filter(summaries))
         .try_init();
 }
+
+/// An error and its causes on one line, without repeating a cause the message already shows.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

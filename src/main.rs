@@ -460,7 +460,7 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
         .iter()
         .any(|f| f.enabled && f.full_text != newswire::config::FullText::Off)
     {
-        let t = newswire::extract::queue::run_all(&poller, &config, &cancel).await;
+        let t = newswire::fulltext::run_all(&poller, &config, &cancel).await;
         println!(
             "full text: {} pages extracted, {} failed (see `newswire feeds`)",
             t.ok, t.failed
@@ -543,7 +543,7 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
                 when(s.next_poll),
                 s.article_count.to_string(),
                 dropped.get(&s.name).copied().unwrap_or(0).to_string(),
-                newswire::extract::queue::counts_line(&s.full_text),
+                newswire::fulltext::counts_line(&s.full_text),
                 s.last_error.clone().unwrap_or_default(),
             ]
         })
@@ -784,7 +784,8 @@ async fn rules_run(
     let report = {
         let config = Arc::clone(&config);
         tokio::task::spawn_blocking(move || {
-            newswire::rules::report::judge_stored(&config.rules, &config.feeds, &entries, now)
+            let feeds = config.feed_scopes();
+            newswire::rules::report::judge_stored(&config.rules, &feeds, &entries, now)
         })
         .await?
     };

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 use url::Url;
 
-use crate::config::{Config, ConfigError, valid_name};
+use crate::config::{Config, ConfigError};
 use crate::fetch::{FetchError, Fetcher, Validators};
+use crate::names::valid_name;
+pub use crate::names::{slug, tag_slug};
 use crate::opml::{self, OpmlError};
 use crate::parse::{self, ParseError};
 
@@ -478,68 +480,6 @@ fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-/// The ASCII letters a Latin letter with a diacritic is usually written as, if it is one.
-fn fold_latin(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'æ' => "ae",
-        'ç' | 'ć' | 'č' => "c",
-        'ď' | 'đ' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' => "i",
-        'ł' => "l",
-        'ñ' | 'ń' | 'ň' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-        'œ' => "oe",
-        'ŕ' | 'ř' => "r",
-        'ś' | 'š' | 'ş' => "s",
-        'ß' => "ss",
-        'ť' | 'ţ' => "t",
-        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
-        'ý' | 'ÿ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
-        _ => return None,
-    })
-}
-
-/// A feed name made of `text`: lowercase ASCII letters and digits (accented Latin letters
-/// lose their accent), runs of anything else as one '-', at most 48 characters. Empty when
-/// `text` has no such letter or digit.
-pub fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if let Some(folded) = fold_latin(c) {
-            out.push_str(folded);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let mut out: String = out.chars().take(48).collect();
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
-
-/// A tag made of a folder or category name: lowercased, letters and digits of any script
-/// kept, runs of anything else as one '-'.
-pub fn tag_slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
 }
 
 /// The name a feed gets when none is given: its title when that is already a valid name,

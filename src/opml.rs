@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use quick_xml::events::{BytesStart, Event};
 
-use crate::manage::tag_slug;
+use crate::names::tag_slug;
 
 /// Why a document could not be read as OPML.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,7 @@ use crate::config::{FeedConfig, FetchConfig, Schedule};
 use crate::dedup::hash_parts;
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::logging::POLL_SUMMARY;
+pub use crate::logging::error_chain;
 use crate::normalize;
 use crate::parse;
 use crate::rules::{self, Rule};
@@ -169,21 +170,6 @@ impl fmt::Display for PollSummary {
             Outcome::Cancelled => write!(f, "{name}: cancelled by shutdown"),
         }
     }
-}
-
-/// An error and its causes on one line, without repeating a cause the message already shows.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// How long to wait after the `failures`-th consecutive failure: the normal interval,

@@ -8,7 +8,6 @@
 
 pub mod cleanup;
 pub mod page;
-pub mod queue;
 
 use dom_query::Document;
 use url::Url;

@@ -6,22 +6,7 @@
 
 use crate::store::StorySource;
 
-/// Where the source is written (`[output] source_in`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SourceIn {
-    /// A last line of the content.
-    pub content: bool,
-    /// The author field: "Author (Source)", or the source alone without an author.
-    pub author: bool,
-}
-
-impl SourceIn {
-    /// Both: the default.
-    pub const ALL: SourceIn = SourceIn {
-        content: true,
-        author: true,
-    };
-}
+pub use crate::config::SourceIn;
 
 fn name(s: &StorySource) -> &str {
     s.feed_title.as_deref().unwrap_or(&s.feed)

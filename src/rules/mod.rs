@@ -41,7 +41,7 @@ impl Action {
             "hide" => Ok(Action::Hide),
             "keep" => Ok(Action::Keep),
             t => match t.strip_prefix("tag:") {
-                Some(tag) if crate::config::valid_name(tag) => Ok(Action::Tag(tag.to_string())),
+                Some(tag) if crate::names::valid_name(tag) => Ok(Action::Tag(tag.to_string())),
                 Some(_) => Err(
                     "a tag is a slug of lowercase letters, digits, '-', '_' or '.', e.g. \"tag:ai\""
                         .into(),
@@ -224,6 +224,28 @@ pub struct Decision {
     pub verdict: Verdict,
     /// Rules whose expression matched, whatever their action.
     pub matched: Vec<usize>,
+}
+
+/// A stored entry, as `rules test` and `rules apply` judge it again.
+#[derive(Debug, Clone)]
+pub struct RuleEntry {
+    /// Its feed.
+    pub feed: String,
+    /// Its identity in the feed (as stored).
+    pub entry_key: String,
+    /// The story it belongs to.
+    pub story_id: i64,
+    /// What the feed said (`key` holds the stored key as a guid; `published` is set).
+    pub article: Article,
+}
+
+/// A configured feed as the rules see it: its name and tags.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedScope<'a> {
+    /// The feed's name.
+    pub name: &'a str,
+    /// Its tags.
+    pub tags: &'a [String],
 }
 
 /// The rules whose scope covers `feed` (indices into `rules`): worked out once per poll.

@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{Entry, Mark, Rule, UNKEPT, Verdict, applicable, decide, marks_of};
-use crate::config::FeedConfig;
-use crate::store::RuleEntry;
+use super::{
+    Entry, FeedScope, Mark, Rule, RuleEntry, UNKEPT, Verdict, applicable, decide, marks_of,
+};
 
 /// Examples listed under each rule.
 pub const EXAMPLES: usize = 5;
@@ -41,7 +41,7 @@ pub struct Report {
 /// Judges stored entries by `rules`; entries of feeds no longer configured are skipped.
 pub fn judge_stored(
     rules: &[Rule],
-    feeds: &[FeedConfig],
+    feeds: &[FeedScope],
     entries: &[RuleEntry],
     now: DateTime<Utc>,
 ) -> Report {
@@ -73,7 +73,7 @@ pub fn judge_stored(
         };
         // entries come sorted by feed: the scope is worked out once per feed
         if scope.as_ref().is_none_or(|(name, _)| *name != feed.name) {
-            scope = Some((&feed.name, applicable(rules, &feed.name, &feed.tags)));
+            scope = Some((feed.name, applicable(rules, feed.name, feed.tags)));
         }
         let Some((_, applicable)) = &scope else {
             continue;
@@ -82,7 +82,7 @@ pub fn judge_stored(
         let d = decide(
             rules,
             applicable,
-            &Entry::new(&e.article, &feed.name, &feed.tags, now),
+            &Entry::new(&e.article, feed.name, feed.tags, now),
         );
         let example = || (e.feed.clone(), e.article.title.clone());
         for &i in &d.matched {
@@ -202,7 +202,7 @@ action = "tag:ai"
             entry("b", "4", "News"),
             entry("gone", "5", "Sponsored"),
         ];
-        let r = judge_stored(&config.rules, &config.feeds, &entries, Utc::now());
+        let r = judge_stored(&config.rules, &config.feed_scopes(), &entries, Utc::now());
         assert_eq!(r.judged, 4);
         let counts: Vec<(&str, usize)> = r
             .rules

@@ -10,18 +10,7 @@ use super::{Store, StoreError, Story, StoryQuery, from_json, from_ts, lock, touc
 use crate::article::{Article, ArticleKey};
 use crate::rules::Mark;
 
-/// A stored entry, as `rules test` and `rules apply` judge it again.
-#[derive(Debug, Clone)]
-pub struct RuleEntry {
-    /// Its feed.
-    pub feed: String,
-    /// Its identity in the feed (as stored).
-    pub entry_key: String,
-    /// The story it belongs to.
-    pub story_id: i64,
-    /// What the feed said (`key` holds the stored key as a guid; `published` is set).
-    pub article: Article,
-}
+pub use crate::rules::RuleEntry;
 
 /// What `rules apply` changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,9 +5,10 @@
 //! discover  -> the hub and self URLs a fetched feed advertises (Link headers, then the document)
 //! signature -> X-Hub-Signature: HMAC of a delivered body (sha1, sha256, sha384, sha512)
 //! plan      -> pure decisions: answer a verification, subscribe, renew, unsubscribe, poll or not
-//! subscriber-> the callback routes (/websub/TOKEN), requests to hubs, the renewal timer
-//! publisher -> publish pings to `[output] hub` when the merged feed or a view changes
 //! ```
+//!
+//! This module decides and holds no I/O; the daemon's side of WebSub (the callback routes,
+//! requests to hubs, the renewal timer, publish pings) is [`crate::push`].
 //!
 //! A subscription is one row per feed in the store (`src/store/websub.rs`); its callback URL
 //! ends in a random token and its deliveries are signed with a random secret, both made for
@@ -17,12 +18,9 @@ use chrono::{DateTime, Utc};
 
 pub mod discover;
 pub mod plan;
-pub mod publisher;
 pub mod signature;
-pub mod subscriber;
 
 pub use discover::{Discovery, discover};
-pub use subscriber::Subscriber;
 
 /// What a subscription is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

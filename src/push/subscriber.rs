@@ -1,7 +1,7 @@
 //! The subscriber's I/O: requests to hubs, the callback routes (`GET /websub/TOKEN` for the
 //! hub's verification of intent, `POST /websub/TOKEN` for content delivery), and the timer
 //! that renews leases and unsubscribes feeds that left the config. Decisions are
-//! [`super::plan`]'s.
+//! [`crate::websub::plan`]'s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +17,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::plan::{self, Answer, Request as HubRequest, Timer, Verification};
-use super::signature::{self, Signature};
-use super::{Mode, SubState, Subscription, random_hex};
 use crate::config::{Config, FeedConfig};
 use crate::poll::{PollSummary, error_chain, ingest_pushed};
 use crate::store::{Store, StoreError};
+use crate::websub::plan::{self, Answer, Request as HubRequest, Timer, Verification};
+use crate::websub::signature::{self, Signature};
+use crate::websub::{Mode, SubState, Subscription, random_hex};
 
 /// The timer looks at the subscriptions at least this often.
 const TIMER_MAX_SLEEP: Duration = Duration::from_secs(60);

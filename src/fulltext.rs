@@ -282,7 +282,7 @@ async fn page_result(
         }
     };
     let body = fetched.body.unwrap_or_default();
-    if !super::page::is_html(fetched.content_type.as_deref(), &body) {
+    if !crate::extract::page::is_html(fetched.content_type.as_deref(), &body) {
         let detail = format!(
             "{}: not an HTML page ({})",
             fetched.final_url,
@@ -294,8 +294,8 @@ async fn page_result(
     let base = fetched.final_url.clone();
     let content_type = fetched.content_type.clone();
     let extracted = tokio::task::spawn_blocking(move || {
-        let text = super::page::decode(&body, content_type.as_deref());
-        super::extract(&text, &base, &rules)
+        let text = crate::extract::page::decode(&body, content_type.as_deref());
+        crate::extract::extract(&text, &base, &rules)
     })
     .await;
     let extracted = match extracted {
