@@ -38,6 +38,7 @@ pub mod extract;
 pub mod fair;
 pub mod fetch;
 pub mod fulltext;
+pub mod health;
 pub mod logging;
 pub mod manage;
 pub mod metrics;

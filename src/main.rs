@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use newswire::config::{Config, DEFAULT_CONFIG_FILE};
 use newswire::daemon;
+use newswire::health::FeedHealth;
 use newswire::logging::{LogOptions, LogWriter};
 use newswire::manage::{self, AddRequest, ManageError, Via};
 use newswire::opml;
@@ -529,10 +530,10 @@ async fn feeds(path: PathBuf) -> anyhow::Result<()> {
     let rows: Vec<[String; 10]> = statuses
         .iter()
         .map(|s| {
-            let state = match s.state.as_str() {
-                "paused" => format!("paused until {}", when(s.paused_until)),
-                "moved" => format!("moved to {}", s.moved_to.as_deref().unwrap_or("?")),
-                _ => s.state.clone(),
+            let state = match s.state {
+                FeedHealth::Paused => format!("paused until {}", when(s.paused_until)),
+                FeedHealth::Moved => format!("moved to {}", s.moved_to.as_deref().unwrap_or("?")),
+                other => other.to_string(),
             };
             [
                 s.name.clone(),

@@ -916,7 +916,7 @@ async fn an_unchanged_feed_is_a_304_and_changes_nothing() {
     assert_eq!(after.entries, before.entries);
 
     let state = env.store().feed_state("ledger").unwrap().unwrap();
-    assert_eq!(state.last_outcome.as_deref(), Some("not_modified"));
+    assert_eq!(state.last_outcome.map(|o| o.as_str()), Some("not_modified"));
     assert_eq!(state.last_status, Some(304));
     assert_eq!(state.consecutive_failures, 0);
     assert_eq!(state.last_error, None);
@@ -972,7 +972,7 @@ async fn failing_feeds_are_recorded_and_do_not_hurt_the_others() {
         let store = env.store();
         for (name, words) in expect {
             let st = store.feed_state(name).unwrap().unwrap();
-            assert_eq!(st.last_outcome.as_deref(), Some("error"), "{st:?}");
+            assert_eq!(st.last_outcome.map(|o| o.as_str()), Some("error"), "{st:?}");
             assert_eq!(st.consecutive_failures, round, "{st:?}");
             assert_eq!(st.article_count, 0, "{st:?}");
             let err = st.last_error.clone().unwrap_or_default().to_lowercase();
@@ -991,7 +991,7 @@ async fn failing_feeds_are_recorded_and_do_not_hurt_the_others() {
             "{err}"
         );
         let good = store.feed_state("ledger").unwrap().unwrap();
-        assert_ne!(good.last_outcome.as_deref(), Some("error"));
+        assert_ne!(good.last_outcome.map(|o| o.as_str()), Some("error"));
         assert_eq!(good.consecutive_failures, 0);
         assert_eq!(good.article_count, 2);
         let merged = env.merged(&View::default());
@@ -1007,7 +1007,7 @@ async fn failing_feeds_are_recorded_and_do_not_hurt_the_others() {
     srv.set("/down.xml", Route::rss(fixture("metro-wire.rss.xml")));
     env.poll().await;
     let st = env.store().feed_state("down").unwrap().unwrap();
-    assert_eq!(st.last_outcome.as_deref(), Some("ok"));
+    assert_eq!(st.last_outcome.map(|o| o.as_str()), Some("ok"));
     assert_eq!((st.consecutive_failures, st.last_error), (0, None));
     assert_eq!(env.merged(&View::default()).entries.len(), 3);
 }

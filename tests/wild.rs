@@ -138,7 +138,7 @@ fn states(env: &TestEnv) -> std::collections::HashMap<String, (String, Option<St
     publish::feed_statuses(&env.store(), &env.config(), chrono::Utc::now())
         .unwrap()
         .into_iter()
-        .map(|s| (s.name, (s.state, s.last_error)))
+        .map(|s| (s.name, (s.state.to_string(), s.last_error)))
         .collect()
 }
 

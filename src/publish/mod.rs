@@ -10,6 +10,7 @@ pub mod server;
 pub mod source;
 pub mod story;
 
+use crate::health::{FeedHealth, HealthInput};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -452,7 +453,7 @@ pub struct FeedStatus {
     /// `ok`, `recovered` (read, but only by repairing it: `last_error` says how),
     /// `not_modified`, `failing`, `paused` (by the server), `moved` (permanent
     /// redirect: update the config), `gone` (410), `disabled`, or `pending` (not polled yet).
-    pub state: String,
+    pub state: FeedHealth,
     /// Title the feed gives itself.
     pub title: Option<String>,
     /// Last attempt.
@@ -510,18 +511,14 @@ pub fn feed_statuses(
                 .unwrap_or_default()
                 .to_string();
             let paused_until = pauses.get(&host).map(|p| p.0);
-            let outcome = st.and_then(|s| s.last_outcome.as_deref());
             let gone = st.is_some_and(|s| s.gone);
-            let moved = st.is_some_and(|s| s.moved_to.is_some());
-            let state = match (f.enabled, outcome) {
-                (false, _) => "disabled",
-                _ if gone => "gone",
-                _ if paused_until.is_some() => "paused",
-                (true, Some("error")) => "failing",
-                _ if moved => "moved",
-                (true, None | Some("paused")) => "pending",
-                (true, Some(o)) => o,
-            };
+            let state = FeedHealth::of(HealthInput {
+                enabled: f.enabled,
+                outcome: st.and_then(|s| s.last_outcome),
+                gone,
+                paused: paused_until.is_some(),
+                moved: st.is_some_and(|s| s.moved_to.is_some()),
+            });
             let schedule = config.schedule_of(f);
             let next_attempt = st.and_then(|s| s.next_attempt).filter(|t| *t > now);
             let wait_until = [next_attempt, paused_until].into_iter().flatten().max();
@@ -549,7 +546,7 @@ pub fn feed_statuses(
                 enabled: f.enabled,
                 tags: f.tags.clone(),
                 schedule: schedule.expr().to_string(),
-                state: state.to_string(),
+                state,
                 // the display name from the config, else the feed's own title
                 title: f.title.clone().or_else(|| st.and_then(|s| s.title.clone())),
                 last_poll: st.and_then(|s| s.last_poll),

@@ -3,6 +3,7 @@
 //! everything from the feeds is escaped by the template engine (and bodies are not shown,
 //! only plain-text summaries).
 
+use crate::health::FeedHealth;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -69,21 +70,6 @@ pub fn relative_time(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A feed's state in plain words for the page's badges.
-pub fn state_words(state: &str) -> String {
-    match state {
-        "ok" => "up to date".to_string(),
-        "not_modified" => "up to date".to_string(),
-        "failing" => "failing".to_string(),
-        "paused" => "paused by its server".to_string(),
-        "moved" => "moved".to_string(),
-        "gone" => "gone".to_string(),
-        "pending" => "not polled yet".to_string(),
-        "disabled" => "disabled".to_string(),
-        other => other.replace('_', " "),
-    }
-}
-
 #[derive(Serialize)]
 struct Source<'a> {
     title: &'a str,
@@ -114,8 +100,8 @@ struct Day<'a> {
 struct FeedLine {
     name: String,
     title: String,
-    state: String,
-    state_label: String,
+    state: &'static str,
+    state_label: &'static str,
     articles: u64,
     note: Option<String>,
 }
@@ -192,23 +178,23 @@ pub fn render(
         .map(|f| FeedLine {
             name: f.name.clone(),
             title: f.title.clone().unwrap_or_else(|| f.name.clone()),
-            state: f.state.clone(),
-            state_label: state_words(&f.state),
+            state: f.state.as_str(),
+            state_label: f.state.words(),
             articles: f.article_count,
-            note: match f.state.as_str() {
-                "failing" => Some(format!(
+            note: match f.state {
+                FeedHealth::Failing => Some(format!(
                     "{} failures: {}",
                     f.consecutive_failures,
                     f.last_error.as_deref().unwrap_or("unknown error")
                 )),
-                "paused" => f.paused_until.map(|t| {
+                FeedHealth::Paused => f.paused_until.map(|t| {
                     format!(
                         "server asked to wait until {}",
                         local(t, tz).format("%-d %b %H:%M")
                     )
                 }),
-                "moved" => f.moved_to.as_ref().map(|m| format!("moved to {m}")),
-                "gone" => Some("the server says it is gone (410)".to_string()),
+                FeedHealth::Moved => f.moved_to.as_ref().map(|m| format!("moved to {m}")),
+                FeedHealth::Gone => Some("the server says it is gone (410)".to_string()),
                 _ => None,
             },
         })

@@ -653,9 +653,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .call(move |s| {
             let mut by_state: Vec<(String, i64)> = Vec::new();
             for f in super::feed_statuses(s, &config, Utc::now())? {
-                match by_state.iter_mut().find(|(st, _)| *st == f.state) {
+                match by_state.iter_mut().find(|(st, _)| *st == f.state.as_str()) {
                     Some((_, n)) => *n += 1,
-                    None => by_state.push((f.state, 1)),
+                    None => by_state.push((f.state.to_string(), 1)),
                 }
             }
             let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());

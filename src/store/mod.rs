@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use crate::article::{Article, FeedMeta};
 use crate::dedup::StoryFields;
 use crate::fetch::Validators;
+use crate::health::LastOutcome;
 
 mod apply;
 mod explain;
@@ -188,8 +189,8 @@ pub struct FeedState {
     pub last_success: Option<DateTime<Utc>>,
     /// HTTP status of the last response.
     pub last_status: Option<u16>,
-    /// `ok`, `recovered`, `not_modified` or `error`; `None` before the first poll.
-    pub last_outcome: Option<String>,
+    /// What the last poll came to; `None` before the first poll.
+    pub last_outcome: Option<LastOutcome>,
     /// What went wrong last time.
     pub last_error: Option<String>,
     /// Failures since the last success.
@@ -977,7 +978,9 @@ fn query_feed_states(conn: &Connection, name: Option<&str>) -> Result<Vec<FeedSt
             last_poll: r.get::<_, Option<i64>>(6)?.map(from_ts),
             last_success: r.get::<_, Option<i64>>(7)?.map(from_ts),
             last_status: r.get(8)?,
-            last_outcome: r.get(9)?,
+            last_outcome: r
+                .get::<_, Option<String>>(9)?
+                .and_then(|o| LastOutcome::parse(&o)),
             last_error: r.get(10)?,
             consecutive_failures: r.get(11)?,
             article_count: r.get(12)?,

@@ -223,7 +223,7 @@ fn failures_and_not_modified_update_state_only() {
     let st = s.feed_state("a").unwrap().unwrap();
     assert_eq!(st.consecutive_failures, 0);
     assert_eq!(st.validators, v);
-    assert_eq!(st.last_outcome.as_deref(), Some("not_modified"));
+    assert_eq!(st.last_outcome, Some(LastOutcome::NotModified));
 }
 
 #[test]
@@ -250,7 +250,7 @@ fn host_pauses_gone_and_url_changes() {
     );
     assert!(s.host_pause("other.example.com", at).unwrap().is_none());
     let st = s.feed_state("a").unwrap().unwrap();
-    assert_eq!(st.last_outcome.as_deref(), Some("paused"));
+    assert_eq!(st.last_outcome, Some(LastOutcome::Paused));
     assert_eq!(st.next_attempt, Some(until));
 
     s.record_gone("b", at, "HTTP 410 Gone").unwrap();
