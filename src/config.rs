@@ -425,6 +425,42 @@ impl Ctx<'_> {
         }
     }
 
+    /// A duration from 1s to 100 years (past a century the arithmetic on dates stops
+    /// making sense).
+    fn duration(&self, key: &str, v: &Spanned<String>) -> Result<Duration, ConfigError> {
+        match humantime::parse_duration(v.get_ref()) {
+            Ok(d) if !d.is_zero() && d <= Duration::from_secs(100 * 365 * 86400) => Ok(d),
+            _ => Err(self.invalid(
+                key,
+                v,
+                "expected a duration from 1s to 100 years, such as \"3d\", \"12h\" or \"90d\"",
+            )),
+        }
+    }
+
+    /// A whole number from `range`, `default` when the key is absent.
+    fn number(
+        &self,
+        key: &str,
+        v: &Option<Spanned<i64>>,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<i64, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(n) if range.contains(n.get_ref()) => Ok(*n.get_ref()),
+            Some(n) => Err(self.invalid(
+                key,
+                n,
+                format!(
+                    "expected a number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
     fn relative_path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() {
@@ -637,6 +673,7 @@ impl SourceIn {
 pub use crate::names::valid_name;
 
 impl RawConfig {
+    /// Validates every section, each in its own step below, into the typed config.
     fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
         let database = match &self.database {
             None => ctx.relative_path("newswire.db"),
@@ -663,425 +700,18 @@ impl RawConfig {
             None => Schedule::parse("0 */15 * * * *").expect("default schedule parses"),
             Some(s) => Schedule::parse(s.get_ref()).map_err(|m| ctx.invalid("schedule", s, m))?,
         };
-
-        let limit = match &self.output.limit {
-            None => 200,
-            Some(l) if (1..=10_000).contains(l.get_ref()) => *l.get_ref() as usize,
-            Some(l) => {
-                return Err(ctx.invalid("output.limit", l, "expected a number from 1 to 10000"));
-            }
-        };
-        let http_url =
-            |key: &str, v: &Option<Spanned<String>>| -> Result<Option<String>, ConfigError> {
-                match v {
-                    None => Ok(None),
-                    Some(u) => match Url::parse(u.get_ref().trim()) {
-                        Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                            Ok(Some(url.to_string()))
-                        }
-                        _ => Err(ctx.invalid(key, u, "expected an absolute http(s) URL")),
-                    },
-                }
-            };
-        let display_zone = match &self.output.timezone {
-            None => Tz::UTC,
-            Some(t) => t.get_ref().parse::<Tz>().map_err(|_| {
-                ctx.invalid(
-                    "output.timezone",
-                    t,
-                    "expected an IANA time zone name such as \"Europe/London\" or \"UTC\"",
-                )
-            })?,
-        };
-        let output = OutputConfig {
-            title: self.output.title.unwrap_or_else(|| "newswire".to_string()),
-            limit,
-            file: self.output.file.as_deref().map(|f| ctx.relative_path(f)),
-            rss_file: self
-                .output
-                .rss_file
-                .as_deref()
-                .map(|f| ctx.relative_path(f)),
-            json_file: self
-                .output
-                .json_file
-                .as_deref()
-                .map(|f| ctx.relative_path(f)),
-            icon: http_url("output.icon", &self.output.icon)?,
-            logo: http_url("output.logo", &self.output.logo)?,
-            hub: http_url("output.hub", &self.output.hub)?,
-            timezone: display_zone,
-            per_feed: match &self.output.per_feed {
-                None => Some(50),
-                Some(n) if *n.get_ref() == 0 => None,
-                Some(n) if (1..=10_000).contains(n.get_ref()) => Some(*n.get_ref() as usize),
-                Some(n) => {
-                    return Err(ctx.invalid(
-                        "output.per_feed",
-                        n,
-                        "expected a number from 1 to 10000, or 0 for no cap",
-                    ));
-                }
-            },
-            source_in: match &self.output.source_in {
-                None => SourceIn::ALL,
-                Some(places) => {
-                    let mut si = SourceIn::default();
-                    for p in places {
-                        match p.get_ref().as_str() {
-                            "content" => si.content = true,
-                            "author" => si.author = true,
-                            _ => {
-                                return Err(ctx.invalid(
-                                    "output.source_in",
-                                    p,
-                                    "expected \"content\" or \"author\", e.g. source_in = [\"content\", \"author\"] (or [] for neither)",
-                                ));
-                            }
-                        }
-                    }
-                    si
-                }
-            },
-        };
-
-        let timeout = match &self.fetch.timeout {
-            None => Duration::from_secs(30),
-            Some(t) => match humantime::parse_duration(t.get_ref()) {
-                Ok(d) if !d.is_zero() => d,
-                Ok(_) => return Err(ctx.invalid("fetch.timeout", t, "must be longer than zero")),
-                Err(e) => {
-                    return Err(ctx.invalid(
-                        "fetch.timeout",
-                        t,
-                        format!("{e}: expected a duration such as \"30s\" or \"2m\""),
-                    ));
-                }
-            },
-        };
-        let max_size = match &self.fetch.max_size {
-            None => 10 * 1024 * 1024,
-            Some(s) => match s.get_ref().trim().parse::<bytesize::ByteSize>() {
-                Ok(b) if b.as_u64() > 0 => b.as_u64(),
-                _ => {
-                    return Err(ctx.invalid(
-                        "fetch.max_size",
-                        s,
-                        "expected a size such as \"10MiB\", \"512KiB\" or \"2MB\"",
-                    ));
-                }
-            },
-        };
-        let concurrency = match &self.fetch.concurrency {
-            None => 16,
-            Some(c) if (1..=1024).contains(c.get_ref()) => *c.get_ref() as usize,
-            Some(c) => {
-                return Err(ctx.invalid(
-                    "fetch.concurrency",
-                    c,
-                    "expected a number from 1 to 1024",
-                ));
-            }
-        };
-        let per_host = match &self.fetch.per_host {
-            None => 2,
-            Some(c) if (1..=64).contains(c.get_ref()) => *c.get_ref() as usize,
-            Some(c) => {
-                return Err(ctx.invalid("fetch.per_host", c, "expected a number from 1 to 64"));
-            }
-        };
-        let fetch = FetchConfig {
-            timeout,
-            max_size,
-            concurrency,
-            user_agent: self.fetch.user_agent.unwrap_or_else(default_user_agent),
-            per_host,
-            respect_cache_hints: self.fetch.respect_cache_hints.unwrap_or(true),
-        };
-
+        let output = validate_output(ctx, self.output)?;
+        let fetch = validate_fetch(ctx, self.fetch)?;
         let public_url = match &self.public_url {
             None => None,
             Some(u) => {
                 Some(parse_public_url(u.get_ref()).map_err(|m| ctx.invalid("public_url", u, m))?)
             }
         };
-
-        let mut seen = HashSet::new();
-        // URL -> the feed that has it: two feeds polling one URL is a mistake `add` refuses
-        let mut urls: std::collections::HashMap<Url, String> = Default::default();
-        let mut feeds = Vec::with_capacity(self.feeds.len());
-        for raw in self.feeds {
-            let name = raw.name.get_ref().clone();
-            if !valid_name(&name) {
-                return Err(ctx.invalid(
-                    "feed.name",
-                    &raw.name,
-                    "a feed name is a slug of lowercase letters, digits, '-', '_' or '.' \
-                     (at most 64 characters), e.g. \"bbc-world\"",
-                ));
-            }
-            if !seen.insert(name.clone()) {
-                return Err(ctx.invalid(
-                    "feed.name",
-                    &raw.name,
-                    format!("another [[feed]] is already called \"{name}\"; names must be unique"),
-                ));
-            }
-            let url = match Url::parse(raw.url.get_ref().trim()) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
-                Ok(_) => {
-                    return Err(ctx.invalid(
-                        "feed.url",
-                        &raw.url,
-                        "only http:// and https:// URLs can be polled",
-                    ));
-                }
-                Err(e) => {
-                    return Err(ctx.invalid(
-                        "feed.url",
-                        &raw.url,
-                        format!(
-                            "{e}: expected an absolute URL such as \"https://example.com/feed.xml\""
-                        ),
-                    ));
-                }
-            };
-            if let Some(first) = urls.insert(url.clone(), name.clone()) {
-                return Err(ctx.invalid(
-                    "feed.url",
-                    &raw.url,
-                    format!(
-                        "feed \"{first}\" already has this URL; remove one of the two [[feed]] tables"
-                    ),
-                ));
-            }
-            let schedule = match &raw.schedule {
-                None => None,
-                Some(s) => Some(
-                    Schedule::parse(s.get_ref()).map_err(|m| ctx.invalid("feed.schedule", s, m))?,
-                ),
-            };
-            let timezone = match &raw.timezone {
-                None => None,
-                Some(t) => Some(t.get_ref().parse::<Tz>().map_err(|_| {
-                    ctx.invalid(
-                        "feed.timezone",
-                        t,
-                        "expected an IANA time zone name such as \"Asia/Shanghai\" or \"Europe/Paris\"",
-                    )
-                })?),
-            };
-            let request = feed_request(ctx, &raw)?;
-            let mut tags: Vec<String> = Vec::new();
-            for t in raw.tags {
-                let t = t.trim().to_string();
-                if !t.is_empty() && !tags.contains(&t) {
-                    tags.push(t);
-                }
-            }
-            let websub = match &raw.websub {
-                None => public_url.is_some(),
-                Some(w) if *w.get_ref() && public_url.is_none() => {
-                    return Err(ctx.invalid(
-                        "feed.websub",
-                        w,
-                        "WebSub needs a top-level `public_url` (the address hubs reach this \
-                         newswire at, e.g. \"https://news.example.org/\"); set it, or remove this key",
-                    ));
-                }
-                Some(w) => *w.get_ref(),
-            };
-            feeds.push(FeedConfig {
-                name,
-                url,
-                tags,
-                schedule,
-                timezone,
-                enabled: raw.enabled.unwrap_or(true),
-                title: raw
-                    .title
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty()),
-                request,
-                websub,
-                full_text: full_text_mode(ctx, &raw.full_text)?,
-                rules: selector_rules(ctx, "feed", &raw.content_selector, &raw.remove_selector)?,
-                near_duplicates: raw.near_duplicates.unwrap_or(true),
-            });
-        }
-
-        let mut views: Vec<ViewConfig> = Vec::new();
-        for raw in self.views {
-            let name = raw.name.get_ref().clone();
-            if !valid_name(&name) {
-                return Err(ctx.invalid(
-                    "view.name",
-                    &raw.name,
-                    "a view name is a slug of lowercase letters, digits, '-', '_' or '.', e.g. \"china-russia\"",
-                ));
-            }
-            if views.iter().any(|v| v.name == name) {
-                return Err(ctx.invalid(
-                    "view.name",
-                    &raw.name,
-                    format!("another [[view]] is already called \"{name}\"; names must be unique"),
-                ));
-            }
-            let mut only = Vec::new();
-            for f in &raw.feeds {
-                if !seen.contains(f.get_ref()) {
-                    return Err(ctx.invalid(
-                        "view.feeds",
-                        f,
-                        format!("no [[feed]] is called \"{}\"", f.get_ref()),
-                    ));
-                }
-                only.push(f.get_ref().clone());
-            }
-            let query = match &raw.query {
-                None => None,
-                Some(q) => {
-                    if crate::search::parse(q.get_ref()).is_empty() {
-                        return Err(ctx.invalid(
-                            "view.query",
-                            q,
-                            "expected words to search for, e.g. \"Russia OR Moscow\"",
-                        ));
-                    }
-                    Some(q.get_ref().clone())
-                }
-            };
-            let limit = match &raw.limit {
-                None => output.limit,
-                Some(l) if (1..=10_000).contains(l.get_ref()) => *l.get_ref() as usize,
-                Some(l) => {
-                    return Err(ctx.invalid("view.limit", l, "expected a number from 1 to 10000"));
-                }
-            };
-            views.push(ViewConfig {
-                title: raw.title.unwrap_or_else(|| name.clone()),
-                name,
-                tags: raw
-                    .tags
-                    .into_iter()
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .collect(),
-                feeds: only,
-                query,
-                limit,
-            });
-        }
-
-        let log_format = match &self.log.format {
-            None => crate::logging::LogFormat::Text,
-            Some(f) => match f.get_ref().as_str() {
-                "text" => crate::logging::LogFormat::Text,
-                "json" => crate::logging::LogFormat::Json,
-                _ => return Err(ctx.invalid("log.format", f, "expected \"text\" or \"json\"")),
-            },
-        };
-
-        let defaults = crate::store::StoreSettings::default();
-        let duration = |key: &str, v: &Spanned<String>| -> Result<Duration, ConfigError> {
-            match humantime::parse_duration(v.get_ref()) {
-                // past a century the arithmetic on dates stops making sense
-                Ok(d) if !d.is_zero() && d <= Duration::from_secs(100 * 365 * 86400) => Ok(d),
-                _ => Err(ctx.invalid(
-                    key,
-                    v,
-                    "expected a duration from 1s to 100 years, such as \"3d\", \"12h\" or \"90d\"",
-                )),
-            }
-        };
-        let store = crate::store::StoreSettings {
-            near_duplicates: self
-                .dedup
-                .near_duplicates
-                .unwrap_or(defaults.near_duplicates),
-            threshold: match &self.dedup.threshold {
-                None => defaults.threshold,
-                Some(t) if (0.1..=1.0).contains(t.get_ref()) => *t.get_ref(),
-                Some(t) => {
-                    return Err(ctx.invalid(
-                        "dedup.threshold",
-                        t,
-                        "expected a similarity from 0.1 to 1.0",
-                    ));
-                }
-            },
-            window: match &self.dedup.window {
-                None => defaults.window,
-                Some(w) => duration("dedup.window", w)?,
-            },
-            max_updates_per_day: match &self.dedup.max_updates_per_day {
-                None => defaults.max_updates_per_day,
-                Some(n) if (0..=1440).contains(n.get_ref()) => *n.get_ref() as u32,
-                Some(n) => {
-                    return Err(ctx.invalid(
-                        "dedup.max_updates_per_day",
-                        n,
-                        "expected a number from 0 to 1440",
-                    ));
-                }
-            },
-            max_age: match &self.storage.max_age {
-                None => defaults.max_age,
-                Some(a) if a.get_ref() == "off" => None,
-                Some(a) => Some(duration("storage.max_age", a).map_err(|_| {
-                    ctx.invalid(
-                        "storage.max_age",
-                        a,
-                        "expected a duration such as \"90d\", or \"off\"",
-                    )
-                })?),
-            },
-            max_per_feed: match &self.storage.max_per_feed {
-                None => defaults.max_per_feed,
-                Some(n) if *n.get_ref() == 0 => None,
-                Some(n) if *n.get_ref() > 0 => Some(*n.get_ref() as usize),
-                Some(n) => {
-                    return Err(ctx.invalid(
-                        "storage.max_per_feed",
-                        n,
-                        "expected a number (0 for no limit)",
-                    ));
-                }
-            },
-            feeds_without_near_duplicates: feeds
-                .iter()
-                .filter(|f| !f.near_duplicates)
-                .map(|f| f.name.clone())
-                .collect(),
-        };
-
-        let rules = validate_rules(ctx, self.rules, &seen)?;
-        let websub_defaults = WebSubConfig::default();
-        let websub = WebSubConfig {
-            lease: match &self.websub.lease {
-                None => websub_defaults.lease,
-                Some(l) => match humantime::parse_duration(l.get_ref()) {
-                    Ok(d)
-                        if d >= Duration::from_secs(60)
-                            && d <= Duration::from_secs(365 * 86400) =>
-                    {
-                        d
-                    }
-                    _ => {
-                        return Err(ctx.invalid(
-                            "websub.lease",
-                            l,
-                            "expected a duration from 1m to 365d, such as \"10d\"",
-                        ));
-                    }
-                },
-            },
-            safety_interval: match &self.websub.safety_interval {
-                None => websub_defaults.safety_interval,
-                Some(i) => duration("websub.safety_interval", i)?,
-            },
-        };
-
+        let feeds = validate_feeds(ctx, self.feeds, public_url.is_some())?;
+        let names: HashSet<String> = feeds.iter().map(|f| f.name.clone()).collect();
+        let views = validate_views(ctx, self.views, &names, output.limit)?;
+        let store = store_settings(ctx, &self.dedup, &self.storage, &feeds)?;
         Ok(Config {
             path: ctx.path.to_path_buf(),
             database,
@@ -1089,16 +719,409 @@ impl RawConfig {
             schedule,
             output,
             fetch,
-            feeds,
             views,
-            log_format,
+            log_format: log_format(ctx, &self.log)?,
             store,
-            rules,
+            rules: validate_rules(ctx, self.rules, &names)?,
             public_url,
-            websub,
+            websub: websub_config(ctx, &self.websub)?,
             sites: sites(ctx, &self.sites)?,
+            feeds,
         })
     }
+}
+
+/// `[output]`.
+fn validate_output(ctx: &Ctx, raw: RawOutput) -> Result<OutputConfig, ConfigError> {
+    let limit = ctx.number("output.limit", &raw.limit, 200, 1..=10_000)? as usize;
+    let http_url = |key: &str,
+                    v: &Option<Spanned<String>>|
+     -> Result<Option<String>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(u) => match Url::parse(u.get_ref().trim()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(Some(url.to_string())),
+                _ => Err(ctx.invalid(key, u, "expected an absolute http(s) URL")),
+            },
+        }
+    };
+    let display_zone = match &raw.timezone {
+        None => Tz::UTC,
+        Some(t) => t.get_ref().parse::<Tz>().map_err(|_| {
+            ctx.invalid(
+                "output.timezone",
+                t,
+                "expected an IANA time zone name such as \"Europe/London\" or \"UTC\"",
+            )
+        })?,
+    };
+    Ok(OutputConfig {
+        title: raw.title.unwrap_or_else(|| "newswire".to_string()),
+        limit,
+        file: raw.file.as_deref().map(|f| ctx.relative_path(f)),
+        rss_file: raw.rss_file.as_deref().map(|f| ctx.relative_path(f)),
+        json_file: raw.json_file.as_deref().map(|f| ctx.relative_path(f)),
+        icon: http_url("output.icon", &raw.icon)?,
+        logo: http_url("output.logo", &raw.logo)?,
+        hub: http_url("output.hub", &raw.hub)?,
+        timezone: display_zone,
+        per_feed: match &raw.per_feed {
+            None => Some(50),
+            Some(n) if *n.get_ref() == 0 => None,
+            Some(n) if (1..=10_000).contains(n.get_ref()) => Some(*n.get_ref() as usize),
+            Some(n) => {
+                return Err(ctx.invalid(
+                    "output.per_feed",
+                    n,
+                    "expected a number from 1 to 10000, or 0 for no cap",
+                ));
+            }
+        },
+        source_in: match &raw.source_in {
+            None => SourceIn::ALL,
+            Some(places) => {
+                let mut si = SourceIn::default();
+                for p in places {
+                    match p.get_ref().as_str() {
+                        "content" => si.content = true,
+                        "author" => si.author = true,
+                        _ => {
+                            return Err(ctx.invalid(
+                                "output.source_in",
+                                p,
+                                "expected \"content\" or \"author\", e.g. source_in = [\"content\", \"author\"] (or [] for neither)",
+                            ));
+                        }
+                    }
+                }
+                si
+            }
+        },
+    })
+}
+
+/// `[fetch]`.
+fn validate_fetch(ctx: &Ctx, raw: RawFetch) -> Result<FetchConfig, ConfigError> {
+    let timeout = match &raw.timeout {
+        None => Duration::from_secs(30),
+        Some(t) => match humantime::parse_duration(t.get_ref()) {
+            Ok(d) if !d.is_zero() => d,
+            Ok(_) => return Err(ctx.invalid("fetch.timeout", t, "must be longer than zero")),
+            Err(e) => {
+                return Err(ctx.invalid(
+                    "fetch.timeout",
+                    t,
+                    format!("{e}: expected a duration such as \"30s\" or \"2m\""),
+                ));
+            }
+        },
+    };
+    let max_size = match &raw.max_size {
+        None => 10 * 1024 * 1024,
+        Some(s) => match s.get_ref().trim().parse::<bytesize::ByteSize>() {
+            Ok(b) if b.as_u64() > 0 => b.as_u64(),
+            _ => {
+                return Err(ctx.invalid(
+                    "fetch.max_size",
+                    s,
+                    "expected a size such as \"10MiB\", \"512KiB\" or \"2MB\"",
+                ));
+            }
+        },
+    };
+    let concurrency = ctx.number("fetch.concurrency", &raw.concurrency, 16, 1..=1024)? as usize;
+    let per_host = ctx.number("fetch.per_host", &raw.per_host, 2, 1..=64)? as usize;
+    Ok(FetchConfig {
+        timeout,
+        max_size,
+        concurrency,
+        user_agent: raw.user_agent.unwrap_or_else(default_user_agent),
+        per_host,
+        respect_cache_hints: raw.respect_cache_hints.unwrap_or(true),
+    })
+}
+
+/// Every `[[feed]]`: unique names and URLs, each feed's own settings. A feed takes WebSub
+/// by default when `public_url` is set (`websub_default`).
+fn validate_feeds(
+    ctx: &Ctx,
+    raw_feeds: Vec<RawFeed>,
+    websub_default: bool,
+) -> Result<Vec<FeedConfig>, ConfigError> {
+    let mut seen = HashSet::new();
+    // URL -> the feed that has it: two feeds polling one URL is a mistake `add` refuses
+    let mut urls: std::collections::HashMap<Url, String> = Default::default();
+    let mut feeds = Vec::with_capacity(raw_feeds.len());
+    for raw in raw_feeds {
+        let name = raw.name.get_ref().clone();
+        if !valid_name(&name) {
+            return Err(ctx.invalid(
+                "feed.name",
+                &raw.name,
+                "a feed name is a slug of lowercase letters, digits, '-', '_' or '.' \
+                 (at most 64 characters), e.g. \"bbc-world\"",
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(ctx.invalid(
+                "feed.name",
+                &raw.name,
+                format!("another [[feed]] is already called \"{name}\"; names must be unique"),
+            ));
+        }
+        let url = match Url::parse(raw.url.get_ref().trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+            Ok(_) => {
+                return Err(ctx.invalid(
+                    "feed.url",
+                    &raw.url,
+                    "only http:// and https:// URLs can be polled",
+                ));
+            }
+            Err(e) => {
+                return Err(ctx.invalid(
+                    "feed.url",
+                    &raw.url,
+                    format!(
+                        "{e}: expected an absolute URL such as \"https://example.com/feed.xml\""
+                    ),
+                ));
+            }
+        };
+        if let Some(first) = urls.insert(url.clone(), name.clone()) {
+            return Err(ctx.invalid(
+                "feed.url",
+                &raw.url,
+                format!(
+                    "feed \"{first}\" already has this URL; remove one of the two [[feed]] tables"
+                ),
+            ));
+        }
+        let schedule = match &raw.schedule {
+            None => None,
+            Some(s) => {
+                Some(Schedule::parse(s.get_ref()).map_err(|m| ctx.invalid("feed.schedule", s, m))?)
+            }
+        };
+        let timezone = match &raw.timezone {
+            None => None,
+            Some(t) => Some(t.get_ref().parse::<Tz>().map_err(|_| {
+                ctx.invalid(
+                    "feed.timezone",
+                    t,
+                    "expected an IANA time zone name such as \"Asia/Shanghai\" or \"Europe/Paris\"",
+                )
+            })?),
+        };
+        let request = feed_request(ctx, &raw)?;
+        let mut tags: Vec<String> = Vec::new();
+        for t in raw.tags {
+            let t = t.trim().to_string();
+            if !t.is_empty() && !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        let websub = match &raw.websub {
+            None => websub_default,
+            Some(w) if *w.get_ref() && !websub_default => {
+                return Err(ctx.invalid(
+                    "feed.websub",
+                    w,
+                    "WebSub needs a top-level `public_url` (the address hubs reach this \
+                     newswire at, e.g. \"https://news.example.org/\"); set it, or remove this key",
+                ));
+            }
+            Some(w) => *w.get_ref(),
+        };
+        feeds.push(FeedConfig {
+            name,
+            url,
+            tags,
+            schedule,
+            timezone,
+            enabled: raw.enabled.unwrap_or(true),
+            title: raw
+                .title
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
+            request,
+            websub,
+            full_text: full_text_mode(ctx, &raw.full_text)?,
+            rules: selector_rules(ctx, "feed", &raw.content_selector, &raw.remove_selector)?,
+            near_duplicates: raw.near_duplicates.unwrap_or(true),
+        });
+    }
+    Ok(feeds)
+}
+
+/// Every `[[view]]`, over the configured `feeds`; `default_limit` is `[output] limit`.
+fn validate_views(
+    ctx: &Ctx,
+    raw_views: Vec<RawView>,
+    feeds: &HashSet<String>,
+    default_limit: usize,
+) -> Result<Vec<ViewConfig>, ConfigError> {
+    let mut views: Vec<ViewConfig> = Vec::new();
+    for raw in raw_views {
+        let name = raw.name.get_ref().clone();
+        if !valid_name(&name) {
+            return Err(ctx.invalid(
+                "view.name",
+                &raw.name,
+                "a view name is a slug of lowercase letters, digits, '-', '_' or '.', e.g. \"china-russia\"",
+            ));
+        }
+        if views.iter().any(|v| v.name == name) {
+            return Err(ctx.invalid(
+                "view.name",
+                &raw.name,
+                format!("another [[view]] is already called \"{name}\"; names must be unique"),
+            ));
+        }
+        let mut only = Vec::new();
+        for f in &raw.feeds {
+            if !feeds.contains(f.get_ref()) {
+                return Err(ctx.invalid(
+                    "view.feeds",
+                    f,
+                    format!("no [[feed]] is called \"{}\"", f.get_ref()),
+                ));
+            }
+            only.push(f.get_ref().clone());
+        }
+        let query = match &raw.query {
+            None => None,
+            Some(q) => {
+                if crate::search::parse(q.get_ref()).is_empty() {
+                    return Err(ctx.invalid(
+                        "view.query",
+                        q,
+                        "expected words to search for, e.g. \"Russia OR Moscow\"",
+                    ));
+                }
+                Some(q.get_ref().clone())
+            }
+        };
+        let limit =
+            ctx.number("view.limit", &raw.limit, default_limit as i64, 1..=10_000)? as usize;
+        views.push(ViewConfig {
+            title: raw.title.unwrap_or_else(|| name.clone()),
+            name,
+            tags: raw
+                .tags
+                .into_iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            feeds: only,
+            query,
+            limit,
+        });
+    }
+    Ok(views)
+}
+
+/// `[log]`.
+fn log_format(ctx: &Ctx, raw: &RawLog) -> Result<crate::logging::LogFormat, ConfigError> {
+    Ok(match &raw.format {
+        None => crate::logging::LogFormat::Text,
+        Some(f) => match f.get_ref().as_str() {
+            "text" => crate::logging::LogFormat::Text,
+            "json" => crate::logging::LogFormat::Json,
+            _ => return Err(ctx.invalid("log.format", f, "expected \"text\" or \"json\"")),
+        },
+    })
+}
+
+/// `[dedup]` and `[storage]`, with the feeds that set `near_duplicates = false`.
+fn store_settings(
+    ctx: &Ctx,
+    dedup: &RawDedup,
+    storage: &RawStorage,
+    feeds: &[FeedConfig],
+) -> Result<crate::store::StoreSettings, ConfigError> {
+    let defaults = crate::store::StoreSettings::default();
+    Ok(crate::store::StoreSettings {
+        near_duplicates: dedup.near_duplicates.unwrap_or(defaults.near_duplicates),
+        threshold: match &dedup.threshold {
+            None => defaults.threshold,
+            Some(t) if (0.1..=1.0).contains(t.get_ref()) => *t.get_ref(),
+            Some(t) => {
+                return Err(ctx.invalid(
+                    "dedup.threshold",
+                    t,
+                    "expected a similarity from 0.1 to 1.0",
+                ));
+            }
+        },
+        window: match &dedup.window {
+            None => defaults.window,
+            Some(w) => ctx.duration("dedup.window", w)?,
+        },
+        max_updates_per_day: match &dedup.max_updates_per_day {
+            None => defaults.max_updates_per_day,
+            Some(n) if (0..=1440).contains(n.get_ref()) => *n.get_ref() as u32,
+            Some(n) => {
+                return Err(ctx.invalid(
+                    "dedup.max_updates_per_day",
+                    n,
+                    "expected a number from 0 to 1440",
+                ));
+            }
+        },
+        max_age: match &storage.max_age {
+            None => defaults.max_age,
+            Some(a) if a.get_ref() == "off" => None,
+            Some(a) => Some(ctx.duration("storage.max_age", a).map_err(|_| {
+                ctx.invalid(
+                    "storage.max_age",
+                    a,
+                    "expected a duration such as \"90d\", or \"off\"",
+                )
+            })?),
+        },
+        max_per_feed: match &storage.max_per_feed {
+            None => defaults.max_per_feed,
+            Some(n) if *n.get_ref() == 0 => None,
+            Some(n) if *n.get_ref() > 0 => Some(*n.get_ref() as usize),
+            Some(n) => {
+                return Err(ctx.invalid(
+                    "storage.max_per_feed",
+                    n,
+                    "expected a number (0 for no limit)",
+                ));
+            }
+        },
+        feeds_without_near_duplicates: feeds
+            .iter()
+            .filter(|f| !f.near_duplicates)
+            .map(|f| f.name.clone())
+            .collect(),
+    })
+}
+
+/// `[websub]`.
+fn websub_config(ctx: &Ctx, raw: &RawWebSub) -> Result<WebSubConfig, ConfigError> {
+    let websub_defaults = WebSubConfig::default();
+    Ok(WebSubConfig {
+        lease: match &raw.lease {
+            None => websub_defaults.lease,
+            Some(l) => match humantime::parse_duration(l.get_ref()) {
+                Ok(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(365 * 86400) => d,
+                _ => {
+                    return Err(ctx.invalid(
+                        "websub.lease",
+                        l,
+                        "expected a duration from 1m to 365d, such as \"10d\"",
+                    ));
+                }
+            },
+        },
+        safety_interval: match &raw.safety_interval {
+            None => websub_defaults.safety_interval,
+            Some(i) => ctx.duration("websub.safety_interval", i)?,
+        },
+    })
 }
 
 /// `headers`, `user_agent`, `username` and `password` of one `[[feed]]`.
