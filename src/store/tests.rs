@@ -1,5 +1,10 @@
 use super::*;
+use crate::article::{Article, FeedMeta};
 use crate::dedup;
+use crate::fetch::Validators;
+use crate::health::LastOutcome;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
 
 fn article(guid: Option<&str>, link: &str, title: &str, content: &str) -> Article {
     let url = url::Url::parse(link).unwrap();
