@@ -9,6 +9,7 @@
 //! apply.rs    one poll's plan executed (entries, stories, near-duplicate index, retention)
 //! stories.rs  story queries, counts, the generation the merged feed is rendered at
 //! explain.rs  why a story holds its copies; split
+//! storage.rs  the Storage trait: the contract any store keeps, in the model's types
 //! fulltext.rs, rules.rs, websub.rs, backup.rs: those features' tables
 //! ```
 //!
@@ -31,6 +32,7 @@ mod explain;
 mod feeds;
 mod fulltext;
 mod rules;
+mod storage;
 mod stories;
 mod websub;
 
@@ -42,6 +44,7 @@ pub use explain::{Split, StoryCopies, StoryCopy};
 pub use feeds::{FeedSpec, FeedState, FeedUpdate};
 pub use fulltext::{FullTextCandidate, FullTextFields, FullTextResult};
 pub use rules::{ApplyMarks, RuleEntry};
+pub use storage::Storage;
 use stories::touch;
 pub use stories::{Story, StoryQuery, StorySource};
 
