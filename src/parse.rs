@@ -772,7 +772,7 @@ pub fn parse_feed(
     let mut text = if is_json {
         text
     } else {
-        let text = loose::repair_root(atom03_as_atom10(text));
+        let text = loose::repair_root(loose::unprefix_feed_elements(atom03_as_atom10(text)));
         neutralize_declarations(loose::rdf_items_without_link(text))
     };
     let mut kept: Option<Vec<usize>> = None;

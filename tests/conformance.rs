@@ -102,9 +102,10 @@ fn feedparser_parser_cases_pass_rate() {
         .filter(|c| c.status != Status::NotApplicable)
         .count();
     // measured; raise it when a fix lands, never lower it
-    const FLOOR: usize = 232;
+    const FLOOR: usize = 234;
     assert!(
         pass >= FLOOR,
         "{pass} of {applicable} applicable feedparser checks pass; it was {FLOOR}"
     );
+    eprintln!("{pass} of {applicable} applicable feedparser checks pass; it was {FLOOR}");
 }

@@ -292,7 +292,38 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
          <item><title>Still here</title><link>https://sloppy.example/3</link></item>\
          </channel></rss>"
     );
+    // a research institute's Atom feed written with an `atom:` prefix throughout
+    let prefixed_atom = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+        <atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>Institute News</atom:title>\
+        <atom:id>urn:institute</atom:id><atom:updated>2025-06-05T10:00:00Z</atom:updated>\
+        <atom:entry><atom:id>urn:institute:1</atom:id><atom:title>Survey results published</atom:title>\
+        <atom:link href=\"https://institute.example/news/1\"/><atom:updated>2025-06-05T10:00:00Z</atom:updated>\
+        <atom:content type=\"html\"><![CDATA[<p>The <b>survey</b> is out.</p>]]></atom:content></atom:entry>\
+        </atom:feed>"
+        .to_string();
+    // a library's RSS 1.0 feed whose channel and items carry an `rss:` prefix
+    let prefixed_rdf = "<?xml version=\"1.0\"?>\
+        <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:rss=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+        <rss:channel rdf:about=\"https://library.example/\"><rss:title>Library</rss:title><rss:link>https://library.example/</rss:link>\
+        <rss:description>New books</rss:description></rss:channel>\
+        <rss:item rdf:about=\"https://library.example/b/1\"><rss:title>New atlas arrives</rss:title>\
+        <rss:link>https://library.example/b/1</rss:link><dc:date>2025-06-05T09:00:00Z</dc:date></rss:item>\
+        </rdf:RDF>"
+        .to_string();
+    // a radio station's RSS 2.0 in the old UserLand namespace, bound to a prefix
+    let prefixed_rss = "<?xml version=\"1.0\"?>\
+        <r:rss version=\"2.0\" xmlns:r=\"http://backend.userland.com/rss2\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+        <r:channel><r:title>Station</r:title><r:link>https://station.example/</r:link>\
+        <r:description>Bulletins</r:description>\
+        <r:item><r:title>Evening bulletin</r:title><r:link>https://station.example/b/7</r:link>\
+        <r:description>&lt;p&gt;Traffic and weather.&lt;/p&gt;</r:description><dc:creator>Newsroom</dc:creator>\
+        <r:pubDate>Thu, 05 Jun 2025 18:00:00 GMT</r:pubDate></r:item>\
+        </r:channel></r:rss>"
+        .to_string();
     vec![
+        ("prefixed-rss", "application/rss+xml", prefixed_rss),
+        ("prefixed-atom", "application/atom+xml", prefixed_atom),
+        ("prefixed-rdf", "application/rdf+xml", prefixed_rdf),
         ("newspaper", "application/rss+xml; charset=utf-8", newspaper),
         ("rss090", "application/rdf+xml", rss090),
         ("default-ns", "application/rss+xml", default_ns),
@@ -404,8 +435,46 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
             .contains("its references repaired"),
         "{error:?}"
     );
+    // feed elements written with a namespace prefix
+    let station = entries_of(&env, "prefixed-rss");
+    assert_eq!(station.len(), 1, "RSS in a prefixed namespace is read");
+    let bulletin = by_title(&station, "Evening bulletin");
+    assert_eq!(
+        bulletin.link.as_deref(),
+        Some("https://station.example/b/7")
+    );
+    assert_eq!(bulletin.published, at(2025, 6, 5, 18, 0));
+    assert_eq!(bulletin.authors, ["Newsroom"]);
+    let institute = entries_of(&env, "prefixed-atom");
+    assert_eq!(institute.len(), 1);
+    let survey = by_title(&institute, "Survey results published");
+    assert_eq!(
+        survey.link.as_deref(),
+        Some("https://institute.example/news/1")
+    );
+    assert!(
+        survey
+            .content
+            .as_deref()
+            .is_some_and(|c| c.contains("<b>survey</b>")),
+        "{survey:?}"
+    );
+    let library = entries_of(&env, "prefixed-rdf");
+    assert_eq!(library.len(), 1);
+    assert_eq!(
+        by_title(&library, "New atlas arrives").published,
+        at(2025, 6, 5, 9, 0)
+    );
     // the rest read as they are
-    for name in ["rss090", "default-ns", "lowercase", "podcast"] {
+    for name in [
+        "rss090",
+        "default-ns",
+        "lowercase",
+        "podcast",
+        "prefixed-rss",
+        "prefixed-atom",
+        "prefixed-rdf",
+    ] {
         assert_eq!(states[name].0, "ok", "{name}: {:?}", states[name]);
     }
     assert_no_replacement_characters(&env);

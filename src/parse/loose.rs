@@ -2,7 +2,8 @@
 //!
 //! Two kinds of repair. Documents that are valid but that feed-rs does not recognise are
 //! rewritten before it sees them ([`repair_root`]: RSS 0.90's namespace, a default namespace
-//! or an unknown version on `<rss>`). Documents that feed-rs rejects or panics on are read
+//! or an unknown version on `<rss>`; [`unprefix_feed_elements`]: RSS in a namespace bound to
+//! a prefix). Documents that feed-rs rejects or panics on are read
 //! the way feedparser's loose mode reads them: references fixed ([`repair_references`]),
 //! then, if that is not enough, entry by entry ([`read_entries`]): a fault inside one entry
 //! costs that entry's faulty element, at worst that entry, never the feed.
@@ -94,6 +95,56 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     out.push_str(&text[..root.start]);
     out.push_str(&new);
     out.push_str(&text[root.end..]);
+    Cow::Owned(out)
+}
+
+/// RSS 2.0 put in a namespace bound to a prefix (`<r:rss xmlns:r="http://backend.userland.com/rss2">`,
+/// `<r:channel>`, `<r:item>`): valid XML, and feedparser reads it, but feed-rs reads RSS only
+/// without a namespace and finds nothing. The prefix is taken off the elements (outside
+/// comments, CDATA and processing instructions); the other prefixes (modules such as
+/// `dc:`) stay. [`repair_root`] then reads the root as any `<rss>`. (Atom and RSS 1.0 with
+/// a prefix feed-rs reads as they are.)
+pub(super) fn unprefix_feed_elements(text: Cow<'_, str>) -> Cow<'_, str> {
+    let Some(root) = root_tag(&text) else {
+        return text;
+    };
+    let tag = &text[root.clone()];
+    let name = element_name(tag);
+    let Some((prefix, "rss")) = name.split_once(':') else {
+        return text;
+    };
+    let open = format!("<{prefix}:");
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..root.start]);
+    out.push_str("<rss");
+    out.push_str(&tag[1 + name.len()..]);
+    let close = format!("</{prefix}:");
+    let mut rest = &text[root.end..];
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let skip_to = |end: &str| rest.find(end).map_or(rest.len(), |i| i + end.len());
+        let copied = if rest.starts_with("<![CDATA[") {
+            skip_to("]]>")
+        } else if rest.starts_with("<!--") {
+            skip_to("-->")
+        } else if rest.starts_with("<?") {
+            skip_to("?>")
+        } else if rest.starts_with(&close) {
+            out.push_str("</");
+            rest = &rest[close.len()..];
+            continue;
+        } else if rest.starts_with(&open) {
+            out.push('<');
+            rest = &rest[open.len()..];
+            continue;
+        } else {
+            1
+        };
+        out.push_str(&rest[..copied]);
+        rest = &rest[copied..];
+    }
+    out.push_str(rest);
     Cow::Owned(out)
 }
 
@@ -564,6 +615,30 @@ mod tests {
         );
         let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"/>";
         assert!(matches!(repair_root(Cow::Borrowed(atom)), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn rss_in_a_prefixed_namespace_loses_its_prefix() {
+        let doc = "<?xml version=\"1.0\"?><r:rss version=\"2.0\" xmlns:r=\"http://backend.userland.com/rss2\" \
+            xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><r:channel><r:title>T</r:title><!-- <r:x> -->\
+            <r:item><r:title>One</r:title><dc:creator>A</dc:creator>\
+            <r:description><![CDATA[<r:keep/> a < b]]></r:description></r:item></r:channel></r:rss>";
+        assert_eq!(
+            unprefix_feed_elements(Cow::Borrowed(doc)),
+            "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:r=\"http://backend.userland.com/rss2\" \
+            xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>T</title><!-- <r:x> -->\
+            <item><title>One</title><dc:creator>A</dc:creator>\
+            <description><![CDATA[<r:keep/> a < b]]></description></item></channel></rss>"
+        );
+        for doc in [
+            "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><atom:link href=\"x\"/></channel></rss>",
+            "<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:entry/></atom:feed>",
+        ] {
+            assert!(
+                matches!(unprefix_feed_elements(Cow::Borrowed(doc)), Cow::Borrowed(_)),
+                "{doc}"
+            );
+        }
     }
 
     #[test]
