@@ -28,6 +28,9 @@ pub struct Metrics {
     rule_matches: Family<Labels, Counter>,
     full_text: Family<Labels, Counter>,
     config_reload_failed: Gauge,
+    websub_deliveries: Family<Labels, Counter>,
+    websub_requests: Family<Labels, Counter>,
+    websub_pings: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -98,7 +101,28 @@ impl Metrics {
             "1 while the last config reload failed (the daemon runs on its last good config), else 0",
             config_reload_failed.clone(),
         );
+        let websub_deliveries = Family::<Labels, Counter>::default();
+        registry.register(
+            "websub_deliveries",
+            "WebSub content deliveries by outcome: accepted (signed with the subscription's secret and read), rejected (bad signature or too large), unsubscribed (the feed no longer takes pushes)",
+            websub_deliveries.clone(),
+        );
+        let websub_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "websub_hub_requests",
+            "Subscribe and unsubscribe requests sent to hubs, by mode and result (accepted by the hub, or failed)",
+            websub_requests.clone(),
+        );
+        let websub_pings = Family::<Labels, Counter>::default();
+        registry.register(
+            "websub_publish_pings",
+            "Publish pings sent to `[output] hub`, by result (accepted, refused, unreachable)",
+            websub_pings.clone(),
+        );
         Metrics {
+            websub_deliveries,
+            websub_requests,
+            websub_pings,
             config_reload_failed,
             rule_matches,
             registry,
@@ -155,6 +179,32 @@ impl Metrics {
         }
     }
 
+    /// Counts a WebSub delivery by outcome (accepted, rejected, unsubscribed).
+    pub fn websub_delivery(&self, outcome: &str) {
+        self.websub_deliveries
+            .get_or_create(&vec![("outcome", outcome.to_string())])
+            .inc();
+    }
+
+    /// Counts a request sent to a hub: its mode (subscribe, unsubscribe) and whether the hub
+    /// accepted it.
+    pub fn websub_request(&self, mode: &str, accepted: bool) {
+        let result = if accepted { "accepted" } else { "failed" };
+        self.websub_requests
+            .get_or_create(&vec![
+                ("mode", mode.to_string()),
+                ("result", result.to_string()),
+            ])
+            .inc();
+    }
+
+    /// Counts a publish ping by result (accepted, refused, unreachable).
+    pub fn websub_ping(&self, result: &str) {
+        self.websub_pings
+            .get_or_create(&vec![("result", result.to_string())])
+            .inc();
+    }
+
     /// Records whether the last config reload failed.
     pub fn config_reload_failed(&self, failed: bool) {
         self.config_reload_failed.set(i64::from(failed));
@@ -207,6 +257,9 @@ mod tests {
         m.articles("new", 3);
         m.request("/feed.atom", 200, Duration::from_millis(2));
         m.rule_match("no-ads", "drop", 2);
+        m.websub_delivery("accepted");
+        m.websub_request("subscribe", true);
+        m.websub_ping("refused");
         let text = m.render(&[("ok".into(), 2), ("failing".into(), 1)], 4096);
         for needle in [
             "newswire_polls_total{outcome=\"ok\"} 1",
@@ -214,6 +267,9 @@ mod tests {
             "newswire_articles_total{kind=\"new\"} 3",
             "newswire_feeds{state=\"failing\"} 1",
             "newswire_database_bytes 4096",
+            "newswire_websub_deliveries_total{outcome=\"accepted\"} 1",
+            "newswire_websub_hub_requests_total{mode=\"subscribe\",result=\"accepted\"} 1",
+            "newswire_websub_publish_pings_total{result=\"refused\"} 1",
             "newswire_http_requests_total{route=\"/feed.atom\",status=\"200\"} 1",
             "newswire_fetch_duration_seconds_bucket",
             "newswire_rule_matches_total{rule=\"no-ads\",action=\"drop\"} 2",

@@ -245,6 +245,21 @@ async fn subscribe_verify_push_renew_and_unsubscribe() {
             .contains(&format!("{public}feed.atom").as_str()),
         "{ping:?}"
     );
+
+    // /metrics counts what WebSub did
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "newswire_websub_deliveries_total{outcome=\"accepted\"} 3",
+        "newswire_websub_deliveries_total{outcome=\"rejected\"} 4",
+        "newswire_websub_hub_requests_total{mode=\"subscribe\",result=\"accepted\"}",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
     // and the merged feed advertises hub and self under public_url
     let atom = reqwest::get(d.url("/feed.atom"))
         .await

@@ -128,12 +128,15 @@ impl Publisher {
         form.extend(urls.iter().map(|u| ("hub.url", u.as_str())));
         match self.client.post(&hub).form(&form).send().await {
             Ok(r) if r.status().is_success() => {
+                crate::metrics::metrics().websub_ping("accepted");
                 info!(hub = %hub, topics = urls.len(), "publish ping sent to the WebSub hub")
             }
             Ok(r) => {
+                crate::metrics::metrics().websub_ping("refused");
                 warn!(hub = %hub, status = r.status().as_u16(), "the WebSub hub refused the publish ping")
             }
             Err(e) => {
+                crate::metrics::metrics().websub_ping("unreachable");
                 warn!(hub = %hub, error = %error_chain(&e), "cannot reach the WebSub hub for a publish ping")
             }
         }

@@ -156,7 +156,9 @@ impl Subscriber {
         existing: Option<Subscription>,
     ) {
         let mode = request.mode;
-        match self.try_send(feed, feed_url, &request, existing).await {
+        let sent = self.try_send(feed, feed_url, &request, existing).await;
+        crate::metrics::metrics().websub_request(mode.as_str(), sent.is_ok());
+        match sent {
             Ok(()) => info!(
                 feed,
                 hub = %request.hub,
@@ -452,6 +454,7 @@ async fn deliver(
     let count = |accepted: bool| {
         let name = sub.feed.clone();
         let store = Arc::clone(&this.store);
+        crate::metrics::metrics().websub_delivery(if accepted { "accepted" } else { "rejected" });
         async move {
             let at = Utc::now();
             if let Err(e) = store
@@ -494,6 +497,7 @@ async fn deliver(
         matches!(sub.state, SubState::Subscribed | SubState::Requested),
     ) else {
         info!(feed = %name, "WebSub delivery ignored: the feed is no longer subscribed");
+        crate::metrics::metrics().websub_delivery("unsubscribed");
         return text(StatusCode::ACCEPTED, String::new());
     };
     let base = Url::parse(&sub.topic).unwrap_or_else(|_| feed.url.clone());
