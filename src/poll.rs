@@ -574,7 +574,7 @@ async fn run(
         let oldest = ctx.store.call(|s| s.oldest_published()).await?;
         crate::fair::date_backlog(&mut normalized.articles, at, oldest);
     }
-    judge_articles(ctx.store, &ctx.rules, feed, &mut normalized.articles, at).await?;
+    judge_articles(ctx.store, &ctx.rules, feed, &mut normalized, at).await?;
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = hint(update.ttl);
     let outcome = store_document(ctx.store, name, update, normalized, fetched.status).await;
@@ -625,7 +625,7 @@ async fn store_document(
     store: &Arc<Store>,
     name: String,
     update: FeedUpdate,
-    normalized: normalize::Normalized,
+    mut normalized: normalize::Normalized,
     status: u16,
 ) -> Result<Outcome, PollError> {
     // `call`, not `write`: the polls waiting here (at most STORE_SLOTS, so at most that
@@ -633,10 +633,11 @@ async fn store_document(
     // written together by whichever of them gets the writer (group commit)
     store
         .call(move |s| {
-            let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
+            let (meta, duplicates) = (std::mem::take(&mut normalized.meta), normalized.duplicates);
+            let stats = s.apply_prepared(&name, &update, &meta, normalized.prepared())?;
             Ok(Outcome::Updated {
                 stats,
-                duplicates: normalized.duplicates,
+                duplicates,
                 status,
             })
         })
@@ -680,7 +681,7 @@ pub async fn ingest_pushed(
             let (_, recovered, mut normalized) =
                 parse_document(feed, body, content_type, base, at).await?;
             update.recovered = parse::recovered_summary(&recovered);
-            judge_articles(store, rules, feed, &mut normalized.articles, at).await?;
+            judge_articles(store, rules, feed, &mut normalized, at).await?;
             let outcome = store_document(store, feed.name.clone(), update, normalized, 200).await;
             drop(store_slot);
             outcome
@@ -710,13 +711,14 @@ pub async fn ingest_pushed(
     .await
 }
 
-/// The rules step between normalize and store: leaves in `articles` what the rules keep,
-/// and records every decision (drops first, so that a crash never stores what was dropped).
+/// The rules step between normalize and store: leaves in `normalized` what the rules keep
+/// (with the texts computed for them), and records every decision (drops first, so that a
+/// crash never stores what was dropped).
 async fn judge_articles(
     store: &Arc<Store>,
     rules: &Arc<Vec<Rule>>,
     feed: &FeedConfig,
-    articles: &mut Vec<crate::article::Article>,
+    normalized: &mut normalize::Normalized,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let name = feed.name.clone();
@@ -729,7 +731,8 @@ async fn judge_articles(
         return Ok(());
     }
     let (name, tags) = (feed.name.clone(), feed.tags.clone());
-    let all = std::mem::take(articles);
+    let all = std::mem::take(&mut normalized.articles);
+    let texts = std::mem::take(&mut normalized.texts);
     let judged = tokio::task::spawn_blocking(move || {
         let keys: Vec<String> = all.iter().map(|a| a.key.as_stored()).collect();
         let judged = rules::judge(&rules, &name, &tags, all, &dropped, at);
@@ -747,6 +750,9 @@ async fn judge_articles(
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
     let (keys, judged) = judged;
+    // keys are unique within a document: each kept article takes its text back by its key
+    let mut text_of: HashMap<String, crate::dedup::ArticleText> =
+        keys.iter().cloned().zip(texts).collect();
     let dropped_now = judged.marks.iter().filter(|m| m.action == "drop").count();
     if dropped_now + judged.still_dropped > 0 {
         info!(
@@ -762,7 +768,13 @@ async fn judge_articles(
             .write(move |s| s.record_marks(&name, &keys, &marks, at))
             .await?;
     }
-    *articles = judged.kept;
+    normalized.texts = judged
+        .kept
+        .iter()
+        .map(|a| text_of.remove(&a.key.as_stored()))
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
+    normalized.articles = judged.kept;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
 use crate::article::{Article, ArticleKey, FeedMeta};
-use crate::dedup;
+use crate::dedup::{self, ArticleText, Prepared};
 use crate::parse::{EntryHints, ParsedFeed, forbidden_in_xml};
 
 mod clean;
@@ -35,8 +35,39 @@ pub struct Normalized {
     pub meta: FeedMeta,
     /// One article per distinct entry, in document order.
     pub articles: Vec<Article>,
+    /// The text of each article (content hash, plain text, near-duplicate keys), computed
+    /// here, in the parse threads, so that the store's writer does not: `texts[i]` is
+    /// `articles[i]`'s. Code that keeps some of the articles keeps their texts with
+    /// [`Normalized::retain`].
+    pub texts: Vec<ArticleText>,
     /// Entries dropped because an earlier entry of the same document had the same identity.
     pub duplicates: usize,
+}
+
+impl Normalized {
+    /// Keeps the articles (and their texts) for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Article) -> bool) {
+        let articles = std::mem::take(&mut self.articles);
+        let texts = std::mem::take(&mut self.texts);
+        (self.articles, self.texts) = articles
+            .into_iter()
+            .zip(texts)
+            .filter(|(a, _)| keep(a))
+            .unzip();
+    }
+
+    /// The articles with their texts, for the store. An article without its text (the
+    /// articles were changed without [`Normalized::retain`]) gets it computed here.
+    pub fn prepared(self) -> Vec<Prepared> {
+        if self.texts.len() != self.articles.len() {
+            return self.articles.into_iter().map(Prepared::new).collect();
+        }
+        self.articles
+            .into_iter()
+            .zip(self.texts)
+            .map(|(article, text)| Prepared { article, text })
+            .collect()
+    }
 }
 
 /// Normalizes every entry of `feed`. `feed_url` is where the document came from (the base
@@ -88,6 +119,7 @@ pub fn normalize(parsed: &ParsedFeed, feed_url: &Url, now: DateTime<Utc>) -> Nor
             }
         }
         if seen.insert(article.key.clone()) {
+            out.texts.push(ArticleText::of(&article));
             out.articles.push(article);
         } else {
             out.duplicates += 1;

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::article::{Article, FeedMeta};
-use crate::dedup::StoryFields;
+use crate::dedup::{Prepared, StoryFields};
 use crate::fetch::Validators;
 
 mod apply;
@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_fulltext.sql")),
     (8, include_str!("migrations/0008_rules.sql")),
     (9, include_str!("migrations/0009_websub.sql")),
+    (10, include_str!("migrations/0010_body_once.sql")),
 ];
 
 pub use crate::plan::StoreSettings;
@@ -317,7 +318,7 @@ struct PendingPoll {
     feed: String,
     update: FeedUpdate,
     meta: FeedMeta,
-    articles: Vec<Article>,
+    articles: Vec<Prepared>,
     outcome: Outcome,
 }
 
@@ -697,6 +698,8 @@ impl Store {
 
     /// Stores one successful poll of `feed` in one transaction: its new state, and every
     /// article (new ones inserted, changed ones updated in place, stories re-derived).
+    /// The articles' text is computed here, before the writer is taken; see
+    /// [`Store::apply_prepared`] for articles whose text is computed already.
     pub fn apply_poll(
         &self,
         feed: &str,
@@ -704,12 +707,25 @@ impl Store {
         meta: &FeedMeta,
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
+        let prepared = articles.iter().cloned().map(Prepared::new).collect();
+        self.apply_prepared(feed, u, meta, prepared)
+    }
+
+    /// [`Store::apply_poll`] for articles whose text was computed where they were parsed:
+    /// the writer only writes.
+    pub fn apply_prepared(
+        &self,
+        feed: &str,
+        u: &FeedUpdate,
+        meta: &FeedMeta,
+        articles: Vec<Prepared>,
+    ) -> Result<ApplyStats, StoreError> {
         let outcome: Outcome = Arc::default();
         lock(&self.pending).push(PendingPoll {
             feed: feed.to_string(),
             update: u.clone(),
             meta: meta.clone(),
-            articles: articles.to_vec(),
+            articles,
             outcome: Arc::clone(&outcome),
         });
         let mut conn = lock(&self.writer);
@@ -752,10 +768,7 @@ impl Store {
         let bands = std::cell::RefCell::new(std::mem::take(&mut *held));
         let write = |conn: &mut Connection, polls: &[PendingPoll]| {
             let tx = conn.transaction()?;
-            let stats = polls
-                .iter()
-                .map(|poll| apply::apply_one(&tx, poll, &settings, &bands))
-                .collect::<Result<Vec<_>, _>>()?;
+            let stats = apply::apply_batch(&tx, polls, &settings, &bands)?;
             tx.commit()?;
             Ok::<_, StoreError>(stats)
         };
@@ -786,7 +799,9 @@ impl Store {
                     s.language, s.first_seen, s.image_credit
              FROM entries s"
         } else {
-            "SELECT id, story_key, title, link, published, updated, summary, content, authors,
+            "SELECT id, story_key, title, link, published, updated,
+                    (SELECT summary FROM entries WHERE id = s.summary_entry),
+                    (SELECT content FROM entries WHERE id = s.content_entry), authors,
                     categories, image, language, first_seen, image_credit
              FROM stories s"
         });

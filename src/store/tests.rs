@@ -305,6 +305,7 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
                     &format!("{t} body"),
                 )
             })
+            .map(Prepared::new)
             .collect(),
         outcome: Arc::default(),
     };
@@ -399,7 +400,12 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
             ..Default::default()
         },
         meta: FeedMeta::default(),
-        articles: vec![article(Some("x"), "http://a/x", "x", "x body")],
+        articles: vec![Prepared::new(article(
+            Some("x"),
+            "http://a/x",
+            "x",
+            "x body",
+        ))],
         outcome: Arc::default(),
     };
     let started = std::time::Instant::now();
