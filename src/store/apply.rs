@@ -28,8 +28,9 @@ use crate::plan::{
 
 /// Candidates taken per index key (the newest).
 const PER_KEY: usize = 32;
-/// Texts of copies kept in memory for confirming candidates.
-const TEXT_CACHE: usize = 4096;
+/// Texts of copies kept in memory for confirming candidates: the newest, in two
+/// generations of this many each.
+const TEXT_CACHE: usize = 2048;
 
 /// The near-duplicate index in memory: the keys of the copies published in the last two
 /// windows, loaded from the stored keys, grown by every copy stored since, and loaded afresh
@@ -39,8 +40,12 @@ const TEXT_CACHE: usize = 4096;
 pub(super) struct NearIndex {
     keys: KeyIndex,
     loaded: Option<DateTime<Utc>>,
-    /// Texts of recent copies, so that confirming a candidate rarely reads its body again.
+    /// Texts of recent copies (the texts their polls came with), so that confirming a
+    /// candidate rarely reads and takes its body again under the writer: the current
+    /// generation, and the one before it (a full generation becomes the older one, and the
+    /// older one is dropped, so the newest copies are always at hand).
     texts: HashMap<i64, Arc<Text>>,
+    older: HashMap<i64, Arc<Text>>,
 }
 
 impl NearIndex {
@@ -74,15 +79,23 @@ impl NearIndex {
             keys,
             loaded: Some(now),
             texts: HashMap::new(),
+            older: HashMap::new(),
         };
         Ok(())
     }
 
     fn remember(&mut self, entry: i64, text: Arc<Text>) {
         if self.texts.len() >= TEXT_CACHE {
-            self.texts.clear();
+            self.older = std::mem::take(&mut self.texts);
         }
         self.texts.insert(entry, text);
+    }
+
+    fn text(&self, entry: i64) -> Option<Arc<Text>> {
+        self.texts
+            .get(&entry)
+            .or_else(|| self.older.get(&entry))
+            .cloned()
     }
 }
 
@@ -517,7 +530,7 @@ fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
         "SELECT story_id, feed, published, split, title, content, summary FROM entries WHERE id = ?1",
     )?;
     for id in ids {
-        let cached = ctx.index.borrow().texts.get(&id).cloned();
+        let cached = ctx.index.borrow().text(id);
         let row = stmt
             .query_row([id], |r| {
                 Ok((
