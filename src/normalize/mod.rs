@@ -785,6 +785,29 @@ mod tests {
     }
 
     #[test]
+    fn each_article_comes_with_its_text_and_keeps_it_when_others_are_left_out() {
+        let mut n = run(r#"<rss version="2.0"><channel><title>t</title>
+<item><guid>1</guid><title>One</title><description>&lt;p&gt;First &lt;b&gt;body&lt;/b&gt;&lt;/p&gt;</description></item>
+<item><guid>2</guid><title>Two</title></item>
+<item><guid>3</guid><title>Three</title><description>Third body</description></item>
+</channel></rss>"#);
+        assert_eq!(n.texts.len(), 3);
+        for (a, t) in n.articles.iter().zip(&n.texts) {
+            assert_eq!(t.hash, dedup::content_hash(a), "{}", a.title);
+        }
+        assert_eq!(n.texts[0].body, "First body");
+        n.retain(|a| a.title != "Two");
+        let prepared = n.prepared();
+        let titles: Vec<&str> = prepared.iter().map(|p| p.article.title.as_str()).collect();
+        assert_eq!(titles, ["One", "Three"]);
+        assert_eq!(prepared[1].text.body, "Third body");
+        assert_eq!(
+            prepared[1].text.hash,
+            dedup::content_hash(&prepared[1].article)
+        );
+    }
+
+    #[test]
     fn duplicates_within_a_document_are_dropped() {
         let n = run(r#"<rss version="2.0"><channel><title>t</title>
 <item><guid>a</guid><title>1</title></item><item><guid>a</guid><title>1 again</title></item>
