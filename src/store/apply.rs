@@ -91,6 +91,11 @@ impl NearIndex {
         self.texts.insert(entry, text);
     }
 
+    fn forget_texts(&mut self) {
+        self.texts.clear();
+        self.older.clear();
+    }
+
     fn text(&self, entry: i64) -> Option<Arc<Text>> {
         self.texts
             .get(&entry)
@@ -140,12 +145,17 @@ pub(super) fn apply_batch(
     index: &RefCell<NearIndex>,
 ) -> Result<Vec<ApplyStats>, StoreError> {
     let mut touched = Touched::default();
-    let stats = polls
+    let result = polls
         .iter()
         .map(|poll| apply_one(tx, poll, settings, index, &mut touched))
-        .collect::<Result<Vec<_>, _>>()?;
-    refresh_touched(tx, &touched)?;
-    Ok(stats)
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|stats| refresh_touched(tx, &touched).map(|()| stats));
+    if result.is_err() {
+        // the transaction is rolled back and the ids of its new entries will be given to
+        // others: the texts remembered under them are not theirs
+        index.borrow_mut().forget_texts();
+    }
+    result
 }
 
 /// Stores one feed's poll: its state, its articles (new, updated, merged into stories),
