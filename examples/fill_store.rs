@@ -1,10 +1,15 @@
 //! Fills a database with synthetic stories, for serving benchmarks (bench/RESULTS.md):
 //!
-//!     cargo run --release --example fill_store -- DB N_ARTICLES [N_FEEDS]
+//!     cargo run --release --example fill_store -- DB N_ARTICLES [N_FEEDS] [varied]
 //!
 //! Feeds are named f0..f{N_FEEDS-1}; a config listing the same names serves them. Articles
-//! are ~1.5 KB of HTML each, dated over the last 90 days; near-duplicate detection is off
-//! (this measures serving, not ingest).
+//! are ~3 KB of HTML each, dated over the last 90 days; near-duplicate detection is off
+//! (this measures serving, not ingest). Bodies are made of ten words, unless `varied`: then
+//! of a vocabulary of 20,000 made-up words drawn with a Zipf-like skew, as news text is, so
+//! that the search index is as large as it is for real text.
+//!
+//! Reports the database's size against the text it stores (each article's title, summary
+//! and body, in bytes), with the store closed first so that the WAL is in the file.
 
 use chrono::{Duration, Utc};
 use newswire::article::{Article, ArticleKey, FeedMeta};
@@ -18,6 +23,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .expect("N_ARTICLES");
     let feeds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let varied = args.get(3).is_some_and(|a| a == "varied");
     let store = Store::open(std::path::Path::new(db)).unwrap();
     store.configure(StoreSettings {
         near_duplicates: false,
@@ -40,14 +46,19 @@ fn main() {
     let started = std::time::Instant::now();
     let per_poll = 100;
     let mut i = 0;
+    let mut text_bytes = 0usize;
     while i < n {
         let f = (i / per_poll) % feeds;
         let batch: Vec<Article> = (i..(i + per_poll).min(n))
             .map(|k| {
-                let body: String = (0..200)
-                    .map(|w| words[(k * 7 + w * 3) % words.len()])
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let body: String = if varied {
+                    varied_text(k, 200)
+                } else {
+                    (0..200)
+                        .map(|w| words[(k * 7 + w * 3) % words.len()])
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
                 let link = format!("https://news{f}.example.com/{k}.html");
                 Article {
                     key: ArticleKey::Guid(link.clone()),
@@ -67,6 +78,14 @@ fn main() {
                 }
             })
             .collect();
+        text_bytes += batch
+            .iter()
+            .map(|a| {
+                a.title.len()
+                    + a.summary.as_deref().map_or(0, str::len)
+                    + a.content.as_deref().map_or(0, str::len)
+            })
+            .sum::<usize>();
         let u = FeedUpdate {
             at: now,
             status: 200,
@@ -84,11 +103,49 @@ fn main() {
         }
     }
     let (entries, stories) = store.counts().unwrap();
-    let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    let elapsed = started.elapsed().as_secs_f64();
+    // closing the last connection checkpoints the WAL into the file
+    drop(store);
+    let size = [String::new(), "-wal".into()]
+        .iter()
+        .map(|suffix| std::fs::metadata(format!("{db}{suffix}")).map_or(0, |m| m.len()))
+        .sum::<u64>();
     println!(
-        "{entries} entries, {stories} stories, {:.1} s, database {} bytes ({:.0} bytes per article)",
-        started.elapsed().as_secs_f64(),
-        size,
-        size as f64 / entries.max(1) as f64
+        "{entries} entries, {stories} stories, {elapsed:.1} s, database {size} bytes ({:.0} bytes per article), \
+         stored text {text_bytes} bytes ({:.0} per article): {:.2}x the text",
+        size as f64 / entries.max(1) as f64,
+        text_bytes as f64 / entries.max(1) as f64,
+        size as f64 / text_bytes.max(1) as f64
     );
+}
+
+/// `n` words of a made-up vocabulary of 20,000, skewed (the square of a uniform draw) so that
+/// a few words are common and most are rare.
+fn varied_text(seed: usize, n: usize) -> String {
+    const SYLLABLES: &[&str] = &[
+        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ber", "dan", "gor", "hel", "jun", "kel",
+        "mar", "nor", "pel", "ros", "tam", "wen",
+    ];
+    let mut x = (seed as u64)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (x >> 33) as f64 / (1u64 << 31) as f64;
+            let mut w = (u * u * 20_000.0) as usize;
+            let mut word = String::new();
+            for _ in 0..3 {
+                word.push_str(SYLLABLES[w % SYLLABLES.len()]);
+                w /= SYLLABLES.len();
+                if w == 0 {
+                    break;
+                }
+            }
+            word
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

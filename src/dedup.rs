@@ -4,11 +4,14 @@
 //! text. Across feeds, entries with the same canonical URL are one story, whose fields are
 //! derived from all of its entries so that merging never loses what a feed said.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::article::{Article, ArticleKey};
+use crate::neardup;
 
 /// Query parameters that only track the reader and never select content.
 const TRACKING_PARAMS: &[&str] = &[
@@ -152,17 +155,73 @@ pub fn text_of_html(html: &str) -> String {
 /// A hash of what a reader reads of an entry: a change in it is an update. Markup and
 /// whitespace are left out, so that a feed re-rendering the same text is not "updated".
 pub fn content_hash(a: &Article) -> String {
+    hash_with_text(a, &text_of_html(a.content.as_deref().unwrap_or("")))
+}
+
+/// [`content_hash`], with the text of the content already taken.
+fn hash_with_text(a: &Article, content_text: &str) -> String {
     let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     hash_parts(&[
         &words(&a.title),
         a.link.as_deref().unwrap_or(""),
         &words(a.summary.as_deref().unwrap_or("")),
-        &text_of_html(a.content.as_deref().unwrap_or("")),
+        content_text,
         &a.authors.join("\u{1f}"),
         &a.categories.join("\u{1f}"),
         a.image.as_deref().unwrap_or(""),
         a.image_credit.as_deref().unwrap_or(""),
     ])
+}
+
+/// Everything the store derives from an article's text, computed once per article in the
+/// parse threads (see [`crate::normalize`]) so that the writer only writes: the content
+/// hash, the plain text of the body (what search indexes), and what near-duplicate
+/// detection compares and indexes. The body's HTML is scanned once for all of them.
+#[derive(Debug, Clone)]
+pub struct ArticleText {
+    /// [`content_hash`].
+    pub hash: String,
+    /// The words of the body ([`text_of_html`] of the content), else the summary: what
+    /// search indexes and near-duplicates are compared on.
+    pub body: String,
+    /// The text near-duplicate detection compares.
+    pub near: Arc<neardup::Text>,
+    /// Its index keys ([`neardup::Text::keys`]).
+    pub keys: Vec<u32>,
+}
+
+impl ArticleText {
+    /// The text of one article.
+    pub fn of(a: &Article) -> ArticleText {
+        let content = a.content.as_deref().map(text_of_html);
+        let hash = hash_with_text(a, content.as_deref().unwrap_or(""));
+        let body = content.or_else(|| a.summary.clone()).unwrap_or_default();
+        let near = neardup::text(&a.title, &body);
+        let keys = near.keys();
+        ArticleText {
+            hash,
+            body,
+            near: Arc::new(near),
+            keys,
+        }
+    }
+}
+
+/// An article with its text computed: what the store is given.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The article.
+    pub article: Article,
+    /// Its text.
+    pub text: ArticleText,
+}
+
+impl Prepared {
+    /// Computes the article's text (in the caller's thread).
+    pub fn new(article: Article) -> Prepared {
+        let text = ArticleText::of(&article);
+        Prepared { article, text }
+    }
 }
 
 /// An entry as stored, with the times the store resolved.
@@ -211,60 +270,167 @@ fn union_into(into: &mut Vec<String>, items: &[String]) {
     }
 }
 
-/// Derives a story from its entries (at least one). Entries are taken earliest first.
-pub fn merge_story(entries: &[StoredEntry]) -> Option<StoryFields> {
-    let mut sorted: Vec<&StoredEntry> = entries.iter().collect();
-    sorted.sort_by_key(|e| (e.article.published, e.first_seen));
+/// What deriving a story needs of one of its copies: its fields, and of its body and
+/// summary only how full they are (the story names the copies it shows them from).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyFields {
+    /// The copy (an entry id, or any number that tells copies apart).
+    pub id: i64,
+    /// Its headline.
+    pub title: String,
+    /// Its link.
+    pub link: Option<String>,
+    /// Its canonical link.
+    pub canonical_url: Option<String>,
+    /// Its authors.
+    pub authors: Vec<String>,
+    /// Its publication time.
+    pub published: Option<DateTime<Utc>>,
+    /// Its update time.
+    pub updated: Option<DateTime<Utc>>,
+    /// Bytes of its content (0 without one).
+    pub content_len: usize,
+    /// Whether it has a summary.
+    pub has_summary: bool,
+    /// Its categories.
+    pub categories: Vec<String>,
+    /// Its lead image.
+    pub image: Option<String>,
+    /// That image's credit.
+    pub image_credit: Option<String>,
+    /// Its language.
+    pub language: Option<String>,
+    /// When newswire first saw it.
+    pub first_seen: DateTime<Utc>,
+}
+
+/// A story as stored: its derived fields, and the copies its body and summary are shown
+/// from (the body is stored once, in its entry).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryRow {
+    /// Headline of the earliest copy.
+    pub title: String,
+    /// The canonical link (or the earliest copy's link).
+    pub link: Option<String>,
+    /// Earliest publication time of any copy.
+    pub published: DateTime<Utc>,
+    /// Latest update of any copy.
+    pub updated: DateTime<Utc>,
+    /// The fullest copy: the story's content is its content.
+    pub content_from: i64,
+    /// The copy whose summary the story shows: the fullest copy's, else the earliest one's
+    /// that has one.
+    pub summary_from: Option<i64>,
+    /// Union of authors, in order of first appearance.
+    pub authors: Vec<String>,
+    /// Union of categories (case-insensitive), in order of first appearance.
+    pub categories: Vec<String>,
+    /// Lead image of the earliest copy that has one.
+    pub image: Option<String>,
+    /// That image's credit or caption.
+    pub image_credit: Option<String>,
+    /// Language of the earliest copy that has one.
+    pub language: Option<String>,
+    /// When newswire first saw any copy.
+    pub first_seen: DateTime<Utc>,
+}
+
+/// Derives a story from its copies (at least one). Copies are taken earliest first.
+pub fn derive_story(copies: &[CopyFields]) -> Option<StoryRow> {
+    let mut sorted: Vec<&CopyFields> = copies.iter().collect();
+    sorted.sort_by_key(|e| (e.published, e.first_seen));
     let first = sorted.first()?;
     let fullest = sorted
         .iter()
-        .max_by_key(|e| {
-            let len = e.article.content.as_deref().map_or(0, str::len);
-            // prefer the earliest copy among equally full ones
-            (len, std::cmp::Reverse(e.article.published))
-        })
+        // prefer the earliest copy among equally full ones
+        .max_by_key(|e| (e.content_len, std::cmp::Reverse(e.published)))
         .copied()
         .unwrap_or(first);
     let mut authors = Vec::new();
     let mut categories = Vec::new();
     for e in &sorted {
-        union_into(&mut authors, &e.article.authors);
-        union_into(&mut categories, &e.article.categories);
+        union_into(&mut authors, &e.authors);
+        union_into(&mut categories, &e.categories);
     }
-    let published = first.article.published.unwrap_or(first.first_seen);
-    Some(StoryFields {
-        title: first.article.title.clone(),
-        link: first
-            .article
-            .canonical_url
-            .clone()
-            .or_else(|| first.article.link.clone()),
+    let published = first.published.unwrap_or(first.first_seen);
+    Some(StoryRow {
+        title: first.title.clone(),
+        link: first.canonical_url.clone().or_else(|| first.link.clone()),
         published,
         updated: sorted
             .iter()
-            .filter_map(|e| e.article.updated.or(e.article.published))
+            .filter_map(|e| e.updated.or(e.published))
             .max()
             .unwrap_or(published)
             .max(published),
-        summary: fullest
-            .article
-            .summary
-            .clone()
-            .or_else(|| sorted.iter().find_map(|e| e.article.summary.clone())),
-        content: fullest.article.content.clone(),
+        content_from: fullest.id,
+        summary_from: if fullest.has_summary {
+            Some(fullest.id)
+        } else {
+            sorted.iter().find(|e| e.has_summary).map(|e| e.id)
+        },
         authors,
         categories,
-        image: sorted.iter().find_map(|e| e.article.image.clone()),
+        image: sorted.iter().find_map(|e| e.image.clone()),
         image_credit: sorted
             .iter()
-            .find(|e| e.article.image.is_some())
-            .and_then(|e| e.article.image_credit.clone()),
-        language: sorted.iter().find_map(|e| e.article.language.clone()),
+            .find(|e| e.image.is_some())
+            .and_then(|e| e.image_credit.clone()),
+        language: sorted.iter().find_map(|e| e.language.clone()),
         first_seen: sorted
             .iter()
             .map(|e| e.first_seen)
             .min()
             .unwrap_or(first.first_seen),
+    })
+}
+
+impl CopyFields {
+    /// The fields of a stored entry, known as copy `id`.
+    pub fn of(id: i64, e: &StoredEntry) -> CopyFields {
+        let a = &e.article;
+        CopyFields {
+            id,
+            title: a.title.clone(),
+            link: a.link.clone(),
+            canonical_url: a.canonical_url.clone(),
+            authors: a.authors.clone(),
+            published: a.published,
+            updated: a.updated,
+            content_len: a.content.as_deref().map_or(0, str::len),
+            has_summary: a.summary.is_some(),
+            categories: a.categories.clone(),
+            image: a.image.clone(),
+            image_credit: a.image_credit.clone(),
+            language: a.language.clone(),
+            first_seen: e.first_seen,
+        }
+    }
+}
+
+/// Derives a story from its entries (at least one), bodies included: [`derive_story`] with
+/// the summary and content of the copies it names.
+pub fn merge_story(entries: &[StoredEntry]) -> Option<StoryFields> {
+    let copies: Vec<CopyFields> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| CopyFields::of(i as i64, e))
+        .collect();
+    let row = derive_story(&copies)?;
+    let of = |i: i64| &entries[i as usize].article;
+    Some(StoryFields {
+        title: row.title,
+        link: row.link,
+        published: row.published,
+        updated: row.updated,
+        summary: row.summary_from.and_then(|i| of(i).summary.clone()),
+        content: of(row.content_from).content.clone(),
+        authors: row.authors,
+        categories: row.categories,
+        image: row.image,
+        image_credit: row.image_credit,
+        language: row.language,
+        first_seen: row.first_seen,
     })
 }
 

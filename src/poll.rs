@@ -412,6 +412,8 @@ fn capped(d: Duration, cap: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d.min(cap)).unwrap_or_default()
 }
 
+/// One poll of one feed, step by step: whether to poll at all, fetch, record an unchanged
+/// document, or parse, normalize, judge and store a new one.
 async fn run(
     ctx: &PollContext<'_>,
     feed: &FeedConfig,
@@ -419,33 +421,86 @@ async fn run(
     discovered: &mut Option<crate::websub::Discovery>,
 ) -> Result<Outcome, PollError> {
     let now = Utc::now();
-    let force = ctx.options.force;
-    if let Some(st) = &state {
-        if st.gone && !force {
-            return Ok(Outcome::Gone);
-        }
-        if ctx.options.respect_backoff && !force {
-            if let Some(until) = st.next_attempt.filter(|t| *t > now + capped(SLACK, SLACK)) {
-                return Ok(Outcome::Deferred { until });
-            }
-        }
+    if let Some(outcome) = not_due(ctx, state.as_ref(), now) {
+        return Ok(outcome);
     }
     let url = effective_url(feed, state.as_ref());
     let host = url.host_str().unwrap_or_default().to_string();
-    if !force {
+    if !ctx.options.force {
         let h = host.clone();
         if let Some((until, reason)) = ctx.store.call(move |s| s.host_pause(&h, now)).await? {
             return Ok(Outcome::Paused { until, reason });
         }
     }
-    let validators = state
-        .as_ref()
-        .map(|s| s.validators.clone())
-        .unwrap_or_default();
+    let fetched = match fetch(ctx, feed, &url, host, state.as_ref()).await? {
+        Ok(fetched) => fetched,
+        Err(outcome) => return Ok(outcome),
+    };
+    let at = Utc::now();
+    if let Some(to) = &fetched.moved_to {
+        warn!(from = %url, to = %to, "the feed moved permanently: it is polled at the new URL from now on; update `url` in the config");
+    }
+    if feed.websub {
+        *discovered = Some(crate::websub::discover(
+            &fetched.links,
+            fetched.body.as_deref(),
+            &fetched.final_url,
+        ));
+    }
+    let update = FeedUpdate {
+        at,
+        status: fetched.status,
+        validators: fetched.validators.clone(),
+        body_hash: fetched
+            .body
+            .as_ref()
+            .map(|b| hash_parts(&[&String::from_utf8_lossy(b)])),
+        moved_to: fetched.moved_to.as_ref().map(Url::to_string),
+        next_attempt: None,
+        ttl: None,
+        recovered: None,
+    };
+    if let Some(outcome) = record_if_unchanged(ctx, feed, state.as_ref(), &fetched, &update).await?
+    {
+        return Ok(outcome);
+    }
+    parse_and_store(ctx, feed, state.as_ref(), fetched, update).await
+}
+
+/// Why the feed is not polled now (gone, or its backoff or cache hint says not yet), if so.
+fn not_due(
+    ctx: &PollContext<'_>,
+    state: Option<&FeedState>,
+    now: DateTime<Utc>,
+) -> Option<Outcome> {
+    let st = state?;
+    let force = ctx.options.force;
+    if st.gone && !force {
+        return Some(Outcome::Gone);
+    }
+    if ctx.options.respect_backoff && !force {
+        if let Some(until) = st.next_attempt.filter(|t| *t > now + capped(SLACK, SLACK)) {
+            return Some(Outcome::Deferred { until });
+        }
+    }
+    None
+}
+
+/// Fetches the feed. A server that asks to wait (429/503 with Retry-After) or says the feed
+/// is gone (410) is recorded, and its outcome returned as `Err`; any other failure is the
+/// poll's error.
+async fn fetch(
+    ctx: &PollContext<'_>,
+    feed: &FeedConfig,
+    url: &Url,
+    host: String,
+    state: Option<&FeedState>,
+) -> Result<Result<Fetched, Outcome>, PollError> {
+    let validators = state.map(|s| s.validators.clone()).unwrap_or_default();
     let fetch_started = Instant::now();
     let result = tokio::select! {
-        r = ctx.fetcher.fetch_as(&url, &validators, &feed.request) => r,
-        _ = ctx.cancel.cancelled() => return Ok(Outcome::Cancelled),
+        r = ctx.fetcher.fetch_as(url, &validators, &feed.request) => r,
+        _ = ctx.cancel.cancelled() => return Ok(Err(Outcome::Cancelled)),
     };
     let bytes = result
         .as_ref()
@@ -455,8 +510,8 @@ async fn run(
     crate::metrics::metrics().fetch(fetch_started.elapsed(), bytes);
     let at = Utc::now();
     let name = feed.name.clone();
-    let fetched: Fetched = match result {
-        Ok(f) => f,
+    match result {
+        Ok(f) => Ok(Ok(f)),
         Err(FetchError::Status {
             status: status @ (429 | 503),
             retry_after: Some(until),
@@ -469,7 +524,7 @@ async fn run(
             ctx.store
                 .write(move |s| s.record_paused(&name, at, status, &host, until, &r))
                 .await?;
-            return Ok(Outcome::Paused { until, reason });
+            Ok(Err(Outcome::Paused { until, reason }))
         }
         Err(FetchError::Status { status: 410, .. }) => {
             warn!(url = %url, "the feed is gone (HTTP 410): it will not be polled until its url changes in the config");
@@ -482,57 +537,68 @@ async fn run(
                     )
                 })
                 .await?;
-            return Ok(Outcome::Gone);
+            Ok(Err(Outcome::Gone))
         }
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(to) = &fetched.moved_to {
-        warn!(from = %url, to = %to, "the feed moved permanently: it is polled at the new URL from now on; update `url` in the config");
+        Err(e) => Err(e.into()),
     }
-    let mut update = FeedUpdate {
-        at,
-        status: fetched.status,
-        validators: fetched.validators.clone(),
-        body_hash: None,
-        moved_to: fetched.moved_to.as_ref().map(Url::to_string),
-        next_attempt: None,
-        ttl: None,
-        recovered: None,
-    };
-    let hint = |ttl: Option<Duration>| -> Option<DateTime<Utc>> {
-        if !ctx.respect_cache_hints {
-            return None;
+}
+
+/// When the poll's cache hints (the response's freshness, the document's `<ttl>`) ask for
+/// a longer wait than the schedule's, the time of the next attempt.
+fn cache_hint(
+    ctx: &PollContext<'_>,
+    fresh_for: Option<Duration>,
+    ttl: Option<Duration>,
+    at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if !ctx.respect_cache_hints {
+        return None;
+    }
+    let longest = [fresh_for, ttl].into_iter().flatten().max()?;
+    // a hint only lengthens the interval: a shorter one changes nothing
+    (longest > ctx.schedule.interval_after(at)).then(|| at + capped(longest, MAX_CACHE_HINT))
+}
+
+/// Records a 304, or the very bytes of last time, as the feed's new state; `None` when the
+/// document is new.
+async fn record_if_unchanged(
+    ctx: &PollContext<'_>,
+    feed: &FeedConfig,
+    state: Option<&FeedState>,
+    fetched: &Fetched,
+    update: &FeedUpdate,
+) -> Result<Option<Outcome>, PollError> {
+    let outcome = match &update.body_hash {
+        None => Outcome::NotModified,
+        Some(hash) if state.and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str()) => {
+            Outcome::Unchanged
         }
-        let longest = [fetched.fresh_for, ttl].into_iter().flatten().max()?;
-        // a hint only lengthens the interval: a shorter one changes nothing
-        (longest > ctx.schedule.interval_after(at)).then(|| at + capped(longest, MAX_CACHE_HINT))
+        Some(_) => return Ok(None),
     };
     // the document's <ttl> is only seen when it is parsed: for a 304 or the same bytes, the
     // one stored from the last full fetch still applies
-    let stored_ttl = state.as_ref().and_then(|s| s.ttl);
-    if feed.websub {
-        *discovered = Some(crate::websub::discover(
-            &fetched.links,
-            fetched.body.as_deref(),
-            &fetched.final_url,
-        ));
-    }
+    let mut update = update.clone();
+    update.next_attempt = cache_hint(ctx, fetched.fresh_for, state.and_then(|s| s.ttl), update.at);
+    let name = feed.name.clone();
+    ctx.store
+        .write(move |s| s.record_unchanged(&name, &update))
+        .await?;
+    Ok(Some(outcome))
+}
+
+/// A new document: parsed and normalized (with each article's text), its backlog dated,
+/// judged by the rules, and stored with the feed's new state.
+async fn parse_and_store(
+    ctx: &PollContext<'_>,
+    feed: &FeedConfig,
+    state: Option<&FeedState>,
+    fetched: Fetched,
+    mut update: FeedUpdate,
+) -> Result<Outcome, PollError> {
+    let at = update.at;
     let Some(body) = fetched.body else {
-        update.next_attempt = hint(stored_ttl);
-        ctx.store
-            .write(move |s| s.record_unchanged(&name, &update))
-            .await?;
         return Ok(Outcome::NotModified);
     };
-    let body_hash = hash_parts(&[&String::from_utf8_lossy(&body)]);
-    update.body_hash = Some(body_hash.clone());
-    if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(body_hash.as_str()) {
-        update.next_attempt = hint(stored_ttl);
-        ctx.store
-            .write(move |s| s.record_unchanged(&name, &update))
-            .await?;
-        return Ok(Outcome::Unchanged);
-    }
     // Parsing and normalizing are CPU work: off the async workers, and no more documents
     // in flight between fetch and store than there are cores plus the store's queue, so
     // that memory stays flat however many fetches finish at once.
@@ -543,26 +609,18 @@ async fn run(
             .unwrap_or_else(|p| p.into_inner())
             .take(),
     );
-    let (ttl, recovered, mut normalized) = parse_document(
-        feed,
-        body,
-        fetched.content_type.clone(),
-        fetched.final_url,
-        at,
-    )
-    .await?;
+    let (ttl, recovered, mut normalized) =
+        parse_document(feed, body, fetched.content_type, fetched.final_url, at).await?;
     update.recovered = parse::recovered_summary(&recovered);
     // a feed's first poll lists its backlog: undated items there are old, not new
-    if state
-        .as_ref()
-        .is_none_or(|s| s.last_success.is_none() && s.article_count == 0)
-    {
+    if state.is_none_or(|s| s.last_success.is_none() && s.article_count == 0) {
         let oldest = ctx.store.call(|s| s.oldest_published()).await?;
         crate::fair::date_backlog(&mut normalized.articles, at, oldest);
     }
-    judge_articles(ctx.store, &ctx.rules, feed, &mut normalized.articles, at).await?;
+    judge_articles(ctx.store, &ctx.rules, feed, &mut normalized, at).await?;
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
-    update.next_attempt = hint(update.ttl);
+    update.next_attempt = cache_hint(ctx, fetched.fresh_for, update.ttl, at);
+    let name = feed.name.clone();
     let outcome = store_document(ctx.store, name, update, normalized, fetched.status).await;
     drop(store_slot);
     outcome
@@ -611,7 +669,7 @@ async fn store_document(
     store: &Arc<Store>,
     name: String,
     update: FeedUpdate,
-    normalized: normalize::Normalized,
+    mut normalized: normalize::Normalized,
     status: u16,
 ) -> Result<Outcome, PollError> {
     // `call`, not `write`: the polls waiting here (at most STORE_SLOTS, so at most that
@@ -619,10 +677,11 @@ async fn store_document(
     // written together by whichever of them gets the writer (group commit)
     store
         .call(move |s| {
-            let stats = s.apply_poll(&name, &update, &normalized.meta, &normalized.articles)?;
+            let (meta, duplicates) = (std::mem::take(&mut normalized.meta), normalized.duplicates);
+            let stats = s.apply_prepared(&name, &update, &meta, normalized.prepared())?;
             Ok(Outcome::Updated {
                 stats,
-                duplicates: normalized.duplicates,
+                duplicates,
                 status,
             })
         })
@@ -666,7 +725,7 @@ pub async fn ingest_pushed(
             let (_, recovered, mut normalized) =
                 parse_document(feed, body, content_type, base, at).await?;
             update.recovered = parse::recovered_summary(&recovered);
-            judge_articles(store, rules, feed, &mut normalized.articles, at).await?;
+            judge_articles(store, rules, feed, &mut normalized, at).await?;
             let outcome = store_document(store, feed.name.clone(), update, normalized, 200).await;
             drop(store_slot);
             outcome
@@ -696,13 +755,14 @@ pub async fn ingest_pushed(
     .await
 }
 
-/// The rules step between normalize and store: leaves in `articles` what the rules keep,
-/// and records every decision (drops first, so that a crash never stores what was dropped).
+/// The rules step between normalize and store: leaves in `normalized` what the rules keep
+/// (with the texts computed for them), and records every decision (drops first, so that a
+/// crash never stores what was dropped).
 async fn judge_articles(
     store: &Arc<Store>,
     rules: &Arc<Vec<Rule>>,
     feed: &FeedConfig,
-    articles: &mut Vec<crate::article::Article>,
+    normalized: &mut normalize::Normalized,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let name = feed.name.clone();
@@ -715,7 +775,8 @@ async fn judge_articles(
         return Ok(());
     }
     let (name, tags) = (feed.name.clone(), feed.tags.clone());
-    let all = std::mem::take(articles);
+    let all = std::mem::take(&mut normalized.articles);
+    let texts = std::mem::take(&mut normalized.texts);
     let judged = tokio::task::spawn_blocking(move || {
         let keys: Vec<String> = all.iter().map(|a| a.key.as_stored()).collect();
         let judged = rules::judge(&rules, &name, &tags, all, &dropped, at);
@@ -733,6 +794,9 @@ async fn judge_articles(
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
     let (keys, judged) = judged;
+    // keys are unique within a document: each kept article takes its text back by its key
+    let mut text_of: HashMap<String, crate::dedup::ArticleText> =
+        keys.iter().cloned().zip(texts).collect();
     let dropped_now = judged.marks.iter().filter(|m| m.action == "drop").count();
     if dropped_now + judged.still_dropped > 0 {
         info!(
@@ -748,7 +812,13 @@ async fn judge_articles(
             .write(move |s| s.record_marks(&name, &keys, &marks, at))
             .await?;
     }
-    *articles = judged.kept;
+    normalized.texts = judged
+        .kept
+        .iter()
+        .map(|a| text_of.remove(&a.key.as_stored()))
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
+    normalized.articles = judged.kept;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
 use crate::article::{Article, ArticleKey, FeedMeta};
-use crate::dedup;
+use crate::dedup::{self, ArticleText, Prepared};
 use crate::parse::{EntryHints, ParsedFeed, forbidden_in_xml};
 
 mod clean;
@@ -35,8 +35,39 @@ pub struct Normalized {
     pub meta: FeedMeta,
     /// One article per distinct entry, in document order.
     pub articles: Vec<Article>,
+    /// The text of each article (content hash, plain text, near-duplicate keys), computed
+    /// here, in the parse threads, so that the store's writer does not: `texts[i]` is
+    /// `articles[i]`'s. Code that keeps some of the articles keeps their texts with
+    /// [`Normalized::retain`].
+    pub texts: Vec<ArticleText>,
     /// Entries dropped because an earlier entry of the same document had the same identity.
     pub duplicates: usize,
+}
+
+impl Normalized {
+    /// Keeps the articles (and their texts) for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Article) -> bool) {
+        let articles = std::mem::take(&mut self.articles);
+        let texts = std::mem::take(&mut self.texts);
+        (self.articles, self.texts) = articles
+            .into_iter()
+            .zip(texts)
+            .filter(|(a, _)| keep(a))
+            .unzip();
+    }
+
+    /// The articles with their texts, for the store. An article without its text (the
+    /// articles were changed without [`Normalized::retain`]) gets it computed here.
+    pub fn prepared(self) -> Vec<Prepared> {
+        if self.texts.len() != self.articles.len() {
+            return self.articles.into_iter().map(Prepared::new).collect();
+        }
+        self.articles
+            .into_iter()
+            .zip(self.texts)
+            .map(|(article, text)| Prepared { article, text })
+            .collect()
+    }
 }
 
 /// Normalizes every entry of `feed`. `feed_url` is where the document came from (the base
@@ -88,6 +119,7 @@ pub fn normalize(parsed: &ParsedFeed, feed_url: &Url, now: DateTime<Utc>) -> Nor
             }
         }
         if seen.insert(article.key.clone()) {
+            out.texts.push(ArticleText::of(&article));
             out.articles.push(article);
         } else {
             out.duplicates += 1;
@@ -476,6 +508,8 @@ fn lead_image(
         .map_or((None, None), |(u, c)| (Some(u), c))
 }
 
+/// One entry as an article: its link, body, summary, title, dates, people and categories,
+/// lead image and identity, each a step of its own below.
 fn normalize_entry(
     entry: &Entry,
     hints: Option<&EntryHints>,
@@ -484,110 +518,21 @@ fn normalize_entry(
     feed_url: &Url,
     now: DateTime<Utc>,
 ) -> Article {
-    let link_url = entry
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| entry.links.first())
-        .and_then(|l| feed_url.join(l.href.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.as_str().len() <= MAX_URL_BYTES);
+    let link_url = entry_link(entry, feed_url);
     let link = link_url.as_ref().map(|u| u.to_string());
     let canonical_url = link_url.as_ref().and_then(dedup::canonical_url);
-
-    // Relative URLs in content: xml:base, else the entry's own link, else the feed URL. Only
-    // a web base: ammonia does not check the scheme of what it resolves, so an xml:base of
-    // "javascript:alert(1)" would turn <a href="#top"> into a javascript: link.
-    let web = |u: &Url| matches!(u.scheme(), "http" | "https");
-    let content_base = hints
-        .and_then(|h| h.content_base.clone())
-        .filter(web)
-        .or_else(|| {
-            entry
-                .base
-                .as_deref()
-                .and_then(|b| feed_url.join(b).ok())
-                .filter(web)
-        })
-        .or_else(|| link_url.clone())
-        .unwrap_or_else(|| feed_url.clone());
-
-    let raw_content = entry
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .filter(|b| !b.trim().is_empty());
-    let content_is_html = entry.content.as_ref().is_none_or(|c| {
-        c.content_type.to_string().contains("html") || c.content_type.to_string().contains("xml")
-    });
-    let summary_text = entry
-        .summary
-        .as_ref()
-        .filter(|s| !s.content.trim().is_empty());
-    let content = match (raw_content, summary_text) {
-        (Some(body), _) if content_is_html => Some(sanitize_html(body, &content_base)),
-        (Some(body), _) => Some(sanitize_html(
-            &html_escape::encode_text(body),
-            &content_base,
-        )),
-        // RSS description only: it is the body
-        (None, Some(s)) if is_html(s) => Some(sanitize_html(&s.content, &content_base)),
-        (None, Some(s)) => Some(sanitize_html(
-            &html_escape::encode_text(&s.content),
-            &content_base,
-        )),
-        (None, None) => None,
-    }
-    .filter(|c| !c.is_empty());
-    let summary = summary_text
-        .map(|s| {
-            if is_html(s) {
-                summary_source(&s.content)
-            } else {
-                text_of(s)
-            }
-        })
-        .or_else(|| content.as_deref().map(summary_source))
-        .filter(|s| !s.is_empty())
-        .map(|s| truncate_words(&s, SUMMARY_CHARS));
-
-    let title = entry
-        .title
-        .as_ref()
-        .map(text_of)
-        .filter(|t| !t.is_empty())
-        .map(|t| truncate_words(&t, MAX_TITLE_CHARS))
-        .or_else(|| summary.as_deref().map(|s| truncate_words(s, 80)))
-        .unwrap_or_else(|| "(untitled)".to_string());
-
-    let published = entry.published.or(entry.updated).map(|d| d.min(now));
-    let mut updated = entry.updated.map(|d| d.min(now));
-    if let (Some(p), Some(u)) = (published, updated) {
-        if u < p {
-            // never let "updated" precede "published"
-            updated = Some(p);
-        }
-    }
-
+    let base = content_base(entry, hints, link_url.as_ref(), feed_url);
+    let content = entry_content(entry, &base);
+    let summary = entry_summary(entry, content.as_deref());
+    let title = entry_title(entry, summary.as_deref());
+    let (published, updated) = entry_dates(entry, now);
     let mut authors = authors_of(&entry.authors);
     if authors.is_empty() {
         authors = feed_authors.to_vec();
     }
-    let mut categories: Vec<String> = Vec::new();
-    for c in &entry.categories {
-        let term = truncate_words(
-            &clean_text(&html_escape::decode_html_entities(
-                c.label.as_deref().unwrap_or(&c.term),
-            )),
-            MAX_LABEL_CHARS,
-        );
-        if !term.is_empty() && !categories.iter().any(|x| x.eq_ignore_ascii_case(&term)) {
-            categories.push(term);
-        }
-    }
-
+    let categories = entry_categories(entry);
     let (image, image_credit) = lead_image(entry, hints, content.as_deref(), feed_url);
     let image = image.filter(|u| u.len() <= MAX_URL_BYTES);
-
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
     let key = dedup::identity(
         guid.as_deref(),
@@ -616,6 +561,131 @@ fn normalize_entry(
             .or_else(|| feed.language.clone())
             .map(xml_safe),
     }
+}
+
+/// The entry's link (its alternate, else its first), absolute, if it is a usable web URL.
+fn entry_link(entry: &Entry, feed_url: &Url) -> Option<Url> {
+    entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| entry.links.first())
+        .and_then(|l| feed_url.join(l.href.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.as_str().len() <= MAX_URL_BYTES)
+}
+
+/// What relative URLs in the body are resolved against: xml:base, else the entry's own link,
+/// else the feed URL. Only a web base: ammonia does not check the scheme of what it
+/// resolves, so an xml:base of "javascript:alert(1)" would turn <a href="#top"> into a
+/// javascript: link.
+fn content_base(
+    entry: &Entry,
+    hints: Option<&EntryHints>,
+    link_url: Option<&Url>,
+    feed_url: &Url,
+) -> Url {
+    let web = |u: &Url| matches!(u.scheme(), "http" | "https");
+    hints
+        .and_then(|h| h.content_base.clone())
+        .filter(web)
+        .or_else(|| {
+            entry
+                .base
+                .as_deref()
+                .and_then(|b| feed_url.join(b).ok())
+                .filter(web)
+        })
+        .or_else(|| link_url.cloned())
+        .unwrap_or_else(|| feed_url.clone())
+}
+
+/// The entry's summary as the feed gave it, if it has one with any text.
+fn given_summary(entry: &Entry) -> Option<&Text> {
+    entry
+        .summary
+        .as_ref()
+        .filter(|s| !s.content.trim().is_empty())
+}
+
+/// The sanitized body: the entry's content, else (RSS) its description.
+fn entry_content(entry: &Entry, base: &Url) -> Option<String> {
+    let raw_content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .filter(|b| !b.trim().is_empty());
+    let content_is_html = entry.content.as_ref().is_none_or(|c| {
+        c.content_type.to_string().contains("html") || c.content_type.to_string().contains("xml")
+    });
+    match (raw_content, given_summary(entry)) {
+        (Some(body), _) if content_is_html => Some(sanitize_html(body, base)),
+        (Some(body), _) => Some(sanitize_html(&html_escape::encode_text(body), base)),
+        // RSS description only: it is the body
+        (None, Some(s)) if is_html(s) => Some(sanitize_html(&s.content, base)),
+        (None, Some(s)) => Some(sanitize_html(&html_escape::encode_text(&s.content), base)),
+        (None, None) => None,
+    }
+    .filter(|c| !c.is_empty())
+}
+
+/// The plain-text summary: the feed's, else the start of the body, cut at a word boundary.
+fn entry_summary(entry: &Entry, content: Option<&str>) -> Option<String> {
+    given_summary(entry)
+        .map(|s| {
+            if is_html(s) {
+                summary_source(&s.content)
+            } else {
+                text_of(s)
+            }
+        })
+        .or_else(|| content.map(summary_source))
+        .filter(|s| !s.is_empty())
+        .map(|s| truncate_words(&s, SUMMARY_CHARS))
+}
+
+/// The plain-text headline: the entry's title, else the start of its summary.
+fn entry_title(entry: &Entry, summary: Option<&str>) -> String {
+    entry
+        .title
+        .as_ref()
+        .map(text_of)
+        .filter(|t| !t.is_empty())
+        .map(|t| truncate_words(&t, MAX_TITLE_CHARS))
+        .or_else(|| summary.map(|s| truncate_words(s, 80)))
+        .unwrap_or_else(|| "(untitled)".to_string())
+}
+
+/// Publication and update times, never after `now`, and never updated before published.
+fn entry_dates(
+    entry: &Entry,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let published = entry.published.or(entry.updated).map(|d| d.min(now));
+    let mut updated = entry.updated.map(|d| d.min(now));
+    if let (Some(p), Some(u)) = (published, updated) {
+        if u < p {
+            // never let "updated" precede "published"
+            updated = Some(p);
+        }
+    }
+    (published, updated)
+}
+
+/// The entry's categories as plain text, without repeats (case-insensitive).
+fn entry_categories(entry: &Entry) -> Vec<String> {
+    let mut categories: Vec<String> = Vec::new();
+    for c in &entry.categories {
+        let term = truncate_words(
+            &clean_text(&html_escape::decode_html_entities(
+                c.label.as_deref().unwrap_or(&c.term),
+            )),
+            MAX_LABEL_CHARS,
+        );
+        if !term.is_empty() && !categories.iter().any(|x| x.eq_ignore_ascii_case(&term)) {
+            categories.push(term);
+        }
+    }
+    categories
 }
 
 #[cfg(test)]
@@ -712,6 +782,29 @@ mod tests {
         assert!(matches!(a.key, ArticleKey::Hash(_)));
         assert_eq!(a.key, run(xml).articles[0].key);
         assert_eq!(a.title, "no title, no link");
+    }
+
+    #[test]
+    fn each_article_comes_with_its_text_and_keeps_it_when_others_are_left_out() {
+        let mut n = run(r#"<rss version="2.0"><channel><title>t</title>
+<item><guid>1</guid><title>One</title><description>&lt;p&gt;First &lt;b&gt;body&lt;/b&gt;&lt;/p&gt;</description></item>
+<item><guid>2</guid><title>Two</title></item>
+<item><guid>3</guid><title>Three</title><description>Third body</description></item>
+</channel></rss>"#);
+        assert_eq!(n.texts.len(), 3);
+        for (a, t) in n.articles.iter().zip(&n.texts) {
+            assert_eq!(t.hash, dedup::content_hash(a), "{}", a.title);
+        }
+        assert_eq!(n.texts[0].body, "First body");
+        n.retain(|a| a.title != "Two");
+        let prepared = n.prepared();
+        let titles: Vec<&str> = prepared.iter().map(|p| p.article.title.as_str()).collect();
+        assert_eq!(titles, ["One", "Three"]);
+        assert_eq!(prepared[1].text.body, "Third body");
+        assert_eq!(
+            prepared[1].text.hash,
+            dedup::content_hash(&prepared[1].article)
+        );
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! [`crate::plan`]; this module loads what the plan needs (the feed's stored entries and
 //! tombstones in one query each, the near-duplicate candidates from the index) and writes
 //! what it decided.
+//!
+//! Nothing is computed from an article's text here: its content hash, plain text and
+//! near-duplicate keys come with it ([`Prepared`], computed in the parse threads). A story
+//! is derived again once per batch of polls, however many of its copies the batch wrote,
+//! and its row and search entry are written only when what they hold changed. The story
+//! row names the entries its body and summary come from; the text is stored once, there.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -12,18 +18,19 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{ApplyStats, PendingPoll, StoreError, from_json, from_ts, to_json, touch, ts};
-use crate::article::{Article, ArticleKey};
-use crate::dedup::{self, StoredEntry};
+use crate::article::Article;
+use crate::dedup::{self, CopyFields, Prepared, StoryRow};
 use crate::neardup::{self, KeyIndex, Text};
 use crate::plan::{
-    self, Candidate, EntryAction, Incoming, Joined, StoreSettings, StoryChoice, StoryInput,
+    self, Candidate, Dates, EntryAction, Incoming, Joined, StoreSettings, StoryChoice, StoryInput,
     StoryKey, Unchanged,
 };
 
 /// Candidates taken per index key (the newest).
 const PER_KEY: usize = 32;
-/// Texts of copies kept in memory for confirming candidates.
-const TEXT_CACHE: usize = 4096;
+/// Texts of copies kept in memory for confirming candidates: the newest, in two
+/// generations of this many each.
+const TEXT_CACHE: usize = 2048;
 
 /// The near-duplicate index in memory: the keys of the copies published in the last two
 /// windows, loaded from the stored keys, grown by every copy stored since, and loaded afresh
@@ -33,8 +40,12 @@ const TEXT_CACHE: usize = 4096;
 pub(super) struct NearIndex {
     keys: KeyIndex,
     loaded: Option<DateTime<Utc>>,
-    /// Texts of recent copies, so that confirming a candidate rarely reads its body again.
+    /// Texts of recent copies (the texts their polls came with), so that confirming a
+    /// candidate rarely reads and takes its body again under the writer: the current
+    /// generation, and the one before it (a full generation becomes the older one, and the
+    /// older one is dropped, so the newest copies are always at hand).
     texts: HashMap<i64, Arc<Text>>,
+    older: HashMap<i64, Arc<Text>>,
 }
 
 impl NearIndex {
@@ -68,40 +79,93 @@ impl NearIndex {
             keys,
             loaded: Some(now),
             texts: HashMap::new(),
+            older: HashMap::new(),
         };
         Ok(())
     }
 
     fn remember(&mut self, entry: i64, text: Arc<Text>) {
         if self.texts.len() >= TEXT_CACHE {
-            self.texts.clear();
+            self.older = std::mem::take(&mut self.texts);
         }
         self.texts.insert(entry, text);
     }
+
+    fn forget_texts(&mut self) {
+        self.texts.clear();
+        self.older.clear();
+    }
+
+    fn text(&self, entry: i64) -> Option<Arc<Text>> {
+        self.texts
+            .get(&entry)
+            .or_else(|| self.older.get(&entry))
+            .cloned()
+    }
+}
+
+/// What a batch of polls changed, for deriving its stories once at the end.
+#[derive(Default)]
+pub(super) struct Touched<'a> {
+    /// Stories the batch created (not in the search index yet).
+    fresh: HashSet<i64>,
+    /// Stories to derive again.
+    dirty: BTreeSet<i64>,
+    /// The plain text of every entry the batch wrote, by entry id.
+    texts: HashMap<i64, &'a str>,
 }
 
 /// What every article of one poll is stored with.
-struct Ctx<'a> {
+struct Ctx<'a, 'b> {
     tx: &'a Connection,
     feed: &'a str,
     at: DateTime<Utc>,
     settings: &'a StoreSettings,
-    /// Stories this poll created (not in the search index yet).
-    fresh: HashSet<i64>,
-    /// Stories to re-derive at the end.
-    dirty: BTreeSet<i64>,
+    /// What the batch changed so far.
+    touched: &'a mut Touched<'b>,
+    /// Whether this poll changed what the merged feed shows.
+    changed: bool,
     /// Stories this feed carries.
     carried: HashSet<i64>,
     index: &'a RefCell<NearIndex>,
 }
 
-/// Stores one feed's poll: its state, its articles (new, updated, merged into stories),
-/// retention, and the stories it touched.
-pub(super) fn apply_one(
+impl Ctx<'_, '_> {
+    fn dirty(&mut self, story: i64) {
+        self.touched.dirty.insert(story);
+        self.changed = true;
+    }
+}
+
+/// Stores a batch of polls in one transaction, then derives each story they touched once.
+pub(super) fn apply_batch(
     tx: &Connection,
-    poll: &PendingPoll,
+    polls: &[PendingPoll],
     settings: &StoreSettings,
     index: &RefCell<NearIndex>,
+) -> Result<Vec<ApplyStats>, StoreError> {
+    let mut touched = Touched::default();
+    let result = polls
+        .iter()
+        .map(|poll| apply_one(tx, poll, settings, index, &mut touched))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|stats| refresh_touched(tx, &touched).map(|()| stats));
+    if result.is_err() {
+        // the transaction is rolled back and the ids of its new entries will be given to
+        // others: the texts remembered under them are not theirs
+        index.borrow_mut().forget_texts();
+    }
+    result
+}
+
+/// Stores one feed's poll: its state, its articles (new, updated, merged into stories),
+/// and retention. The stories it touched are left in `touched`.
+fn apply_one<'b>(
+    tx: &Connection,
+    poll: &'b PendingPoll,
+    settings: &StoreSettings,
+    index: &RefCell<NearIndex>,
+    touched: &mut Touched<'b>,
 ) -> Result<ApplyStats, StoreError> {
     if !record_success(tx, poll)? {
         // the feed was removed from the config while it was being fetched: store nothing
@@ -110,12 +174,13 @@ pub(super) fn apply_one(
     let feed = poll.feed.as_str();
     let stored = load_stored(tx, feed)?;
     let tombstones = load_tombstones(tx, feed)?;
-    let hashes: Vec<String> = poll.articles.iter().map(dedup::content_hash).collect();
     let incoming: Vec<Incoming> = poll
         .articles
         .iter()
-        .zip(&hashes)
-        .map(|(article, hash)| Incoming { article, hash })
+        .map(|p| Incoming {
+            article: &p.article,
+            hash: &p.text.hash,
+        })
         .collect();
     let actions = plan::entries(
         feed,
@@ -130,21 +195,18 @@ pub(super) fn apply_one(
         feed,
         at: poll.update.at,
         settings,
-        fresh: HashSet::new(),
-        dirty: BTreeSet::new(),
+        touched,
+        changed: false,
         carried: stored.iter().map(|s| s.story).collect(),
         index,
     };
     let mut stats = ApplyStats::default();
-    for ((article, hash), action) in poll.articles.iter().zip(&hashes).zip(actions) {
-        execute(&mut ctx, article, hash, action, &mut stats)?;
+    for (prepared, action) in poll.articles.iter().zip(actions) {
+        execute(&mut ctx, prepared, action, &mut stats)?;
     }
     stats.pruned = prune(&mut ctx)?;
-    if !ctx.dirty.is_empty() {
+    if ctx.changed {
         touch(tx, ctx.at)?;
-    }
-    for &story in &ctx.dirty {
-        refresh_story(tx, story, ctx.fresh.contains(&story))?;
     }
     Ok(stats)
 }
@@ -209,27 +271,16 @@ fn load_tombstones(tx: &Connection, feed: &str) -> Result<HashSet<String>, Store
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn execute(
-    ctx: &mut Ctx,
-    a: &Article,
-    hash: &str,
+/// Carries out the plan's action for one article.
+fn execute<'b>(
+    ctx: &mut Ctx<'_, 'b>,
+    p: &'b Prepared,
     action: EntryAction,
     stats: &mut ApplyStats,
 ) -> Result<(), StoreError> {
-    let key = a.key.as_stored();
     match action {
         EntryAction::Unchanged { why, rekey } => {
-            if why == Unchanged::Tombstone {
-                // pruned, but still listed: keep it pruned
-                ctx.tx
-                    .prepare_cached(
-                        "UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2",
-                    )?
-                    .execute(params![ctx.feed, key, ts(ctx.at)])?;
-            }
-            if let Some(id) = rekey {
-                rekey_entry(ctx.tx, id, &key, a)?;
-            }
+            keep_entry(ctx, &p.article, why, rekey)?;
             stats.unchanged += 1;
         }
         EntryAction::Update {
@@ -241,79 +292,25 @@ fn execute(
             updates,
         } => {
             if rekey {
-                rekey_entry(ctx.tx, entry, &key, a)?;
+                rekey_entry(ctx.tx, entry, &p.article.key.as_stored(), &p.article)?;
             }
-            let placed = place(ctx, a, &story_key, dates.published)?;
-            ctx.tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
-                    published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
-                    categories = ?12, image = ?13, language = ?14, content_hash = ?15,
-                    updates_day = ?16, updates_count = ?17, image_credit = ?18, joined = ?19,
-                    print = ?20
-                 WHERE id = ?1")?.execute(
-                params![
-                    entry,
-                    placed.story,
-                    a.title,
-                    a.link,
-                    a.canonical_url,
-                    to_json(&a.authors),
-                    ts(dates.published),
-                    dates.published_given,
-                    ts(dates.updated),
-                    a.summary,
-                    a.content,
-                    to_json(&a.categories),
-                    a.image,
-                    a.language,
-                    hash,
-                    updates.0,
-                    updates.1,
-                    a.image_credit,
-                    joined_json(&placed.joined),
-                    placed.print
-                ],
-            )?;
-            ctx.dirty.insert(old_story);
-            ctx.dirty.insert(placed.story);
+            let placed = place(ctx, p, &story_key, dates.published)?;
+            update_entry(ctx, p, entry, &placed, &dates, updates)?;
+            ctx.touched.texts.insert(entry, &p.text.body);
+            ctx.dirty(old_story);
+            ctx.dirty(placed.story);
             stats.updated += 1;
         }
         EntryAction::Insert { story_key, dates } => {
-            let placed = place(ctx, a, &story_key, dates.published)?;
-            ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
-                    published, published_given, updated, summary, content, categories, image, language,
-                    first_seen, content_hash, image_credit, joined, print)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)")?.execute(
-                params![
-                    ctx.feed,
-                    key,
-                    a.guid,
-                    placed.story,
-                    a.title,
-                    a.link,
-                    a.canonical_url,
-                    to_json(&a.authors),
-                    ts(dates.published),
-                    dates.published_given,
-                    ts(dates.updated),
-                    a.summary,
-                    a.content,
-                    to_json(&a.categories),
-                    a.image,
-                    a.language,
-                    ts(ctx.at),
-                    hash,
-                    a.image_credit,
-                    joined_json(&placed.joined),
-                    placed.print
-                ],
-            )?;
-            let id = ctx.tx.last_insert_rowid();
+            let placed = place(ctx, p, &story_key, dates.published)?;
+            let id = insert_entry(ctx, p, &placed, &dates)?;
             if let Some((text, keys)) = placed.text {
                 let mut index = ctx.index.borrow_mut();
-                index.keys.insert(id, &keys);
+                index.keys.insert(id, keys);
                 index.remember(id, text);
             }
-            ctx.dirty.insert(placed.story);
+            ctx.touched.texts.insert(id, &p.text.body);
+            ctx.dirty(placed.story);
             ctx.carried.insert(placed.story);
             if placed.existed {
                 stats.merged += 1;
@@ -323,6 +320,109 @@ fn execute(
         }
     }
     Ok(())
+}
+
+/// An article that changes nothing: a pruned one stays pruned; a re-keyed one takes its key.
+fn keep_entry(
+    ctx: &Ctx,
+    a: &Article,
+    why: Unchanged,
+    rekey: Option<i64>,
+) -> Result<(), StoreError> {
+    let key = a.key.as_stored();
+    if why == Unchanged::Tombstone {
+        // pruned, but still listed: keep it pruned
+        ctx.tx
+            .prepare_cached(
+                "UPDATE tombstones SET seen_at = ?3 WHERE feed = ?1 AND entry_key = ?2",
+            )?
+            .execute(params![ctx.feed, key, ts(ctx.at)])?;
+    }
+    if let Some(id) = rekey {
+        rekey_entry(ctx.tx, id, &key, a)?;
+    }
+    Ok(())
+}
+
+/// Writes a changed article over its stored entry.
+fn update_entry(
+    ctx: &Ctx,
+    p: &Prepared,
+    entry: i64,
+    placed: &Placed,
+    dates: &Dates,
+    updates: (i64, u32),
+) -> Result<(), StoreError> {
+    let a = &p.article;
+    ctx.tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
+            published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
+            categories = ?12, image = ?13, language = ?14, content_hash = ?15,
+            updates_day = ?16, updates_count = ?17, image_credit = ?18, joined = ?19,
+            print = ?20
+         WHERE id = ?1")?.execute(
+        params![
+            entry,
+            placed.story,
+            a.title,
+            a.link,
+            a.canonical_url,
+            to_json(&a.authors),
+            ts(dates.published),
+            dates.published_given,
+            ts(dates.updated),
+            a.summary,
+            a.content,
+            to_json(&a.categories),
+            a.image,
+            a.language,
+            p.text.hash,
+            updates.0,
+            updates.1,
+            a.image_credit,
+            joined_json(&placed.joined),
+            placed.print
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts a new article as an entry of `ctx.feed`; returns its id.
+fn insert_entry(
+    ctx: &Ctx,
+    p: &Prepared,
+    placed: &Placed,
+    dates: &Dates,
+) -> Result<i64, StoreError> {
+    let a = &p.article;
+    ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
+            published, published_given, updated, summary, content, categories, image, language,
+            first_seen, content_hash, image_credit, joined, print)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)")?.execute(
+        params![
+            ctx.feed,
+            a.key.as_stored(),
+            a.guid,
+            placed.story,
+            a.title,
+            a.link,
+            a.canonical_url,
+            to_json(&a.authors),
+            ts(dates.published),
+            dates.published_given,
+            ts(dates.updated),
+            a.summary,
+            a.content,
+            to_json(&a.categories),
+            a.image,
+            a.language,
+            ts(ctx.at),
+            p.text.hash,
+            a.image_credit,
+            joined_json(&placed.joined),
+            placed.print
+        ],
+    )?;
+    Ok(ctx.tx.last_insert_rowid())
 }
 
 fn rekey_entry(tx: &Connection, id: i64, key: &str, a: &Article) -> Result<(), StoreError> {
@@ -336,32 +436,33 @@ fn joined_json(j: &Joined) -> String {
 }
 
 /// Where an entry went, and what it is indexed under.
-struct Placed {
+struct Placed<'a> {
     story: i64,
     existed: bool,
     joined: Joined,
     /// The stored index keys.
     print: Option<Vec<u8>>,
     /// Its text and index keys, to index once it has an id.
-    text: Option<(Arc<Text>, Vec<u32>)>,
+    text: Option<(Arc<Text>, &'a [u32])>,
 }
 
 /// Finds the entry's story (the plan decides; this loads and writes): merges the stories it
 /// bridges, records its key as an alias of a story it joined, or starts a story.
-fn place(
+fn place<'p>(
     ctx: &mut Ctx,
-    a: &Article,
+    p: &'p Prepared,
     story_key: &StoryKey,
     published: DateTime<Utc>,
-) -> Result<Placed, StoreError> {
+) -> Result<Placed<'p>, StoreError> {
+    let a = &p.article;
     let stored_key = story_key.as_stored();
     let keyed = story_by_key(ctx.tx, &stored_key)?;
     let near =
         ctx.settings.near_duplicates_for(ctx.feed) && !matches!(story_key, StoryKey::Split { .. });
-    let text = near.then(|| Arc::new(neardup::text(&a.title, &body_text(a))));
-    let keys = text.as_ref().map(|t| t.keys()).unwrap_or_default();
+    let text = near.then(|| Arc::clone(&p.text.near));
+    let keys: &[u32] = if near { &p.text.keys } else { &[] };
     let candidates = match &text {
-        Some(_) if !keys.is_empty() => candidates(ctx, &keys)?,
+        Some(_) if !keys.is_empty() => candidates(ctx, keys)?,
         _ => Vec::new(),
     };
     let choice = plan::story(
@@ -402,11 +503,11 @@ fn place(
                 )?
                 .execute(params![stored_key, a.title, ts(published), ts(ctx.at)])?;
             let id = ctx.tx.last_insert_rowid();
-            ctx.fresh.insert(id);
+            ctx.touched.fresh.insert(id);
             (id, false, joined)
         }
     };
-    let print = (!keys.is_empty()).then(|| neardup::keys_to_bytes(&keys));
+    let print = (!keys.is_empty()).then(|| neardup::keys_to_bytes(keys));
     Ok(Placed {
         story,
         existed,
@@ -450,13 +551,18 @@ pub(super) fn rejudge(
     let Some((feed, key, story, split, published, title, content, summary)) = row else {
         return Ok(());
     };
+    let mut touched = Touched {
+        fresh: HashSet::new(),
+        dirty: BTreeSet::from([story]),
+        texts: HashMap::new(),
+    };
     let mut ctx = Ctx {
         tx,
         feed: &feed,
         at,
         settings,
-        fresh: HashSet::new(),
-        dirty: BTreeSet::from([story]),
+        touched: &mut touched,
+        changed: false,
         carried: HashSet::new(),
         index,
     };
@@ -501,10 +607,7 @@ pub(super) fn rejudge(
             held.remember(entry, text);
         }
     }
-    for &s in &ctx.dirty {
-        refresh_story(tx, s, false)?;
-    }
-    Ok(())
+    refresh_touched(tx, &touched)
 }
 
 /// The story a key names: its own, or the one it was merged into.
@@ -530,7 +633,7 @@ fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
         "SELECT story_id, feed, published, split, title, content, summary FROM entries WHERE id = ?1",
     )?;
     for id in ids {
-        let cached = ctx.index.borrow().texts.get(&id).cloned();
+        let cached = ctx.index.borrow().text(id);
         let row = stmt
             .query_row([id], |r| {
                 Ok((
@@ -581,22 +684,18 @@ fn merge_stories(ctx: &mut Ctx, from: i64, into: i64) -> Result<(), StoreError> 
     .execute(params![from, into])?;
     tx.prepare_cached("UPDATE story_aliases SET story_id = ?2 WHERE story_id = ?1")?
         .execute(params![from, into])?;
-    if !ctx.fresh.remove(&from) {
+    if !ctx.touched.fresh.remove(&from) {
         tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
             .execute([from])?;
     }
     tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
         .execute([from])?;
-    ctx.dirty.remove(&from);
-    ctx.dirty.insert(into);
+    ctx.touched.dirty.remove(&from);
+    ctx.dirty(into);
     if ctx.carried.remove(&from) {
         ctx.carried.insert(into);
     }
     Ok(())
-}
-
-pub(super) fn body_text(a: &Article) -> String {
-    stored_body(a.content.as_deref(), a.summary.as_deref())
 }
 
 /// The text a copy is compared by: its body's text, else its summary.
@@ -652,7 +751,7 @@ fn prune(ctx: &mut Ctx) -> Result<usize, StoreError> {
         ctx.tx
             .prepare_cached("DELETE FROM entries WHERE id = ?1")?
             .execute([id])?;
-        ctx.dirty.insert(*story);
+        ctx.dirty(*story);
     }
     // tombstones of entries the feed stopped listing long ago are no longer needed
     let keep = ctx
@@ -672,79 +771,181 @@ fn prune(ctx: &mut Ctx) -> Result<usize, StoreError> {
     Ok(doomed.len())
 }
 
-/// Re-derives a story from its entries, or deletes it when none are left.
-/// `fresh`: created by this poll, so not in the search index yet.
-pub(super) fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreError> {
-    let entries: Vec<StoredEntry> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT entry_key, guid, title, link, canonical_url, authors, published, updated, summary,
-                    content, categories, image, language, first_seen, image_credit
-             FROM entries WHERE story_id = ?1",
-        )?;
-        stmt.query_map([story], |r| {
-            Ok(StoredEntry {
-                article: Article {
-                    key: ArticleKey::Guid(r.get(0)?),
-                    guid: r.get(1)?,
-                    title: r.get(2)?,
-                    link: r.get(3)?,
-                    canonical_url: r.get(4)?,
-                    authors: from_json(&r.get::<_, String>(5)?),
-                    published: Some(from_ts(r.get(6)?)),
-                    updated: Some(from_ts(r.get(7)?)),
-                    summary: r.get(8)?,
-                    content: r.get(9)?,
-                    categories: from_json(&r.get::<_, String>(10)?),
-                    image: r.get(11)?,
-                    image_credit: r.get(14)?,
-                    language: r.get(12)?,
-                },
-                first_seen: from_ts(r.get(13)?),
-            })
-        })?
-        .collect::<Result<_, _>>()?
-    };
-    if !fresh {
-        // a lookup in every segment of the index: worth skipping for the many new stories
-        tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
-            .execute([story])?;
-    }
-    match dedup::merge_story(&entries) {
-        None => {
-            // (its entries in the band index stay: a candidate that no longer exists is
-            // skipped when confirmed)
-            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
-                .execute([story])?;
-        }
-        Some(s) => {
-            let body = match (&s.content, &s.summary) {
-                (Some(c), _) => dedup::text_of_html(c),
-                (None, Some(summary)) => summary.clone(),
-                (None, None) => String::new(),
-            };
-            tx.prepare_cached("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
-                .execute(params![story, s.title, body])?;
-            tx.prepare_cached("UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5, summary = ?6,
-                    content = ?7, authors = ?8, categories = ?9, image = ?10, language = ?11, first_seen = ?12,
-                    image_credit = ?13
-                 WHERE id = ?1")?.execute(
-                params![
-                    story,
-                    s.title,
-                    s.link,
-                    ts(s.published),
-                    ts(s.updated),
-                    s.summary,
-                    s.content,
-                    to_json(&s.authors),
-                    to_json(&s.categories),
-                    s.image,
-                    s.language,
-                    ts(s.first_seen),
-                    s.image_credit
-                ],
-            )?;
-        }
+/// Derives every story a batch touched again, once each.
+fn refresh_touched(tx: &Connection, touched: &Touched) -> Result<(), StoreError> {
+    for &story in &touched.dirty {
+        let fresh = touched.fresh.contains(&story);
+        refresh(tx, story, fresh, &touched.texts, false)?;
     }
     Ok(())
 }
+
+/// Re-derives a story from its entries, or deletes it when none are left.
+/// `fresh`: created in this transaction, so not in the search index yet.
+pub(super) fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreError> {
+    // an entry's body may have changed in place (full text): its search text is taken again
+    refresh(tx, story, fresh, &HashMap::new(), true)
+}
+
+/// Re-derives a story: its row is written when a field changed, its search entry when its
+/// headline or body did (`reindex`: whatever changed). The search text of entries written
+/// in this batch comes with them (`texts`); another entry's is read and taken again.
+fn refresh(
+    tx: &Connection,
+    story: i64,
+    fresh: bool,
+    texts: &HashMap<i64, &str>,
+    reindex: bool,
+) -> Result<(), StoreError> {
+    let copies = load_copies(tx, story)?;
+    let Some(row) = dedup::derive_story(&copies) else {
+        // (its entries in the near-duplicate index stay: a candidate that no longer exists
+        // is skipped when confirmed)
+        if !fresh {
+            tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
+                .execute([story])?;
+        }
+        tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+            .execute([story])?;
+        return Ok(());
+    };
+    let stored = load_story_row(tx, story)?;
+    // the entry the search text's body comes from: the fullest copy's content, else the summary
+    let has_content = copies
+        .iter()
+        .any(|c| c.id == row.content_from && c.content_len > 0);
+    let body_from = if has_content {
+        Some(row.content_from)
+    } else {
+        row.summary_from
+    };
+    let reindex = reindex
+        || fresh
+        || stored.as_ref().is_none_or(|s| {
+            s.title != row.title
+                || s.content_from != row.content_from
+                || s.summary_from != row.summary_from
+        })
+        || body_from.is_some_and(|e| texts.contains_key(&e));
+    if stored.as_ref() != Some(&row) {
+        write_story_row(tx, story, &row)?;
+    }
+    if reindex {
+        let body = match body_from {
+            Some(e) => match texts.get(&e) {
+                Some(text) => (*text).to_string(),
+                None => stored_body_text(tx, e, has_content)?,
+            },
+            None => String::new(),
+        };
+        if !fresh {
+            // a lookup in every segment of the index: worth skipping for the many new stories
+            tx.prepare_cached("DELETE FROM stories_fts WHERE rowid = ?1")?
+                .execute([story])?;
+        }
+        tx.prepare_cached("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![story, row.title, body])?;
+    }
+    Ok(())
+}
+
+/// What deriving a story needs of its entries: their fields, not their bodies.
+fn load_copies(tx: &Connection, story: i64) -> Result<Vec<CopyFields>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, title, link, canonical_url, authors, published, updated,
+                coalesce(octet_length(content), 0), summary IS NOT NULL, categories, image,
+                image_credit, language, first_seen
+         FROM entries WHERE story_id = ?1",
+    )?;
+    let rows = stmt.query_map([story], |r| {
+        Ok(CopyFields {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            link: r.get(2)?,
+            canonical_url: r.get(3)?,
+            authors: from_json(&r.get::<_, String>(4)?),
+            published: Some(from_ts(r.get(5)?)),
+            updated: Some(from_ts(r.get(6)?)),
+            content_len: r.get::<_, i64>(7)?.max(0) as usize,
+            has_summary: r.get(8)?,
+            categories: from_json(&r.get::<_, String>(9)?),
+            image: r.get(10)?,
+            image_credit: r.get(11)?,
+            language: r.get(12)?,
+            first_seen: from_ts(r.get(13)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A story's row as stored, if it is.
+fn load_story_row(tx: &Connection, story: i64) -> Result<Option<StoryRow>, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT title, link, published, updated, content_entry, summary_entry, authors,
+                    categories, image, image_credit, language, first_seen
+             FROM stories WHERE id = ?1",
+        )?
+        .query_row([story], |r| {
+            Ok(StoryRow {
+                title: r.get(0)?,
+                link: r.get(1)?,
+                published: from_ts(r.get(2)?),
+                updated: from_ts(r.get(3)?),
+                // a story not derived yet names no entry
+                content_from: r.get::<_, Option<i64>>(4)?.unwrap_or(-1),
+                summary_from: r.get(5)?,
+                authors: from_json(&r.get::<_, String>(6)?),
+                categories: from_json(&r.get::<_, String>(7)?),
+                image: r.get(8)?,
+                image_credit: r.get(9)?,
+                language: r.get(10)?,
+                first_seen: from_ts(r.get(11)?),
+            })
+        })
+        .optional()?)
+}
+
+fn write_story_row(tx: &Connection, story: i64, s: &StoryRow) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5,
+            content_entry = ?6, summary_entry = ?7, authors = ?8, categories = ?9, image = ?10,
+            language = ?11, first_seen = ?12, image_credit = ?13
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        story,
+        s.title,
+        s.link,
+        ts(s.published),
+        ts(s.updated),
+        s.content_from,
+        s.summary_from,
+        to_json(&s.authors),
+        to_json(&s.categories),
+        s.image,
+        s.language,
+        ts(s.first_seen),
+        s.image_credit
+    ])?;
+    Ok(())
+}
+
+/// The search text of a stored entry's body (its content's words, else its summary): for a
+/// story whose body comes from an entry not written in this batch.
+fn stored_body_text(tx: &Connection, entry: i64, content: bool) -> Result<String, StoreError> {
+    let (c, s): (Option<String>, Option<String>) = tx
+        .prepare_cached("SELECT content, summary FROM entries WHERE id = ?1")?
+        .query_row([entry], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or_default();
+    Ok(match (c.filter(|_| content), s) {
+        (Some(c), _) => dedup::text_of_html(&c),
+        (None, Some(s)) => s,
+        (None, None) => String::new(),
+    })
+}
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

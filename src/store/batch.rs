@@ -7,6 +7,7 @@ use chrono::Utc;
 use rusqlite::Connection;
 
 use crate::article::{Article, FeedMeta};
+use crate::dedup::Prepared;
 
 use super::{FeedUpdate, Store, StoreError, apply, lock};
 
@@ -33,13 +34,15 @@ pub(super) struct PendingPoll {
     pub(super) feed: String,
     pub(super) update: FeedUpdate,
     pub(super) meta: FeedMeta,
-    pub(super) articles: Vec<Article>,
+    pub(super) articles: Vec<Prepared>,
     pub(super) outcome: Outcome,
 }
 
 impl Store {
     /// Stores one successful poll of `feed` in one transaction: its new state, and every
     /// article (new ones inserted, changed ones updated in place, stories re-derived).
+    /// The articles' text is computed here, before the writer is taken; see
+    /// [`Store::apply_prepared`] for articles whose text is computed already.
     pub fn apply_poll(
         &self,
         feed: &str,
@@ -47,12 +50,25 @@ impl Store {
         meta: &FeedMeta,
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
+        let prepared = articles.iter().cloned().map(Prepared::new).collect();
+        self.apply_prepared(feed, u, meta, prepared)
+    }
+
+    /// [`Store::apply_poll`] for articles whose text was computed where they were parsed:
+    /// the writer only writes.
+    pub fn apply_prepared(
+        &self,
+        feed: &str,
+        u: &FeedUpdate,
+        meta: &FeedMeta,
+        articles: Vec<Prepared>,
+    ) -> Result<ApplyStats, StoreError> {
         let outcome: Outcome = Arc::default();
         lock(&self.pending).push(PendingPoll {
             feed: feed.to_string(),
             update: u.clone(),
             meta: meta.clone(),
-            articles: articles.to_vec(),
+            articles,
             outcome: Arc::clone(&outcome),
         });
         let mut conn = lock(&self.writer);
@@ -95,10 +111,7 @@ impl Store {
         let bands = std::cell::RefCell::new(std::mem::take(&mut *held));
         let write = |conn: &mut Connection, polls: &[PendingPoll]| {
             let tx = conn.transaction()?;
-            let stats = polls
-                .iter()
-                .map(|poll| apply::apply_one(&tx, poll, &settings, &bands))
-                .collect::<Result<Vec<_>, _>>()?;
+            let stats = apply::apply_batch(&tx, polls, &settings, &bands)?;
             tx.commit()?;
             Ok::<_, StoreError>(stats)
         };

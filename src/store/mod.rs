@@ -58,6 +58,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_fulltext.sql")),
     (8, include_str!("migrations/0008_rules.sql")),
     (9, include_str!("migrations/0009_websub.sql")),
+    (10, include_str!("migrations/0010_body_once.sql")),
 ];
 
 pub use crate::plan::StoreSettings;

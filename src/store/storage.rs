@@ -16,6 +16,7 @@ use super::{
     RuleEntry, Split, Store, StoreError, StoreSettings, Story, StoryCopies, StoryQuery,
 };
 use crate::article::{Article, FeedMeta};
+use crate::dedup::Prepared;
 use crate::rules::Mark;
 use crate::websub::Subscription;
 
@@ -101,6 +102,15 @@ storage! {
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: &[Article],
+    ) -> Result<ApplyStats, StoreError>;
+    /// As [`Storage::apply_poll`], for articles whose text was computed where they were
+    /// parsed (the writer only writes).
+    fn apply_prepared(
+        &self,
+        feed: &str,
+        u: &FeedUpdate,
+        meta: &FeedMeta,
+        articles: Vec<Prepared>,
     ) -> Result<ApplyStats, StoreError>;
 
     // stories

@@ -69,7 +69,9 @@ impl Store {
                     s.language, s.first_seen, s.image_credit
              FROM entries s"
         } else {
-            "SELECT id, story_key, title, link, published, updated, summary, content, authors,
+            "SELECT id, story_key, title, link, published, updated,
+                    (SELECT summary FROM entries WHERE id = s.summary_entry),
+                    (SELECT content FROM entries WHERE id = s.content_entry), authors,
                     categories, image, language, first_seen, image_credit
              FROM stories s"
         });

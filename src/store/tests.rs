@@ -1,6 +1,7 @@
 use super::*;
 use crate::article::{Article, FeedMeta};
 use crate::dedup;
+use crate::dedup::Prepared;
 use crate::fetch::Validators;
 use crate::health::LastOutcome;
 use chrono::{DateTime, Utc};
@@ -310,6 +311,7 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
                     &format!("{t} body"),
                 )
             })
+            .map(Prepared::new)
             .collect(),
         outcome: Arc::default(),
     };
@@ -404,7 +406,12 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
             ..Default::default()
         },
         meta: FeedMeta::default(),
-        articles: vec![article(Some("x"), "http://a/x", "x", "x body")],
+        articles: vec![Prepared::new(article(
+            Some("x"),
+            "http://a/x",
+            "x",
+            "x body",
+        ))],
         outcome: Arc::default(),
     };
     let started = std::time::Instant::now();

@@ -1,0 +1,335 @@
+//! Text once, write once: the body is stored once, a story row is written once per change,
+//! and a version-9 database keeps every story's text through migration 10.
+
+use std::sync::Arc;
+
+use chrono::DateTime;
+use rusqlite::Connection;
+
+use super::super::{
+    FeedSpec, FeedUpdate, MIGRATIONS, PendingPoll, Store, StoreSettings, StoryQuery, lock,
+};
+use crate::article::{Article, ArticleKey, FeedMeta};
+use crate::dedup::Prepared;
+
+fn store_at(path: &std::path::Path, feeds: &[&str]) -> Store {
+    let store = Store::open(path).unwrap();
+    store.configure(StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    let specs: Vec<FeedSpec> = feeds
+        .iter()
+        .map(|n| FeedSpec {
+            name: n.to_string(),
+            url: format!("http://{n}/"),
+        })
+        .collect();
+    store.sync_feeds(&specs).unwrap();
+    store
+}
+
+/// A copy of the story at `url`, as feed `feed` carries it.
+fn copy(feed: &str, url: &str, title: &str, content: &str, published: i64) -> Article {
+    Article {
+        key: ArticleKey::Guid(format!("{feed}:{url}")),
+        guid: Some(format!("{feed}:{url}")),
+        title: title.into(),
+        link: Some(url.into()),
+        canonical_url: Some(url.into()),
+        authors: vec![format!("{feed} desk")],
+        published: DateTime::from_timestamp(published, 0),
+        updated: None,
+        summary: None,
+        content: Some(content.into()),
+        categories: vec![],
+        image: None,
+        image_credit: None,
+        language: None,
+    }
+}
+
+fn poll(feed: &str, articles: Vec<Article>) -> PendingPoll {
+    PendingPoll {
+        feed: feed.into(),
+        update: FeedUpdate {
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            status: 200,
+            ..Default::default()
+        },
+        meta: FeedMeta::default(),
+        articles: articles.into_iter().map(Prepared::new).collect(),
+        outcome: Arc::default(),
+    }
+}
+
+fn occurrences(haystack: &[u8], needle: &str) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle.as_bytes())
+        .count()
+}
+
+#[test]
+fn a_body_carried_by_three_feeds_is_stored_once_per_copy_and_never_for_the_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newswire.db");
+    let store = store_at(&path, &["a", "b", "c"]);
+    let url = "https://wire.example/story";
+    let full = "<p>Quokkaline zephyrbrand marmotique: the fullest body of the story</p>";
+    for (feed, body) in [
+        ("a", "<p>Teaser</p>"),
+        ("b", full),
+        ("c", "<p>A middle copy</p>"),
+    ] {
+        store
+            .apply_poll(
+                feed,
+                &poll(feed, vec![]).update,
+                &FeedMeta::default(),
+                &[copy(feed, url, "Headline", body, 1_700_000_000)],
+            )
+            .unwrap();
+    }
+    let stories = store
+        .stories(&StoryQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].fields.content.as_deref(), Some(full));
+    assert_eq!(stories[0].sources.len(), 3);
+    let found = store
+        .stories(&StoryQuery {
+            limit: 10,
+            search: vec!["zephyrbrand".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1, "the story's body is searchable");
+    // closing the store checkpoints the WAL into the file: the fullest body is in it once
+    drop(store);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(occurrences(&bytes, "Quokkaline zephyrbrand marmotique"), 1);
+}
+
+/// A database with a trigger that counts the writes of story rows.
+fn counting_writes(path: &std::path::Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE story_writes (story INTEGER NOT NULL);
+         CREATE TRIGGER count_story_writes AFTER UPDATE ON stories
+         BEGIN INSERT INTO story_writes VALUES (new.id); END;",
+    )
+    .unwrap();
+}
+
+fn writes(path: &std::path::Path) -> Vec<i64> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT story FROM story_writes ORDER BY rowid")
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    let out = rows.collect::<Result<Vec<i64>, _>>().unwrap();
+    conn.execute("DELETE FROM story_writes", []).unwrap();
+    out
+}
+
+#[test]
+fn a_story_row_is_written_once_per_batch_however_many_copies_join_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newswire.db");
+    let store = store_at(&path, &["a", "b", "c", "d"]);
+    counting_writes(&path);
+    let url = "https://wire.example/story";
+    let batch = [
+        poll(
+            "a",
+            vec![copy("a", url, "Headline", "<p>a</p>", 1_700_000_300)],
+        ),
+        poll(
+            "b",
+            vec![copy("b", url, "Headline", "<p>bb</p>", 1_700_000_200)],
+        ),
+        poll(
+            "c",
+            vec![copy("c", url, "Headline", "<p>ccc</p>", 1_700_000_100)],
+        ),
+    ];
+    let results = store.write_batch(&mut lock(&store.writer), &batch);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        writes(&path).len(),
+        1,
+        "three copies, one write of their story"
+    );
+    // the same copies again change nothing: no write at all
+    let results = store.write_batch(&mut lock(&store.writer), &batch);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(writes(&path), Vec::<i64>::new());
+    // a later, shorter copy changes what the story shows (its authors, its update time): one
+    // write; the story keeps the fullest body
+    let late = poll(
+        "d",
+        vec![copy("d", url, "Headline", "<p>d</p>", 1_700_000_400)],
+    );
+    store.write_batch(&mut lock(&store.writer), std::slice::from_ref(&late));
+    assert_eq!(writes(&path).len(), 1);
+    let stories = store
+        .stories(&StoryQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].fields.content.as_deref(), Some("<p>ccc</p>"));
+    assert_eq!(stories[0].fields.published.timestamp(), 1_700_000_100);
+    assert_eq!(stories[0].sources.len(), 4);
+}
+
+/// A database as newswire left it at schema version 9, with stories holding copies of their
+/// entries' text.
+fn version_9(path: &std::path::Path) {
+    let mut conn = Connection::open(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 9) {
+        tx.execute_batch(sql).unwrap();
+        tx.pragma_update(None, "user_version", version).unwrap();
+    }
+    tx.execute_batch(
+        "INSERT INTO feeds (name, url) VALUES ('a', 'http://a/'), ('b', 'http://b/');
+         -- 1: the fullest body from b, the summary with it
+         INSERT INTO stories (id, story_key, title, link, published, updated, summary, content, first_seen)
+         VALUES (1, 'url:https://e.com/1', 'One', 'https://e.com/1', 100, 100, 'Sum of b',
+                 '<p>the longest body, from b</p>', 100);
+         -- 2: no body anywhere, a summary
+         INSERT INTO stories (id, story_key, title, link, published, updated, summary, content, first_seen)
+         VALUES (2, 'url:https://e.com/2', 'Two', 'https://e.com/2', 200, 200, 'Only a summary', NULL, 200);
+         -- 3: the body of one copy, the summary of another
+         INSERT INTO stories (id, story_key, title, link, published, updated, summary, content, first_seen)
+         VALUES (3, 'url:https://e.com/3', 'Three', 'https://e.com/3', 300, 300, 'Teaser of a',
+                 '<p>the full body from b</p>', 300);
+         INSERT INTO entries (id, feed, entry_key, story_id, title, link, canonical_url, published,
+                              published_given, updated, summary, content, first_seen, content_hash)
+         VALUES (1, 'a', 'guid:1', 1, 'One', 'https://e.com/1', 'https://e.com/1', 100, 1, 100,
+                 NULL, '<p>short</p>', 100, 'h1'),
+                (2, 'b', 'guid:1', 1, 'One', 'https://e.com/1', 'https://e.com/1', 150, 1, 150,
+                 'Sum of b', '<p>the longest body, from b</p>', 150, 'h2'),
+                (3, 'a', 'guid:2', 2, 'Two', 'https://e.com/2', 'https://e.com/2', 200, 1, 200,
+                 'Only a summary', NULL, 200, 'h3'),
+                (4, 'a', 'guid:3', 3, 'Three', 'https://e.com/3', 'https://e.com/3', 300, 1, 300,
+                 'Teaser of a', '<p>x</p>', 300, 'h4'),
+                (5, 'b', 'guid:3', 3, 'Three', 'https://e.com/3', 'https://e.com/3', 310, 1, 310,
+                 NULL, '<p>the full body from b</p>', 310, 'h5');
+         INSERT INTO stories_fts (rowid, title, body) VALUES
+            (1, 'One', 'the longest body, from b'), (2, 'Two', 'Only a summary'),
+            (3, 'Three', 'the full body from b');",
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn migration_10_keeps_every_story_s_text_and_drops_the_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newswire.db");
+    version_9(&path);
+    let store = Store::open(&path).unwrap();
+    store.configure(StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    let stories = store
+        .stories(&StoryQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let shown: Vec<(i64, Option<&str>, Option<&str>)> = stories
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                s.fields.summary.as_deref(),
+                s.fields.content.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (3, Some("Teaser of a"), Some("<p>the full body from b</p>")),
+            (2, Some("Only a summary"), None),
+            (1, Some("Sum of b"), Some("<p>the longest body, from b</p>")),
+        ]
+    );
+    {
+        let conn = lock(&store.reader);
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('stories')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!columns.iter().any(|c| c == "content" || c == "summary"));
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 10);
+    }
+    // search still finds them, and a new copy derives the story as before
+    let found = store
+        .stories(&StoryQuery {
+            limit: 10,
+            search: vec!["longest".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [1]);
+    let conn = Connection::open(&path).unwrap();
+    let named: Vec<(i64, Option<i64>, Option<i64>)> = conn
+        .prepare("SELECT id, content_entry, summary_entry FROM stories ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        named,
+        [
+            (1, Some(2), Some(2)),
+            (2, Some(3), Some(3)),
+            (3, Some(5), Some(4))
+        ]
+    );
+    drop(conn);
+    store
+        .apply_poll(
+            "a",
+            &poll("a", vec![]).update,
+            &FeedMeta::default(),
+            &[copy(
+                "a",
+                "https://e.com/1",
+                "One",
+                "<p>an even longer body, from a, the fullest now</p>",
+                100,
+            )],
+        )
+        .unwrap();
+    let one = store
+        .stories(&StoryQuery {
+            limit: 10,
+            search: vec!["fullest".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].id, 1);
+    assert_eq!(
+        one[0].fields.content.as_deref(),
+        Some("<p>an even longer body, from a, the fullest now</p>")
+    );
+}
