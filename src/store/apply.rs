@@ -296,6 +296,12 @@ fn execute<'b>(
             }
             let placed = place(ctx, p, &story_key, dates.published)?;
             update_entry(ctx, p, entry, &placed, &dates, updates)?;
+            // its new keys and text, so that copies arriving later find what it says now
+            if let Some((text, keys)) = placed.text {
+                let mut index = ctx.index.borrow_mut();
+                index.keys.insert(entry, keys);
+                index.remember(entry, text);
+            }
             ctx.touched.texts.insert(entry, &p.text.body);
             ctx.dirty(old_story);
             ctx.dirty(placed.story);

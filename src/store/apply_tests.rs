@@ -333,3 +333,56 @@ fn migration_10_keeps_every_story_s_text_and_drops_the_copies() {
         Some("<p>an even longer body, from a, the fullest now</p>")
     );
 }
+
+/// A copy updated by its feed is indexed by what it says now: another outlet's copy that
+/// arrives later, in another batch, joins it (the index is not reloaded in between).
+#[test]
+fn an_updated_copy_is_found_by_its_new_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_at(&dir.path().join("n.db"), &["a", "b"]);
+    let wire = "<p>The central bank left its benchmark interest rate unchanged on Wednesday, \
+        saying inflation had eased but remained above its target, and signalled that borrowing \
+        costs would stay high for longer than markets had expected.</p><p>Governor Ana Ruiz told \
+        reporters that the committee had voted seven to two to hold the rate at four and a \
+        quarter percent, with two members preferring a cut of a quarter point.</p>";
+    let at = 1_800_000_000;
+    let apply = |feed: &str, a: Article| {
+        let u = FeedUpdate {
+            at: DateTime::from_timestamp(at, 0).unwrap(),
+            status: 200,
+            ..Default::default()
+        };
+        store
+            .apply_poll(feed, &u, &FeedMeta::default(), &[a])
+            .unwrap()
+    };
+    let url = "https://a.example/economy/rates";
+    apply(
+        "a",
+        copy(
+            "a",
+            url,
+            "Rates on hold",
+            "<p>Our desk on today's decision.</p>",
+            at,
+        ),
+    );
+    // the feed fills in its story
+    let stats = apply("a", copy("a", url, "Rates on hold", wire, at));
+    assert_eq!(stats.updated, 1);
+    let stats = apply(
+        "b",
+        copy(
+            "b",
+            "https://b.example/2026/rates-held",
+            "Central bank holds interest rates steady",
+            wire,
+            at + 600,
+        ),
+    );
+    assert_eq!(
+        (stats.new, stats.merged),
+        (0, 1),
+        "the other outlet's copy joins the updated one"
+    );
+}
