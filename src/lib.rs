@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod article;
+pub mod background;
 pub mod config;
 pub mod daemon;
 pub mod date;
