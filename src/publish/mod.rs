@@ -2,6 +2,7 @@
 //! per request; `atom`, `rss` and `json` only map it to their format.
 
 pub mod atom;
+pub mod cache;
 pub mod json;
 pub mod page;
 pub mod proxy;

@@ -301,6 +301,9 @@ pub struct Store {
     /// Async callers wait here for their turn at `writer` (see [`Store::write`]).
     write_turn: tokio::sync::Semaphore,
     reader: Mutex<Connection>,
+    /// A read connection of its own for [`Store::generation`], which the HTTP server asks on
+    /// every request: that answer must not queue behind a render's or a poll's reads.
+    generation_reader: Mutex<Connection>,
     path: PathBuf,
     settings: Mutex<StoreSettings>,
     /// Polls waiting for the writer: whoever gets it writes them all in one transaction.
@@ -399,10 +402,12 @@ impl Store {
         }
         tx.commit().map_err(open_err)?;
         let reader = open_conn(path).map_err(open_err)?;
+        let generation_reader = open_conn(path).map_err(open_err)?;
         Ok(Store {
             writer: Mutex::new(writer),
             write_turn: tokio::sync::Semaphore::new(1),
             reader: Mutex::new(reader),
+            generation_reader: Mutex::new(generation_reader),
             path: path.to_path_buf(),
             settings: Mutex::new(StoreSettings::default()),
             pending: Mutex::new(Vec::new()),
@@ -544,7 +549,7 @@ impl Store {
 
     /// A number that grows with every change to what the merged feed shows (0 before any).
     pub fn generation(&self) -> Result<i64, StoreError> {
-        let conn = lock(&self.reader);
+        let conn = lock(&self.generation_reader);
         Ok(conn
             .query_row(
                 "SELECT value FROM store_meta WHERE key = 'generation'",
