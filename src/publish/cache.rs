@@ -146,6 +146,22 @@ impl RenderCache {
         Arc::clone(slots.entry(key.to_string()).or_default())
     }
 
+    /// While a poll runs, the last render of `key` if it is under [`STALE_FOR`] old and
+    /// was rendered with `config`: served without asking the store anything.
+    pub fn recent(&self, key: &str, config: &Arc<Config>) -> Option<Arc<Rendered>> {
+        if !self.polling() {
+            return None;
+        }
+        let slot = Arc::clone(
+            self.slots
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(key)?,
+        );
+        let (stamp, rendered, age) = slot.last()?;
+        (age < self.stale_for && Arc::ptr_eq(&stamp.config, config)).then_some(rendered)
+    }
+
     /// The document for `key` as of `now`: the last render when it is current (or, while a
     /// poll runs, recent enough), else a new one from `render`, which returns the stamp it
     /// rendered at. Requests for one document render it one at a time; an error is not kept.
@@ -250,8 +266,16 @@ mod tests {
             config: Arc::clone(&config),
         };
         assert_eq!(get(&cache, &at(1), "one").await, "one");
+        assert!(cache.recent("k", &config).is_none(), "no poll runs");
         let running = cache.poll_running();
         assert_eq!(get(&cache, &at(2), "two").await, "one");
+        let recent = cache.recent("k", &config).expect("a recent render");
+        assert_eq!(&recent.body[..], b"one");
+        assert!(
+            cache.recent("k", &self::config()).is_none(),
+            "another config"
+        );
+        assert!(cache.recent("other", &config).is_none(), "never rendered");
         drop(running);
         assert_eq!(get(&cache, &at(2), "two").await, "two");
         // an old render is not served while a poll runs: it is rendered again

@@ -535,6 +535,20 @@ async fn serve_feed(state: &AppState, format: Format, asked: Asked) -> Response 
         asked.base.prefix,
         asked.uri
     );
+    let answer = |r: &Rendered| {
+        let body = r.body.clone();
+        conditional_with(
+            &asked.headers,
+            format.content_type(),
+            body,
+            &r.etag,
+            Some(r.updated),
+        )
+    };
+    // while a poll runs, a render under a second old is served without a look at the store
+    if let Some(r) = state.cache.recent(&key, &asked.config) {
+        return answer(&r);
+    }
     let rendered = match state.store.call(|s| s.generation()).await {
         Ok(generation) => {
             let now = Stamp {
@@ -550,13 +564,7 @@ async fn serve_feed(state: &AppState, format: Format, asked: Asked) -> Response 
             .map(|(_, r)| Arc::new(r)),
     };
     match rendered {
-        Ok(r) => conditional_with(
-            &asked.headers,
-            format.content_type(),
-            r.body.clone(),
-            &r.etag,
-            Some(r.updated),
-        ),
+        Ok(r) => answer(&r),
         Err(response) => response,
     }
 }
