@@ -16,11 +16,17 @@ secs=${2:-15}
 port=${PORT:-18099}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 cargo build --release --quiet --manifest-path "$top/Cargo.toml" --bin newswire --example fill_store
-bin=${CARGO_TARGET_DIR:-$top/target}/release
 work=${WORK:-/tmp/newswire-serve}
-mkdir -p "$work"
+mkdir -p "$work/bin"
+# a copy of what was just built: a target folder shared with other checkouts may get their
+# build of the same binary while this one runs
+for b in newswire examples/fill_store; do
+    cp -p "${CARGO_TARGET_DIR:-$top/target}/release/$b" "$work/bin/"
+done
+bin=$work/bin
+echo "binary of $(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet HEAD -- src || echo ' (with changes)'), built $(date -r "$bin/newswire" -u +%H:%M:%S)"
 db=$work/n$n.db
-[ -f "$db" ] || "$bin/examples/fill_store" "$db" "$n" 1000
+[ -f "$db" ] || "$bin/fill_store" "$db" "$n" 1000
 urls=${FARM_HOME:-/tmp/newswire-farm}/farms/n1000/urls.txt
 # POLL=0: no poll during the run (feeds point nowhere)
 [ "${POLL:-1}" = 0 ] && urls=/nonexistent
