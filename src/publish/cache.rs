@@ -146,8 +146,9 @@ impl RenderCache {
         Arc::clone(slots.entry(key.to_string()).or_default())
     }
 
-    /// While a poll runs, the last render of `key` if it is under [`STALE_FOR`] old and
-    /// was rendered with `config`: served without asking the store anything.
+    /// While a poll runs, the last render of `key` if it was rendered with `config` and is
+    /// under [`STALE_FOR`] old (or under twice that while another request renders it again):
+    /// served without asking the store anything.
     pub fn recent(&self, key: &str, config: &Arc<Config>) -> Option<Arc<Rendered>> {
         if !self.polling() {
             return None;
@@ -159,7 +160,9 @@ impl RenderCache {
                 .get(key)?,
         );
         let (stamp, rendered, age) = slot.last()?;
-        (age < self.stale_for && Arc::ptr_eq(&stamp.config, config)).then_some(rendered)
+        let recent =
+            age < self.stale_for || (age < 2 * self.stale_for && slot.render.try_lock().is_err());
+        (recent && Arc::ptr_eq(&stamp.config, config)).then_some(rendered)
     }
 
     /// The document for `key` as of `now`: the last render when it is current (or, while a
