@@ -15,7 +15,7 @@ n=${1:?number of articles}
 secs=${2:-15}
 port=${PORT:-18099}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
-cargo build --release --quiet --manifest-path "$top/Cargo.toml" --bin newswire --example fill_store
+nice cargo build --release --quiet --manifest-path "$top/Cargo.toml" --bin newswire --example fill_store
 work=${WORK:-/tmp/newswire-serve}
 mkdir -p "$work/bin"
 # a copy of what was just built: a target folder shared with other checkouts may get their
