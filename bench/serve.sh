@@ -5,7 +5,8 @@
 # Each path gets its own daemon on a fresh copy of the store, so that both are measured
 # during a first poll (50,000 new items); the script says how many of the 1000 polls had
 # finished when wrk stopped (under 1000: the poll ran through the whole measurement).
-# Environment: CARGO_TARGET_DIR (where the release build goes, default ./target), WORK
+# Environment: CARGO_TARGET_DIR (where the release build goes, default ./target), BIN (a
+# folder with newswire and fill_store already built: no build), WORK
 # (store and logs, default /tmp/newswire-serve), PORT (the daemon's, default 18099),
 # POLL=0 (no poll during the run: the feeds point nowhere), FARM, FARM_HOME.
 set -euo pipefail
@@ -15,16 +16,23 @@ n=${1:?number of articles}
 secs=${2:-15}
 port=${PORT:-18099}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
-nice cargo build --release --quiet --manifest-path "$top/Cargo.toml" --bin newswire --example fill_store
 work=${WORK:-/tmp/newswire-serve}
-mkdir -p "$work/bin"
-# a copy of what was just built: a target folder shared with other checkouts may get their
-# build of the same binary while this one runs
-for b in newswire examples/fill_store; do
-    cp -p "${CARGO_TARGET_DIR:-$top/target}/release/$b" "$work/bin/"
-done
-bin=$work/bin
-echo "binary of $(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet HEAD -- src || echo ' (with changes)'), built $(date -r "$bin/newswire" -u +%H:%M:%S)"
+if [ -n "${BIN:-}" ]; then
+    # BIN=DIR: newswire and fill_store built beforehand (say, one per checkout to compare)
+    bin=$BIN
+    echo "binary $bin/newswire, built $(date -r "$bin/newswire" -u +%H:%M:%S)"
+else
+    nice cargo build --release --quiet --manifest-path "$top/Cargo.toml" --bin newswire --example fill_store
+    mkdir -p "$work/bin"
+    # a copy of what was just built: a target folder shared with other checkouts may get
+    # their build of the same binary while this one runs
+    for b in newswire examples/fill_store; do
+        cp -p "${CARGO_TARGET_DIR:-$top/target}/release/$b" "$work/bin/"
+    done
+    bin=$work/bin
+    echo "binary of $(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet HEAD -- src || echo ' (with changes)'), built $(date -r "$bin/newswire" -u +%H:%M:%S)"
+fi
+mkdir -p "$work"
 db=$work/n$n.db
 [ -f "$db" ] || "$bin/fill_store" "$db" "$n" 1000
 urls=${FARM_HOME:-/tmp/newswire-farm}/farms/n1000/urls.txt
