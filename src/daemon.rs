@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::config::{Config, FeedConfig, FullText};
 use crate::fulltext::FullTextQueue;
 use crate::poll::{Outcome, PollOptions, Poller, error_chain};
+use crate::publish::cache::RenderCache;
 use crate::publish::server::{AppState, Format, Heartbeat, ReloadStatus, router};
 use crate::publish::{self, View};
 use crate::store::{FeedSpec, Store};
@@ -140,6 +141,8 @@ struct Daemon {
     full_text: std::sync::OnceLock<FullTextQueue>,
     /// Whether the last reload failed, for `/status`, `/metrics` and the page.
     reload_status: Arc<ReloadStatus>,
+    /// The server's rendered feeds, told when polls run (see [`RenderCache::poll_running`]).
+    render_cache: Arc<RenderCache>,
 }
 
 struct Schedules {
@@ -170,7 +173,11 @@ impl Daemon {
                 debug!(feed = %feed.name, "subscribed at its WebSub hub: only the safety interval's polls run");
                 return;
             }
-            let summary = this.poller.poll(&feed, &schedule, options).await;
+            let summary = {
+                // meanwhile the server serves its last render (up to a second behind)
+                let _running = this.render_cache.poll_running();
+                this.poller.poll(&feed, &schedule, options).await
+            };
             if summary.changed() {
                 this.changes.send_modify(|v| *v += 1);
             }
@@ -424,14 +431,64 @@ fn watch_config(
     }
 }
 
+/// How many nice steps below the server the parse threads run (see [`crate::background`]).
+const PARSE_NICENESS: i32 = 10;
+
 /// Runs the daemon on the config at `config_path` until `shutdown` resolves: polls every
 /// enabled feed at start and then on schedule, serves the merged feed, follows config edits
 /// (and SIGHUP). On shutdown, fetches in flight are abandoned, writes in flight finish.
 pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     // first of all: until this handler exists, SIGHUP (systemctl reload) would kill the process
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let config = Config::load(&config_path)?;
     let store = open_store(&config).await?;
+    let listener = listen(&config, &config_path).await?;
+    // a reader's request comes before parsing a fetched document, never after it
+    crate::background::lower_priority(PARSE_NICENESS);
+    let cancel = CancellationToken::new();
+    let started = Daemon::start(Arc::clone(&store), config, &cancel).await?;
+    let daemon = Arc::clone(&started.daemon);
+    let websub_timer = tokio::spawn(Arc::clone(&started.websub).run_timer(cancel.clone()));
+    let heartbeat = start_heartbeat(&started.sched, &cancel).await?;
+    // every enabled feed once at start
+    for feed in daemon.current().feeds.iter().filter(|f| f.enabled) {
+        daemon.spawn_poll(feed.clone());
+    }
+    let writer = spawn_output_writer(&daemon, started.publisher, started.changes, &cancel);
+    let (reloader, _watcher) = spawn_reloader(&daemon, &config_path, hup, &cancel);
+    let state = AppState {
+        store: Arc::clone(&store),
+        config: daemon.config.subscribe(),
+        health: heartbeat,
+        cache: Arc::clone(&daemon.render_cache),
+        reload: Arc::clone(&daemon.reload_status),
+    };
+    let server = spawn_server(listener, state, &started.websub, &cancel);
+
+    // the database is open, the server listens, the scheduler runs
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("polling and serving"),
+    ]);
+    shutdown.await;
+    info!("shutting down");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    stop_polls(&daemon, &cancel).await;
+    let _ = reloader.await;
+    let _ = writer.await;
+    let _ = websub_timer.await;
+    close_store(&store, &daemon).await;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),
+        Err(e) => warn!(error = %e, "HTTP server task failed"),
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Binds `listen`, and says where the merged feed is.
+async fn listen(config: &Config, config_path: &Path) -> anyhow::Result<TcpListener> {
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (`listen` in {})",
@@ -446,64 +503,101 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         feeds = config.feeds.len(),
         "listening on http://{addr}/ (merged feed at http://{addr}/feed.atom)"
     );
+    Ok(listener)
+}
 
-    let cancel = CancellationToken::new();
-    let poller = Arc::new(Poller::new(
-        Arc::clone(&store),
-        &config.fetch,
-        cancel.clone(),
-    )?);
-    poller.set_rules(&config.rules);
-    let config = Arc::new(config);
-    let (config_tx, config_rx) = watch::channel(Arc::clone(&config));
-    let (changes_tx, mut changes_rx) = watch::channel(0u64);
-    let sched = JobScheduler::new()
-        .await
-        .context("starting the scheduler")?;
-    let websub = {
-        let changes = changes_tx.clone();
-        crate::push::Subscriber::new(Arc::clone(&store), config_rx.clone(), move || {
-            changes.send_modify(|v| *v += 1)
-        })?
-    };
-    if config.output.hub.is_some() && config.public_url.is_none() {
-        warn!(
-            "`[output] hub` is set but `public_url` is not: no publish pings (a hub could not fetch 127.0.0.1)"
-        );
+/// What [`Daemon::start`] sets going, for the rest of [`run`].
+struct Started {
+    daemon: Arc<Daemon>,
+    websub: Arc<crate::push::Subscriber>,
+    publisher: crate::push::publisher::Publisher,
+    /// Bumped whenever what the merged feed shows may have changed.
+    changes: watch::Receiver<u64>,
+    /// Not started yet: see [`start_heartbeat`].
+    sched: JobScheduler,
+}
+
+impl Daemon {
+    /// The poller, WebSub, the full-text queue and the feeds' schedules (not running yet).
+    async fn start(
+        store: Arc<Store>,
+        config: Config,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Started> {
+        let poller = Arc::new(Poller::new(
+            Arc::clone(&store),
+            &config.fetch,
+            cancel.clone(),
+        )?);
+        poller.set_rules(&config.rules);
+        let config = Arc::new(config);
+        let (config_tx, config_rx) = watch::channel(Arc::clone(&config));
+        let (changes_tx, changes_rx) = watch::channel(0u64);
+        let sched = JobScheduler::new()
+            .await
+            .context("starting the scheduler")?;
+        let websub = {
+            let changes = changes_tx.clone();
+            crate::push::Subscriber::new(Arc::clone(&store), config_rx, move || {
+                changes.send_modify(|v| *v += 1)
+            })?
+        };
+        if config.output.hub.is_some() && config.public_url.is_none() {
+            warn!(
+                "`[output] hub` is set but `public_url` is not: no publish pings (a hub could not fetch 127.0.0.1)"
+            );
+        }
+        let publisher = crate::push::publisher::Publisher::new(&config.fetch)?;
+        let daemon = Arc::new(Daemon {
+            poller,
+            config: config_tx,
+            tracker: TaskTracker::new(),
+            changes: changes_tx,
+            scheduler: Mutex::new(Schedules {
+                sched: sched.clone(),
+                jobs: HashMap::new(),
+            }),
+            cancel: cancel.clone(),
+            websub: Arc::clone(&websub),
+            full_text: std::sync::OnceLock::new(),
+            reload_status: Arc::new(ReloadStatus::default()),
+            render_cache: Arc::default(),
+        });
+        daemon.start_full_text();
+        daemon.sync_schedules().await?;
+        Ok(Started {
+            daemon,
+            websub,
+            publisher,
+            changes: changes_rx,
+            sched,
+        })
     }
-    let publisher = crate::push::publisher::Publisher::new(&config.fetch)?;
-    let daemon = Arc::new(Daemon {
-        poller,
-        config: config_tx,
-        tracker: TaskTracker::new(),
-        changes: changes_tx,
-        scheduler: Mutex::new(Schedules {
-            sched: sched.clone(),
-            jobs: HashMap::new(),
-        }),
-        cancel: cancel.clone(),
-        websub: Arc::clone(&websub),
-        full_text: std::sync::OnceLock::new(),
-        reload_status: Arc::new(ReloadStatus::default()),
-    });
-    {
-        let weak = Arc::downgrade(&daemon);
+
+    /// Starts the queue that fetches full-text feeds' article pages after their polls.
+    fn start_full_text(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
         let on_change = Arc::new(move || {
             if let Some(d) = weak.upgrade() {
                 d.changes.send_modify(|v| *v += 1);
             }
         });
         let queue = FullTextQueue::start(
-            Arc::clone(&daemon.poller),
-            daemon.config.subscribe(),
+            Arc::clone(&self.poller),
+            self.config.subscribe(),
             on_change,
-            cancel.clone(),
-            &daemon.tracker,
+            self.cancel.clone(),
+            &self.tracker,
         );
-        let _ = daemon.full_text.set(queue);
+        let _ = self.full_text.set(queue);
     }
-    daemon.sync_schedules().await?;
-    let websub_timer = tokio::spawn(Arc::clone(&websub).run_timer(cancel.clone()));
+}
+
+/// Starts the scheduler with its heartbeat, and the systemd watchdog pings that follow it.
+async fn start_heartbeat(
+    sched: &JobScheduler,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Arc<Heartbeat>> {
     // the heartbeat runs on the scheduler like the polls do: if the scheduler wedges, the
     // beats stop, /healthz says 503 and the watchdog pings stop (systemd restarts us)
     let heartbeat = Arc::new(Heartbeat::new(HEARTBEAT));
@@ -533,37 +627,51 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             }
         });
     }
+    Ok(heartbeat)
+}
 
-    // every enabled feed once at start
-    for feed in config.feeds.iter().filter(|f| f.enabled) {
-        daemon.spawn_poll(feed.clone());
-    }
-
-    // the output file follows the store
-    let writer = {
-        let (store, daemon) = (Arc::clone(&store), Arc::clone(&daemon));
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
+/// The output files (and WebSub publish pings) follow the store: after each burst of
+/// changes, once.
+fn spawn_output_writer(
+    daemon: &Arc<Daemon>,
+    publisher: crate::push::publisher::Publisher,
+    mut changes: watch::Receiver<u64>,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let daemon = Arc::clone(daemon);
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let store = Arc::clone(daemon.poller.store());
+        write_output_file(&store, &daemon.current()).await;
+        publisher.after_change(&store, &daemon.current()).await;
+        loop {
+            tokio::select! {
+                r = changes.changed() => if r.is_err() { break },
+                _ = cancel.cancelled() => break,
+            }
+            // let a burst of polls land before rendering
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            changes.mark_unchanged();
             write_output_file(&store, &daemon.current()).await;
             publisher.after_change(&store, &daemon.current()).await;
-            loop {
-                tokio::select! {
-                    r = changes_rx.changed() => if r.is_err() { break },
-                    _ = cancel.cancelled() => break,
-                }
-                // let a burst of polls land before rendering
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                changes_rx.mark_unchanged();
-                write_output_file(&store, &daemon.current()).await;
-                publisher.after_change(&store, &daemon.current()).await;
-            }
-        })
-    };
+        }
+    })
+}
 
-    // config edits and SIGHUP
+/// Reloads the config when its file changes or on SIGHUP. Returns the task and the file's
+/// watcher (which watches as long as it is kept).
+fn spawn_reloader(
+    daemon: &Arc<Daemon>,
+    config_path: &Path,
+    mut hup: tokio::signal::unix::Signal,
+    cancel: &CancellationToken,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Option<notify::RecommendedWatcher>,
+) {
     // `true`: SIGHUP, reload even if the file looks unchanged
-    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<bool>();
-    let _watcher = watch_config(&config_path, reload_tx.clone());
+    let (reload_tx, reload_rx) = mpsc::unbounded_channel::<bool>();
+    let watcher = watch_config(config_path, reload_tx.clone());
     {
         let tx = reload_tx.clone();
         tokio::spawn(async move {
@@ -573,83 +681,90 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
             }
         });
     }
-    let reloader = {
-        let daemon = Arc::clone(&daemon);
-        let path = config_path.clone();
-        let cancel = cancel.clone();
-        let retry_tx = reload_tx.clone();
-        tokio::spawn(async move {
-            let mut last_text = tokio::fs::read(&path).await.ok();
-            // the file was deleted or made unreadable: the daemon runs on the last good config
-            let mut unreadable = false;
-            loop {
-                let mut forced = tokio::select! {
-                    m = reload_rx.recv() => match m { Some(f) => f, None => break },
-                    _ = cancel.cancelled() => break,
-                };
-                // editors write in several steps: wait for the burst to end
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                while let Ok(f) = reload_rx.try_recv() {
-                    forced |= f;
-                }
-                let text = match tokio::fs::read(&path).await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        error!(path = %path.display(), error = %e, "cannot read the config file; keeping the last good config, and reading it again when it changes");
-                        unreadable = true;
-                        continue;
-                    }
-                };
-                if std::mem::take(&mut unreadable) {
-                    info!(path = %path.display(), "the config file can be read again");
-                }
-                if !forced && last_text.as_ref() == Some(&text) {
+    let task = tokio::spawn(Arc::clone(daemon).follow_config(
+        config_path.to_path_buf(),
+        reload_rx,
+        reload_tx,
+        cancel.clone(),
+    ));
+    (task, watcher)
+}
+
+impl Daemon {
+    /// Reloads the config at `path` for each message on `reload` (`true`: even if the file
+    /// looks unchanged), after the burst of writes an editor makes; `retry` gets a message
+    /// when the database refused a reload, to try again later.
+    async fn follow_config(
+        self: Arc<Self>,
+        path: PathBuf,
+        mut reload: mpsc::UnboundedReceiver<bool>,
+        retry: mpsc::UnboundedSender<bool>,
+        cancel: CancellationToken,
+    ) {
+        let mut last_text = tokio::fs::read(&path).await.ok();
+        // the file was deleted or made unreadable: the daemon runs on the last good config
+        let mut unreadable = false;
+        loop {
+            let mut forced = tokio::select! {
+                m = reload.recv() => match m { Some(f) => f, None => break },
+                _ = cancel.cancelled() => break,
+            };
+            // editors write in several steps: wait for the burst to end
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            while let Ok(f) = reload.try_recv() {
+                forced |= f;
+            }
+            let text = match tokio::fs::read(&path).await {
+                Ok(t) => t,
+                Err(e) => {
+                    error!(path = %path.display(), error = %e, "cannot read the config file; keeping the last good config, and reading it again when it changes");
+                    unreadable = true;
                     continue;
                 }
-                if daemon.reload(&path).await {
-                    last_text = Some(text);
-                } else {
-                    // the database refused the new feed list: try again (the file is as
-                    // good as it was, and `last_text` still differs from it)
-                    let tx = retry_tx.clone();
-                    let cancel = cancel.clone();
-                    tokio::spawn(async move {
-                        tokio::select! {
-                            _ = tokio::time::sleep(RELOAD_RETRY) => { let _ = tx.send(false); }
-                            _ = cancel.cancelled() => {}
-                        }
-                    });
-                }
+            };
+            if std::mem::take(&mut unreadable) {
+                info!(path = %path.display(), "the config file can be read again");
             }
-        })
-    };
+            if !forced && last_text.as_ref() == Some(&text) {
+                continue;
+            }
+            if self.reload(&path).await {
+                last_text = Some(text);
+            } else {
+                // the database refused the new feed list: try again (the file is as
+                // good as it was, and `last_text` still differs from it)
+                let tx = retry.clone();
+                let cancel = cancel.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(RELOAD_RETRY) => { let _ = tx.send(false); }
+                        _ = cancel.cancelled() => {}
+                    }
+                });
+            }
+        }
+    }
+}
 
-    let server = {
-        let app = router(AppState {
-            store: Arc::clone(&store),
-            config: config_rx,
-            health: Arc::clone(&heartbeat),
-            cache: Default::default(),
-            reload: Arc::clone(&daemon.reload_status),
-        })
-        .merge(websub.router());
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(cancel.cancelled_owned())
-                .await
-        })
-    };
+/// Serves the merged feed (and WebSub's callbacks) until `cancel`.
+fn spawn_server(
+    listener: TcpListener,
+    state: AppState,
+    websub: &Arc<crate::push::Subscriber>,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let app = router(state).merge(websub.router());
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(cancel.cancelled_owned())
+            .await
+    })
+}
 
-    // the database is open, the server listens, the scheduler runs
-    notify(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status("polling and serving"),
-    ]);
-
-    shutdown.await;
-    info!("shutting down");
-    notify(&[sd_notify::NotifyState::Stopping]);
+/// Stops the scheduler, abandons fetches in flight and lets writes in flight finish (for
+/// up to [`SHUTDOWN_GRACE`]).
+async fn stop_polls(daemon: &Daemon, cancel: &CancellationToken) {
     {
         let mut s = daemon.scheduler.lock().await;
         if let Err(e) = s.sched.shutdown().await {
@@ -664,21 +779,15 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     {
         warn!("some polls did not finish within {SHUTDOWN_GRACE:?}");
     }
-    let _ = reloader.await;
-    let _ = writer.await;
-    let _ = websub_timer.await;
-    write_output_file(&store, &daemon.current()).await;
-    // everything into the database file, so that a copy of that file alone is complete
+}
+
+/// The last output files, and everything into the database file, so that a copy of that
+/// file alone is complete.
+async fn close_store(store: &Arc<Store>, daemon: &Daemon) {
+    write_output_file(store, &daemon.current()).await;
     match store.call(|s| s.checkpoint()).await {
         Ok(true) => info!("database checkpointed"),
         Ok(false) => info!("database checkpointed in part: another process is reading it"),
         Err(e) => warn!(error = %error_chain(&e), "could not checkpoint the database"),
     }
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),
-        Err(e) => warn!(error = %e, "HTTP server task failed"),
-    }
-    info!("stopped");
-    Ok(())
 }

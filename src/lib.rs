@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod article;
+pub mod background;
 pub mod config;
 pub mod daemon;
 pub mod date;

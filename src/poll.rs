@@ -627,7 +627,8 @@ async fn parse_and_store(
 }
 
 /// Parses and normalizes one document of `feed` (fetched from, or pushed for, `base`) on the
-/// blocking pool, at most one per core at a time. Returns the document's `<ttl>` too.
+/// parse threads ([`crate::background`]: below the server's priority in the daemon), at most
+/// one per core at a time. Returns the document's `<ttl>` too.
 async fn parse_document(
     feed: &FeedConfig,
     body: Vec<u8>,
@@ -637,7 +638,7 @@ async fn parse_document(
 ) -> Result<(Option<u32>, Vec<String>, normalize::Normalized), PollError> {
     let zone = feed.timezone;
     let parse_slot = parse_slots().acquire().await.ok();
-    let normalized = tokio::task::spawn_blocking(move || {
+    let normalized = crate::background::run(move || {
         parse::parse_feed(&body, content_type.as_deref(), &base, zone).map(|mut parsed| {
             (
                 parsed.feed.ttl,
@@ -648,7 +649,7 @@ async fn parse_document(
         })
     })
     .await
-    .map_err(|e| PollError::ParserCrashed(e.to_string()))?;
+    .map_err(PollError::ParserCrashed)?;
     drop(parse_slot);
     let (ttl, skipped, recovered, normalized) = normalized?;
     for note in &recovered {

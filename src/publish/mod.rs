@@ -2,6 +2,7 @@
 //! per request; `atom`, `rss` and `json` only map it to their format.
 
 pub mod atom;
+pub mod cache;
 pub mod json;
 pub mod page;
 pub mod proxy;
@@ -20,7 +21,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::dedup::hash_parts;
-use crate::store::{FeedState, Store, StoreError, StoryQuery};
+use crate::store::{FeedState, Store, StoreError, Story, StoryQuery};
 
 /// Which part of the merged feed to show: a named `[[view]]`, narrowed further by
 /// `?tag=`, `?feed=`, `?q=`, `?limit=` and paged with `?before=`.
@@ -229,27 +230,27 @@ fn add_search(search: &mut Vec<String>, exclude: &mut Vec<String>, q: &crate::se
     exclude.extend(compiled.excluding);
 }
 
-/// Builds the merged feed for `view` from the store, as the config describes it now.
-pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, PublishError> {
+/// What a view selects, worked out from the config: the query to run and the feed's title.
+struct Selection {
+    title: String,
+    query: StoryQuery,
+}
+
+/// Which stories `view` shows: its `[[view]]`, then `?feed=`, `?tag=` and `?q=`, each
+/// narrowing what came before; `?before=` and `?limit=` page it.
+fn select(config: &Config, view: &View) -> Result<Selection, PublishError> {
     let mut feeds: Option<Vec<String>> = None;
     let mut title = config.output.title.clone();
     let mut search: Vec<String> = Vec::new();
     let mut exclude: Vec<String> = Vec::new();
     let mut limit = config.output.limit;
     // (feeds, tags) pairs: stories from a feed with one of the tags, or tagged so by a rule
+    let mut tagged_by: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     let rule_tag = |tag: &str| {
         config
             .rules
             .iter()
             .any(|r| matches!(&r.action, crate::rules::Action::Tag(t) if t == tag))
-    };
-    let mut tagged_by: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-    // narrows `feeds` to those also in `only`
-    let narrow = |feeds: &mut Option<Vec<String>>, only: Vec<String>| {
-        *feeds = Some(match feeds.take() {
-            None => only,
-            Some(cur) => cur.into_iter().filter(|f| only.contains(f)).collect(),
-        });
     };
     let tagged = |tags: &[String]| -> Vec<String> {
         config
@@ -307,20 +308,89 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
         None => None,
         Some(c) => Some(parse_cursor(c).ok_or_else(|| PublishError::BadCursor(c.clone()))?),
     };
-    let limit = view.limit.unwrap_or(limit).clamp(1, 10_000);
-    // one more than asked, to know whether there is a next page
-    let mut stories = store.stories_fair(
-        &StoryQuery {
+    Ok(Selection {
+        title,
+        query: StoryQuery {
             feeds,
-            limit: limit + 1,
+            limit: view.limit.unwrap_or(limit).clamp(1, 10_000),
             search,
             before,
             copies: view.all_copies,
             tagged: tagged_by,
             exclude,
         },
-        config.output.per_feed,
-    )?;
+    })
+}
+
+/// Narrows `feeds` to those also in `only`.
+fn narrow(feeds: &mut Option<Vec<String>>, only: Vec<String>) {
+    *feeds = Some(match feeds.take() {
+        None => only,
+        Some(cur) => cur.into_iter().filter(|f| only.contains(f)).collect(),
+    });
+}
+
+/// A stored story as the merged feed shows it: its categories joined by its feeds' tags and
+/// the tags rules gave it (`by_rules`), its sources by their display names.
+fn merged_entry(
+    s: Story,
+    feed_tags: &HashMap<&str, &[String]>,
+    by_rules: Vec<String>,
+    source_in: source::SourceIn,
+) -> MergedEntry {
+    let mut categories = s.fields.categories.clone();
+    for src in &s.sources {
+        for t in feed_tags
+            .get(src.feed.as_str())
+            .copied()
+            .unwrap_or_default()
+            .iter()
+            .chain(&by_rules)
+        {
+            if !categories.iter().any(|c| c.eq_ignore_ascii_case(t)) {
+                categories.push(t.clone());
+            }
+        }
+    }
+    MergedEntry {
+        id: story_id(&s.key),
+        title: s.fields.title,
+        link: s.fields.link,
+        published: s.fields.published,
+        updated: s.fields.updated,
+        authors: s.fields.authors,
+        summary: s.fields.summary,
+        content: if source_in.content {
+            source::with_source_line(s.fields.content, &s.sources)
+        } else {
+            s.fields.content
+        },
+        categories,
+        image: s.fields.image,
+        image_credit: s.fields.image_credit,
+        language: s.fields.language,
+        cursor: cursor_of(s.fields.published, s.id),
+        sources: s
+            .sources
+            .into_iter()
+            .map(|src| EntrySource {
+                title: src.feed_title.clone().unwrap_or_else(|| src.feed.clone()),
+                name: src.feed,
+                feed_url: src.feed_url,
+                site_url: src.site_url,
+                link: src.link,
+            })
+            .collect(),
+    }
+}
+
+/// Builds the merged feed for `view` from the store, as the config describes it now.
+pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, PublishError> {
+    let Selection { title, mut query } = select(config, view)?;
+    let limit = query.limit;
+    // one more than asked, to know whether there is a next page
+    query.limit += 1;
+    let mut stories = store.stories_fair(&query, config.output.per_feed)?;
     let has_more = stories.len() > limit;
     stories.truncate(limit);
     let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
@@ -331,61 +401,16 @@ pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, 
             src.feed_title = Some(title.clone());
         }
     }
-    let tags: HashMap<&str, &[String]> = config
+    let feed_tags: HashMap<&str, &[String]> = config
         .feeds
         .iter()
         .map(|f| (f.name.as_str(), f.tags.as_slice()))
         .collect();
-
-    let source_in = config.output.source_in;
     let entries: Vec<MergedEntry> = stories
         .into_iter()
         .map(|s| {
-            let mut categories = s.fields.categories.clone();
             let by_rules = rule_tags.remove(&s.id).unwrap_or_default();
-            for src in &s.sources {
-                for t in tags
-                    .get(src.feed.as_str())
-                    .copied()
-                    .unwrap_or_default()
-                    .iter()
-                    .chain(&by_rules)
-                {
-                    if !categories.iter().any(|c| c.eq_ignore_ascii_case(t)) {
-                        categories.push(t.clone());
-                    }
-                }
-            }
-            MergedEntry {
-                id: story_id(&s.key),
-                title: s.fields.title,
-                link: s.fields.link,
-                published: s.fields.published,
-                updated: s.fields.updated,
-                authors: s.fields.authors,
-                summary: s.fields.summary,
-                content: if source_in.content {
-                    source::with_source_line(s.fields.content, &s.sources)
-                } else {
-                    s.fields.content
-                },
-                categories,
-                image: s.fields.image,
-                image_credit: s.fields.image_credit,
-                language: s.fields.language,
-                cursor: cursor_of(s.fields.published, s.id),
-                sources: s
-                    .sources
-                    .into_iter()
-                    .map(|src| EntrySource {
-                        title: src.feed_title.clone().unwrap_or_else(|| src.feed.clone()),
-                        name: src.feed,
-                        feed_url: src.feed_url,
-                        site_url: src.site_url,
-                        link: src.link,
-                    })
-                    .collect(),
-            }
+            merged_entry(s, &feed_tags, by_rules, config.output.source_in)
         })
         .collect();
     // when newswire's output changed, not what the feeds claim: a new story may carry an

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use super::cache::{RenderCache, Rendered, Stamp};
 use super::{FeedLinks, MergedFeed, PublishError, View};
 use crate::config::Config;
 use crate::dedup::hash_parts;
@@ -68,53 +69,6 @@ impl ReloadStatus {
     /// The last reload's failure, if it failed.
     pub fn error(&self) -> Option<ReloadError> {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-/// Rendered feed documents by request, each valid while the store's last change and the
-/// config in force are the ones it was rendered from: between polls, a feed is rendered once.
-#[derive(Default)]
-pub struct RenderCache {
-    entries: std::sync::Mutex<HashMap<String, Cached>>,
-}
-
-struct Cached {
-    stamp: (Option<i64>, usize),
-    body: Arc<String>,
-    updated: DateTime<Utc>,
-}
-
-/// At most this many documents are kept (a reader adding random parameters cannot grow it).
-const CACHE_MAX: usize = 256;
-
-impl RenderCache {
-    fn get(&self, key: &str, stamp: (Option<i64>, usize)) -> Option<(Arc<String>, DateTime<Utc>)> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key)
-            .filter(|c| c.stamp == stamp)
-            .map(|c| (Arc::clone(&c.body), c.updated))
-    }
-
-    fn put(
-        &self,
-        key: String,
-        stamp: (Option<i64>, usize),
-        body: Arc<String>,
-        updated: DateTime<Utc>,
-    ) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= CACHE_MAX {
-            entries.clear();
-        }
-        entries.insert(
-            key,
-            Cached {
-                stamp,
-                body,
-                updated,
-            },
-        );
     }
 }
 
@@ -340,6 +294,11 @@ fn not_modified_since(headers: &HeaderMap, last_modified: DateTime<Utc>) -> bool
         .is_some_and(|since| DateTime::<Utc>::from(since).timestamp() >= last_modified.timestamp())
 }
 
+/// The ETag of a document: a hash of its bytes.
+fn etag_of(body: &str) -> String {
+    format!("\"{}\"", &hash_parts(&[body])[..24])
+}
+
 /// Answers with `body`, or 304 when the request's validators still match. Without a
 /// `last_modified` (a body that changes in ways no date tracks), only the ETag validates.
 fn conditional(
@@ -348,13 +307,24 @@ fn conditional(
     body: String,
     last_modified: Option<DateTime<Utc>>,
 ) -> Response {
-    let etag = format!("\"{}\"", &hash_parts(&[&body])[..24]);
-    let fresh = match etag_matches(headers, &etag) {
+    let etag = etag_of(&body);
+    conditional_with(headers, content_type, body.into(), &etag, last_modified)
+}
+
+/// As [`conditional`], for a body whose ETag is known.
+fn conditional_with(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    body: Bytes,
+    etag: &str,
+    last_modified: Option<DateTime<Utc>>,
+) -> Response {
+    let fresh = match etag_matches(headers, etag) {
         Some(m) => m,
         None => last_modified.is_some_and(|lm| not_modified_since(headers, lm)),
     };
     let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
+        .header(header::ETAG, etag)
         .header(header::CACHE_CONTROL, "no-cache");
     if let Some(lm) = last_modified {
         builder = builder.header(
@@ -463,168 +433,250 @@ fn crumbs(
     out
 }
 
+/// A request for a view of the merged feed, taken apart.
+struct Asked {
+    /// The `[[view]]` named in the path, if any.
+    view_name: Option<String>,
+    view: View,
+    query: HashMap<String, String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    base: super::proxy::PublicBase,
+    /// The config in force when the request came.
+    config: Arc<Config>,
+}
+
+impl Asked {
+    /// The HTML page of the same view.
+    fn page_path(&self) -> String {
+        match &self.view_name {
+            Some(n) => format!("/views/{n}"),
+            None => "/".to_string(),
+        }
+    }
+
+    /// The same view as a feed document (`ext`: atom, rss, json).
+    fn feed_path(&self, ext: &str) -> String {
+        match &self.view_name {
+            Some(n) => format!("/views/{n}.{ext}"),
+            None => format!("/feed.{ext}"),
+        }
+    }
+
+    /// The links of a feed document answering this request, whose next page starts at
+    /// `next_cursor`.
+    fn feed_links(&self, next_cursor: Option<&str>) -> FeedLinks {
+        let (uri, base) = (&self.uri, &self.base);
+        FeedLinks {
+            self_url: Some(base.absolute(&with_cursor(uri, None, view_cursor(&self.query)))),
+            next_url: next_cursor.map(|c| base.absolute(&with_cursor(uri, None, Some(c)))),
+            alternate_url: Some(base.absolute(&with_cursor(uri, Some(&self.page_path()), None))),
+        }
+    }
+
+    /// The links of the HTML page answering this request.
+    fn page_links(&self, next_cursor: Option<&str>) -> super::page::PageLinks {
+        let (uri, base, page_path) = (&self.uri, &self.base, self.page_path());
+        let feed = |ext: &str| base.path(&with_cursor(uri, Some(&self.feed_path(ext)), None));
+        super::page::PageLinks {
+            atom: feed("atom"),
+            rss: feed("rss"),
+            json: feed("json"),
+            older: next_cursor.map(|c| base.path(&with_cursor(uri, Some(&page_path), Some(c)))),
+            newest: self
+                .view
+                .before
+                .as_ref()
+                .map(|_| base.path(&with_cursor(uri, Some(&page_path), None))),
+            root: base.prefix.clone(),
+            here: base.path(&page_path),
+            crumbs: crumbs(uri, &self.view, &self.config, base, &page_path),
+        }
+    }
+}
+
+/// The merged feed, or a view of it, as a feed document or as the page.
 async fn serve(
     view_name: Option<String>,
     output: Output,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let view = match parse_view(view_name.clone(), &q) {
+    let view = match parse_view(view_name.clone(), &query) {
         Ok(v) => v,
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
     let config = state.config.borrow().clone();
     let base = super::proxy::public_base(&headers, config.public_url.as_ref());
-    // a feed rendered since the last change is served from the cache
-    let cache_key = match output {
-        Output::Feed(format) => Some(format!(
-            "{format:?} {} {} {}",
-            base.origin.as_deref().unwrap_or_default(),
-            base.prefix,
-            uri.0
-        )),
-        Output::Page => None,
+    let asked = Asked {
+        view_name,
+        view,
+        query,
+        uri: uri.0,
+        headers,
+        base,
+        config,
     };
-    let stamp = match &cache_key {
-        Some(_) => match state.store.call(|s| s.generation()).await {
-            Ok(generation) => Some((Some(generation), Arc::as_ptr(&config) as usize)),
-            Err(_) => None,
-        },
-        None => None,
-    };
-    if let (Some(key), Some(stamp), Output::Feed(format)) = (&cache_key, stamp, output) {
-        if let Some((body, updated)) = state.cache.get(key, stamp) {
-            return conditional(
-                &headers,
-                format.content_type(),
-                body.as_str().to_owned(),
-                Some(updated),
-            );
-        }
+    match output {
+        Output::Feed(format) => serve_feed(&state, format, asked).await,
+        Output::Page => serve_page(&state, asked).await,
     }
-    let cfg = Arc::clone(&config);
-    let page_view = view.clone();
+}
+
+/// A feed document: from the render cache when it holds one that is current (or, while a
+/// poll runs, recent: see [`super::cache`]), else rendered off the async workers.
+async fn serve_feed(state: &AppState, format: Format, asked: Asked) -> Response {
+    let asked = Arc::new(asked);
+    let key = format!(
+        "{format:?} {} {} {}",
+        asked.base.origin.as_deref().unwrap_or_default(),
+        asked.base.prefix,
+        asked.uri
+    );
+    let answer = |r: &Rendered| {
+        let body = r.body.clone();
+        conditional_with(
+            &asked.headers,
+            format.content_type(),
+            body,
+            &r.etag,
+            Some(r.updated),
+        )
+    };
+    // while a poll runs, a render under a second old is served without a look at the store
+    if let Some(r) = state.cache.recent(&key, &asked.config) {
+        return answer(&r);
+    }
+    let rendered = match state.store.call(|s| s.generation()).await {
+        Ok(generation) => {
+            let now = Stamp {
+                generation,
+                config: Arc::clone(&asked.config),
+            };
+            let render = || render_feed(state, format, Arc::clone(&asked));
+            state.cache.get(&key, &now, render).await
+        }
+        // the render says what is wrong with the database, if it still is
+        Err(_) => render_feed(state, format, Arc::clone(&asked))
+            .await
+            .map(|(_, r)| Arc::new(r)),
+    };
+    match rendered {
+        Ok(r) => answer(&r),
+        Err(response) => response,
+    }
+}
+
+/// Builds and renders a feed document on the blocking pool, with the stamp it shows.
+async fn render_feed(
+    state: &AppState,
+    format: Format,
+    asked: Arc<Asked>,
+) -> Result<(Stamp, Rendered), Response> {
+    let config = Arc::clone(&asked.config);
     let built = state
         .store
         .call(move |s| {
-            let feed = super::build(s, &cfg, &view);
-            let health = match output {
-                Output::Page => Some(super::feed_statuses(s, &cfg, Utc::now())?),
-                Output::Feed(_) => None,
+            // read first: the render shows at least this generation
+            let generation = s.generation()?;
+            let mut feed = match super::build(s, &asked.config, &asked.view) {
+                Ok(feed) => feed,
+                Err(e) => return Ok(Err(e)),
             };
+            super::source::credit_authors(&mut feed, asked.config.output.source_in);
+            let body = format.render(&feed, &asked.feed_links(feed.next_cursor.as_deref()));
+            Ok(Ok((generation, body, feed.updated)))
+        })
+        .await;
+    match built {
+        Ok(Ok((generation, body, updated))) => Ok((
+            Stamp { generation, config },
+            Rendered {
+                etag: etag_of(&body),
+                body: body.into(),
+                updated,
+            },
+        )),
+        Ok(Err(e)) => {
+            let (status, message) = problem(&e);
+            Err(plain(status, message))
+        }
+        Err(e) => Err(plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e))),
+    }
+}
+
+/// The status and the message a request gets for a view that cannot be shown.
+fn problem(e: &PublishError) -> (StatusCode, String) {
+    let status = match e {
+        PublishError::UnknownFeed(_)
+        | PublishError::UnknownTag(_)
+        | PublishError::UnknownView(_) => StatusCode::NOT_FOUND,
+        PublishError::BadCursor(_) | PublishError::Store(StoreError::BadQuery(_)) => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    // never SQLite's own words: the parser should make this unreachable
+    let message = match e {
+        PublishError::Store(StoreError::BadQuery(_)) => {
+            "this search could not be run; try plain words".to_string()
+        }
+        _ => error_chain(e),
+    };
+    (status, message)
+}
+
+/// The river-of-news page (never cached: it shows the feeds' health as of now). A view that
+/// cannot be shown is a page that says why, with the status that says so.
+async fn serve_page(state: &AppState, asked: Asked) -> Response {
+    let (config, view) = (Arc::clone(&asked.config), asked.view.clone());
+    let built = state
+        .store
+        .call(move |s| {
+            let feed = super::build(s, &config, &view);
+            let health = super::feed_statuses(s, &config, Utc::now())?;
             Ok((feed, health))
         })
         .await;
-    // what the page says instead of stories, and with which status
-    let (mut feed, health, problem) = match built {
+    let (feed, health, problem) = match built {
         Ok((Ok(feed), health)) => (feed, health, None),
-        Ok((Err(e), health)) => {
-            let status = match &e {
-                PublishError::UnknownFeed(_)
-                | PublishError::UnknownTag(_)
-                | PublishError::UnknownView(_) => StatusCode::NOT_FOUND,
-                PublishError::BadCursor(_) | PublishError::Store(StoreError::BadQuery(_)) => {
-                    StatusCode::BAD_REQUEST
-                }
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            // never SQLite's own words: the parser should make this unreachable
-            let message = match &e {
-                PublishError::Store(StoreError::BadQuery(_)) => {
-                    "this search could not be run; try plain words".to_string()
-                }
-                _ => error_chain(&e),
-            };
-            match (output, health) {
-                (Output::Page, Some(health)) => (
-                    super::empty_feed(&config),
-                    Some(health),
-                    Some((status, message)),
-                ),
-                _ => return plain(status, message),
-            }
-        }
+        Ok((Err(e), health)) => (super::empty_feed(&asked.config), health, Some(problem(&e))),
         Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
     };
-    let page_path = match &view_name {
-        Some(n) => format!("/views/{n}"),
-        None => "/".to_string(),
-    };
-    let feed_path = |ext: &str| match &view_name {
-        Some(n) => format!("/views/{n}.{ext}"),
-        None => format!("/feed.{ext}"),
-    };
-    match output {
-        Output::Feed(format) => {
-            let links = FeedLinks {
-                self_url: Some(base.absolute(&with_cursor(&uri.0, None, view_cursor(&q)))),
-                next_url: feed
-                    .next_cursor
-                    .as_deref()
-                    .map(|c| base.absolute(&with_cursor(&uri.0, None, Some(c)))),
-                alternate_url: Some(base.absolute(&with_cursor(&uri.0, Some(&page_path), None))),
-            };
-            super::source::credit_authors(&mut feed, config.output.source_in);
-            let body = format.render(&feed, &links);
-            if let (Some(key), Some(stamp)) = (cache_key, stamp) {
-                state
-                    .cache
-                    .put(key, stamp, Arc::new(body.clone()), feed.updated);
-            }
-            conditional(&headers, format.content_type(), body, Some(feed.updated))
-        }
-        Output::Page => {
-            let links = super::page::PageLinks {
-                atom: base.path(&with_cursor(&uri.0, Some(&feed_path("atom")), None)),
-                rss: base.path(&with_cursor(&uri.0, Some(&feed_path("rss")), None)),
-                json: base.path(&with_cursor(&uri.0, Some(&feed_path("json")), None)),
-                older: feed
-                    .next_cursor
-                    .as_deref()
-                    .map(|c| base.path(&with_cursor(&uri.0, Some(&page_path), Some(c)))),
-                newest: page_view
-                    .before
-                    .as_ref()
-                    .map(|_| base.path(&with_cursor(&uri.0, Some(&page_path), None))),
-                root: base.prefix.clone(),
-                here: base.path(&page_path),
-                crumbs: crumbs(&uri.0, &page_view, &config, &base, &page_path),
-            };
-            let html = super::page::render(
-                &feed,
-                &config,
-                &page_view,
-                health.as_deref().unwrap_or_default(),
-                &links,
-                problem.as_ref().map(|(_, m)| m.as_str()),
-                state.reload.error().as_ref().map(|e| e.message.as_str()),
-                Utc::now(),
+    let html = super::page::render(
+        &feed,
+        &asked.config,
+        &asked.view,
+        &health,
+        &asked.page_links(feed.next_cursor.as_deref()),
+        problem.as_ref().map(|(_, m)| m.as_str()),
+        state.reload.error().as_ref().map(|e| e.message.as_str()),
+        Utc::now(),
+    );
+    let html = match html {
+        Ok(html) => html,
+        Err(e) => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot render the page: {e}"),
             );
-            match html {
-                Ok(html) => {
-                    let mut r = conditional(&headers, "text/html; charset=utf-8", html, None);
-                    if let (Some((status, _)), StatusCode::OK) = (problem, r.status()) {
-                        *r.status_mut() = status;
-                    }
-                    r.headers_mut().insert(
-                        header::CONTENT_SECURITY_POLICY,
-                        HeaderValue::from_static(super::page::CONTENT_SECURITY_POLICY),
-                    );
-                    r.headers_mut().insert(
-                        header::REFERRER_POLICY,
-                        HeaderValue::from_static("no-referrer"),
-                    );
-                    r
-                }
-                Err(e) => plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("cannot render the page: {e}"),
-                ),
-            }
         }
+    };
+    let mut r = conditional(&asked.headers, "text/html; charset=utf-8", html, None);
+    if let (Some((status, _)), StatusCode::OK) = (problem, r.status()) {
+        *r.status_mut() = status;
     }
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::page::CONTENT_SECURITY_POLICY),
+    );
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 fn view_cursor(q: &HashMap<String, String>) -> Option<&str> {

@@ -69,6 +69,9 @@ pub struct Store {
     /// Async callers wait here for their turn at `writer` (see [`Store::write`]).
     write_turn: tokio::sync::Semaphore,
     reader: Mutex<Connection>,
+    /// A read connection of its own for [`Store::generation`], which the HTTP server asks on
+    /// every request: that answer must not queue behind a render's or a poll's reads.
+    generation_reader: Mutex<Connection>,
     path: PathBuf,
     settings: Mutex<StoreSettings>,
     /// Polls waiting for the writer: whoever gets it writes them all in one transaction.
@@ -178,10 +181,12 @@ impl Store {
         }
         migrate(&mut writer, path)?;
         let reader = open_conn(path).map_err(open_err)?;
+        let generation_reader = open_conn(path).map_err(open_err)?;
         Ok(Store {
             writer: Mutex::new(writer),
             write_turn: tokio::sync::Semaphore::new(1),
             reader: Mutex::new(reader),
+            generation_reader: Mutex::new(generation_reader),
             path: path.to_path_buf(),
             settings: Mutex::new(StoreSettings::default()),
             pending: Mutex::new(Vec::new()),

@@ -218,7 +218,7 @@ impl Store {
 
     /// A number that grows with every change to what the merged feed shows (0 before any).
     pub fn generation(&self) -> Result<i64, StoreError> {
-        let conn = lock(&self.reader);
+        let conn = lock(&self.generation_reader);
         Ok(conn
             .query_row(
                 "SELECT value FROM store_meta WHERE key = 'generation'",
