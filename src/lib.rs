@@ -24,6 +24,8 @@
 //! websub   -> WebSub's decisions: hub discovery, signatures, subscribe/renew/answer (pure)
 //! push     -> WebSub at work: subscriptions at the feeds' hubs (pushes in), publish pings (out)
 //! names    -> feed names and tag slugs, shared by config, rules, manage and opml
+//! health   -> a feed's last outcome (stored) and state (shown), decided in pure code
+//! background -> the parse threads' pool, below the server's priority in the daemon
 //! ```
 //!
 //! No module uses one that uses it back (tests/layout.rs).

@@ -119,6 +119,12 @@ pub fn init(format: LogFormat, options: LogOptions, writer: LogWriter) {
         None => EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn")),
     };
+    // Libraries that log through the `log` crate (html5ever writes a debug record for every
+    // HTML token) reach tracing through tracing-log, whose level comes from the subscriber's
+    // hint. A per-layer filter gives none, so `log` would build every debug and trace record,
+    // for the filter to drop it: that was a fifth of a first poll's CPU. The filter's own
+    // most verbose level is `log`'s.
+    let most = filter.max_level_hint();
     let terminal = std::io::stderr().is_terminal();
     // systemd sets JOURNAL_STREAM when stderr goes to the journal
     let journal = std::env::var_os("JOURNAL_STREAM").is_some() && !terminal;
@@ -146,6 +152,22 @@ pub fn init(format: LogFormat, options: LogOptions, writer: LogWriter) {
     let _ = tracing_subscriber::registry()
         .with(layer.with_filter(filter).with_filter(summaries))
         .try_init();
+    if let Some(most) = most {
+        log::set_max_level(log_level(most));
+    }
+}
+
+/// `level` as the `log` crate names it.
+fn log_level(level: tracing_subscriber::filter::LevelFilter) -> log::LevelFilter {
+    use tracing_subscriber::filter::LevelFilter;
+    match level {
+        LevelFilter::OFF => log::LevelFilter::Off,
+        LevelFilter::ERROR => log::LevelFilter::Error,
+        LevelFilter::WARN => log::LevelFilter::Warn,
+        LevelFilter::INFO => log::LevelFilter::Info,
+        LevelFilter::DEBUG => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    }
 }
 
 /// An error and its causes on one line, without repeating a cause the message already shows.

@@ -186,7 +186,8 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    // Blocking work (SQLite, parsing) runs on tokio's blocking pool. Its default of 512
+    // Blocking SQLite work runs on tokio's blocking pool (parsing has its own pool,
+    // `background.rs`, below the server's priority in the daemon). The pool's default of 512
     // threads lets thousands of queued polls each park a thread on the writer's lock, and
     // every thread's malloc arena adds to RSS: a few dozen threads do the same work.
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -30,7 +30,7 @@ use crate::plan::{
 const PER_KEY: usize = 32;
 /// Texts of copies kept in memory for confirming candidates: the newest, in two
 /// generations of this many each.
-const TEXT_CACHE: usize = 2048;
+const TEXT_CACHE: usize = 8192;
 
 /// The near-duplicate index in memory: the keys of the copies published in the last two
 /// windows, loaded from the stored keys, grown by every copy stored since, and loaded afresh
