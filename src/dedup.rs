@@ -190,6 +190,17 @@ pub struct ArticleText {
     pub keys: Vec<u32>,
 }
 
+/// The words a copy is compared and searched by: its content's text, else its summary.
+/// [`ArticleText::of`] follows the same rule for an article in hand; this is it for a copy
+/// read back from the store.
+pub fn body_words(content: Option<&str>, summary: Option<&str>) -> String {
+    match (content, summary) {
+        (Some(c), _) => text_of_html(c),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
 impl ArticleText {
     /// The text of one article.
     pub fn of(a: &Article) -> ArticleText {

@@ -573,7 +573,7 @@ pub(super) fn rejudge(
         index,
     };
     if !split && settings.near_duplicates_for(&feed) {
-        let body = stored_body(content.as_deref(), summary.as_deref());
+        let body = dedup::body_words(content.as_deref(), summary.as_deref());
         let text = Arc::new(neardup::text(&title, &body));
         let keys = text.keys();
         if !keys.is_empty() {
@@ -660,7 +660,7 @@ fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
         let text = match cached {
             Some(t) => t,
             None => {
-                let body = stored_body(content.as_deref(), summary.as_deref());
+                let body = dedup::body_words(content.as_deref(), summary.as_deref());
                 let t = Arc::new(neardup::text(&title, &body));
                 ctx.index.borrow_mut().remember(id, Arc::clone(&t));
                 t
@@ -702,15 +702,6 @@ fn merge_stories(ctx: &mut Ctx, from: i64, into: i64) -> Result<(), StoreError> 
         ctx.carried.insert(into);
     }
     Ok(())
-}
-
-/// The text a copy is compared by: its body's text, else its summary.
-fn stored_body(content: Option<&str>, summary: Option<&str>) -> String {
-    match (content, summary) {
-        (Some(c), _) => dedup::text_of_html(c),
-        (None, Some(s)) => s.to_string(),
-        (None, None) => String::new(),
-    }
 }
 
 /// Prunes this feed's entries beyond `max_per_feed` (the oldest by date) or first seen
@@ -945,11 +936,10 @@ fn stored_body_text(tx: &Connection, entry: i64, content: bool) -> Result<String
         .query_row([entry], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or_default();
-    Ok(match (c.filter(|_| content), s) {
-        (Some(c), _) => dedup::text_of_html(&c),
-        (None, Some(s)) => s,
-        (None, None) => String::new(),
-    })
+    Ok(dedup::body_words(
+        c.as_deref().filter(|_| content),
+        s.as_deref(),
+    ))
 }
 
 #[cfg(test)]
