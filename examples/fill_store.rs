@@ -11,6 +11,9 @@
 //! Reports the database's size against the text it stores (each article's title, summary
 //! and body, in bytes), with the store closed first so that the WAL is in the file.
 
+#[path = "../bench/words.rs"]
+#[allow(dead_code)] // only its made-up vocabulary is used here
+mod words;
 use chrono::{Duration, Utc};
 use newswire::article::{Article, ArticleKey, FeedMeta};
 use newswire::store::{FeedSpec, FeedUpdate, Store, StoreSettings};
@@ -119,33 +122,12 @@ fn main() {
     );
 }
 
-/// `n` words of a made-up vocabulary of 20,000, skewed (the square of a uniform draw) so that
-/// a few words are common and most are rare.
+/// `n` words of `bench/words.rs`'s made-up vocabulary, for article `seed`.
 fn varied_text(seed: usize, n: usize) -> String {
-    const SYLLABLES: &[&str] = &[
-        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ber", "dan", "gor", "hel", "jun", "kel",
-        "mar", "nor", "pel", "ros", "tam", "wen",
-    ];
-    let mut x = (seed as u64)
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (x >> 33) as f64 / (1u64 << 31) as f64;
-            let mut w = (u * u * 20_000.0) as usize;
-            let mut word = String::new();
-            for _ in 0..3 {
-                word.push_str(SYLLABLES[w % SYLLABLES.len()]);
-                w /= SYLLABLES.len();
-                if w == 0 {
-                    break;
-                }
-            }
-            word
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    words::vocabulary_text(
+        (seed as u64)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407),
+        n,
+    )
 }

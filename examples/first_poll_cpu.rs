@@ -50,30 +50,7 @@ fn words_of(seed: usize, i: usize, n: usize) -> String {
     if seed == 0 {
         return text(i, n);
     }
-    const SYLLABLES: &[&str] = &[
-        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ber", "dan", "gor", "hel", "jun", "kel",
-        "mar", "nor", "pel", "ros", "tam", "wen",
-    ];
-    let mut x = (seed as u64) << 32 | i as u64;
-    (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (x >> 33) as f64 / (1u64 << 31) as f64;
-            let mut w = (u * u * 20_000.0) as usize;
-            let mut word = String::new();
-            for _ in 0..3 {
-                word.push_str(SYLLABLES[w % SYLLABLES.len()]);
-                w /= SYLLABLES.len();
-                if w == 0 {
-                    break;
-                }
-            }
-            word
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    words::vocabulary_text((seed as u64) << 32 | i as u64, n)
 }
 
 fn thread_cpu() -> Duration {
