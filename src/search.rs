@@ -49,6 +49,19 @@ pub struct Fts5Query {
     pub excluding: Option<String>,
 }
 
+/// Text as both stores index and search it: lowercase, without diacritics ("Café" and
+/// "cafe" are one word), as SQLite's `unicode61 remove_diacritics 2` tokenizer reads it.
+/// PostgreSQL's `simple` configuration lowercases but keeps diacritics: its index and its
+/// queries are given folded text.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 #[derive(Debug, PartialEq)]
 enum Token {
     Word(String),

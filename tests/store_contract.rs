@@ -331,3 +331,29 @@ fn sqlite_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     contract(dir.path(), |d| Store::open(&d.join("newswire.db")).unwrap());
 }
+
+/// The URL of a PostgreSQL server the tests may create databases on (`NEWSWIRE_TEST_PG`, as
+/// `scripts/pg-throwaway start` prints it); None, with a note, when there is none, unless
+/// `NEWSWIRE_REQUIRE_PG` is set (CI), where its absence fails.
+pub fn pg_server() -> Option<String> {
+    match std::env::var("NEWSWIRE_TEST_PG") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("NEWSWIRE_REQUIRE_PG").is_some() => {
+            panic!("NEWSWIRE_REQUIRE_PG is set but NEWSWIRE_TEST_PG names no server")
+        }
+        _ => {
+            eprintln!("skipped: no PostgreSQL (set NEWSWIRE_TEST_PG; see scripts/pg-throwaway)");
+            None
+        }
+    }
+}
+
+#[test]
+fn postgres_keeps_the_contract() {
+    let Some(server) = pg_server() else { return };
+    let url = newswire::store::pg::scratch_database(&server, "nw_contract").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    contract(dir.path(), |_| {
+        newswire::store::pg::PgStore::open(&url).unwrap()
+    });
+}

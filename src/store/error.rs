@@ -61,6 +61,25 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[source] rusqlite::Error),
+    /// The PostgreSQL database could not be reached or migrated.
+    #[error("cannot open database {url}: {source}")]
+    PgOpen {
+        /// The database's URL, without its password.
+        url: String,
+        /// PostgreSQL's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A PostgreSQL query failed.
+    #[error("database error: {0}")]
+    Postgres(#[source] tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had (the server is down or refuses connections).
+    #[error("cannot reach the database: {0}")]
+    Pool(String),
+    /// Another instance took this feed's lease (this one's expired): what this instance
+    /// fetched is not stored, the other's poll is.
+    #[error("feed {0}: another instance took over its poll (the lease expired)")]
+    LeaseLost(String),
     /// A search query is not valid FTS5 syntax.
     #[error("bad search query: {0}")]
     BadQuery(String),
@@ -83,6 +102,28 @@ impl From<rusqlite::Error> for StoreError {
                 detail: String::new(),
             },
             _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    /// A lost connection means the database is unavailable, not that the data is bad.
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        if e.is_closed() {
+            StoreError::Pool(e.to_string())
+        } else {
+            StoreError::Postgres(e)
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> StoreError {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => {
+                StoreError::Pool(crate::logging::error_chain(&e))
+            }
+            e => StoreError::Pool(e.to_string()),
         }
     }
 }
@@ -120,7 +161,10 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StoreError::Busy(_) | StoreError::Full(_) | StoreError::Unwritable { .. }
+            StoreError::Busy(_)
+                | StoreError::Full(_)
+                | StoreError::Unwritable { .. }
+                | StoreError::Pool(_)
         )
     }
 }

@@ -27,10 +27,12 @@ use rusqlite::Connection;
 mod apply;
 pub mod backup;
 mod batch;
+mod db;
 mod error;
 mod explain;
 mod feeds;
 mod fulltext;
+pub mod pg;
 mod rules;
 mod storage;
 mod stories;
@@ -39,6 +41,7 @@ mod websub;
 use apply::refresh_story;
 pub use batch::ApplyStats;
 use batch::PendingPoll;
+pub use db::{Db, Location};
 pub use error::StoreError;
 pub use explain::{Split, StoryCopies, StoryCopy};
 pub use feeds::{FeedSpec, FeedState, FeedUpdate};
@@ -242,7 +245,7 @@ impl Store {
 
     /// Adds to a failed write what the OS says about the WAL file, where writes go first:
     /// "disk I/O error" alone does not tell a read-only file from a failing disk.
-    fn explain(&self, e: StoreError) -> StoreError {
+    pub fn explain(&self, e: StoreError) -> StoreError {
         match e {
             StoreError::Unwritable { error, detail } if detail.is_empty() => {
                 let mut wal = self.path.clone().into_os_string();
@@ -260,6 +263,58 @@ impl Store {
             }
             e => e,
         }
+    }
+}
+
+/// What only matters where several processes share a database: one SQLite file has one
+/// newswire daemon, which polls every feed, leads, and limits its hosts itself.
+impl Store {
+    /// The database file and its WAL, in bytes.
+    pub fn size_bytes(&self) -> Result<u64, StoreError> {
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        Ok(size(&self.path) + size(Path::new(&wal)))
+    }
+
+    /// "SQLite <file>".
+    pub fn describe(&self) -> String {
+        format!("SQLite {}", self.path.display())
+    }
+
+    /// Every feed: no other process polls them.
+    pub fn claim_feeds(
+        &self,
+        feeds: &[String],
+        _cycle: DateTime<Utc>,
+        _now: DateTime<Utc>,
+        _hold: Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(feeds.to_vec())
+    }
+
+    /// Nothing to let go of.
+    pub fn release_feed(&self, _feed: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Always.
+    pub fn lead(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Always a slot: the fetcher's own per-host limit is the only one.
+    pub fn take_host_slot(
+        &self,
+        _host: &str,
+        _per_host: usize,
+    ) -> Result<Option<usize>, StoreError> {
+        Ok(Some(0))
+    }
+
+    /// Nothing to give back.
+    pub fn release_host_slot(&self, _host: &str, _slot: usize) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

@@ -4,13 +4,15 @@
 //! the same contract suite (`tests/store_contract.rs`).
 //!
 //! Methods are blocking, like rusqlite: async callers run them on the blocking pool (see
-//! [`Store::call`]). The list below is written once; the macro makes both the trait and
-//! SQLite's implementation of it, which calls the inherent method of the same name.
+//! [`super::Db::call`]). The list below is written once; the macro makes the trait and both
+//! implementations of it: SQLite's calls the inherent method of the same name, PostgreSQL's
+//! runs the inherent async method of the same name on the store's runtime.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use super::pg::PgStore;
 use super::{
     ApplyMarks, ApplyStats, FeedSpec, FeedState, FeedUpdate, FullTextCandidate, FullTextResult,
     RuleEntry, Split, Store, StoreError, StoreSettings, Story, StoryCopies, StoryQuery,
@@ -40,6 +42,14 @@ macro_rules! storage {
                 }
             )*
         }
+
+        impl Storage for PgStore {
+            $(
+                fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
+                    self.block(PgStore::$name(self $(, $arg)*))
+                }
+            )*
+        }
     };
 }
 
@@ -47,6 +57,40 @@ storage! {
     // settings
     /// Applies `[dedup]` and `[storage]` settings to polls stored from now on.
     fn configure(&self, settings: StoreSettings);
+
+    /// Folds what is pending into the database proper (SQLite: the WAL into the file);
+    /// whether all of it was.
+    fn checkpoint(&self) -> Result<bool, StoreError>;
+    /// The database's size on disk, in bytes.
+    fn size_bytes(&self) -> Result<u64, StoreError>;
+    /// The same error, with what the store can add about its cause.
+    fn explain(&self, e: StoreError) -> StoreError;
+    /// Where the store keeps its data, for people ("SQLite /var/lib/newswire/newswire.db").
+    fn describe(&self) -> String;
+
+    // several instances on one database
+    /// Takes the lease of each of `feeds` that no instance is polling and that no poll has
+    /// reached since `cycle` began; returns those taken, which this instance alone polls
+    /// until `now + hold`. A single-process store grants every feed.
+    fn claim_feeds(
+        &self,
+        feeds: &[String],
+        cycle: DateTime<Utc>,
+        now: DateTime<Utc>,
+        hold: std::time::Duration,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Lets go of a feed's lease without storing a poll (it was not polled after all).
+    fn release_feed(&self, feed: &str) -> Result<(), StoreError>;
+    /// Whether this instance leads: writes the output files and runs the periodic upkeep.
+    /// One instance leads at a time; when it dies, the next to ask takes over. A
+    /// single-process store always leads.
+    fn lead(&self) -> Result<bool, StoreError>;
+    /// Takes one of `per_host` fetch slots for `host` across every instance, if one is free;
+    /// it is held until [`Storage::release_host_slot`] (or the instance's end). A
+    /// single-process store grants every slot: its fetcher limits hosts itself.
+    fn take_host_slot(&self, host: &str, per_host: usize) -> Result<Option<usize>, StoreError>;
+    /// Gives back a slot [`Storage::take_host_slot`] gave.
+    fn release_host_slot(&self, host: &str, slot: usize) -> Result<(), StoreError>;
 
     // feeds and their state
     /// Makes the stored feed list the config's: adds new feeds, renames moved ones, removes
