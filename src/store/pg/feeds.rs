@@ -116,3 +116,46 @@ impl PgStore {
         Err(super::not_yet("release_host_slot"))
     }
 }
+
+impl PgStore {
+    /// Whether this instance may store a poll of `feed` in transaction `tx`: the feed is
+    /// still stored (false: removed from the config meanwhile, store nothing), and where
+    /// this instance took its lease, the lease is still its own — the fencing token is the
+    /// one it was given. An instance whose lease expired while it fetched (it was stopped,
+    /// or its fetch took longer than the lease) gets [`StoreError::LeaseLost`]: the instance
+    /// that took the lease over polls the feed. The lease ends with the transaction's write.
+    pub(super) async fn fence(
+        &self,
+        tx: &impl tokio_postgres::GenericClient,
+        feed: &str,
+    ) -> Result<bool, StoreError> {
+        let held = self
+            .leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(feed);
+        let Some(token) = held else {
+            return Ok(tx
+                .query_opt("SELECT 1 FROM feeds WHERE name = $1 FOR UPDATE", &[&feed])
+                .await?
+                .is_some());
+        };
+        let ours = tx
+            .query_opt(
+                "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+                 WHERE name = $1 AND lease_token = $2 RETURNING 1",
+                &[&feed, &token],
+            )
+            .await?;
+        if ours.is_some() {
+            return Ok(true);
+        }
+        let exists = tx
+            .query_opt("SELECT 1 FROM feeds WHERE name = $1", &[&feed])
+            .await?;
+        match exists {
+            Some(_) => Err(StoreError::LeaseLost(feed.to_string())),
+            None => Ok(false),
+        }
+    }
+}
