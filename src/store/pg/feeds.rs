@@ -1,35 +1,163 @@
-//! Feeds and their state, paused hosts; leases, per-host slots and the leader.
+//! Feeds and their state, paused hosts; and what several instances on one database share:
+//! each feed's lease (one instance polls it per cycle), fetch slots per host across the
+//! cluster, and the leader.
 
-#![allow(unused_variables, unused_imports)]
-
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
-use super::PgStore;
-use crate::article::{Article, FeedMeta};
-use crate::dedup::Prepared;
-use crate::rules::Mark;
-use crate::store::*;
-use crate::websub::Subscription;
+use super::{PgStore, from_ts, lock, ts};
+use crate::fetch::Validators;
+use crate::health::LastOutcome;
+use crate::store::{FeedSpec, FeedState, FeedUpdate, StoreError};
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 impl PgStore {
+    /// Makes the feeds table match the config (see the SQLite store's `sync_feeds`).
     pub async fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<Vec<String>, StoreError> {
-        Err(super::not_yet("sync_feeds"))
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let wanted: HashMap<&str, &str> = feeds
+            .iter()
+            .map(|f| (f.name.as_str(), f.url.as_str()))
+            .collect();
+        let existing: Vec<(String, String)> = tx
+            .query("SELECT name, url FROM feeds", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut removed = Vec::new();
+        for (name, url) in &existing {
+            match wanted.get(name.as_str()) {
+                None => {
+                    remove_feed(&*tx, name).await?;
+                    removed.push(name.clone());
+                }
+                Some(new_url) if new_url != url => {
+                    // a new URL is a new start: forget validators, redirects, backoff, gone
+                    tx.execute(
+                        "UPDATE feeds SET url = $2, etag = NULL, last_modified = NULL, body_hash = NULL,
+                            moved_to = NULL, gone = false, next_attempt = NULL, consecutive_failures = 0
+                         WHERE name = $1",
+                        &[name, new_url],
+                    )
+                    .await?;
+                }
+                Some(_) => {}
+            }
+        }
+        let stored: HashSet<&str> = existing.iter().map(|(name, _)| name.as_str()).collect();
+        for f in feeds.iter().filter(|f| !stored.contains(f.name.as_str())) {
+            tx.execute(
+                "INSERT INTO feeds (name, url) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&f.name, &f.url],
+            )
+            .await?;
+        }
+        if !removed.is_empty() {
+            super::stories::touch(&*tx, Utc::now()).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
     }
 
+    /// The state of one feed.
     pub async fn feed_state(&self, name: &str) -> Result<Option<FeedState>, StoreError> {
-        Err(super::not_yet("feed_state"))
+        Ok(self.query_feed_states(Some(name)).await?.into_iter().next())
     }
 
+    /// The state of every stored feed, by name.
     pub async fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
-        Err(super::not_yet("feed_states"))
+        self.query_feed_states(None).await
     }
 
+    async fn query_feed_states(&self, name: Option<&str>) -> Result<Vec<FeedState>, StoreError> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success,
+                        last_status, last_outcome, last_error, consecutive_failures,
+                        (SELECT count(*) FROM entries e WHERE e.feed = f.name),
+                        body_hash, next_attempt, moved_to, gone, ttl_secs
+                 FROM feeds f WHERE $1::text IS NULL OR name = $1 ORDER BY name",
+                &[&name],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| FeedState {
+                name: r.get(0),
+                url: r.get(1),
+                title: r.get(2),
+                site_url: r.get(3),
+                validators: Validators {
+                    etag: r.get(4),
+                    last_modified: r.get(5),
+                },
+                last_poll: r.get::<_, Option<i64>>(6).map(from_ts),
+                last_success: r.get::<_, Option<i64>>(7).map(from_ts),
+                last_status: r
+                    .get::<_, Option<i64>>(8)
+                    .and_then(|s| u16::try_from(s).ok()),
+                last_outcome: r
+                    .get::<_, Option<String>>(9)
+                    .and_then(|o| LastOutcome::parse(&o)),
+                last_error: r.get(10),
+                consecutive_failures: r.get::<_, i64>(11).clamp(0, u32::MAX.into()) as u32,
+                article_count: r.get::<_, i64>(12).max(0) as u64,
+                body_hash: r.get(13),
+                next_attempt: r.get::<_, Option<i64>>(14).map(from_ts),
+                moved_to: r.get(15),
+                gone: r.get(16),
+                ttl: r
+                    .get::<_, Option<i64>>(17)
+                    .map(|t| Duration::from_secs(t.max(0) as u64)),
+            })
+            .collect())
+    }
+
+    /// Runs one statement about `feed`'s poll, fenced by its lease (see [`PgStore::fence`]).
+    async fn write_poll(&self, feed: &str, sql: &str, params: &Params<'_>) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        if self.fence(&*tx, feed).await? {
+            tx.execute(sql, params).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a 304 or a body identical to the last one: only feed state changes.
     pub async fn record_unchanged(&self, feed: &str, u: &FeedUpdate) -> Result<(), StoreError> {
-        Err(super::not_yet("record_unchanged"))
+        self.write_poll(
+            feed,
+            "UPDATE feeds SET etag = $2, last_modified = $3, last_poll = $4, last_success = $4,
+                last_status = $5,
+                last_outcome = CASE last_outcome WHEN 'recovered' THEN 'recovered' ELSE 'not_modified' END,
+                last_error = CASE last_outcome WHEN 'recovered' THEN last_error END,
+                consecutive_failures = 0, next_attempt = $6,
+                moved_to = coalesce($7, moved_to), body_hash = coalesce($8, body_hash), gone = false
+             WHERE name = $1",
+            &[
+                &feed,
+                &u.validators.etag,
+                &u.validators.last_modified,
+                &ts(u.at),
+                &i64::from(u.status),
+                &u.next_attempt.map(ts),
+                &u.moved_to,
+                &u.body_hash,
+            ],
+        )
+        .await
     }
 
+    /// Records that the server asked to wait: every feed on `host` waits until `until`.
     pub async fn record_paused(
         &self,
         feed: &str,
@@ -39,42 +167,85 @@ impl PgStore {
         until: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        Err(super::not_yet("record_paused"))
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        pause(&*tx, host, until, reason).await?;
+        if self.fence(&*tx, feed).await? {
+            tx.execute(
+                "UPDATE feeds SET last_poll = $2, last_status = $3, last_outcome = 'paused',
+                    last_error = $4, next_attempt = $5
+                 WHERE name = $1",
+                &[&feed, &ts(at), &i64::from(status), &reason, &ts(until)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
+    /// Until when the server of `host` asked to be left alone, if it still does at `now`.
     pub async fn host_pause(
         &self,
         host: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
-        Err(super::not_yet("host_pause"))
+        let c = self.conn().await?;
+        let row = c
+            .query_opt(
+                "SELECT paused_until, reason FROM hosts WHERE host = $1 AND paused_until > $2",
+                &[&host, &ts(now)],
+            )
+            .await?;
+        Ok(row.map(|r| (from_ts(r.get(0)), r.get(1))))
     }
 
+    /// Every host pause still in force at `now`, by host.
     pub async fn host_pauses(
         &self,
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, (DateTime<Utc>, String)>, StoreError> {
-        Err(super::not_yet("host_pauses"))
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                "SELECT host, paused_until, reason FROM hosts WHERE paused_until > $1",
+                &[&ts(now)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), (from_ts(r.get(1)), r.get(2))))
+            .collect())
     }
 
+    /// Records that a server asked to be left alone (an article page's 429/503).
     pub async fn pause_host(
         &self,
         host: &str,
         until: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        Err(super::not_yet("pause_host"))
+        let c = self.conn().await?;
+        pause(&**c, host, until, reason).await
     }
 
+    /// Records a 410 Gone: the feed is not polled again until its URL changes.
     pub async fn record_gone(
         &self,
         feed: &str,
         at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
-        Err(super::not_yet("record_gone"))
+        self.write_poll(
+            feed,
+            "UPDATE feeds SET last_poll = $2, last_status = 410, last_outcome = 'gone',
+                last_error = $3, gone = true, next_attempt = NULL
+             WHERE name = $1",
+            &[&feed, &ts(at), &error],
+        )
+        .await
     }
 
+    /// Records a failed poll; the feed's stored articles stay as they were.
     pub async fn record_failure(
         &self,
         feed: &str,
@@ -83,38 +254,194 @@ impl PgStore {
         error: &str,
         next_attempt: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        Err(super::not_yet("record_failure"))
+        self.write_poll(
+            feed,
+            "UPDATE feeds SET last_poll = $2, last_status = $3, last_outcome = 'error',
+                last_error = $4, consecutive_failures = consecutive_failures + 1, next_attempt = $5
+             WHERE name = $1",
+            &[
+                &feed,
+                &ts(at),
+                &status.map(i64::from),
+                &error,
+                &next_attempt.map(ts),
+            ],
+        )
+        .await
     }
 
+    /// Takes the leases of those of `feeds` that no instance holds (or whose holder let them
+    /// expire) and that no poll reached since `cycle`: `FOR UPDATE SKIP LOCKED`, so that
+    /// instances claiming at the same moment each get different feeds and never wait for
+    /// one another. Each lease taken bumps the feed's fencing token, which this instance
+    /// keeps: its writes of the poll check it ([`PgStore::fence`]).
     pub async fn claim_feeds(
         &self,
         feeds: &[String],
         cycle: DateTime<Utc>,
         now: DateTime<Utc>,
-        hold: std::time::Duration,
+        hold: Duration,
     ) -> Result<Vec<String>, StoreError> {
-        Err(super::not_yet("claim_feeds"))
+        let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::MAX);
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                "UPDATE feeds f SET lease_owner = $1, lease_until = $2, lease_token = f.lease_token + 1
+                 FROM (SELECT name FROM feeds
+                       WHERE name = ANY($3) AND coalesce(lease_until, 0) < $4
+                         AND coalesce(last_poll, 0) < $5
+                       ORDER BY name FOR UPDATE SKIP LOCKED) free
+                 WHERE f.name = free.name
+                 RETURNING f.name, f.lease_token",
+                &[&self.instance, &ts(until), &feeds, &ts(now), &ts(cycle)],
+            )
+            .await?;
+        let mut leases = lock(&self.leases);
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let name: String = r.get(0);
+                leases.insert(name.clone(), r.get(1));
+                name
+            })
+            .collect())
     }
 
+    /// Lets go of a lease this instance holds, storing nothing.
     pub async fn release_feed(&self, feed: &str) -> Result<(), StoreError> {
-        Err(super::not_yet("release_feed"))
+        let token = lock(&self.leases).remove(feed);
+        if let Some(token) = token {
+            let c = self.conn().await?;
+            c.execute(
+                "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+                 WHERE name = $1 AND lease_token = $2",
+                &[&feed, &token],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
+    /// Whether this instance leads: it holds the leader's advisory lock, for as long as its
+    /// session lives. When the leader dies, its session ends, the lock is free, and the next
+    /// instance to ask takes it.
     pub async fn lead(&self) -> Result<bool, StoreError> {
-        Err(super::not_yet("lead"))
+        let mut held = self.leader.lock().await;
+        if let Some(c) = held.as_ref() {
+            if c.simple_query("SELECT 1").await.is_ok() {
+                return Ok(true);
+            }
+            // the session died with the lock: another instance may lead by now
+            *held = None;
+        }
+        let c = self.conn().await?;
+        let got: bool = c
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&super::lock::CLASS, &super::lock::LEADER],
+            )
+            .await?
+            .get(0);
+        if got {
+            *held = Some(c);
+        }
+        Ok(got)
     }
 
+    /// Takes one of `per_host` fetch slots of `host` across the cluster: a session advisory
+    /// lock per slot, held on one connection of this instance, so that an instance that dies
+    /// gives its slots back with its session.
     pub async fn take_host_slot(
         &self,
         host: &str,
         per_host: usize,
     ) -> Result<Option<usize>, StoreError> {
-        Err(super::not_yet("take_host_slot"))
+        let mut held = self.host_session.lock().await;
+        if held.is_none() {
+            *held = Some(self.conn().await?);
+        }
+        let c = held.as_ref().expect("just set");
+        for slot in 0..per_host.max(1) {
+            let got = c
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, $2)",
+                    &[&super::lock::HOSTS, &host_key(host, slot)],
+                )
+                .await;
+            match got {
+                Ok(r) if r.get::<_, bool>(0) => return Ok(Some(slot)),
+                Ok(_) => {}
+                Err(e) => {
+                    // a dead session held nothing: the next call starts a new one
+                    *held = None;
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(None)
     }
 
+    /// Gives back a slot [`PgStore::take_host_slot`] gave.
     pub async fn release_host_slot(&self, host: &str, slot: usize) -> Result<(), StoreError> {
-        Err(super::not_yet("release_host_slot"))
+        let mut held = self.host_session.lock().await;
+        if let Some(c) = held.as_ref() {
+            if let Err(e) = c
+                .query_one(
+                    "SELECT pg_advisory_unlock($1, $2)",
+                    &[&super::lock::HOSTS, &host_key(host, slot)],
+                )
+                .await
+            {
+                *held = None;
+                return Err(e.into());
+            }
+        }
+        Ok(())
     }
+}
+
+/// The advisory lock key of `host`'s fetch slot `slot`. Two hosts whose keys collide share
+/// slots (rarely: a 32-bit hash), which only makes them more polite.
+fn host_key(host: &str, slot: usize) -> i32 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(host.to_ascii_lowercase().as_bytes());
+    let h = i32::from_le_bytes([d[0], d[1], d[2], d[3]]);
+    h.wrapping_add(slot as i32)
+}
+
+async fn pause(
+    c: &impl GenericClient,
+    host: &str,
+    until: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO hosts (host, paused_until, reason) VALUES ($1, $2, $3)
+         ON CONFLICT (host) DO UPDATE
+         SET paused_until = greatest(hosts.paused_until, excluded.paused_until), reason = excluded.reason",
+        &[&host, &ts(until), &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a feed with its entries; stories left without entries go, the others are derived
+/// again from the copies they keep.
+async fn remove_feed(tx: &impl GenericClient, feed: &str) -> Result<(), StoreError> {
+    let stories: Vec<i64> = tx
+        .query("SELECT DISTINCT story_id FROM entries WHERE feed = $1", &[&feed])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tx.execute("DELETE FROM entries WHERE feed = $1", &[&feed])
+        .await?;
+    tx.execute("DELETE FROM feeds WHERE name = $1", &[&feed])
+        .await?;
+    for s in stories {
+        super::apply::refresh_story(tx, s).await?;
+    }
+    Ok(())
 }
 
 impl PgStore {

@@ -73,6 +73,8 @@ pub struct PgStore {
     leases: Mutex<HashMap<String, i64>>,
     /// The session holding the leader lock, while this instance leads.
     leader: tokio::sync::Mutex<Option<deadpool_postgres::Object>>,
+    /// The session holding this instance's per-host fetch slots (advisory locks).
+    host_session: tokio::sync::Mutex<Option<deadpool_postgres::Object>>,
 }
 
 /// A value of `database` that names a PostgreSQL database rather than a file.
@@ -120,7 +122,7 @@ impl PgStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(16)
+            .max_size(20)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
@@ -134,6 +136,7 @@ impl PgStore {
             writer: tokio::sync::Mutex::default(),
             leases: Mutex::default(),
             leader: tokio::sync::Mutex::new(None),
+            host_session: tokio::sync::Mutex::new(None),
         };
         store.block(store.migrate())?;
         Ok(store)
@@ -287,6 +290,10 @@ fn rand_u32() -> u32 {
     let mut b = [0u8; 4];
     let _ = getrandom::getrandom(&mut b);
     u32::from_le_bytes(b)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn ts(d: DateTime<Utc>) -> i64 {
