@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::Utc;
 use newswire::config::Config;
 use newswire::push::Subscriber;
-use newswire::store::Store;
+use newswire::store::Db;
 use newswire::websub::signature::sign_sha256;
 use newswire::websub::{Mode, SubState, Subscription};
 
@@ -45,7 +45,7 @@ async fn main() {
     let text = "database = \"n.db\"\npublic_url = \"http://127.0.0.1/\"\n[storage]\nmax_per_feed = 0\n[[feed]]\nname = \"blog\"\nurl = \"https://blog.example.com/feed\"\n";
     std::fs::write(&path, text).unwrap();
     let config = Config::load(&path).unwrap();
-    let store = Arc::new(Store::open(&config.database).unwrap());
+    let store = Db::open(&config.database).unwrap();
     store.configure(config.store.clone());
     store
         .sync_feeds(&newswire::daemon::feed_specs(&config))
@@ -72,7 +72,7 @@ async fn main() {
         })
         .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(Arc::new(config));
-    let sub = Subscriber::new(Arc::clone(&store), rx, || {}).unwrap();
+    let sub = Subscriber::new(store.clone(), rx, || {}).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = sub.router();

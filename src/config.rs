@@ -177,8 +177,9 @@ impl PartialEq for Schedule {
 pub struct Config {
     /// The file this was read from.
     pub path: PathBuf,
-    /// SQLite database file (absolute, or relative to the working directory).
-    pub database: PathBuf,
+    /// Where the data is: a SQLite database file (absolute, or relative to the config's
+    /// folder), or a PostgreSQL database (`postgres://…`).
+    pub database: crate::store::Location,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
     /// The schedule of feeds that do not set their own.
@@ -675,16 +676,26 @@ pub use crate::names::valid_name;
 impl RawConfig {
     /// Validates every section, each in its own step below, into the typed config.
     fn validate(self, ctx: &Ctx) -> Result<Config, ConfigError> {
+        use crate::store::Location;
         let database = match &self.database {
-            None => ctx.relative_path("newswire.db"),
-            Some(d) if looks_like_url(d.get_ref()) => {
-                return Err(ctx.invalid(
-                    "database",
-                    d,
-                    "expected the path of a SQLite file: this build of newswire stores in SQLite only, and a URL such as postgres://… is not a file name",
-                ));
-            }
-            Some(d) => ctx.relative_path(d.get_ref()),
+            None => Location::File(ctx.relative_path("newswire.db")),
+            Some(d) => match Location::parse(d.get_ref()) {
+                Location::Postgres(url) => {
+                    // checked now, so that a typo is a config error, not a failed start
+                    url.parse::<tokio_postgres::Config>().map_err(|e| {
+                        ctx.invalid("database", d, format!("not a PostgreSQL URL: {e}"))
+                    })?;
+                    Location::Postgres(url)
+                }
+                Location::File(_) if looks_like_url(d.get_ref()) => {
+                    return Err(ctx.invalid(
+                        "database",
+                        d,
+                        "expected the path of a SQLite file, or a PostgreSQL URL (postgres://user@host/db); newswire stores in nothing else",
+                    ));
+                }
+                Location::File(_) => Location::File(ctx.relative_path(d.get_ref())),
+            },
         };
         let listen = match &self.listen {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -1377,7 +1388,10 @@ mod tests {
     #[test]
     fn minimal_config_gets_defaults() {
         let c = parse("[[feed]]\nname = \"a\"\nurl = \"https://example.com/feed\"\n").unwrap();
-        assert_eq!(c.database, PathBuf::from("/etc/newswire/newswire.db"));
+        assert_eq!(
+            c.database,
+            crate::store::Location::File(PathBuf::from("/etc/newswire/newswire.db"))
+        );
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.schedule.expr(), "0 */15 * * * *");
         assert_eq!(c.output.limit, 200);
@@ -1444,20 +1458,28 @@ mod tests {
     }
 
     #[test]
-    fn a_database_url_is_refused_not_made_a_folder() {
+    fn a_database_url_is_postgres_or_refused_not_made_a_folder() {
         for url in [
             "postgres://news@db.example/newswire",
             "postgresql:///newswire?host=/run/postgresql",
-            "sqlite:///var/lib/newswire/n.db",
+            "postgres://news@/newswire?host=/run/postgresql",
         ] {
+            let c = parse(&format!("database = \"{url}\"\n")).unwrap();
+            assert_eq!(c.database, crate::store::Location::Postgres(url.into()));
+        }
+        for url in ["sqlite:///var/lib/newswire/n.db", "mysql://db.example/news"] {
             let e = parse(&format!("database = \"{url}\"\n"))
                 .unwrap_err()
                 .to_string();
             assert!(
-                e.contains(":1:12: `database`") && e.contains("SQLite only"),
+                e.contains(":1:12: `database`") && e.contains("PostgreSQL URL"),
                 "{url}: {e}"
             );
         }
+        let e = parse("database = \"postgres://db.example:notaport/x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a PostgreSQL URL"), "{e}");
         // a path with a colon in a folder name, or none, is still a path
         for path in ["state/n.db", "/srv/a:b/n.db", "C:/news.db"] {
             assert!(parse(&format!("database = \"{path}\"\n")).is_ok(), "{path}");
@@ -1502,7 +1524,10 @@ enabled = false
 "#,
         )
         .unwrap();
-        assert_eq!(c.database, PathBuf::from("/var/lib/newswire/n.db"));
+        assert_eq!(
+            c.database,
+            crate::store::Location::File(PathBuf::from("/var/lib/newswire/n.db"))
+        );
         assert_eq!(
             c.output.file,
             Some(PathBuf::from("/etc/newswire/out/merged.atom"))

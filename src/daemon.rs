@@ -22,7 +22,7 @@ use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::cache::RenderCache;
 use crate::publish::server::{AppState, Format, Heartbeat, ReloadStatus, router};
 use crate::publish::{self, View};
-use crate::store::{FeedSpec, Store};
+use crate::store::{Db, FeedSpec};
 
 /// How long shutdown waits for polls that are storing their results.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -56,13 +56,11 @@ pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
 }
 
 /// Opens the store named by `config` and makes its feed list match the config.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
-    let path = config.database.clone();
+pub async fn open_store(config: &Config) -> anyhow::Result<Db> {
     let specs = feed_specs(config);
-    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+    let store = Db::open_async(&config.database)
         .await
-        .context("opening the database")??;
-    let store = Arc::new(store);
+        .context("opening the database")?;
     store.configure(config.store.clone());
     let removed = store.call(move |s| s.sync_feeds(&specs)).await?;
     if !removed.is_empty() {
@@ -76,7 +74,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
 
 /// Renders the merged feed and writes it to `output.file` (Atom), `output.rss_file` and
 /// `output.json_file`, those that are configured, each only when its content changed.
-pub async fn write_output_file(store: &Arc<Store>, config: &Arc<Config>) {
+pub async fn write_output_file(store: &Db, config: &Arc<Config>) {
     let targets: Vec<(Format, PathBuf)> = [
         (Format::Atom, &config.output.file),
         (Format::Rss, &config.output.rss_file),
@@ -307,7 +305,7 @@ impl Daemon {
             new.listen = old.listen;
         }
         if new.database != old.database {
-            warn!(old = %old.database.display(), new = %new.database.display(), "`database` changed: restart newswire to apply it");
+            warn!(old = %old.database, new = %new.database, "`database` changed: restart newswire to apply it");
             new.database = old.database.clone();
         }
         let specs = feed_specs(&new);
@@ -446,7 +444,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     // a reader's request comes before parsing a fetched document, never after it
     crate::background::lower_priority(PARSE_NICENESS);
     let cancel = CancellationToken::new();
-    let started = Daemon::start(Arc::clone(&store), config, &cancel).await?;
+    let started = Daemon::start(store.clone(), config, &cancel).await?;
     let daemon = Arc::clone(&started.daemon);
     let websub_timer = tokio::spawn(Arc::clone(&started.websub).run_timer(cancel.clone()));
     let heartbeat = start_heartbeat(&started.sched, &cancel).await?;
@@ -457,7 +455,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     let writer = spawn_output_writer(&daemon, started.publisher, started.changes, &cancel);
     let (reloader, _watcher) = spawn_reloader(&daemon, &config_path, hup, &cancel);
     let state = AppState {
-        store: Arc::clone(&store),
+        store: store.clone(),
         config: daemon.config.subscribe(),
         health: heartbeat,
         cache: Arc::clone(&daemon.render_cache),
@@ -499,7 +497,7 @@ async fn listen(config: &Config, config_path: &Path) -> anyhow::Result<TcpListen
     let addr = listener.local_addr()?;
     info!(
         config = %config_path.display(),
-        database = %config.database.display(),
+        database = %config.database,
         feeds = config.feeds.len(),
         "listening on http://{addr}/ (merged feed at http://{addr}/feed.atom)"
     );
@@ -520,15 +518,11 @@ struct Started {
 impl Daemon {
     /// The poller, WebSub, the full-text queue and the feeds' schedules (not running yet).
     async fn start(
-        store: Arc<Store>,
+        store: Db,
         config: Config,
         cancel: &CancellationToken,
     ) -> anyhow::Result<Started> {
-        let poller = Arc::new(Poller::new(
-            Arc::clone(&store),
-            &config.fetch,
-            cancel.clone(),
-        )?);
+        let poller = Arc::new(Poller::new(store.clone(), &config.fetch, cancel.clone())?);
         poller.set_rules(&config.rules);
         let config = Arc::new(config);
         let (config_tx, config_rx) = watch::channel(Arc::clone(&config));
@@ -538,7 +532,7 @@ impl Daemon {
             .context("starting the scheduler")?;
         let websub = {
             let changes = changes_tx.clone();
-            crate::push::Subscriber::new(Arc::clone(&store), config_rx, move || {
+            crate::push::Subscriber::new(store.clone(), config_rx, move || {
                 changes.send_modify(|v| *v += 1)
             })?
         };
@@ -641,7 +635,7 @@ fn spawn_output_writer(
     let daemon = Arc::clone(daemon);
     let cancel = cancel.clone();
     tokio::spawn(async move {
-        let store = Arc::clone(daemon.poller.store());
+        let store = daemon.poller.store().clone();
         write_output_file(&store, &daemon.current()).await;
         publisher.after_change(&store, &daemon.current()).await;
         loop {
@@ -783,7 +777,7 @@ async fn stop_polls(daemon: &Daemon, cancel: &CancellationToken) {
 
 /// The last output files, and everything into the database file, so that a copy of that
 /// file alone is complete.
-async fn close_store(store: &Arc<Store>, daemon: &Daemon) {
+async fn close_store(store: &Db, daemon: &Daemon) {
     write_output_file(store, &daemon.current()).await;
     match store.call(|s| s.checkpoint()).await {
         Ok(true) => info!("database checkpointed"),

@@ -377,7 +377,7 @@ fn check(path: PathBuf) -> anyhow::Result<()> {
         "{}: ok: {} feeds ({enabled} enabled), database {}, listening on {}",
         path.display(),
         c.feeds.len(),
-        c.database.display(),
+        c.database,
         c.listen
     );
     Ok(())
@@ -389,11 +389,7 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
     let config = Arc::new(Config::load(&path)?);
     let store = daemon::open_store(&config).await?;
     let cancel = CancellationToken::new();
-    let poller = Arc::new(Poller::new(
-        Arc::clone(&store),
-        &config.fetch,
-        cancel.clone(),
-    )?);
+    let poller = Arc::new(Poller::new(store.clone(), &config.fetch, cancel.clone())?);
     poller.set_rules(&config.rules);
     {
         let cancel = cancel.clone();
@@ -483,13 +479,17 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
 
 async fn backup(path: PathBuf, file: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
-    if !config.database.exists() {
-        anyhow::bail!(
+    let db = match &config.database {
+        newswire::store::Location::Postgres(_) => anyhow::bail!(
+            "`newswire backup` copies a SQLite file; {} is a PostgreSQL database: back it up with pg_dump, or copy it into a SQLite file with `newswire migrate --to FILE`",
+            config.database
+        ),
+        newswire::store::Location::File(p) if !p.exists() => anyhow::bail!(
             "there is no database at {} to back up (it is made by the first `newswire poll` or `newswire run`)",
-            config.database.display()
-        );
-    }
-    let db = config.database.clone();
+            p.display()
+        ),
+        newswire::store::Location::File(p) => p.clone(),
+    };
     let dest = file.clone();
     let summary = tokio::task::spawn_blocking(move || {
         newswire::store::Store::open(&db)
@@ -499,7 +499,7 @@ async fn backup(path: PathBuf, file: PathBuf) -> anyhow::Result<()> {
     .await??;
     println!(
         "backed up {} to {}: {} stories, {} entries, {} bytes",
-        config.database.display(),
+        config.database,
         file.display(),
         summary.stories,
         summary.entries,
@@ -518,9 +518,7 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 async fn feeds(path: PathBuf) -> anyhow::Result<()> {
     let config = Arc::new(Config::load(&path)?);
     // read-only: unlike `poll`, this does not make the database's feed list match the config
-    let db = config.database.clone();
-    let store =
-        Arc::new(tokio::task::spawn_blocking(move || newswire::store::Store::open(&db)).await??);
+    let store = newswire::store::Db::open_async(&config.database).await?;
     let statuses = {
         let config = Arc::clone(&config);
         store
@@ -727,7 +725,7 @@ async fn opml_export(path: PathBuf) -> anyhow::Result<()> {
     if config.database.exists() {
         let db = config.database.clone();
         let states = tokio::task::spawn_blocking(move || {
-            newswire::store::Store::open(&db).and_then(|s| s.feed_states())
+            newswire::store::Db::open(&db).and_then(|s| s.feed_states())
         })
         .await?;
         match states {
@@ -807,12 +805,9 @@ async fn rules_run(
 }
 
 /// Opens the configured database without syncing its feed list (read or targeted writes).
-async fn open_store(path: &std::path::Path) -> anyhow::Result<Arc<newswire::store::Store>> {
+async fn open_store(path: &std::path::Path) -> anyhow::Result<newswire::store::Db> {
     let config = Config::load(path)?;
-    let db = config.database.clone();
-    Ok(Arc::new(
-        tokio::task::spawn_blocking(move || newswire::store::Store::open(&db)).await??,
-    ))
+    Ok(newswire::store::Db::open_async(&config.database).await?)
 }
 
 async fn story(path: PathBuf, what: String, json: bool) -> anyhow::Result<()> {

@@ -24,7 +24,7 @@ pub use crate::logging::error_chain;
 use crate::normalize;
 use crate::parse;
 use crate::rules::{self, Rule};
-use crate::store::{ApplyStats, FeedState, FeedUpdate, Store, StoreError};
+use crate::store::{ApplyStats, Db, FeedState, FeedUpdate, StoreError};
 
 /// Longest pause a server's Retry-After can impose.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -220,7 +220,7 @@ pub fn effective_url(feed: &FeedConfig, state: Option<&FeedState>) -> Url {
 /// Everything one poll needs besides the feed.
 pub struct PollContext<'a> {
     /// Where results go.
-    pub store: &'a Arc<Store>,
+    pub store: &'a Db,
     /// The HTTP client.
     pub fetcher: &'a Fetcher,
     /// The feed's effective schedule (for backoff and the next poll time).
@@ -667,7 +667,7 @@ async fn parse_document(
 
 /// Stores one normalized document with the feed's new state.
 async fn store_document(
-    store: &Arc<Store>,
+    store: &Db,
     name: String,
     update: FeedUpdate,
     mut normalized: normalize::Normalized,
@@ -695,7 +695,7 @@ async fn store_document(
 /// one. The feed's fetch state (validators, backoff, cache hints) is left as it was; a
 /// document that does not parse is reported, not recorded as the feed's failure.
 pub async fn ingest_pushed(
-    store: &Arc<Store>,
+    store: &Db,
     rules: &Arc<Vec<Rule>>,
     feed: &FeedConfig,
     body: Vec<u8>,
@@ -760,7 +760,7 @@ pub async fn ingest_pushed(
 /// (with the texts computed for them), and records every decision (drops first, so that a
 /// crash never stores what was dropped).
 async fn judge_articles(
-    store: &Arc<Store>,
+    store: &Db,
     rules: &Arc<Vec<Rule>>,
     feed: &FeedConfig,
     normalized: &mut normalize::Normalized,
@@ -826,7 +826,7 @@ async fn judge_articles(
 /// Polls feeds with limits on how many run at once, overall and per host, never the same
 /// feed twice at a time.
 pub struct Poller {
-    store: Arc<Store>,
+    store: Db,
     fetcher: RwLock<(Fetcher, Arc<Semaphore>, FetchConfig)>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     in_flight: Mutex<HashSet<String>>,
@@ -851,7 +851,7 @@ impl Drop for InFlight<'_> {
 impl Poller {
     /// A poller over `store` with the `[fetch]` settings; `cancel` aborts fetches in progress.
     pub fn new(
-        store: Arc<Store>,
+        store: Db,
         fetch: &FetchConfig,
         cancel: CancellationToken,
     ) -> Result<Poller, FetchError> {
@@ -891,7 +891,7 @@ impl Poller {
     }
 
     /// The store polls write to.
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Db {
         &self.store
     }
 

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use newswire::config::Config;
 use newswire::poll::{Outcome, PollOptions, PollSummary, Poller};
 use newswire::publish::{FeedStatus, feed_statuses};
-use newswire::store::{FeedState, Store};
+use newswire::store::FeedState;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -82,7 +82,7 @@ fn simple_rss(title: &str) -> String {
 struct Rig {
     env: TestEnv,
     config: Config,
-    store: Arc<Store>,
+    store: newswire::store::Db,
     poller: Poller,
 }
 
@@ -96,8 +96,8 @@ impl Rig {
         let mut config = env.config();
         adjust(&mut config);
         let store = newswire::daemon::open_store(&config).await.unwrap();
-        let poller = Poller::new(Arc::clone(&store), &config.fetch, CancellationToken::new())
-            .expect("poller");
+        let poller =
+            Poller::new(store.clone(), &config.fetch, CancellationToken::new()).expect("poller");
         Rig {
             env,
             config,
@@ -127,7 +127,7 @@ impl Rig {
     }
 
     fn status(&self, name: &str) -> FeedStatus {
-        feed_statuses(&self.store, &self.config, Utc::now())
+        feed_statuses(self.store.storage(), &self.config, Utc::now())
             .unwrap()
             .into_iter()
             .find(|s| s.name == name)

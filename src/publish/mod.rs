@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::dedup::hash_parts;
-use crate::store::{FeedState, Store, StoreError, Story, StoryQuery};
+use crate::store::{FeedState, Storage, StoreError, Story, StoryQuery};
 
 /// Which part of the merged feed to show: a named `[[view]]`, narrowed further by
 /// `?tag=`, `?feed=`, `?q=`, `?limit=` and paged with `?before=`.
@@ -385,7 +385,11 @@ fn merged_entry(
 }
 
 /// Builds the merged feed for `view` from the store, as the config describes it now.
-pub fn build(store: &Store, config: &Config, view: &View) -> Result<MergedFeed, PublishError> {
+pub fn build(
+    store: &dyn Storage,
+    config: &Config,
+    view: &View,
+) -> Result<MergedFeed, PublishError> {
     let Selection { title, mut query } = select(config, view)?;
     let limit = query.limit;
     // one more than asked, to know whether there is a next page
@@ -510,7 +514,7 @@ pub struct FeedStatus {
 
 /// The health of every configured feed, in config order.
 pub fn feed_statuses(
-    store: &Store,
+    store: &dyn Storage,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Vec<FeedStatus>, StoreError> {

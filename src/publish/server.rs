@@ -17,13 +17,13 @@ use super::{FeedLinks, MergedFeed, PublishError, View};
 use crate::config::Config;
 use crate::dedup::hash_parts;
 use crate::poll::error_chain;
-use crate::store::{Store, StoreError};
+use crate::store::{Db, StoreError};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     /// The store, read through its read connection.
-    pub store: Arc<Store>,
+    pub store: Db,
     /// The config in force (replaced on reload).
     pub config: watch::Receiver<Arc<Config>>,
     /// The scheduler's heartbeat, for `/healthz`.
@@ -710,10 +710,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
                     None => by_state.push((f.state.to_string(), 1)),
                 }
             }
-            let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
-            let db = s.path().to_path_buf();
-            let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
-            Ok((by_state, size(db) + size(wal)))
+            Ok((by_state, s.size_bytes()?))
         })
         .await;
     match result {
@@ -789,7 +786,8 @@ mod tests {
     async fn every_response_says_nosniff_errors_included() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::parse(&dir.path().join("n.toml"), "database = \"n.db\"\n").unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("n.db")).unwrap());
+        let store =
+            crate::store::Db::new(crate::store::Store::open(&dir.path().join("n.db")).unwrap());
         let (_tx, config) = watch::channel(Arc::new(config));
         let app = router(AppState {
             store,

@@ -12,7 +12,7 @@ use crate::config::{Config, FetchConfig};
 use crate::dedup::hash_parts;
 use crate::poll::error_chain;
 use crate::publish::{self, MergedFeed, View};
-use crate::store::Store;
+use crate::store::Db;
 
 /// The topics of the merged feed (`view` `None`) or of a view: its Atom, RSS and JSON Feed
 /// URLs under `public`.
@@ -81,7 +81,7 @@ impl Publisher {
 
     /// Looks at the merged feed and every view; pings the hub about those that changed
     /// since the last look. Nothing without `[output] hub` and `public_url`.
-    pub async fn after_change(&self, store: &Arc<Store>, config: &Arc<Config>) {
+    pub async fn after_change(&self, store: &Db, config: &Arc<Config>) {
         let (Some(hub), Some(public)) = (config.output.hub.clone(), config.public_url.clone())
         else {
             return;

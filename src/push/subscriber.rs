@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::config::{Config, FeedConfig};
 use crate::poll::{PollSummary, error_chain, ingest_pushed};
-use crate::store::{Store, StoreError};
+use crate::store::{Db, StoreError};
 use crate::websub::plan::{self, Answer, Request as HubRequest, Timer, Verification};
 use crate::websub::signature::{self, Signature};
 use crate::websub::{Mode, SubState, Subscription, random_hex};
@@ -29,7 +29,7 @@ const TIMER_MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// Subscriptions of the daemon's feeds at their hubs.
 pub struct Subscriber {
-    store: Arc<Store>,
+    store: Db,
     config: watch::Receiver<Arc<Config>>,
     client: reqwest::Client,
     /// Called when a delivery changed what the merged feed shows.
@@ -56,7 +56,7 @@ impl Subscriber {
     /// A subscriber over `store` following `config`; `on_change` is called when a delivery
     /// changed the merged feed.
     pub fn new(
-        store: Arc<Store>,
+        store: Db,
         config: watch::Receiver<Arc<Config>>,
         on_change: impl Fn() + Send + Sync + 'static,
     ) -> Result<Arc<Subscriber>, reqwest::Error> {
@@ -453,7 +453,7 @@ async fn deliver(
     let limit = usize::try_from(config.fetch.max_size).unwrap_or(usize::MAX);
     let count = |accepted: bool| {
         let name = sub.feed.clone();
-        let store = Arc::clone(&this.store);
+        let store = this.store.clone();
         crate::metrics::metrics().websub_delivery(if accepted { "accepted" } else { "rejected" });
         async move {
             let at = Utc::now();

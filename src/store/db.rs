@@ -28,6 +28,17 @@ impl Location {
     }
 }
 
+impl Location {
+    /// Whether there may be data there already: the file exists, or it is a database
+    /// server (which only connecting tells).
+    pub fn exists(&self) -> bool {
+        match self {
+            Location::File(p) => p.exists(),
+            Location::Postgres(_) => true,
+        }
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

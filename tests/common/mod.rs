@@ -290,7 +290,7 @@ impl TestEnv {
     pub async fn poll(&self) -> Vec<PollSummary> {
         let config = self.config();
         let store = newswire::daemon::open_store(&config).await.unwrap();
-        let poller = Poller::new(Arc::clone(&store), &config.fetch, Default::default()).unwrap();
+        let poller = Poller::new(store.clone(), &config.fetch, Default::default()).unwrap();
         poller.set_rules(&config.rules);
         let mut out = Vec::new();
         for f in config.feeds.iter().filter(|f| f.enabled) {

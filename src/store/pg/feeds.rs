@@ -122,7 +122,12 @@ impl PgStore {
     }
 
     /// Runs one statement about `feed`'s poll, fenced by its lease (see [`PgStore::fence`]).
-    async fn write_poll(&self, feed: &str, sql: &str, params: &Params<'_>) -> Result<(), StoreError> {
+    async fn write_poll(
+        &self,
+        feed: &str,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         if self.fence(&*tx, feed).await? {
@@ -429,7 +434,10 @@ async fn pause(
 /// again from the copies they keep.
 async fn remove_feed(tx: &impl GenericClient, feed: &str) -> Result<(), StoreError> {
     let stories: Vec<i64> = tx
-        .query("SELECT DISTINCT story_id FROM entries WHERE feed = $1", &[&feed])
+        .query(
+            "SELECT DISTINCT story_id FROM entries WHERE feed = $1",
+            &[&feed],
+        )
         .await?
         .iter()
         .map(|r| r.get(0))
