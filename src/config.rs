@@ -590,6 +590,7 @@ struct RawFetch {
     user_agent: Option<String>,
     per_host: Option<Spanned<i64>>,
     respect_cache_hints: Option<bool>,
+    lease: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -842,7 +843,12 @@ fn validate_fetch(ctx: &Ctx, raw: RawFetch) -> Result<FetchConfig, ConfigError> 
     };
     let concurrency = ctx.number("fetch.concurrency", &raw.concurrency, 16, 1..=1024)? as usize;
     let per_host = ctx.number("fetch.per_host", &raw.per_host, 2, 1..=64)? as usize;
+    let lease = match &raw.lease {
+        None => crate::fetch::DEFAULT_LEASE,
+        Some(l) => ctx.duration("fetch.lease", l)?,
+    };
     Ok(FetchConfig {
+        lease,
         timeout,
         max_size,
         concurrency,

@@ -625,7 +625,9 @@ async fn start_heartbeat(
 }
 
 /// The output files (and WebSub publish pings) follow the store: after each burst of
-/// changes, once.
+/// changes, once. Where several instances share the database, only the leader writes them
+/// (and pings), and it follows every instance's changes by the store's generation, looked
+/// at every [`LEADER_CHECK`]; when the leader dies, another takes over at its next look.
 fn spawn_output_writer(
     daemon: &Arc<Daemon>,
     publisher: crate::push::publisher::Publisher,
@@ -636,20 +638,72 @@ fn spawn_output_writer(
     let cancel = cancel.clone();
     tokio::spawn(async move {
         let store = daemon.poller.store().clone();
-        write_output_file(&store, &daemon.current()).await;
-        publisher.after_change(&store, &daemon.current()).await;
+        let shared = store.shared();
+        let mut leading = Leading::default();
+        let mut check = tokio::time::interval(LEADER_CHECK);
+        let mut first = true;
         loop {
-            tokio::select! {
-                r = changes.changed() => if r.is_err() { break },
-                _ = cancel.cancelled() => break,
+            if !first {
+                tokio::select! {
+                    r = changes.changed() => {
+                        if r.is_err() { break }
+                        // let a burst of polls land before rendering
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        changes.mark_unchanged();
+                    }
+                    _ = check.tick(), if shared => {}
+                    _ = cancel.cancelled() => break,
+                }
             }
-            // let a burst of polls land before rendering
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            changes.mark_unchanged();
+            first = false;
+            if shared && !leading.has_news(&store).await {
+                continue;
+            }
             write_output_file(&store, &daemon.current()).await;
             publisher.after_change(&store, &daemon.current()).await;
         }
     })
+}
+
+/// How often an instance on a shared database asks whether it leads, and the leader
+/// whether the merged feed changed.
+const LEADER_CHECK: Duration = Duration::from_secs(2);
+
+/// What an instance on a shared database knows of its leading.
+#[derive(Default)]
+struct Leading {
+    /// Whether it led at its last look.
+    leads: bool,
+    /// The generation of the merged feed it last wrote.
+    written: Option<i64>,
+}
+
+impl Leading {
+    /// Whether this instance leads and the merged feed changed since it last wrote it.
+    async fn has_news(&mut self, store: &Db) -> bool {
+        match store.call(|s| Ok((s.lead()?, s.generation()?))).await {
+            Ok((true, generation)) => {
+                if !self.leads {
+                    info!("this instance leads: it writes the output files and sends WebSub pings");
+                    self.leads = true;
+                }
+                self.written.replace(generation) != Some(generation)
+            }
+            Ok((false, _)) => {
+                if self.leads {
+                    warn!(
+                        "this instance no longer leads (its session with the database ended): another writes the output files"
+                    );
+                }
+                *self = Leading::default();
+                false
+            }
+            Err(e) => {
+                warn!(error = %error_chain(&e), "could not ask whether this instance leads");
+                false
+            }
+        }
+    }
 }
 
 /// Reloads the config when its file changes or on SIGHUP. Returns the task and the file's
@@ -778,7 +832,10 @@ async fn stop_polls(daemon: &Daemon, cancel: &CancellationToken) {
 /// The last output files, and everything into the database file, so that a copy of that
 /// file alone is complete.
 async fn close_store(store: &Db, daemon: &Daemon) {
-    write_output_file(store, &daemon.current()).await;
+    // on a shared database, the leader alone writes the files
+    if !store.shared() || store.call(|s| s.lead()).await.unwrap_or(false) {
+        write_output_file(store, &daemon.current()).await;
+    }
     match store.call(|s| s.checkpoint()).await {
         Ok(true) => info!("database checkpointed"),
         Ok(false) => info!("database checkpointed in part: another process is reading it"),

@@ -25,7 +25,14 @@ pub struct FetchConfig {
     pub per_host: usize,
     /// Let RSS `<ttl>`, Cache-Control max-age and Expires lengthen a feed's interval.
     pub respect_cache_hints: bool,
+    /// How long an instance's claim on one feed's poll lasts, where several instances
+    /// share a PostgreSQL database: an instance that dies mid-poll leaves the feed to the
+    /// others once it expires. Longer than a fetch, a parse and a store take.
+    pub lease: Duration,
 }
+
+/// The default `[fetch] lease`.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 10;

@@ -85,6 +85,9 @@ pub enum Outcome {
     },
     /// The feed was already being polled; this request was dropped.
     AlreadyRunning,
+    /// Another newswire instance on the same database polls the feed this cycle (it holds
+    /// the feed's lease, or polled it already).
+    Elsewhere,
     /// Shutdown began before the fetch finished; nothing was recorded.
     Cancelled,
 }
@@ -167,6 +170,7 @@ impl fmt::Display for PollSummary {
                 write!(f, "{name}: not yet (next attempt after {})", hhmm(until))
             }
             Outcome::AlreadyRunning => write!(f, "{name}: skipped, a poll is already running"),
+            Outcome::Elsewhere => write!(f, "{name}: polled by another instance this cycle"),
             Outcome::Cancelled => write!(f, "{name}: cancelled by shutdown"),
         }
     }
@@ -239,11 +243,42 @@ pub struct PollContext<'a> {
     pub rules: Arc<Vec<Rule>>,
 }
 
-/// Semaphore permits for one fetch; dropping them frees the slots.
+/// What one fetch holds: this process's permits (per host, overall) and, on a shared
+/// database, the host's slot across every instance. Dropping it frees them all.
 pub type FetchSlots = (
     tokio::sync::OwnedSemaphorePermit,
     tokio::sync::OwnedSemaphorePermit,
+    Option<ClusterSlot>,
 );
+
+/// One of a host's `per_host` fetch slots across every instance on a shared database,
+/// given back when dropped.
+pub struct ClusterSlot {
+    store: Db,
+    host: String,
+    slot: usize,
+}
+
+impl Drop for ClusterSlot {
+    fn drop(&mut self) {
+        let (store, host, slot) = (
+            self.store.clone(),
+            std::mem::take(&mut self.host),
+            self.slot,
+        );
+        // a slot left held would stay held until the instance's session ends
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.call(move |s| s.release_host_slot(&host, slot)).await {
+                    warn!(error = %error_chain(&e), "could not give back a host's fetch slot");
+                }
+            });
+        }
+    }
+}
+
+/// How often an instance asks again for a host's slot that the others hold.
+const CLUSTER_SLOT_RETRY: Duration = Duration::from_millis(100);
 
 /// Polls one feed and records the result in the store. Never fails: a failure is recorded in
 /// the feed's state and returned as [`Outcome::Failed`].
@@ -312,6 +347,7 @@ fn outcome_label(o: &Outcome) -> &'static str {
         Outcome::Gone => "gone",
         Outcome::Deferred { .. } => "deferred",
         Outcome::AlreadyRunning => "already_running",
+        Outcome::Elsewhere => "elsewhere",
         Outcome::Cancelled => "cancelled",
     }
 }
@@ -386,6 +422,8 @@ fn log_summary(s: &PollSummary) {
             name: POLL_SUMMARY,until = %until, "deferred: backoff or cache hint"),
         Outcome::AlreadyRunning => info!(
             name: POLL_SUMMARY,"skipped: already being polled"),
+        Outcome::Elsewhere => debug!(
+            name: POLL_SUMMARY,"skipped: another instance polls it this cycle"),
         Outcome::Cancelled => info!(
             name: POLL_SUMMARY,elapsed_ms, "cancelled by shutdown"),
     }
@@ -890,6 +928,77 @@ impl Poller {
         Ok(())
     }
 
+    /// On a database several instances share: takes the feed's lease for this cycle; false
+    /// when another instance holds it or polled the feed already. A cycle is half the
+    /// feed's interval back from now (instances tick at about the same moment, never half
+    /// an interval apart); a poll asked for by hand (`respect_backoff` off) is its own cycle.
+    async fn claim(
+        &self,
+        feed: &FeedConfig,
+        schedule: &Schedule,
+        options: PollOptions,
+        cfg: &FetchConfig,
+    ) -> Result<bool, String> {
+        let now = Utc::now();
+        let cycle = if options.respect_backoff && !options.force {
+            now - capped(schedule.interval_after(now) / 2, Duration::from_secs(86400))
+        } else {
+            now
+        };
+        let (name, hold) = (feed.name.clone(), cfg.lease);
+        match self
+            .store
+            .call(move |s| s.claim_feeds(&[name], cycle, now, hold))
+            .await
+        {
+            Ok(taken) => Ok(!taken.is_empty()),
+            Err(e) => Err(format!("cannot take the feed's lease: {}", error_chain(&e))),
+        }
+    }
+
+    /// Lets go of the feed's lease unpolled.
+    async fn release(&self, feed: &FeedConfig) {
+        let name = feed.name.clone();
+        if let Err(e) = self.store.call(move |s| s.release_feed(&name)).await {
+            warn!(feed = %feed.name, error = %error_chain(&e), "could not let go of the feed's lease (it expires by itself)");
+        }
+    }
+
+    /// Waits for one of `host`'s `per_host` slots across every instance; None at shutdown.
+    async fn cluster_slot(
+        &self,
+        host: &str,
+        per_host: usize,
+    ) -> Result<Option<ClusterSlot>, String> {
+        loop {
+            let h = host.to_string();
+            match self
+                .store
+                .call(move |s| s.take_host_slot(&h, per_host))
+                .await
+            {
+                Ok(Some(slot)) => {
+                    return Ok(Some(ClusterSlot {
+                        store: self.store.clone(),
+                        host: host.to_string(),
+                        slot,
+                    }));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "cannot take a fetch slot of {host}: {}",
+                        error_chain(&e)
+                    ));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CLUSTER_SLOT_RETRY) => {}
+                _ = self.cancel.cancelled() => return Ok(None),
+            }
+        }
+    }
+
     /// The store polls write to.
     pub fn store(&self) -> &Db {
         &self.store
@@ -961,9 +1070,30 @@ impl Poller {
             } => p,
             _ = self.cancel.cancelled() => None,
         };
-        if permits.is_none() || self.cancel.is_cancelled() {
+        let Some((h, o)) = permits.filter(|_| !self.cancel.is_cancelled()) else {
             return skipped(Outcome::Cancelled);
-        }
+        };
+        let cluster = if self.store.shared() {
+            match self.claim(feed, schedule, options, &cfg).await {
+                Ok(true) => {}
+                Ok(false) => return skipped(Outcome::Elsewhere),
+                Err(error) => return skipped(Outcome::NotStored { error }),
+            }
+            match self.cluster_slot(&host, cfg.per_host).await {
+                Ok(Some(slot)) => Some(slot),
+                Ok(None) => {
+                    self.release(feed).await;
+                    return skipped(Outcome::Cancelled);
+                }
+                Err(error) => {
+                    self.release(feed).await;
+                    return skipped(Outcome::NotStored { error });
+                }
+            }
+        } else {
+            None
+        };
+        let permits = Some((h, o, cluster));
         let name = feed.name.clone();
         let state = match self.store.call(move |s| s.feed_state(&name)).await {
             Ok(s) => s,
@@ -985,7 +1115,13 @@ impl Poller {
             fetch_slots: std::sync::Mutex::new(permits),
             rules: Arc::clone(&self.rules.read().unwrap_or_else(|p| p.into_inner())),
         };
-        poll_feed(&ctx, feed, state).await
+        let summary = poll_feed(&ctx, feed, state).await;
+        if self.store.shared() {
+            // a poll that stored its result gave its lease back with it; one that stored
+            // nothing (not due, paused, cancelled) lets go of it here
+            self.release(feed).await;
+        }
+        summary
     }
 }
 

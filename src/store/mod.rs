@@ -282,6 +282,11 @@ impl Store {
         format!("SQLite {}", self.path.display())
     }
 
+    /// No: one SQLite file has one newswire daemon.
+    pub fn shared(&self) -> bool {
+        false
+    }
+
     /// Every feed: no other process polls them.
     pub fn claim_feeds(
         &self,

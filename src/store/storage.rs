@@ -69,6 +69,9 @@ storage! {
     fn describe(&self) -> String;
 
     // several instances on one database
+    /// Whether several newswire processes may share this store (each feed's poll is then
+    /// claimed before it starts; see [`Storage::claim_feeds`]).
+    fn shared(&self) -> bool;
     /// Takes the lease of each of `feeds` that no instance is polling and that no poll has
     /// reached since `cycle` began; returns those taken, which this instance alone polls
     /// until `now + hold`. A single-process store grants every feed.

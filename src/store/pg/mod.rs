@@ -242,6 +242,11 @@ impl PgStore {
             .clone()
     }
 
+    /// Yes: instances on one database share its feeds.
+    pub async fn shared(&self) -> bool {
+        true
+    }
+
     /// Nothing to fold back, as SQLite's WAL is: PostgreSQL checkpoints by itself.
     pub async fn checkpoint(&self) -> Result<bool, StoreError> {
         Ok(true)
