@@ -134,6 +134,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the whole store (feeds, stories, entries, rules' marks, subscriptions) into an
+    /// empty PostgreSQL database, or from PostgreSQL into a new SQLite file; then point
+    /// `database` at it
+    Migrate {
+        /// Where to copy to: a postgres:// URL when the config's database is a SQLite file,
+        /// a file path when it is PostgreSQL.
+        #[arg(long, value_name = "DATABASE")]
+        to: String,
+    },
     /// Take a feed's copy out of a story it was wrongly merged into, for good.
     Split {
         /// The story's id.
@@ -291,6 +300,7 @@ async fn async_main() -> ExitCode {
         }
         Command::Story { id, json } => story(path, id, json).await,
         Command::Split { story, feed } => split(path, story, feed).await,
+        Command::Migrate { to } => migrate(path, to).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -474,6 +484,44 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
         ok + not_modified + failed + skipped,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+async fn migrate(path: PathBuf, to: String) -> anyhow::Result<()> {
+    use newswire::store::{Location, Store, pg::PgStore};
+    let config = Config::load(&path)?;
+    let target = Location::parse(&to);
+    let from = config.database.clone();
+    let started = std::time::Instant::now();
+    let copied = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        match (&from, &target) {
+            (Location::File(file), Location::Postgres(url)) => {
+                if !file.exists() {
+                    anyhow::bail!("there is no database at {} to copy", file.display());
+                }
+                let source = Store::open(file)?;
+                Ok(PgStore::open(url)?.copy_from_sqlite(&source)?)
+            }
+            (Location::Postgres(url), Location::File(file)) => {
+                let source = PgStore::open(url)?;
+                Ok(source.copy_to_sqlite(&Store::open(file)?)?)
+            }
+            (Location::File(_), Location::File(_)) => {
+                anyhow::bail!("both are SQLite files: copy one with `newswire backup FILE`")
+            }
+            (Location::Postgres(_), Location::Postgres(_)) => {
+                anyhow::bail!("both are PostgreSQL databases: copy one with pg_dump and pg_restore")
+            }
+        }
+    })
+    .await??;
+    let target = Location::parse(&to);
+    println!(
+        "copied {} to {target} in {:.1} s: {copied}",
+        config.database,
+        started.elapsed().as_secs_f64()
+    );
+    println!("to use it, set in {}: database = \"{to}\"", path.display());
     Ok(())
 }
 

@@ -32,6 +32,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use super::{StoreError, StoreSettings};
 
 mod apply;
+pub mod copy;
 mod explain;
 mod feeds;
 mod fulltext;
@@ -295,6 +296,29 @@ fn rand_u32() -> u32 {
     let mut b = [0u8; 4];
     let _ = getrandom::getrandom(&mut b);
     u32::from_le_bytes(b)
+}
+
+/// Writes a story's search entry: its headline (weight A) and body (weight D), folded as
+/// queries are (see [`crate::search::fold`]), with PostgreSQL's `simple` configuration (no
+/// stemming, as SQLite's FTS5 `unicode61`).
+async fn set_search(
+    c: &impl tokio_postgres::GenericClient,
+    story: i64,
+    title: &str,
+    body: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE stories SET search = setweight(to_tsvector('simple', $2), 'A')
+                                  || setweight(to_tsvector('simple', $3), 'D')
+         WHERE id = $1",
+        &[
+            &story,
+            &crate::search::fold(title),
+            &crate::search::fold(body),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
