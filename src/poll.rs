@@ -298,6 +298,12 @@ pub async fn poll_feed(
             Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
                 error: error_chain(&e),
             },
+            // another instance took the feed's lease over (this one's expired): its poll
+            // counts, and this one's result, even a failure, is not the feed's
+            Err(PollError::Store(StoreError::LeaseLost(_))) => {
+                warn!("the feed's lease expired before its poll was stored: another instance polls it; raise [fetch] lease if this repeats");
+                Outcome::Elsewhere
+            }
             Err(e) => {
                 let error = error_chain(&e);
                 let status = match &e {
@@ -775,6 +781,12 @@ pub async fn ingest_pushed(
             Err(PollError::Store(e)) if e.is_unavailable() => Outcome::NotStored {
                 error: error_chain(&e),
             },
+            // another instance took the feed's lease over (this one's expired): its poll
+            // counts, and this one's result, even a failure, is not the feed's
+            Err(PollError::Store(StoreError::LeaseLost(_))) => {
+                warn!("the feed's lease expired before its poll was stored: another instance polls it; raise [fetch] lease if this repeats");
+                Outcome::Elsewhere
+            }
             Err(e) => Outcome::Failed {
                 status: None,
                 error: error_chain(&e),

@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod compress;
 pub mod daemon;
 pub mod hub;
+pub mod pg;
 pub mod raw;
 pub mod terminal;
 

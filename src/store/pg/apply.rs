@@ -14,7 +14,7 @@ use crate::store::*;
 use crate::websub::Subscription;
 
 impl PgStore {
-    pub async fn apply_poll(
+    pub(in crate::store) async fn apply_poll(
         &self,
         feed: &str,
         u: &FeedUpdate,
@@ -24,7 +24,7 @@ impl PgStore {
         Err(super::not_yet("apply_poll"))
     }
 
-    pub async fn apply_prepared(
+    pub(in crate::store) async fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,

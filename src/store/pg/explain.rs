@@ -14,15 +14,22 @@ use crate::store::*;
 use crate::websub::Subscription;
 
 impl PgStore {
-    pub async fn story_copies(&self, id: i64) -> Result<Option<StoryCopies>, StoreError> {
+    pub(in crate::store) async fn story_copies(
+        &self,
+        id: i64,
+    ) -> Result<Option<StoryCopies>, StoreError> {
         Err(super::not_yet("story_copies"))
     }
 
-    pub async fn split(&self, story: i64, feed: &str) -> Result<Split, StoreError> {
+    pub(in crate::store) async fn split(
+        &self,
+        story: i64,
+        feed: &str,
+    ) -> Result<Split, StoreError> {
         Err(super::not_yet("split"))
     }
 
-    pub async fn find_story(&self, what: &str) -> Result<Option<i64>, StoreError> {
+    pub(in crate::store) async fn find_story(&self, what: &str) -> Result<Option<i64>, StoreError> {
         Err(super::not_yet("find_story"))
     }
 }

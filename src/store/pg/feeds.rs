@@ -18,7 +18,10 @@ type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 impl PgStore {
     /// Makes the feeds table match the config (see the SQLite store's `sync_feeds`).
-    pub async fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<Vec<String>, StoreError> {
+    pub(in crate::store) async fn sync_feeds(
+        &self,
+        feeds: &[FeedSpec],
+    ) -> Result<Vec<String>, StoreError> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         let wanted: HashMap<&str, &str> = feeds
@@ -67,12 +70,15 @@ impl PgStore {
     }
 
     /// The state of one feed.
-    pub async fn feed_state(&self, name: &str) -> Result<Option<FeedState>, StoreError> {
+    pub(in crate::store) async fn feed_state(
+        &self,
+        name: &str,
+    ) -> Result<Option<FeedState>, StoreError> {
         Ok(self.query_feed_states(Some(name)).await?.into_iter().next())
     }
 
     /// The state of every stored feed, by name.
-    pub async fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
+    pub(in crate::store) async fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
         self.query_feed_states(None).await
     }
 
@@ -138,7 +144,11 @@ impl PgStore {
     }
 
     /// Records a 304 or a body identical to the last one: only feed state changes.
-    pub async fn record_unchanged(&self, feed: &str, u: &FeedUpdate) -> Result<(), StoreError> {
+    pub(in crate::store) async fn record_unchanged(
+        &self,
+        feed: &str,
+        u: &FeedUpdate,
+    ) -> Result<(), StoreError> {
         self.write_poll(
             feed,
             "UPDATE feeds SET etag = $2, last_modified = $3, last_poll = $4, last_success = $4,
@@ -163,7 +173,7 @@ impl PgStore {
     }
 
     /// Records that the server asked to wait: every feed on `host` waits until `until`.
-    pub async fn record_paused(
+    pub(in crate::store) async fn record_paused(
         &self,
         feed: &str,
         at: DateTime<Utc>,
@@ -189,7 +199,7 @@ impl PgStore {
     }
 
     /// Until when the server of `host` asked to be left alone, if it still does at `now`.
-    pub async fn host_pause(
+    pub(in crate::store) async fn host_pause(
         &self,
         host: &str,
         now: DateTime<Utc>,
@@ -205,7 +215,7 @@ impl PgStore {
     }
 
     /// Every host pause still in force at `now`, by host.
-    pub async fn host_pauses(
+    pub(in crate::store) async fn host_pauses(
         &self,
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, (DateTime<Utc>, String)>, StoreError> {
@@ -223,7 +233,7 @@ impl PgStore {
     }
 
     /// Records that a server asked to be left alone (an article page's 429/503).
-    pub async fn pause_host(
+    pub(in crate::store) async fn pause_host(
         &self,
         host: &str,
         until: DateTime<Utc>,
@@ -234,7 +244,7 @@ impl PgStore {
     }
 
     /// Records a 410 Gone: the feed is not polled again until its URL changes.
-    pub async fn record_gone(
+    pub(in crate::store) async fn record_gone(
         &self,
         feed: &str,
         at: DateTime<Utc>,
@@ -251,7 +261,7 @@ impl PgStore {
     }
 
     /// Records a failed poll; the feed's stored articles stay as they were.
-    pub async fn record_failure(
+    pub(in crate::store) async fn record_failure(
         &self,
         feed: &str,
         at: DateTime<Utc>,
@@ -280,7 +290,7 @@ impl PgStore {
     /// instances claiming at the same moment each get different feeds and never wait for
     /// one another. Each lease taken bumps the feed's fencing token, which this instance
     /// keeps: its writes of the poll check it ([`PgStore::fence`]).
-    pub async fn claim_feeds(
+    pub(in crate::store) async fn claim_feeds(
         &self,
         feeds: &[String],
         cycle: DateTime<Utc>,
@@ -313,7 +323,7 @@ impl PgStore {
     }
 
     /// Lets go of a lease this instance holds, storing nothing.
-    pub async fn release_feed(&self, feed: &str) -> Result<(), StoreError> {
+    pub(in crate::store) async fn release_feed(&self, feed: &str) -> Result<(), StoreError> {
         let token = lock(&self.leases).remove(feed);
         if let Some(token) = token {
             let c = self.conn().await?;
@@ -330,7 +340,7 @@ impl PgStore {
     /// Whether this instance leads: it holds the leader's advisory lock, for as long as its
     /// session lives. When the leader dies, its session ends, the lock is free, and the next
     /// instance to ask takes it.
-    pub async fn lead(&self) -> Result<bool, StoreError> {
+    pub(in crate::store) async fn lead(&self) -> Result<bool, StoreError> {
         let mut held = self.leader.lock().await;
         if let Some(c) = held.as_ref() {
             if c.simple_query("SELECT 1").await.is_ok() {
@@ -356,17 +366,22 @@ impl PgStore {
     /// Takes one of `per_host` fetch slots of `host` across the cluster: a session advisory
     /// lock per slot, held on one connection of this instance, so that an instance that dies
     /// gives its slots back with its session.
-    pub async fn take_host_slot(
+    pub(in crate::store) async fn take_host_slot(
         &self,
         host: &str,
         per_host: usize,
     ) -> Result<Option<usize>, StoreError> {
-        let mut held = self.host_session.lock().await;
-        if held.is_none() {
-            *held = Some(self.conn().await?);
+        let mut session = self.host_session.lock().await;
+        if session.conn.is_none() {
+            session.conn = Some(self.conn().await?);
         }
-        let c = held.as_ref().expect("just set");
         for slot in 0..per_host.max(1) {
+            // a session's advisory locks are its own to take again: the slots this instance
+            // holds are skipped here
+            if session.held.contains(&(host.to_string(), slot)) {
+                continue;
+            }
+            let c = session.conn.as_ref().expect("just set");
             let got = c
                 .query_one(
                     "SELECT pg_try_advisory_lock($1, $2)",
@@ -374,11 +389,14 @@ impl PgStore {
                 )
                 .await;
             match got {
-                Ok(r) if r.get::<_, bool>(0) => return Ok(Some(slot)),
+                Ok(r) if r.get::<_, bool>(0) => {
+                    session.held.insert((host.to_string(), slot));
+                    return Ok(Some(slot));
+                }
                 Ok(_) => {}
                 Err(e) => {
                     // a dead session held nothing: the next call starts a new one
-                    *held = None;
+                    *session = HostSession::default();
                     return Err(e.into());
                 }
             }
@@ -387,9 +405,16 @@ impl PgStore {
     }
 
     /// Gives back a slot [`PgStore::take_host_slot`] gave.
-    pub async fn release_host_slot(&self, host: &str, slot: usize) -> Result<(), StoreError> {
-        let mut held = self.host_session.lock().await;
-        if let Some(c) = held.as_ref() {
+    pub(in crate::store) async fn release_host_slot(
+        &self,
+        host: &str,
+        slot: usize,
+    ) -> Result<(), StoreError> {
+        let mut session = self.host_session.lock().await;
+        if !session.held.remove(&(host.to_string(), slot)) {
+            return Ok(());
+        }
+        if let Some(c) = session.conn.as_ref() {
             if let Err(e) = c
                 .query_one(
                     "SELECT pg_advisory_unlock($1, $2)",
@@ -397,12 +422,19 @@ impl PgStore {
                 )
                 .await
             {
-                *held = None;
+                *session = HostSession::default();
                 return Err(e.into());
             }
         }
         Ok(())
     }
+}
+
+/// The session holding this instance's fetch slots, and which it holds.
+#[derive(Default)]
+pub(super) struct HostSession {
+    conn: Option<deadpool_postgres::Object>,
+    held: HashSet<(String, usize)>,
 }
 
 /// The advisory lock key of `host`'s fetch slot `slot`. Two hosts whose keys collide share
@@ -464,11 +496,8 @@ impl PgStore {
         tx: &impl tokio_postgres::GenericClient,
         feed: &str,
     ) -> Result<bool, StoreError> {
-        let held = self
-            .leases
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(feed);
+        // kept until the write succeeds: a lost lease refuses every later write of the poll
+        let held = lock(&self.leases).get(feed).copied();
         let Some(token) = held else {
             return Ok(tx
                 .query_opt("SELECT 1 FROM feeds WHERE name = $1 FOR UPDATE", &[&feed])
@@ -483,6 +512,7 @@ impl PgStore {
             )
             .await?;
         if ours.is_some() {
+            lock(&self.leases).remove(feed);
             return Ok(true);
         }
         let exists = tx

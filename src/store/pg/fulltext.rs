@@ -14,7 +14,7 @@ use crate::store::*;
 use crate::websub::Subscription;
 
 impl PgStore {
-    pub async fn full_text_pending(
+    pub(in crate::store) async fn full_text_pending(
         &self,
         feed: &str,
         now: DateTime<Utc>,
@@ -24,11 +24,14 @@ impl PgStore {
         Err(super::not_yet("full_text_pending"))
     }
 
-    pub async fn record_full_text(&self, r: &FullTextResult) -> Result<bool, StoreError> {
+    pub(in crate::store) async fn record_full_text(
+        &self,
+        r: &FullTextResult,
+    ) -> Result<bool, StoreError> {
         Err(super::not_yet("record_full_text"))
     }
 
-    pub async fn full_text_counts(
+    pub(in crate::store) async fn full_text_counts(
         &self,
     ) -> Result<HashMap<String, BTreeMap<String, u64>>, StoreError> {
         Err(super::not_yet("full_text_counts"))

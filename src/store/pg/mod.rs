@@ -75,7 +75,7 @@ pub struct PgStore {
     /// The session holding the leader lock, while this instance leads.
     leader: tokio::sync::Mutex<Option<deadpool_postgres::Object>>,
     /// The session holding this instance's per-host fetch slots (advisory locks).
-    host_session: tokio::sync::Mutex<Option<deadpool_postgres::Object>>,
+    host_session: tokio::sync::Mutex<feeds::HostSession>,
 }
 
 /// A value of `database` that names a PostgreSQL database rather than a file.
@@ -137,7 +137,7 @@ impl PgStore {
             writer: tokio::sync::Mutex::default(),
             leases: Mutex::default(),
             leader: tokio::sync::Mutex::new(None),
-            host_session: tokio::sync::Mutex::new(None),
+            host_session: tokio::sync::Mutex::default(),
         };
         store.block(store.migrate())?;
         Ok(store)
@@ -232,7 +232,7 @@ impl PgStore {
     }
 
     /// Applies `[dedup]` and `[storage]` settings to polls stored from now on.
-    pub async fn configure(&self, settings: StoreSettings) {
+    pub(in crate::store) async fn configure(&self, settings: StoreSettings) {
         *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings;
     }
 
@@ -244,17 +244,17 @@ impl PgStore {
     }
 
     /// Yes: instances on one database share its feeds.
-    pub async fn shared(&self) -> bool {
+    pub(in crate::store) async fn shared(&self) -> bool {
         true
     }
 
     /// Nothing to fold back, as SQLite's WAL is: PostgreSQL checkpoints by itself.
-    pub async fn checkpoint(&self) -> Result<bool, StoreError> {
+    pub(in crate::store) async fn checkpoint(&self) -> Result<bool, StoreError> {
         Ok(true)
     }
 
     /// The database's size on disk.
-    pub async fn size_bytes(&self) -> Result<u64, StoreError> {
+    pub(in crate::store) async fn size_bytes(&self) -> Result<u64, StoreError> {
         let c = self.conn().await?;
         let n: i64 = c
             .query_one("SELECT pg_database_size(current_database())", &[])
@@ -264,12 +264,12 @@ impl PgStore {
     }
 
     /// The same error: PostgreSQL's messages say what failed.
-    pub async fn explain(&self, e: StoreError) -> StoreError {
+    pub(in crate::store) async fn explain(&self, e: StoreError) -> StoreError {
         e
     }
 
     /// What `newswire` says it stores in.
-    pub async fn describe(&self) -> String {
+    pub(in crate::store) async fn describe(&self) -> String {
         format!("PostgreSQL {}", self.url)
     }
 }
@@ -349,6 +349,14 @@ pub fn with_database(url: &str, name: &str) -> String {
 /// Creates database `name` (dropping one of that name first) on the server `url` reaches,
 /// and returns its URL: for tests and benchmarks, each on a database of its own.
 pub fn scratch_database(url: &str, name: &str) -> Result<String, StoreError> {
+    // on a thread of its own: callers may be inside a runtime already
+    let (url, name) = (url.to_string(), name.to_string());
+    std::thread::spawn(move || create_database(&url, &name))
+        .join()
+        .map_err(|_| StoreError::Task("creating a database panicked".into()))?
+}
+
+fn create_database(url: &str, name: &str) -> Result<String, StoreError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -14,19 +14,24 @@ use crate::store::*;
 use crate::websub::Subscription;
 
 impl PgStore {
-    pub async fn oldest_published(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(in crate::store) async fn oldest_published(
+        &self,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         Err(super::not_yet("oldest_published"))
     }
 
-    pub async fn has_marks(&self, feed: Option<&str>) -> Result<bool, StoreError> {
+    pub(in crate::store) async fn has_marks(&self, feed: Option<&str>) -> Result<bool, StoreError> {
         Err(super::not_yet("has_marks"))
     }
 
-    pub async fn dropped_keys(&self, feed: &str) -> Result<HashSet<String>, StoreError> {
+    pub(in crate::store) async fn dropped_keys(
+        &self,
+        feed: &str,
+    ) -> Result<HashSet<String>, StoreError> {
         Err(super::not_yet("dropped_keys"))
     }
 
-    pub async fn record_marks(
+    pub(in crate::store) async fn record_marks(
         &self,
         feed: &str,
         judged: &[String],
@@ -36,11 +41,13 @@ impl PgStore {
         Err(super::not_yet("record_marks"))
     }
 
-    pub async fn dropped_counts(&self) -> Result<HashMap<String, u64>, StoreError> {
+    pub(in crate::store) async fn dropped_counts(
+        &self,
+    ) -> Result<HashMap<String, u64>, StoreError> {
         Err(super::not_yet("dropped_counts"))
     }
 
-    pub async fn rule_entries(
+    pub(in crate::store) async fn rule_entries(
         &self,
         since: Option<DateTime<Utc>>,
         feed: Option<&str>,
@@ -48,7 +55,7 @@ impl PgStore {
         Err(super::not_yet("rule_entries"))
     }
 
-    pub async fn apply_marks(
+    pub(in crate::store) async fn apply_marks(
         &self,
         marks: &[(String, Mark)],
         at: DateTime<Utc>,
@@ -56,7 +63,7 @@ impl PgStore {
         Err(super::not_yet("apply_marks"))
     }
 
-    pub async fn rule_tags(
+    pub(in crate::store) async fn rule_tags(
         &self,
         ids: &[i64],
         copies: bool,
@@ -64,7 +71,7 @@ impl PgStore {
         Err(super::not_yet("rule_tags"))
     }
 
-    pub async fn stories_fair(
+    pub(in crate::store) async fn stories_fair(
         &self,
         q: &StoryQuery,
         per_feed: Option<usize>,

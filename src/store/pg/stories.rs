@@ -14,11 +14,11 @@ use crate::store::*;
 use crate::websub::Subscription;
 
 impl PgStore {
-    pub async fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+    pub(in crate::store) async fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         Err(super::not_yet("stories"))
     }
 
-    pub async fn counts(&self) -> Result<(u64, u64), StoreError> {
+    pub(in crate::store) async fn counts(&self) -> Result<(u64, u64), StoreError> {
         let c = self.conn().await?;
         let r = c
             .query_one(
@@ -29,7 +29,7 @@ impl PgStore {
         Ok((r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
     }
 
-    pub async fn changed_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(in crate::store) async fn changed_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let c = self.conn().await?;
         let r = c
             .query_opt("SELECT value FROM store_meta WHERE key = 'changed_at'", &[])
@@ -37,7 +37,7 @@ impl PgStore {
         Ok(r.map(|r| super::from_ts(r.get(0))))
     }
 
-    pub async fn generation(&self) -> Result<i64, StoreError> {
+    pub(in crate::store) async fn generation(&self) -> Result<i64, StoreError> {
         let c = self.conn().await?;
         let r = c
             .query_opt("SELECT value FROM store_meta WHERE key = 'generation'", &[])
@@ -45,7 +45,7 @@ impl PgStore {
         Ok(r.map_or(0, |r| r.get(0)))
     }
 
-    pub async fn touch(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(in crate::store) async fn touch(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
         let c = self.conn().await?;
         touch(&**c, at).await
     }

@@ -14,26 +14,31 @@ use crate::store::*;
 use crate::websub::Subscription;
 
 impl PgStore {
-    pub async fn websub_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+    pub(in crate::store) async fn websub_subscriptions(
+        &self,
+    ) -> Result<Vec<Subscription>, StoreError> {
         Err(super::not_yet("websub_subscriptions"))
     }
 
-    pub async fn websub_subscription(
+    pub(in crate::store) async fn websub_subscription(
         &self,
         feed: &str,
     ) -> Result<Option<Subscription>, StoreError> {
         Err(super::not_yet("websub_subscription"))
     }
 
-    pub async fn websub_by_token(&self, token: &str) -> Result<Option<Subscription>, StoreError> {
+    pub(in crate::store) async fn websub_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<Subscription>, StoreError> {
         Err(super::not_yet("websub_by_token"))
     }
 
-    pub async fn websub_save(&self, sub: &Subscription) -> Result<(), StoreError> {
+    pub(in crate::store) async fn websub_save(&self, sub: &Subscription) -> Result<(), StoreError> {
         Err(super::not_yet("websub_save"))
     }
 
-    pub async fn websub_count_push(
+    pub(in crate::store) async fn websub_count_push(
         &self,
         feed: &str,
         accepted: bool,
@@ -42,11 +47,15 @@ impl PgStore {
         Err(super::not_yet("websub_count_push"))
     }
 
-    pub async fn websub_polled(&self, feed: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(in crate::store) async fn websub_polled(
+        &self,
+        feed: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(super::not_yet("websub_polled"))
     }
 
-    pub async fn websub_forget(&self, feed: &str) -> Result<(), StoreError> {
+    pub(in crate::store) async fn websub_forget(&self, feed: &str) -> Result<(), StoreError> {
         Err(super::not_yet("websub_forget"))
     }
 }
