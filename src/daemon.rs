@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -155,17 +155,19 @@ impl Daemon {
     }
 
     fn spawn_poll(self: &Arc<Self>, feed: FeedConfig) {
-        self.spawn_poll_attempt(feed, 0);
+        self.spawn_poll_attempt(feed, 0, Utc::now());
     }
 
-    /// Polls `feed`; `retries` polls before this one had their result refused by the database.
-    fn spawn_poll_attempt(self: &Arc<Self>, feed: FeedConfig, retries: u32) {
+    /// Polls `feed` for the schedule's tick at `tick`; `retries` polls before this one had
+    /// their result refused by the database.
+    fn spawn_poll_attempt(self: &Arc<Self>, feed: FeedConfig, retries: u32, tick: DateTime<Utc>) {
         let this = Arc::clone(self);
         self.tracker.spawn(async move {
             let schedule = this.current().schedule_of(&feed).clone();
             let options = PollOptions {
                 force: false,
                 respect_backoff: true,
+                tick: Some(tick),
             };
             if retries == 0 && !this.websub.poll_due(&feed).await {
                 debug!(feed = %feed.name, "subscribed at its WebSub hub: only the safety interval's polls run");
@@ -207,7 +209,7 @@ impl Daemon {
             // the feed may have been edited, disabled or removed meanwhile
             let current = this.current();
             if let Some(feed) = current.feed(&feed.name).filter(|f| f.enabled) {
-                this.spawn_poll_attempt(feed.clone(), retries + 1);
+                this.spawn_poll_attempt(feed.clone(), retries + 1, tick);
             }
         });
     }
@@ -215,12 +217,13 @@ impl Daemon {
     /// Polls every enabled feed whose effective schedule is `expr`.
     fn tick(self: &Arc<Self>, expr: &str) {
         let config = self.current();
+        let at = Utc::now();
         for feed in config
             .feeds
             .iter()
             .filter(|f| f.enabled && config.schedule_of(f).expr() == expr)
         {
-            self.spawn_poll(feed.clone());
+            self.spawn_poll_attempt(feed.clone(), 0, at);
         }
     }
 

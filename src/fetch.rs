@@ -503,6 +503,7 @@ mod tests {
             user_agent: "test".into(),
             per_host: 1,
             respect_cache_hints: false,
+            lease: DEFAULT_LEASE,
         })
         .unwrap();
         let err = fetcher

@@ -418,6 +418,7 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
             let options = PollOptions {
                 force,
                 respect_backoff: false,
+                tick: None,
             };
             poller.poll(&feed, config.schedule_of(&feed), options).await
         });

@@ -195,6 +195,10 @@ pub struct PollOptions {
     /// Skip the feed while its backoff or cache hint says not yet (the daemon does;
     /// a manual `newswire poll` does not).
     pub respect_backoff: bool,
+    /// When the schedule's tick that asked for this poll fired (the daemon's polls). On a
+    /// database several instances share, a feed polled since half an interval before the
+    /// tick counts as polled this cycle; without a tick, since the poll's start.
+    pub tick: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -941,9 +945,9 @@ impl Poller {
     }
 
     /// On a database several instances share: takes the feed's lease for this cycle; false
-    /// when another instance holds it or polled the feed already. A cycle is half the
-    /// feed's interval back from now (instances tick at about the same moment, never half
-    /// an interval apart); a poll asked for by hand (`respect_backoff` off) is its own cycle.
+    /// when another instance holds it or polled the feed already. A cycle starts half the
+    /// feed's interval before its tick (instances tick at about the same moment, never half
+    /// an interval apart); a poll asked for by hand is its own cycle.
     async fn claim(
         &self,
         feed: &FeedConfig,
@@ -952,10 +956,13 @@ impl Poller {
         cfg: &FetchConfig,
     ) -> Result<bool, String> {
         let now = Utc::now();
-        let cycle = if options.respect_backoff && !options.force {
-            now - capped(schedule.interval_after(now) / 2, Duration::from_secs(86400))
-        } else {
-            now
+        // fixed at the tick, not at the claim: a feed that waited in this instance's queue
+        // for slots must not count a poll another instance made since as the last cycle's
+        let cycle = match options.tick {
+            Some(t) if !options.force => {
+                t - capped(schedule.interval_after(t) / 2, Duration::from_secs(86400))
+            }
+            _ => now,
         };
         let (name, hold) = (feed.name.clone(), cfg.lease);
         match self

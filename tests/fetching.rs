@@ -30,16 +30,19 @@ use newswire::store::FeedState;
 const DAEMON: PollOptions = PollOptions {
     force: false,
     respect_backoff: true,
+    tick: None,
 };
 /// `newswire poll`.
 const MANUAL: PollOptions = PollOptions {
     force: false,
     respect_backoff: false,
+    tick: None,
 };
 /// `newswire poll --force`.
 const FORCE: PollOptions = PollOptions {
     force: true,
     respect_backoff: false,
+    tick: None,
 };
 
 const EVERY_15_MIN: &str = "0 */15 * * * *";
