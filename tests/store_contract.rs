@@ -9,7 +9,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use newswire::article::{Article, FeedMeta};
 use newswire::dedup;
 use newswire::health::LastOutcome;
-use newswire::store::{FeedSpec, FeedUpdate, Split, Storage, Store, StoryQuery};
+use newswire::store::{
+    FeedSpec, FeedUpdate, FullTextFields, FullTextResult, Split, Storage, Store, StoreSettings,
+    StoryQuery,
+};
 
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, h, 0, 0).unwrap()
@@ -68,6 +71,7 @@ pub fn contract<S: Storage>(dir: &Path, open: impl Fn(&Path) -> S) {
     queries_and_generations(s);
     a_wrong_merge_can_be_split(s);
     removed_feeds_take_their_entries(s);
+    write_path(s, &open(dir));
     // what was stored is there for the next process too
     drop(store);
     let again = open(dir);
@@ -326,6 +330,298 @@ fn removed_feeds_take_their_entries(s: &dyn Storage) {
     assert!(s.changed_at().unwrap().unwrap() >= at(15) - Duration::hours(1));
 }
 
+/// The write path: near-duplicates of other feeds, updated copies, retention, full text, and
+/// two instances (`other`, the same database opened again) writing at once.
+fn write_path(s: &dyn Storage, other: &dyn Storage) {
+    let mut feeds = vec![spec("a"), spec("c")];
+    feeds.extend(
+        ["wire", "desk", "kept", "teasers", "left", "right"]
+            .iter()
+            .map(|n| spec(n)),
+    );
+    assert!(s.sync_feeds(&feeds).unwrap().is_empty());
+    a_teaser_joins_the_wire_story(s);
+    an_updated_copy_is_found_by_its_new_text(s);
+    retention_keeps_tombstones(s);
+    an_extracted_article_joins_its_story(s);
+    two_instances_write_one_story_each(s, other);
+}
+
+/// A wire story, as an outlet carries it in full: three paragraphs of 20-odd words.
+const RATES: [&str; 3] = [
+    "The central bank left its benchmark interest rate unchanged on Wednesday, saying \
+     inflation had eased but remained above its target for a third straight quarter.",
+    "Governor Ana Ruiz told reporters in the capital that the committee had voted seven to \
+     two to hold the rate at four and a quarter percent, with two members preferring a cut.",
+    "Economists polled before the meeting had been divided, and the currency rose half a \
+     percent against the dollar while government bond yields climbed across the curve.",
+];
+
+const TRADE: [&str; 3] = [
+    "Negotiators from the two countries resumed talks on a long delayed trade agreement in \
+     Geneva on Monday, after a pause of almost five months over farm subsidies.",
+    "Officials said the first day was spent on tariffs for steel and aluminium, while the \
+     harder questions of dairy quotas and fishing rights were left for later in the week.",
+    "Business groups on both sides welcomed the restart but warned that any deal would need \
+     ratification by parliaments that have rejected similar texts twice before.",
+];
+
+const FLOODS: [&str; 3] = [
+    "Rescue teams evacuated more than two thousand residents from low lying villages along \
+     the river overnight as water levels rose to their highest point in forty years.",
+    "The regional government declared a state of emergency in four districts and opened \
+     schools and sports halls as shelters, while the army sent boats and field kitchens.",
+    "Forecasters expect the rain to ease by Thursday, but warned that the river would keep \
+     rising for two more days as water from the mountains reaches the plain.",
+];
+
+fn html(paragraphs: &[&str]) -> String {
+    paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect()
+}
+
+/// `article` with a body of paragraphs.
+fn copy(guid: &str, link: &str, title: &str, body: &[&str], published: DateTime<Utc>) -> Article {
+    Article {
+        content: Some(html(body)),
+        ..article(guid, link, title, &body.join(" "), published)
+    }
+}
+
+fn feeds_of(story: &newswire::store::Story) -> Vec<&str> {
+    let mut feeds: Vec<&str> = story.sources.iter().map(|x| x.feed.as_str()).collect();
+    feeds.sort();
+    feeds
+}
+
+fn titled(s: &dyn Storage, title: &str) -> newswire::store::Story {
+    let found: Vec<_> = all(s)
+        .into_iter()
+        .filter(|x| x.fields.title == title)
+        .collect();
+    assert_eq!(found.len(), 1, "one story titled {title:?}");
+    found.into_iter().next().unwrap()
+}
+
+fn a_teaser_joins_the_wire_story(s: &dyn Storage) {
+    let full = copy(
+        "w-1",
+        "https://wire.example/2026/03/rates-held",
+        "Central bank holds interest rates steady as inflation eases",
+        &RATES,
+        at(16),
+    );
+    let stats = s
+        .apply_poll("wire", &ok(at(17)), &FeedMeta::default(), &[full])
+        .unwrap();
+    assert_eq!(stats.new, 1);
+    // another outlet's first paragraph, under its own headline and address, and a story
+    // of its own
+    let teaser = copy(
+        "d-1",
+        "https://desk.example/economy/rates",
+        "Rates left on hold",
+        &RATES[..1],
+        at(17),
+    );
+    let own = copy(
+        "d-2",
+        "https://desk.example/floods",
+        "Villages evacuated as the river rises",
+        &FLOODS,
+        at(17),
+    );
+    let stats = s
+        .apply_poll("desk", &ok(at(18)), &FeedMeta::default(), &[teaser, own])
+        .unwrap();
+    assert_eq!((stats.new, stats.merged), (1, 1));
+    let rates = titled(
+        s,
+        "Central bank holds interest rates steady as inflation eases",
+    );
+    assert_eq!(feeds_of(&rates), ["desk", "wire"]);
+    assert!(
+        rates
+            .fields
+            .content
+            .as_deref()
+            .is_some_and(|c| c.contains("bond yields")),
+        "the fullest copy's text"
+    );
+    assert_eq!(
+        feeds_of(&titled(s, "Villages evacuated as the river rises")),
+        ["desk"]
+    );
+}
+
+fn an_updated_copy_is_found_by_its_new_text(s: &dyn Storage) {
+    let url = "https://desk.example/trade-talks";
+    let stub = copy("d-3", url, "Trade talks resume", &["More soon."], at(18));
+    s.apply_poll("desk", &ok(at(18)), &FeedMeta::default(), &[stub])
+        .unwrap();
+    // the outlet fills in its story
+    let filled = copy("d-3", url, "Trade talks resume", &TRADE, at(18));
+    let stats = s
+        .apply_poll("desk", &ok(at(19)), &FeedMeta::default(), &[filled])
+        .unwrap();
+    assert_eq!((stats.new, stats.updated), (0, 1));
+    let wire = copy(
+        "w-2",
+        "https://wire.example/2026/03/trade",
+        "Negotiators return to the table in Geneva",
+        &TRADE,
+        at(19),
+    );
+    let stats = s
+        .apply_poll("wire", &ok(at(20)), &FeedMeta::default(), &[wire])
+        .unwrap();
+    assert_eq!(
+        (stats.new, stats.merged),
+        (0, 1),
+        "the wire's copy joins what the outlet's says now"
+    );
+    assert_eq!(feeds_of(&titled(s, "Trade talks resume")), ["desk", "wire"]);
+}
+
+fn retention_keeps_tombstones(s: &dyn Storage) {
+    s.configure(StoreSettings {
+        max_per_feed: Some(2),
+        ..Default::default()
+    });
+    let items: Vec<Article> = (1..=3)
+        .map(|i| {
+            article(
+                &format!("k-{i}"),
+                &format!("https://kept.example/{i}"),
+                &format!("Kept item {i}"),
+                &format!("Item number {i} of the kept feed"),
+                at(i),
+            )
+        })
+        .collect();
+    let stats = s
+        .apply_poll("kept", &ok(at(20)), &FeedMeta::default(), &items)
+        .unwrap();
+    assert_eq!((stats.new, stats.pruned), (3, 1));
+    let kept = || {
+        let mut titles: Vec<String> = s
+            .stories(&StoryQuery {
+                limit: 100,
+                feeds: Some(vec!["kept".into()]),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|x| x.fields.title)
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(kept(), ["Kept item 2", "Kept item 3"], "the oldest goes");
+    // the feed still lists it: it stays pruned
+    let stats = s
+        .apply_poll("kept", &ok(at(21)), &FeedMeta::default(), &items)
+        .unwrap();
+    assert_eq!((stats.new, stats.unchanged, stats.pruned), (0, 3, 0));
+    assert_eq!(kept(), ["Kept item 2", "Kept item 3"]);
+    s.configure(StoreSettings::default());
+}
+
+fn an_extracted_article_joins_its_story(s: &dyn Storage) {
+    let full = copy(
+        "w-3",
+        "https://wire.example/2026/03/floods",
+        "Thousands flee rising river",
+        &FLOODS,
+        at(20),
+    );
+    s.apply_poll("wire", &ok(at(21)), &FeedMeta::default(), &[full])
+        .unwrap();
+    // desk carried FLOODS already: the wire's copy joined it
+    let floods = titled(s, "Villages evacuated as the river rises");
+    assert_eq!(feeds_of(&floods), ["desk", "wire"]);
+    // a teaser: a line of its own, too little to compare
+    let mut teaser = article(
+        "t-1",
+        "https://teasers.example/river",
+        "River news",
+        "",
+        at(21),
+    );
+    teaser.content = None;
+    teaser.summary = Some("Our reporter on the scene.".into());
+    s.apply_poll("teasers", &ok(at(22)), &FeedMeta::default(), &[teaser])
+        .unwrap();
+    assert_eq!(feeds_of(&titled(s, "River news")), ["teasers"]);
+    let due = s.full_text_pending("teasers", at(22), 3, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    let page = FullTextResult {
+        entry_id: due[0].entry_id,
+        content_hash: due[0].content_hash.clone(),
+        outcome: "ok",
+        detail: None,
+        retry_at: None,
+        article: Some(FullTextFields {
+            content: html(&FLOODS),
+            summary: due[0].summary.clone(),
+            image: None,
+        }),
+        at: at(22),
+    };
+    assert!(s.record_full_text(&page).unwrap());
+    assert!(
+        all(s).iter().all(|x| x.fields.title != "River news"),
+        "its article is the wire story"
+    );
+    assert_eq!(
+        feeds_of(&titled(s, "Villages evacuated as the river rises")),
+        ["desk", "teasers", "wire"]
+    );
+    assert!(
+        s.full_text_pending("teasers", at(22), 3, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.full_text_counts().unwrap()["teasers"]["ok"], 1);
+    // a result for a version the entry no longer has changes nothing
+    assert!(
+        !s.record_full_text(&FullTextResult {
+            content_hash: "stale".into(),
+            ..page
+        })
+        .unwrap()
+    );
+}
+
+/// Two instances store copies of the same stories at the same moment: each story is one,
+/// whoever wrote first.
+fn two_instances_write_one_story_each(s: &dyn Storage, other: &dyn Storage) {
+    const N: usize = 12;
+    let before = s.counts().unwrap().1;
+    let poll = |store: &dyn Storage, feed: &str, i: usize| {
+        let item = article(
+            &format!("{feed}-{i}"),
+            &format!("https://pool.example/story/{i}?utm_source={feed}"),
+            &format!("Pool story {i}"),
+            &format!("Story {i}, as the pool wrote it"),
+            at(22),
+        );
+        store
+            .apply_poll(feed, &ok(at(23)), &FeedMeta::default(), &[item])
+            .unwrap()
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| (0..N).for_each(|i| _ = poll(s, "left", i)));
+        scope.spawn(|| (0..N).for_each(|i| _ = poll(other, "right", i)));
+    });
+    assert_eq!(s.counts().unwrap().1, before + N as u64);
+    for i in 0..N {
+        assert_eq!(
+            feeds_of(&titled(s, &format!("Pool story {i}"))),
+            ["left", "right"]
+        );
+    }
+}
+
 #[test]
 fn sqlite_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
@@ -356,4 +652,218 @@ fn postgres_keeps_the_contract() {
     contract(dir.path(), |_| {
         newswire::store::pg::PgStore::open(&url).unwrap()
     });
+}
+
+/// Made-up wire stories: `n` words drawn from a small vocabulary by a fixed generator, so
+/// that two of them share hardly a word triple.
+fn made_up_story(seed: u64, n: usize) -> Vec<String> {
+    const WORDS: &[&str] = &[
+        "council",
+        "river",
+        "bridge",
+        "minister",
+        "budget",
+        "school",
+        "hospital",
+        "station",
+        "market",
+        "farmers",
+        "workers",
+        "union",
+        "court",
+        "judge",
+        "police",
+        "harbour",
+        "airport",
+        "railway",
+        "energy",
+        "prices",
+        "wages",
+        "housing",
+        "tenants",
+        "mayor",
+        "election",
+        "voters",
+        "party",
+        "leader",
+        "report",
+        "survey",
+        "museum",
+        "festival",
+        "storm",
+        "coast",
+        "village",
+        "factory",
+        "export",
+        "import",
+        "bank",
+        "loan",
+        "tax",
+        "reform",
+        "plan",
+        "vote",
+        "protest",
+        "strike",
+        "deal",
+        "talks",
+        "summit",
+        "treaty",
+        "border",
+        "army",
+        "navy",
+        "fleet",
+        "ship",
+        "cargo",
+        "grain",
+        "wheat",
+        "coffee",
+        "oil",
+        "gas",
+        "power",
+        "grid",
+        "water",
+        "drought",
+        "flood",
+        "fire",
+        "forest",
+        "park",
+        "zoo",
+        "team",
+        "coach",
+        "match",
+        "league",
+        "season",
+        "record",
+        "museum",
+        "library",
+        "author",
+        "novel",
+        "film",
+        "studio",
+        "singer",
+        "concert",
+        "theatre",
+        "opera",
+        "doctor",
+        "nurse",
+        "patient",
+        "vaccine",
+        "virus",
+        "study",
+        "scientist",
+        "telescope",
+        "planet",
+        "rocket",
+        "satellite",
+        "engineer",
+        "software",
+        "network",
+        "phone",
+        "company",
+        "shares",
+        "profit",
+    ];
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            WORDS[(x % WORDS.len() as u64) as usize].to_string()
+        })
+        .collect()
+}
+
+/// Several instances on one PostgreSQL database: each finds the copies the others wrote
+/// (its near-duplicate index catches up under the writers' lock), also while they write at
+/// the same moment.
+#[test]
+fn postgres_instances_find_each_others_copies() {
+    let Some(server) = pg_server() else { return };
+    let url = newswire::store::pg::scratch_database(&server, "nw_instances").unwrap();
+    let open = || newswire::store::pg::PgStore::open(&url).unwrap();
+    let (one, two) = (open(), open());
+    // (through the contract: the stores' own methods of those names are async)
+    let (one, two): (&dyn Storage, &dyn Storage) = (&one, &two);
+    let feeds: Vec<FeedSpec> = ["wire", "desk", "left", "right"]
+        .iter()
+        .map(|n| spec(n))
+        .collect();
+    one.sync_feeds(&feeds).unwrap();
+    // the index loads copies of the last days: these are today's
+    let now = Utc::now() - Duration::hours(1);
+    // `two` loads its index with its first write, before `one` writes the wire story
+    let trade = copy(
+        "d-1",
+        "https://desk.example/trade",
+        "Talks resume",
+        &TRADE,
+        now,
+    );
+    two.apply_poll("desk", &ok(now), &FeedMeta::default(), &[trade])
+        .unwrap();
+    let full = copy(
+        "w-1",
+        "https://wire.example/rates",
+        "Central bank holds interest rates steady as inflation eases",
+        &RATES,
+        now,
+    );
+    one.apply_poll("wire", &ok(now), &FeedMeta::default(), &[full])
+        .unwrap();
+    let teaser = copy(
+        "d-2",
+        "https://desk.example/rates",
+        "Rates left on hold",
+        &RATES[..1],
+        now,
+    );
+    let stats = two
+        .apply_poll("desk", &ok(now), &FeedMeta::default(), &[teaser])
+        .unwrap();
+    assert_eq!(
+        stats.merged, 1,
+        "two finds the copy one wrote after it loaded"
+    );
+
+    // full copies on one instance, their first paragraphs on the other, at once
+    const N: u64 = 10;
+    let texts: Vec<Vec<String>> = (0..N).map(|i| made_up_story(i + 1, 70)).collect();
+    let write = |store: &dyn Storage, feed: &str, words: usize| {
+        for (i, text) in texts.iter().enumerate() {
+            let body = text[..words.min(text.len())].join(" ");
+            let item = copy(
+                &format!("{feed}-{i}"),
+                &format!("https://{feed}.example/{i}"),
+                &format!("{feed} story {i}"),
+                &[&body],
+                now,
+            );
+            store
+                .apply_poll(feed, &ok(now), &FeedMeta::default(), &[item])
+                .unwrap();
+        }
+    };
+    let before = one.counts().unwrap().1;
+    std::thread::scope(|scope| {
+        scope.spawn(|| write(one, "left", 70));
+        scope.spawn(|| write(two, "right", 25));
+    });
+    assert_eq!(
+        one.counts().unwrap().1,
+        before + N,
+        "one story per wire story"
+    );
+    let stories = all(two);
+    for i in 0..N {
+        let story = stories
+            .iter()
+            .find(|x| {
+                x.sources
+                    .iter()
+                    .any(|s| s.link.as_deref() == Some(&format!("https://left.example/{i}")))
+            })
+            .unwrap();
+        assert_eq!(feeds_of(story), ["left", "right"], "story {i}");
+    }
 }

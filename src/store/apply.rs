@@ -49,39 +49,92 @@ pub(super) struct NearIndex {
 }
 
 impl NearIndex {
+    /// Loads the index afresh when it is a day old (or was never loaded).
     pub(super) fn refresh(
         &mut self,
         conn: &Connection,
         settings: &StoreSettings,
         now: DateTime<Utc>,
     ) -> rusqlite::Result<()> {
-        if self
-            .loaded
-            .is_some_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
-        {
+        if !self.due(now) {
             return Ok(());
         }
-        let span = chrono::Duration::from_std(settings.window * 2).unwrap_or(chrono::Duration::MAX);
-        let since = now.checked_sub_signed(span).map_or(i64::MIN, ts);
-        let mut keys = KeyIndex::default();
+        let mut fresh = NearIndex::fresh(now);
         let mut stmt = conn.prepare(
             "SELECT id, print FROM entries
              WHERE published >= ?1 AND print IS NOT NULL AND split = 0 ORDER BY id",
         )?;
-        let mut rows = stmt.query([since])?;
+        let mut rows = stmt.query([NearIndex::since(settings, now)])?;
         while let Some(row) = rows.next()? {
-            let bytes: Vec<u8> = row.get(1)?;
-            if let Some(k) = neardup::keys_from_bytes(&bytes) {
-                keys.insert(row.get(0)?, &k);
-            }
+            fresh.add_stored(row.get(0)?, &row.get::<_, Vec<u8>>(1)?);
         }
-        *self = NearIndex {
-            keys,
-            loaded: Some(now),
-            texts: HashMap::new(),
-            older: HashMap::new(),
-        };
+        *self = fresh;
         Ok(())
+    }
+}
+
+/// The index's life, the same for every store: what a store loads it from and when, what
+/// it grows by, and which texts it keeps at hand. Stores only read the rows.
+impl NearIndex {
+    /// Whether the index is to be loaded afresh: never loaded, or loaded a day ago (which
+    /// drops the copies published before the window).
+    pub(super) fn due(&self, now: DateTime<Utc>) -> bool {
+        self.loaded
+            .is_none_or(|t| now.signed_duration_since(t) >= chrono::Duration::days(1))
+    }
+
+    /// The oldest publication time (unix seconds) a fresh load takes: two windows back.
+    pub(super) fn since(settings: &StoreSettings, now: DateTime<Utc>) -> i64 {
+        let span = chrono::Duration::from_std(settings.window * 2).unwrap_or(chrono::Duration::MAX);
+        now.checked_sub_signed(span).map_or(i64::MIN, ts)
+    }
+
+    /// An empty index, loaded at `now`: filled with [`NearIndex::add_stored`].
+    pub(super) fn fresh(now: DateTime<Utc>) -> NearIndex {
+        NearIndex {
+            loaded: Some(now),
+            ..NearIndex::default()
+        }
+    }
+
+    /// Indexes a stored copy under its stored keys (`entries.print`).
+    pub(super) fn add_stored(&mut self, entry: i64, print: &[u8]) {
+        if let Some(k) = neardup::keys_from_bytes(print) {
+            self.keys.insert(entry, &k);
+        }
+    }
+
+    /// Indexes a copy just written under its keys, and keeps its text at hand.
+    pub(super) fn add(&mut self, entry: i64, keys: &[u32], text: Arc<Text>) {
+        self.keys.insert(entry, keys);
+        self.remember(entry, text);
+    }
+
+    /// The copies sharing a key with `keys` (the newest per key): to be confirmed.
+    pub(super) fn candidate_ids(&self, keys: &[u32]) -> BTreeSet<i64> {
+        self.keys.candidates(keys, PER_KEY)
+    }
+
+    /// A candidate as the plan compares it, from its stored row: its text is the one kept
+    /// at hand, else taken from the row (and kept).
+    pub(super) fn candidate(&mut self, entry: i64, row: CandidateRow) -> Candidate {
+        let text = match self.text(entry) {
+            Some(t) => t,
+            None => {
+                let body = dedup::body_words(row.content.as_deref(), row.summary.as_deref());
+                let t = Arc::new(neardup::text(&row.title, &body));
+                self.remember(entry, Arc::clone(&t));
+                t
+            }
+        };
+        Candidate {
+            entry,
+            story: row.story,
+            feed: row.feed,
+            published: from_ts(row.published),
+            split: row.split,
+            text,
+        }
     }
 
     fn remember(&mut self, entry: i64, text: Arc<Text>) {
@@ -91,7 +144,9 @@ impl NearIndex {
         self.texts.insert(entry, text);
     }
 
-    fn forget_texts(&mut self) {
+    /// Drops the texts kept at hand: the entries they were taken from may have changed (a
+    /// rolled-back transaction, whose ids go to other entries; another writer).
+    pub(super) fn forget_texts(&mut self) {
         self.texts.clear();
         self.older.clear();
     }
@@ -104,15 +159,26 @@ impl NearIndex {
     }
 }
 
+/// A candidate copy's row, as a store reads it (see [`NearIndex::candidate`]).
+pub(super) struct CandidateRow {
+    pub(super) story: i64,
+    pub(super) feed: String,
+    pub(super) published: i64,
+    pub(super) split: bool,
+    pub(super) title: String,
+    pub(super) content: Option<String>,
+    pub(super) summary: Option<String>,
+}
+
 /// What a batch of polls changed, for deriving its stories once at the end.
 #[derive(Default)]
 pub(super) struct Touched<'a> {
     /// Stories the batch created (not in the search index yet).
-    fresh: HashSet<i64>,
+    pub(super) fresh: HashSet<i64>,
     /// Stories to derive again.
-    dirty: BTreeSet<i64>,
+    pub(super) dirty: BTreeSet<i64>,
     /// The plain text of every entry the batch wrote, by entry id.
-    texts: HashMap<i64, &'a str>,
+    pub(super) texts: HashMap<i64, &'a str>,
 }
 
 /// What every article of one poll is stored with.
@@ -298,9 +364,7 @@ fn execute<'b>(
             update_entry(ctx, p, entry, &placed, &dates, updates)?;
             // its new keys and text, so that copies arriving later find what it says now
             if let Some((text, keys)) = placed.text {
-                let mut index = ctx.index.borrow_mut();
-                index.keys.insert(entry, keys);
-                index.remember(entry, text);
+                ctx.index.borrow_mut().add(entry, keys, text);
             }
             ctx.touched.texts.insert(entry, &p.text.body);
             ctx.dirty(old_story);
@@ -311,9 +375,7 @@ fn execute<'b>(
             let placed = place(ctx, p, &story_key, dates.published)?;
             let id = insert_entry(ctx, p, &placed, &dates)?;
             if let Some((text, keys)) = placed.text {
-                let mut index = ctx.index.borrow_mut();
-                index.keys.insert(id, keys);
-                index.remember(id, text);
+                ctx.index.borrow_mut().add(id, keys, text);
             }
             ctx.touched.texts.insert(id, &p.text.body);
             ctx.dirty(placed.story);
@@ -437,7 +499,7 @@ fn rekey_entry(tx: &Connection, id: i64, key: &str, a: &Article) -> Result<(), S
     Ok(())
 }
 
-fn joined_json(j: &Joined) -> String {
+pub(super) fn joined_json(j: &Joined) -> String {
     serde_json::to_string(j).unwrap_or_default()
 }
 
@@ -541,30 +603,30 @@ pub(super) fn rejudge(
              FROM entries WHERE id = ?1",
             [entry],
             |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
+                Ok(Rejudged {
+                    feed: r.get(0)?,
+                    key: r.get(1)?,
+                    story: r.get(2)?,
+                    split: r.get(3)?,
+                    published: r.get(4)?,
+                    title: r.get(5)?,
+                    content: r.get(6)?,
+                    summary: r.get(7)?,
+                })
             },
         )
         .optional()?;
-    let Some((feed, key, story, split, published, title, content, summary)) = row else {
+    let Some(row) = row else {
         return Ok(());
     };
     let mut touched = Touched {
         fresh: HashSet::new(),
-        dirty: BTreeSet::from([story]),
+        dirty: BTreeSet::from([row.story]),
         texts: HashMap::new(),
     };
     let mut ctx = Ctx {
         tx,
-        feed: &feed,
+        feed: &row.feed,
         at,
         settings,
         touched: &mut touched,
@@ -572,48 +634,76 @@ pub(super) fn rejudge(
         carried: HashSet::new(),
         index,
     };
-    if !split && settings.near_duplicates_for(&feed) {
-        let body = dedup::body_words(content.as_deref(), summary.as_deref());
-        let text = Arc::new(neardup::text(&title, &body));
-        let keys = text.keys();
-        if !keys.is_empty() {
-            ctx.carried = tx
-                .prepare_cached("SELECT DISTINCT story_id FROM entries WHERE feed = ?1")?
-                .query_map([&feed], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let found = candidates(&ctx, &keys)?;
-            // the entry keeps its story (its key names it); stories its new text matches join it
-            let choice = plan::story(
-                &StoryInput {
-                    feed: &feed,
-                    story_key: &StoryKey::Entry {
-                        feed: feed.clone(),
-                        key,
-                    },
-                    keyed: Some(story),
-                    published: from_ts(published),
-                    text: Some(&text),
-                    carried: &ctx.carried,
-                },
-                &found,
-                settings,
-            );
-            if let StoryChoice::Existing {
-                story: into, merge, ..
-            } = choice
-            {
-                for other in merge {
-                    merge_stories(&mut ctx, other, into)?;
-                }
-            }
-            tx.prepare_cached("UPDATE entries SET print = ?2 WHERE id = ?1")?
-                .execute(params![entry, neardup::keys_to_bytes(&keys)])?;
-            let mut held = index.borrow_mut();
-            held.keys.insert(entry, &keys);
-            held.remember(entry, text);
+    if let Some((text, keys)) = row.text(settings) {
+        ctx.carried = tx
+            .prepare_cached("SELECT DISTINCT story_id FROM entries WHERE feed = ?1")?
+            .query_map([&row.feed], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let found = candidates(&ctx, &keys)?;
+        for other in row.merged(&text, &ctx.carried, &found, settings) {
+            merge_stories(&mut ctx, other, row.story)?;
         }
+        tx.prepare_cached("UPDATE entries SET print = ?2 WHERE id = ?1")?
+            .execute(params![entry, neardup::keys_to_bytes(&keys)])?;
+        index.borrow_mut().add(entry, &keys, text);
     }
     refresh_touched(tx, &touched)
+}
+
+/// An entry whose body was replaced, as [`rejudge`] reads it.
+pub(super) struct Rejudged {
+    pub(super) feed: String,
+    pub(super) key: String,
+    pub(super) story: i64,
+    pub(super) split: bool,
+    pub(super) published: i64,
+    pub(super) title: String,
+    pub(super) content: Option<String>,
+    pub(super) summary: Option<String>,
+}
+
+impl Rejudged {
+    /// Its text and index keys now, when it takes part in near-duplicate matching (not
+    /// split, its feed matched, something to index).
+    pub(super) fn text(&self, settings: &StoreSettings) -> Option<(Arc<Text>, Vec<u32>)> {
+        if self.split || !settings.near_duplicates_for(&self.feed) {
+            return None;
+        }
+        let body = dedup::body_words(self.content.as_deref(), self.summary.as_deref());
+        let text = Arc::new(neardup::text(&self.title, &body));
+        let keys = text.keys();
+        (!keys.is_empty()).then_some((text, keys))
+    }
+
+    /// The stories its new text matches among `found`, to merge into its own: the entry
+    /// keeps its story (its key names it).
+    pub(super) fn merged(
+        &self,
+        text: &Text,
+        carried: &HashSet<i64>,
+        found: &[Candidate],
+        settings: &StoreSettings,
+    ) -> Vec<i64> {
+        let choice = plan::story(
+            &StoryInput {
+                feed: &self.feed,
+                story_key: &StoryKey::Entry {
+                    feed: self.feed.clone(),
+                    key: self.key.clone(),
+                },
+                keyed: Some(self.story),
+                published: from_ts(self.published),
+                text: Some(text),
+                carried,
+            },
+            found,
+            settings,
+        );
+        match choice {
+            StoryChoice::Existing { merge, .. } => merge,
+            StoryChoice::Start { .. } => Vec::new(),
+        }
+    }
 }
 
 /// The story a key names: its own, or the one it was merged into.
@@ -633,47 +723,29 @@ fn story_by_key(tx: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
 
 /// The copies sharing an index key with `keys`, with their texts.
 fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
-    let ids = ctx.index.borrow().keys.candidates(keys, PER_KEY);
+    let ids = ctx.index.borrow().candidate_ids(keys);
     let mut out = Vec::with_capacity(ids.len());
     let mut stmt = ctx.tx.prepare_cached(
         "SELECT story_id, feed, published, split, title, content, summary FROM entries WHERE id = ?1",
     )?;
     for id in ids {
-        let cached = ctx.index.borrow().text(id);
         let row = stmt
             .query_row([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
+                Ok(CandidateRow {
+                    story: r.get(0)?,
+                    feed: r.get(1)?,
+                    published: r.get(2)?,
+                    split: r.get(3)?,
+                    title: r.get(4)?,
+                    content: r.get(5)?,
+                    summary: r.get(6)?,
+                })
             })
             .optional()?;
         // the index only proposes: the copy must still exist
-        let Some((story, feed, published, split, title, content, summary)) = row else {
-            continue;
-        };
-        let text = match cached {
-            Some(t) => t,
-            None => {
-                let body = dedup::body_words(content.as_deref(), summary.as_deref());
-                let t = Arc::new(neardup::text(&title, &body));
-                ctx.index.borrow_mut().remember(id, Arc::clone(&t));
-                t
-            }
-        };
-        out.push(Candidate {
-            entry: id,
-            story,
-            feed,
-            published: from_ts(published),
-            split,
-            text,
-        });
+        if let Some(row) = row {
+            out.push(ctx.index.borrow_mut().candidate(id, row));
+        }
     }
     Ok(out)
 }
@@ -708,16 +780,12 @@ fn merge_stories(ctx: &mut Ctx, from: i64, into: i64) -> Result<(), StoreError> 
 /// longer ago than `max_age`, keeping their identities as tombstones so that a feed that
 /// still lists them does not bring them back.
 fn prune(ctx: &mut Ctx) -> Result<usize, StoreError> {
+    let limits = Retention::of(ctx.settings, ctx.at);
     let mut doomed: Vec<(i64, String, i64)> = Vec::new();
     let row = |r: &rusqlite::Row| -> rusqlite::Result<(i64, String, i64)> {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     };
-    if let Some(max_age) = ctx.settings.max_age {
-        // a limit too large to subtract is no limit
-        let cutoff = chrono::Duration::from_std(max_age)
-            .ok()
-            .and_then(|d| ctx.at.checked_sub_signed(d))
-            .map_or(i64::MIN, ts);
+    if let Some(cutoff) = limits.first_seen_before {
         let mut stmt = ctx.tx.prepare_cached(
             "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1 AND first_seen < ?2",
         )?;
@@ -726,13 +794,13 @@ fn prune(ctx: &mut Ctx) -> Result<usize, StoreError> {
                 .collect::<Result<Vec<_>, _>>()?,
         );
     }
-    if let Some(max) = ctx.settings.max_per_feed {
+    if let Some(max) = limits.keep {
         let mut stmt = ctx.tx.prepare_cached(
             "SELECT id, entry_key, story_id FROM entries WHERE feed = ?1
              ORDER BY published DESC, id DESC LIMIT -1 OFFSET ?2",
         )?;
         doomed.extend(
-            stmt.query_map(params![ctx.feed, max as i64], row)?
+            stmt.query_map(params![ctx.feed, max], row)?
                 .collect::<Result<Vec<_>, _>>()?,
         );
     }
@@ -750,22 +818,42 @@ fn prune(ctx: &mut Ctx) -> Result<usize, StoreError> {
             .execute([id])?;
         ctx.dirty(*story);
     }
-    // tombstones of entries the feed stopped listing long ago are no longer needed
-    let keep = ctx
-        .settings
-        .max_age
-        .unwrap_or(Duration::from_secs(90 * 86400))
-        * 2;
     ctx.tx
         .prepare_cached("DELETE FROM tombstones WHERE feed = ?1 AND seen_at < ?2")?
-        .execute(params![
-            ctx.feed,
-            chrono::Duration::from_std(keep)
-                .ok()
-                .and_then(|d| ctx.at.checked_sub_signed(d))
-                .map_or(i64::MIN, ts)
-        ])?;
+        .execute(params![ctx.feed, limits.tombstones_before])?;
     Ok(doomed.len())
+}
+
+/// What retention keeps of a feed at a poll (times in unix seconds).
+pub(super) struct Retention {
+    /// Entries first seen before this go (`max_age`).
+    pub(super) first_seen_before: Option<i64>,
+    /// Entries beyond the newest this many go (`max_per_feed`).
+    pub(super) keep: Option<i64>,
+    /// Tombstones not seen in the feed since this go: the feed stopped listing them long
+    /// ago, they are no longer needed.
+    pub(super) tombstones_before: i64,
+}
+
+impl Retention {
+    pub(super) fn of(settings: &StoreSettings, at: DateTime<Utc>) -> Retention {
+        // a limit too large to subtract is no limit
+        let before = |d: Duration| {
+            chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| at.checked_sub_signed(d))
+                .map_or(i64::MIN, ts)
+        };
+        Retention {
+            first_seen_before: settings.max_age.map(before),
+            keep: settings
+                .max_per_feed
+                .map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
+            tombstones_before: before(
+                settings.max_age.unwrap_or(Duration::from_secs(90 * 86400)) * 2,
+            ),
+        }
+    }
 }
 
 /// Derives every story a batch touched again, once each.
@@ -807,31 +895,15 @@ fn refresh(
         return Ok(());
     };
     let stored = load_story_row(tx, story)?;
-    // the entry the search text's body comes from: the fullest copy's content, else the summary
-    let has_content = copies
-        .iter()
-        .any(|c| c.id == row.content_from && c.content_len > 0);
-    let body_from = if has_content {
-        Some(row.content_from)
-    } else {
-        row.summary_from
-    };
-    let reindex = reindex
-        || fresh
-        || stored.as_ref().is_none_or(|s| {
-            s.title != row.title
-                || s.content_from != row.content_from
-                || s.summary_from != row.summary_from
-        })
-        || body_from.is_some_and(|e| texts.contains_key(&e));
+    let search = SearchBody::of(&copies, &row);
     if stored.as_ref() != Some(&row) {
         write_story_row(tx, story, &row)?;
     }
-    if reindex {
-        let body = match body_from {
+    if search.rewrite(&row, stored.as_ref(), reindex || fresh, texts) {
+        let body = match search.from {
             Some(e) => match texts.get(&e) {
                 Some(text) => (*text).to_string(),
-                None => stored_body_text(tx, e, has_content)?,
+                None => stored_body_text(tx, e, search.content)?,
             },
             None => String::new(),
         };
@@ -844,6 +916,50 @@ fn refresh(
             .execute(params![story, row.title, body])?;
     }
     Ok(())
+}
+
+/// Where a story's search text takes its body from: the fullest copy's content, else the
+/// summary the story shows.
+pub(super) struct SearchBody {
+    /// The entry, if any.
+    pub(super) from: Option<i64>,
+    /// Whether it is the entry's content (else its summary).
+    pub(super) content: bool,
+}
+
+impl SearchBody {
+    pub(super) fn of(copies: &[CopyFields], row: &StoryRow) -> SearchBody {
+        let content = copies
+            .iter()
+            .any(|c| c.id == row.content_from && c.content_len > 0);
+        SearchBody {
+            from: if content {
+                Some(row.content_from)
+            } else {
+                row.summary_from
+            },
+            content,
+        }
+    }
+
+    /// Whether the story's search entry is to be written again: `always` (a new story, or
+    /// any change asked for), or its headline or the entries its text comes from changed,
+    /// or its body comes from an entry written now (`written`, by entry id).
+    pub(super) fn rewrite(
+        &self,
+        row: &StoryRow,
+        stored: Option<&StoryRow>,
+        always: bool,
+        written: &HashMap<i64, &str>,
+    ) -> bool {
+        always
+            || stored.is_none_or(|s| {
+                s.title != row.title
+                    || s.content_from != row.content_from
+                    || s.summary_from != row.summary_from
+            })
+            || self.from.is_some_and(|e| written.contains_key(&e))
+    }
 }
 
 /// What deriving a story needs of its entries: their fields, not their bodies.

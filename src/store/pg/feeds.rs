@@ -35,6 +35,13 @@ impl PgStore {
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         let mut removed = Vec::new();
+        if existing
+            .iter()
+            .any(|(name, _)| !wanted.contains_key(name.as_str()))
+        {
+            // removing a feed derives its stories again: one writer at a time, as polls
+            super::apply::lock_writers(&*tx).await?;
+        }
         for (name, url) in &existing {
             match wanted.get(name.as_str()) {
                 None => {
