@@ -97,6 +97,8 @@ pub struct Seen {
     pub headers: HeaderMap,
     /// Status answered.
     pub status: u16,
+    /// When it was answered.
+    pub at: std::time::SystemTime,
 }
 
 #[derive(Default)]
@@ -105,6 +107,8 @@ struct Inner {
     seen: Vec<Seen>,
     /// Requests being answered now, and the most at once, per path.
     in_flight: HashMap<String, (usize, usize)>,
+    /// The same over every path (of routes with a delay).
+    in_flight_all: (usize, usize),
 }
 
 /// A fixture server on 127.0.0.1:0.
@@ -144,15 +148,13 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
                     let slot = i.in_flight.entry(path.clone()).or_default();
                     slot.0 += 1;
                     slot.1 = slot.1.max(slot.0);
+                    i.in_flight_all.0 += 1;
+                    i.in_flight_all.1 = i.in_flight_all.1.max(i.in_flight_all.0);
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(route.delay_ms)).await;
-                inner
-                    .lock()
-                    .unwrap()
-                    .in_flight
-                    .entry(path.clone())
-                    .or_default()
-                    .0 -= 1;
+                let mut i = inner.lock().unwrap();
+                i.in_flight.entry(path.clone()).or_default().0 -= 1;
+                i.in_flight_all.0 -= 1;
             }
             let etag = route.etag.then(|| body_etag(&route.body));
             let inm = req
@@ -170,6 +172,7 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
                         path,
                         headers: req.headers().clone(),
                         status: 304,
+                        at: std::time::SystemTime::now(),
                     });
                     return r;
                 }
@@ -191,6 +194,7 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
         path,
         headers: req.headers().clone(),
         status,
+        at: std::time::SystemTime::now(),
     });
     resp
 }
@@ -242,6 +246,12 @@ impl FixtureServer {
             .in_flight
             .get(path)
             .map_or(0, |s| s.1)
+    }
+
+    /// The most requests (to routes with a delay) that were being answered at once, over
+    /// every path.
+    pub fn max_in_flight_all(&self) -> usize {
+        self.inner.lock().unwrap().in_flight_all.1
     }
 
     /// How many requests `path` received.
