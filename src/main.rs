@@ -410,6 +410,8 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
         });
     }
     let started = std::time::Instant::now();
+    // on a shared database, instances polling now share the feeds as for a scheduled tick
+    let tick = Some(Utc::now());
     let mut tasks = tokio::task::JoinSet::new();
     let enabled: Vec<_> = config.feeds.iter().filter(|f| f.enabled).cloned().collect();
     for feed in enabled {
@@ -418,7 +420,7 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
             let options = PollOptions {
                 force,
                 respect_backoff: false,
-                tick: None,
+                tick,
             };
             poller.poll(&feed, config.schedule_of(&feed), options).await
         });

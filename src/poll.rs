@@ -195,9 +195,10 @@ pub struct PollOptions {
     /// Skip the feed while its backoff or cache hint says not yet (the daemon does;
     /// a manual `newswire poll` does not).
     pub respect_backoff: bool,
-    /// When the schedule's tick that asked for this poll fired (the daemon's polls). On a
+    /// When the schedule's tick (or `newswire poll`) that asked for this poll began. On a
     /// database several instances share, a feed polled since half an interval before the
-    /// tick counts as polled this cycle; without a tick, since the poll's start.
+    /// tick counts as polled this cycle; without a tick, or with `force`, only a poll in
+    /// progress elsewhere does.
     pub tick: Option<DateTime<Utc>>,
 }
 
