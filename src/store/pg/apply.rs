@@ -38,3 +38,12 @@ impl PgStore {
 /// The writer's state between polls.
 #[derive(Default)]
 pub(super) struct WriterState {}
+
+/// Derives story `story` again from its entries (removed when none is left), in the
+/// caller's transaction. Temporary stub: the write path's branch brings the real one.
+pub(super) async fn refresh_story(
+    tx: &impl tokio_postgres::GenericClient,
+    story: i64,
+) -> Result<(), StoreError> {
+    Ok(())
+}
