@@ -33,6 +33,7 @@ mod explain;
 mod feeds;
 mod fulltext;
 pub mod pg;
+mod reads;
 mod rules;
 mod storage;
 mod stories;

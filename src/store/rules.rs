@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter};
 
+use super::reads::{self, Dialect, FairPages, Sql};
 use super::{Store, StoreError, Story, StoryQuery, from_json, from_ts, lock, touch, ts};
 use crate::article::{Article, ArticleKey};
 use crate::rules::Mark;
@@ -61,53 +62,6 @@ pub(super) fn any_marks(
         }
     }
     Ok(false)
-}
-
-/// SQL condition: the story (`s`) has an entry no rule hid. In `copies` mode `s` is an entry.
-pub(super) fn visible_condition(copies: bool) -> &'static str {
-    if copies {
-        "NOT EXISTS (SELECT 1 FROM rule_marks m WHERE m.feed = s.feed AND m.entry_key = s.entry_key
-                     AND m.action = 'hide')"
-    } else {
-        "EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND NOT EXISTS (
-                 SELECT 1 FROM rule_marks m WHERE m.feed = e.feed AND m.entry_key = e.entry_key
-                 AND m.action = 'hide'))"
-    }
-}
-
-/// SQL condition for one [`StoryQuery::tagged`] pair: an entry of the story comes from one
-/// of `feeds` feeds or was tagged by a rule with one of `tags` tags; its `?`s take the
-/// feeds, then the tags.
-pub(super) fn tagged_condition(copies: bool, feeds: usize, tags: usize) -> String {
-    let marks = |n: usize| vec!["?"; n.max(1)].join(",");
-    let (feed_marks, tag_marks) = (marks(feeds), marks(tags));
-    let test = |e: &str| {
-        format!(
-            "({e}.feed IN ({feed_marks}) OR EXISTS (SELECT 1 FROM rule_marks m
-              WHERE m.feed = {e}.feed AND m.entry_key = {e}.entry_key AND m.action = 'tag'
-              AND m.value IN ({tag_marks})))"
-        )
-    };
-    if copies {
-        test("s")
-    } else {
-        format!(
-            "EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND {})",
-            test("e")
-        )
-    }
-}
-
-/// The `?` values of [`tagged_condition`]: an empty list is given one value no feed or tag
-/// has, so that `IN (?)` is valid and matches nothing.
-pub(super) fn tagged_args(feeds: &[String], tags: &[String]) -> Vec<rusqlite::types::Value> {
-    let none = || vec![String::from("\u{0}")];
-    let or_none = |v: &[String]| if v.is_empty() { none() } else { v.to_vec() };
-    or_none(feeds)
-        .into_iter()
-        .chain(or_none(tags))
-        .map(Into::into)
-        .collect()
 }
 
 impl Store {
@@ -280,15 +234,10 @@ impl Store {
             return Ok(HashMap::new());
         }
         let conn = lock(&self.reader);
-        let marks = vec!["?"; ids.len()].join(",");
-        let key = if copies { "e.id" } else { "e.story_id" };
-        let mut stmt = conn.prepare(&format!(
-            "SELECT DISTINCT {key}, m.value FROM entries e
-             JOIN rule_marks m ON m.feed = e.feed AND m.entry_key = e.entry_key AND m.action = 'tag'
-             WHERE {key} IN ({marks}) ORDER BY m.value"
-        ))?;
+        let mut sql = Sql::new(Dialect::Sqlite);
+        let mut stmt = conn.prepare(&reads::rule_tags_sql(&mut sql, copies, ids))?;
         let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-        let rows = stmt.query_map(params_from_iter(ids), |r| {
+        let rows = stmt.query_map(params_from_iter(sql.args.iter()), |r| {
             Ok((r.get::<_, i64>(0)?, r.get(1)?))
         })?;
         for row in rows {
@@ -309,11 +258,7 @@ impl Store {
         if per_feed.is_none() {
             return self.stories(q);
         }
-        let mut share = crate::fair::FairShare::new(per_feed);
-        let mut out = Vec::with_capacity(q.limit);
-        let mut page = q.clone();
-        page.limit = q.limit.clamp(50, 1000);
-        let mut feeds: Vec<String> = match &q.feeds {
+        let feeds: Vec<String> = match &q.feeds {
             Some(f) => f.clone(),
             None => {
                 let conn = lock(&self.reader);
@@ -322,36 +267,8 @@ impl Store {
                     .collect::<Result<_, _>>()?
             }
         };
-        loop {
-            let batch = self.stories(&page)?;
-            let Some(last) = batch.last() else {
-                break;
-            };
-            page.before = Some((last.fields.published, last.id));
-            let full = batch.len() == page.limit;
-            for s in batch {
-                let first = s.sources.first().map_or("", |src| src.feed.as_str());
-                if share.admit(first) {
-                    out.push(s);
-                    if out.len() == q.limit {
-                        return Ok(out);
-                    }
-                }
-            }
-            if !full {
-                break;
-            }
-            // the next pages leave out the feeds that had their share: a flood of one feed
-            // is read once, not page after page
-            let open = feeds.len();
-            feeds.retain(|f| !share.is_full(f));
-            if feeds.is_empty() {
-                break;
-            }
-            if feeds.len() < open {
-                page.feeds = Some(feeds.clone());
-            }
-        }
-        Ok(out)
+        let mut pages = FairPages::new(q, per_feed, feeds);
+        while pages.take(self.stories(pages.page())?) {}
+        Ok(pages.done())
     }
 }

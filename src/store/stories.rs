@@ -1,13 +1,12 @@
 //! Story queries: the merged feed's stories with their sources, counts, and the store's
 //! generation (what changed when).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::dedup::StoryFields;
 
+use super::reads::{self, Dialect, Sql};
 use super::{Store, StoreError, from_json, from_ts, lock, rules, ts};
 
 /// Which stories the merged feed shows.
@@ -62,66 +61,18 @@ impl Store {
     /// The newest stories, by published time, with their sources.
     pub fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         let conn = lock(&self.reader);
-        // one row per story, or (copies) one per entry, with the same columns and names
-        let mut sql = String::from(if q.copies {
-            "SELECT s.id, 'copy:' || s.feed || ':' || s.entry_key, s.title, coalesce(s.canonical_url, s.link),
-                    s.published, s.updated, s.summary, s.content, s.authors, s.categories, s.image,
-                    s.language, s.first_seen, s.image_credit
-             FROM entries s"
-        } else {
-            "SELECT id, story_key, title, link, published, updated,
-                    (SELECT summary FROM entries WHERE id = s.summary_entry),
-                    (SELECT content FROM entries WHERE id = s.content_entry), authors,
-                    categories, image, language, first_seen, image_credit
-             FROM stories s"
-        });
-        let story_of = if q.copies { "s.story_id" } else { "s.id" };
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut conditions: Vec<String> = Vec::new();
-        if let Some(feeds) = &q.feeds {
-            if feeds.is_empty() {
-                return Ok(Vec::new());
-            }
-            let marks = vec!["?"; feeds.len()].join(",");
-            conditions.push(if q.copies {
-                format!("s.feed IN ({marks})")
-            } else {
-                format!("EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.feed IN ({marks}))")
-            });
-            args.extend(feeds.iter().cloned().map(Into::into));
-        }
-        for search in &q.search {
-            conditions.push(format!(
-                "{story_of} IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
-            ));
-            args.push(search.clone().into());
-        }
-        // stories every entry of which a rule hid are in no output
-        if rules::any_marks(&conn, None, &["hide"])? {
-            conditions.push(rules::visible_condition(q.copies).into());
-        }
-        for (feeds, tags) in &q.tagged {
-            conditions.push(rules::tagged_condition(q.copies, feeds.len(), tags.len()));
-            args.extend(rules::tagged_args(feeds, tags));
-        }
-        for search in &q.exclude {
-            conditions.push(format!(
-                "{story_of} NOT IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)"
-            ));
-            args.push(search.clone().into());
-        }
-        if let Some((published, id)) = q.before {
-            conditions.push("(s.published < ? OR (s.published = ? AND s.id < ?))".into());
-            args.extend([ts(published).into(), ts(published).into(), id.into()]);
-        }
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        sql.push_str(&format!(
-            " ORDER BY s.published DESC, s.id DESC LIMIT {}",
-            q.limit
-        ));
+        let mut sql = Sql::new(Dialect::Sqlite);
+        let fts5 = |story_of: &str, p: &str, negate: bool| {
+            let not = if negate { "NOT " } else { "" };
+            format!(
+                "{story_of} {not}IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH {p})"
+            )
+        };
+        let hidden = rules::any_marks(&conn, None, &["hide"])?;
+        let Some(text) = reads::stories_sql(q, &mut sql, &q.search, &q.exclude, hidden, &fts5)
+        else {
+            return Ok(Vec::new());
+        };
         let bad_query = |e: rusqlite::Error| match &e {
             rusqlite::Error::SqliteFailure(_, Some(msg))
                 if msg.contains("fts5") || msg.contains("MATCH") =>
@@ -130,9 +81,9 @@ impl Store {
             }
             _ => StoreError::from(e),
         };
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare(&text)?;
         let rows = stmt
-            .query_map(params_from_iter(args.iter()), |r| {
+            .query_map(params_from_iter(sql.args.iter()), |r| {
                 Ok(Story {
                     id: r.get(0)?,
                     key: r.get(1)?,
@@ -159,15 +110,9 @@ impl Store {
             return Ok(stories);
         }
         let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
-        let marks = vec!["?"; ids.len()].join(",");
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {key}, e.feed, f.title, f.url, f.site_url, e.link
-             FROM entries e JOIN feeds f ON f.name = e.feed
-             WHERE {key} IN ({marks}) ORDER BY e.published, e.id",
-            key = if q.copies { "e.id" } else { "e.story_id" }
-        ))?;
-        let mut by_story: HashMap<i64, Vec<StorySource>> = HashMap::new();
-        let rows = stmt.query_map(params_from_iter(ids.iter()), |r| {
+        let mut sql = Sql::new(Dialect::Sqlite);
+        let mut stmt = conn.prepare(&reads::sources_sql(&mut sql, q.copies, &ids))?;
+        let rows = stmt.query_map(params_from_iter(sql.args.iter()), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 StorySource {
@@ -179,16 +124,7 @@ impl Store {
                 },
             ))
         })?;
-        for row in rows {
-            let (id, src) = row?;
-            let list = by_story.entry(id).or_default();
-            if !list.iter().any(|s| s.feed == src.feed) {
-                list.push(src);
-            }
-        }
-        for s in &mut stories {
-            s.sources = by_story.remove(&s.id).unwrap_or_default();
-        }
+        reads::attach_sources(&mut stories, rows.collect::<Result<Vec<_>, _>>()?);
         Ok(stories)
     }
 

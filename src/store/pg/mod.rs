@@ -298,9 +298,9 @@ fn rand_u32() -> u32 {
     u32::from_le_bytes(b)
 }
 
-/// Writes a story's search entry: its headline (weight A) and body (weight D), folded as
-/// queries are (see [`crate::search::fold`]), with PostgreSQL's `simple` configuration (no
-/// stemming, as SQLite's FTS5 `unicode61`).
+/// Writes a story's search entry: its headline (weight A) and body (weight D), cut into
+/// words as FTS5 cuts them and as queries are (see [`crate::search::index_text`]), with
+/// PostgreSQL's `simple` configuration (no stemming, as SQLite's FTS5 `unicode61`).
 async fn set_search(
     c: &impl tokio_postgres::GenericClient,
     story: i64,
@@ -313,8 +313,8 @@ async fn set_search(
          WHERE id = $1",
         &[
             &story,
-            &crate::search::fold(title),
-            &crate::search::fold(body),
+            &crate::search::index_text(title),
+            &crate::search::index_text(body),
         ],
     )
     .await?;
@@ -331,11 +331,6 @@ fn ts(d: DateTime<Utc>) -> i64 {
 
 fn from_ts(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
-}
-
-/// What a store method not written yet for PostgreSQL answers.
-fn not_yet(what: &str) -> StoreError {
-    StoreError::Task(format!("{what}: not implemented on PostgreSQL yet"))
 }
 
 /// `url` naming database `name` instead of its own (the path of a `postgres://` URL).
