@@ -946,9 +946,9 @@ impl Poller {
     }
 
     /// On a database several instances share: takes the feed's lease for this cycle; false
-    /// when another instance holds it or polled the feed already. A cycle starts half the
-    /// feed's interval before its tick (instances tick at about the same moment, never half
-    /// an interval apart); a poll asked for by hand is its own cycle.
+    /// when another instance holds it or took it for this cycle already. Two ticks less than
+    /// half the feed's interval apart are one cycle (instances tick at about the same moment,
+    /// never half an interval apart); `force` polls unless a poll is in progress.
     async fn claim(
         &self,
         feed: &FeedConfig,
@@ -957,18 +957,21 @@ impl Poller {
         cfg: &FetchConfig,
     ) -> Result<bool, String> {
         let now = Utc::now();
-        // fixed at the tick, not at the claim: a feed that waited in this instance's queue
-        // for slots must not count a poll another instance made since as the last cycle's
-        let cycle = match options.tick {
-            Some(t) if !options.force => {
-                t - capped(schedule.interval_after(t) / 2, Duration::from_secs(86400))
-            }
-            _ => now,
+        // by the tick, not by when the claim is made: a feed that waited in this instance's
+        // queue for slots must not take another instance's poll of this cycle for the last
+        let tick = options.tick.unwrap_or(now);
+        let since = if options.force {
+            tick
+        } else {
+            tick - capped(
+                schedule.interval_after(tick) / 2,
+                Duration::from_secs(86400),
+            )
         };
         let (name, hold) = (feed.name.clone(), cfg.lease);
         match self
             .store
-            .call(move |s| s.claim_feeds(&[name], cycle, now, hold))
+            .call(move |s| s.claim_feeds(&[name], tick, since, now, hold))
             .await
         {
             Ok(taken) => Ok(!taken.is_empty()),

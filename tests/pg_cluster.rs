@@ -39,16 +39,23 @@ fn setup(name: &str, n: usize) -> Option<(String, Vec<Instance>)> {
 
 const HOLD: Duration = Duration::from_secs(60);
 
+/// `s` claims `feeds` for the tick at minute `tick`, at minute `now`, with ticks every
+/// 10 minutes (a cycle: ticks less than 5 minutes apart).
+fn claim(s: &dyn Storage, feeds: &[String], tick: u32, now: DateTime<Utc>) -> Vec<String> {
+    let since = at(tick) - chrono::Duration::minutes(5);
+    s.claim_feeds(feeds, at(tick), since, now, HOLD).unwrap()
+}
+
 #[test]
 fn each_feed_is_claimed_by_one_instance_per_cycle() {
     let Some((_, i)) = setup("nw_leases", 2) else {
         return;
     };
     let feeds = names(&["a", "b", "c", "d"]);
-    let first = i[0].claim_feeds(&feeds[..2], at(0), at(0), HOLD).unwrap();
+    let first = claim(&*i[0], &feeds[..2], 0, at(0));
     assert_eq!(first, ["a", "b"]);
     // the other instance, at the same moment, gets only what is free
-    let second = i[1].claim_feeds(&feeds, at(0), at(0), HOLD).unwrap();
+    let second = claim(&*i[1], &feeds, 0, at(0));
     assert_eq!(second, ["c", "d"]);
     // a stored poll gives the lease back; the same cycle does not poll the feed again
     i[0].record_unchanged(
@@ -60,22 +67,12 @@ fn each_feed_is_claimed_by_one_instance_per_cycle() {
         },
     )
     .unwrap();
-    assert!(
-        i[1].claim_feeds(&feeds[..1], at(0), at(2), HOLD)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(&*i[1], &feeds[..1], 0, at(2)).is_empty());
     // the next cycle does
-    assert_eq!(
-        i[1].claim_feeds(&feeds[..1], at(30), at(30), HOLD).unwrap(),
-        ["a"]
-    );
+    assert_eq!(claim(&*i[1], &feeds[..1], 30, at(30)), ["a"]);
     // a lease let go unpolled is free again in the same cycle
     i[0].release_feed("b").unwrap();
-    assert_eq!(
-        i[1].claim_feeds(&feeds[1..2], at(0), at(3), HOLD).unwrap(),
-        ["b"]
-    );
+    assert_eq!(claim(&*i[1], &feeds[1..2], 0, at(3)), ["b"]);
 }
 
 #[test]
@@ -84,12 +81,13 @@ fn an_expired_lease_is_taken_over_and_the_old_holder_cannot_write() {
         return;
     };
     let a = names(&["a"]);
-    assert_eq!(i[0].claim_feeds(&a, at(0), at(0), HOLD).unwrap(), ["a"]);
+    assert_eq!(claim(&*i[0], &a, 0, at(0)), ["a"]);
     // while the lease holds, nobody else polls the feed
-    assert!(i[1].claim_feeds(&a, at(0), at(0), HOLD).unwrap().is_empty());
-    // the holder stalls past its lease (killed, or a fetch longer than the lease)
-    let later = at(0) + chrono::Duration::from_std(HOLD).unwrap() + chrono::Duration::seconds(1);
-    assert_eq!(i[1].claim_feeds(&a, at(0), later, HOLD).unwrap(), ["a"]);
+    assert!(claim(&*i[1], &a, 0, at(0)).is_empty());
+    // the holder stalls (killed, or a fetch longer than the lease): its lease holds into the
+    // next cycle while it lasts, and is taken over once it expired
+    assert!(claim(&*i[1], &a, 10, at(0) + chrono::Duration::seconds(30)).is_empty());
+    assert_eq!(claim(&*i[1], &a, 10, at(10)), ["a"]);
     // the old holder's result is refused, the new holder's stored
     let update = |m| FeedUpdate {
         at: at(m),

@@ -292,7 +292,8 @@ impl Store {
     pub fn claim_feeds(
         &self,
         feeds: &[String],
-        _cycle: DateTime<Utc>,
+        _tick: DateTime<Utc>,
+        _since: DateTime<Utc>,
         _now: DateTime<Utc>,
         _hold: Duration,
     ) -> Result<Vec<String>, StoreError> {

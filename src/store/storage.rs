@@ -72,13 +72,15 @@ storage! {
     /// Whether several newswire processes may share this store (each feed's poll is then
     /// claimed before it starts; see [`Storage::claim_feeds`]).
     fn shared(&self) -> bool;
-    /// Takes the lease of each of `feeds` that no instance is polling and that no poll has
-    /// reached since `cycle` began; returns those taken, which this instance alone polls
-    /// until `now + hold`. A single-process store grants every feed.
+    /// Takes, for the cycle of the schedule's `tick`, the lease of each of `feeds` that no
+    /// instance is polling and whose lease was last taken for a tick before `since` (an
+    /// earlier cycle); returns those taken, which this instance alone polls until
+    /// `now + hold`. A single-process store grants every feed.
     fn claim_feeds(
         &self,
         feeds: &[String],
-        cycle: DateTime<Utc>,
+        tick: DateTime<Utc>,
+        since: DateTime<Utc>,
         now: DateTime<Utc>,
         hold: std::time::Duration,
     ) -> Result<Vec<String>, StoreError>;

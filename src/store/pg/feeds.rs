@@ -293,14 +293,15 @@ impl PgStore {
     }
 
     /// Takes the leases of those of `feeds` that no instance holds (or whose holder let them
-    /// expire) and that no poll reached since `cycle`: `FOR UPDATE SKIP LOCKED`, so that
-    /// instances claiming at the same moment each get different feeds and never wait for
-    /// one another. Each lease taken bumps the feed's fencing token, which this instance
+    /// expire) and whose last lease was for an earlier cycle: `FOR UPDATE SKIP LOCKED`, so
+    /// that instances claiming at the same moment each get different feeds and never wait
+    /// for one another. Each lease taken bumps the feed's fencing token, which this instance
     /// keeps: its writes of the poll check it ([`PgStore::fence`]).
     pub(in crate::store) async fn claim_feeds(
         &self,
         feeds: &[String],
-        cycle: DateTime<Utc>,
+        tick: DateTime<Utc>,
+        since: DateTime<Utc>,
         now: DateTime<Utc>,
         hold: Duration,
     ) -> Result<Vec<String>, StoreError> {
@@ -308,14 +309,22 @@ impl PgStore {
         let c = self.conn().await?;
         let rows = c
             .query(
-                "UPDATE feeds f SET lease_owner = $1, lease_until = $2, lease_token = f.lease_token + 1
+                "UPDATE feeds f SET lease_owner = $1, lease_until = $2,
+                        lease_token = f.lease_token + 1, lease_tick = $5
                  FROM (SELECT name FROM feeds
                        WHERE name = ANY($3) AND coalesce(lease_until, 0) < $4
-                         AND coalesce(last_poll, 0) < $5
+                         AND coalesce(lease_tick, 0) < $6
                        ORDER BY name FOR UPDATE SKIP LOCKED) free
                  WHERE f.name = free.name
                  RETURNING f.name, f.lease_token",
-                &[&self.instance, &ts(until), &feeds, &ts(now), &ts(cycle)],
+                &[
+                    &self.instance,
+                    &ts(until),
+                    &feeds,
+                    &ts(now),
+                    &ts(tick),
+                    &ts(since),
+                ],
             )
             .await?;
         let mut leases = lock(&self.leases);
@@ -329,13 +338,14 @@ impl PgStore {
             .collect())
     }
 
-    /// Lets go of a lease this instance holds, storing nothing.
+    /// Lets go of a lease this instance holds, storing nothing: another instance may poll
+    /// the feed in this cycle after all.
     pub(in crate::store) async fn release_feed(&self, feed: &str) -> Result<(), StoreError> {
         let token = lock(&self.leases).remove(feed);
         if let Some(token) = token {
             let c = self.conn().await?;
             c.execute(
-                "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+                "UPDATE feeds SET lease_owner = NULL, lease_until = NULL, lease_tick = NULL
                  WHERE name = $1 AND lease_token = $2",
                 &[&feed, &token],
             )

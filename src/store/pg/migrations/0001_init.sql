@@ -20,10 +20,13 @@ CREATE TABLE feeds (
     gone                 BOOLEAN NOT NULL DEFAULT false,
     ttl_secs             BIGINT,
     -- the instance polling the feed now, until when, and the lease's fencing token: a poll's
-    -- result is written only while the token is still the one it was taken with
+    -- result is written only while the token is still the one it was taken with; and the
+    -- tick of the cycle the lease was taken for
     lease_owner          TEXT,
     lease_until          BIGINT,
-    lease_token          BIGINT NOT NULL DEFAULT 0
+    lease_token          BIGINT NOT NULL DEFAULT 0,
+    -- the tick of the cycle whose poll last took the lease
+    lease_tick           BIGINT
 );
 
 CREATE TABLE stories (
