@@ -154,13 +154,20 @@ impl Daemon {
         self.config.borrow().clone()
     }
 
+    /// Polls `feed` now, not at a tick (at start, or a feed just added).
     fn spawn_poll(self: &Arc<Self>, feed: FeedConfig) {
-        self.spawn_poll_attempt(feed, 0, Utc::now());
+        self.spawn_poll_attempt(feed, 0, Utc::now(), true);
     }
 
     /// Polls `feed` for the schedule's tick at `tick`; `retries` polls before this one had
     /// their result refused by the database.
-    fn spawn_poll_attempt(self: &Arc<Self>, feed: FeedConfig, retries: u32, tick: DateTime<Utc>) {
+    fn spawn_poll_attempt(
+        self: &Arc<Self>,
+        feed: FeedConfig,
+        retries: u32,
+        tick: DateTime<Utc>,
+        joining: bool,
+    ) {
         let this = Arc::clone(self);
         self.tracker.spawn(async move {
             let schedule = this.current().schedule_of(&feed).clone();
@@ -168,6 +175,7 @@ impl Daemon {
                 force: false,
                 respect_backoff: true,
                 tick: Some(tick),
+                joining,
             };
             if retries == 0 && !this.websub.poll_due(&feed).await {
                 debug!(feed = %feed.name, "subscribed at its WebSub hub: only the safety interval's polls run");
@@ -209,7 +217,7 @@ impl Daemon {
             // the feed may have been edited, disabled or removed meanwhile
             let current = this.current();
             if let Some(feed) = current.feed(&feed.name).filter(|f| f.enabled) {
-                this.spawn_poll_attempt(feed.clone(), retries + 1, tick);
+                this.spawn_poll_attempt(feed.clone(), retries + 1, tick, joining);
             }
         });
     }
@@ -223,7 +231,7 @@ impl Daemon {
             .iter()
             .filter(|f| f.enabled && config.schedule_of(f).expr() == expr)
         {
-            self.spawn_poll_attempt(feed.clone(), 0, at);
+            self.spawn_poll_attempt(feed.clone(), 0, at, false);
         }
     }
 

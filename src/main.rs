@@ -421,6 +421,7 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
                 force,
                 respect_backoff: false,
                 tick,
+                joining: false,
             };
             poller.poll(&feed, config.schedule_of(&feed), options).await
         });

@@ -200,6 +200,10 @@ pub struct PollOptions {
     /// tick counts as polled this cycle; without a tick, or with `force`, only a poll in
     /// progress elsewhere does.
     pub tick: Option<DateTime<Utc>>,
+    /// A poll at start (or of a feed just added), not at a tick: on a shared database, a
+    /// feed another instance polled within the last whole interval is left for the next
+    /// tick, so that an instance joining the cluster does not poll everything again.
+    pub joining: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -960,13 +964,13 @@ impl Poller {
         // by the tick, not by when the claim is made: a feed that waited in this instance's
         // queue for slots must not take another instance's poll of this cycle for the last
         let tick = options.tick.unwrap_or(now);
+        let interval = schedule.interval_after(tick);
         let since = if options.force {
             tick
+        } else if options.joining {
+            tick - capped(interval, Duration::from_secs(86400))
         } else {
-            tick - capped(
-                schedule.interval_after(tick) / 2,
-                Duration::from_secs(86400),
-            )
+            tick - capped(interval / 2, Duration::from_secs(86400))
         };
         let (name, hold) = (feed.name.clone(), cfg.lease);
         match self

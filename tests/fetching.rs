@@ -31,18 +31,21 @@ const DAEMON: PollOptions = PollOptions {
     force: false,
     respect_backoff: true,
     tick: None,
+    joining: false,
 };
 /// `newswire poll`.
 const MANUAL: PollOptions = PollOptions {
     force: false,
     respect_backoff: false,
     tick: None,
+    joining: false,
 };
 /// `newswire poll --force`.
 const FORCE: PollOptions = PollOptions {
     force: true,
     respect_backoff: false,
     tick: None,
+    joining: false,
 };
 
 const EVERY_15_MIN: &str = "0 */15 * * * *";
