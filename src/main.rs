@@ -410,8 +410,6 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
         });
     }
     let started = std::time::Instant::now();
-    // on a shared database, instances polling now share the feeds as for a scheduled tick
-    let tick = Some(Utc::now());
     let mut tasks = tokio::task::JoinSet::new();
     let enabled: Vec<_> = config.feeds.iter().filter(|f| f.enabled).cloned().collect();
     for feed in enabled {
@@ -420,7 +418,7 @@ async fn poll(path: PathBuf, force: bool, quiet: bool, log: &LogWriter) -> anyho
             let options = PollOptions {
                 force,
                 respect_backoff: false,
-                tick,
+                tick: None,
                 joining: false,
             };
             poller.poll(&feed, config.schedule_of(&feed), options).await

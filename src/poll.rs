@@ -195,10 +195,10 @@ pub struct PollOptions {
     /// Skip the feed while its backoff or cache hint says not yet (the daemon does;
     /// a manual `newswire poll` does not).
     pub respect_backoff: bool,
-    /// When the schedule's tick (or `newswire poll`) that asked for this poll began. On a
-    /// database several instances share, a feed polled since half an interval before the
-    /// tick counts as polled this cycle; without a tick, or with `force`, only a poll in
-    /// progress elsewhere does.
+    /// When the daemon's schedule tick that asked for this poll fired. On a database several
+    /// instances share, a feed polled since half an interval before the tick counts as
+    /// polled this cycle; without a tick (`newswire poll`: every feed now), or with `force`,
+    /// only a poll in progress elsewhere keeps a feed from being polled.
     pub tick: Option<DateTime<Utc>>,
     /// A poll at start (or of a feed just added), not at a tick: on a shared database, a
     /// feed another instance polled within the last whole interval is left for the next
@@ -963,14 +963,14 @@ impl Poller {
         let now = Utc::now();
         // by the tick, not by when the claim is made: a feed that waited in this instance's
         // queue for slots must not take another instance's poll of this cycle for the last
-        let tick = options.tick.unwrap_or(now);
-        let interval = schedule.interval_after(tick);
-        let since = if options.force {
-            tick
-        } else if options.joining {
-            tick - capped(interval, Duration::from_secs(86400))
-        } else {
-            tick - capped(interval / 2, Duration::from_secs(86400))
+        let day = Duration::from_secs(86400);
+        let (tick, since) = match options.tick {
+            // no cycle: any poll before this one counts as an earlier cycle's
+            None => (now, now + chrono::Duration::seconds(1)),
+            Some(t) if options.force => (t, t),
+            Some(t) if options.joining => (t, t - capped(schedule.interval_after(t), day)),
+            // the daemon's ticks: one cycle is half an interval either way
+            Some(t) => (t, t - capped(schedule.interval_after(t) / 2, day)),
         };
         let (name, hold) = (feed.name.clone(), cfg.lease);
         match self

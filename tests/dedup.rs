@@ -341,7 +341,9 @@ async fn near_duplicates_can_be_turned_off_and_respect_the_window() {
     let off = TestEnv::new("");
     std::fs::write(
         &off.config_path,
-        text.replace("[fetch]", "[dedup]\nnear_duplicates = false\n\n[fetch]"),
+        text.replace("[fetch]", "[dedup]\nnear_duplicates = false\n\n[fetch]")
+            // a database of its own (a PostgreSQL one is named in the text, a file is not)
+            .replace(&env.database, &off.database),
     )
     .unwrap();
     off.poll().await;

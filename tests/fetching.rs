@@ -60,7 +60,8 @@ fn env_with_fetch(fetch: &str, feeds: &str) -> TestEnv {
     std::fs::write(
         &env.config_path,
         format!(
-            "database = \"newswire.db\"\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\n{fetch}\n\n{feeds}\n"
+            "database = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\n{fetch}\n\n{feeds}\n",
+            env.database
         ),
     )
     .unwrap();

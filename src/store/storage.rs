@@ -4,8 +4,8 @@
 //! the same contract suite (`tests/store_contract.rs`).
 //!
 //! Methods are blocking, like rusqlite: async callers run them on the blocking pool (see
-//! [`super::Db::call`]). The list below is written once; the macro makes the trait and both
-//! implementations of it: SQLite's calls the inherent method of the same name, PostgreSQL's
+//! [`super::Db::call`]). The list below is written once; the macro makes the trait, its
+//! forwarding by [`super::Db`], and both implementations of it: SQLite's calls the inherent method of the same name, PostgreSQL's
 //! runs the inherent async method of the same name on the store's runtime.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -39,6 +39,14 @@ macro_rules! storage {
             $(
                 fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
                     Store::$name(self $(, $arg)*)
+                }
+            )*
+        }
+
+        impl Storage for super::Db {
+            $(
+                fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
+                    self.storage().$name($($arg),*)
                 }
             )*
         }

@@ -212,7 +212,7 @@ pub fn clusters(cluster_of: &BTreeMap<String, i64>) -> BTreeSet<BTreeSet<String>
 }
 
 /// Which story each stored copy is in (link -> story id), from the merged feed's sources.
-pub fn stored_clusters(store: &newswire::store::Store) -> BTreeMap<String, i64> {
+pub fn stored_clusters(store: &dyn newswire::store::Storage) -> BTreeMap<String, i64> {
     let stories = store
         .stories(&newswire::store::StoryQuery {
             limit: 10_000,

@@ -31,7 +31,6 @@ use axum::response::Response;
 use newswire::config::Config;
 use newswire::poll::{PollOptions, PollSummary, Poller};
 use newswire::publish::{self, MergedFeed, View};
-use newswire::store::Store;
 
 /// What the server answers on one path.
 #[derive(Clone, Debug)]
@@ -266,6 +265,9 @@ pub struct TestEnv {
     pub dir: tempfile::TempDir,
     /// The config file.
     pub config_path: PathBuf,
+    /// The config's `database`: a file in `dir`, or a PostgreSQL database of its own when
+    /// `NEWSWIRE_E2E_DATABASE=postgres` (the end-to-end tests on the second store).
+    pub database: String,
 }
 
 impl TestEnv {
@@ -274,7 +276,21 @@ impl TestEnv {
     pub fn new(feeds_toml: &str) -> TestEnv {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("newswire.toml");
-        let env = TestEnv { dir, config_path };
+        let database = match std::env::var("NEWSWIRE_E2E_DATABASE").as_deref() {
+            Ok("postgres") => {
+                let server =
+                    pg::server().expect("NEWSWIRE_E2E_DATABASE=postgres needs NEWSWIRE_TEST_PG");
+                static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                pg::scratch(&server, &format!("nw_e2e_{}_{n}", std::process::id()))
+            }
+            _ => "newswire.db".to_string(),
+        };
+        let env = TestEnv {
+            dir,
+            config_path,
+            database,
+        };
         env.write(feeds_toml);
         env
     }
@@ -282,7 +298,8 @@ impl TestEnv {
     /// Replaces the config's feeds (same header).
     pub fn write(&self, feeds_toml: &str) {
         let text = format!(
-            "database = \"newswire.db\"\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\n\n{feeds_toml}\n"
+            "database = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\n\n{feeds_toml}\n",
+            self.database
         );
         std::fs::write(&self.config_path, text).unwrap();
     }
@@ -314,14 +331,14 @@ impl TestEnv {
         out
     }
 
-    /// The store, opened fresh.
-    pub fn store(&self) -> Store {
-        Store::open(&self.db_path()).unwrap()
+    /// The store the config names (SQLite or PostgreSQL), opened fresh.
+    pub fn store(&self) -> newswire::store::Db {
+        newswire::store::Db::open(&self.config().database).unwrap()
     }
 
     /// The merged feed a subscriber would get for `view`.
     pub fn merged(&self, view: &View) -> MergedFeed {
-        publish::build(&self.store(), &self.config(), view).unwrap()
+        publish::build(self.store().storage(), &self.config(), view).unwrap()
     }
 
     /// The merged Atom document, parsed back with an independent parser (feed-rs).
