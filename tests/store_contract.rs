@@ -3,11 +3,16 @@
 //! here on a real file; another store adds one `#[test]` that calls [`contract`] with its
 //! own opener.
 
+#[path = "common/pg.rs"]
+mod pg;
+#[path = "common/stored.rs"]
+mod stored;
+use stored::article;
+
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use newswire::article::{Article, FeedMeta};
-use newswire::dedup;
 use newswire::health::LastOutcome;
 use newswire::store::{
     FeedSpec, FeedUpdate, FullTextFields, FullTextResult, Split, Storage, Store, StoreSettings,
@@ -16,27 +21,6 @@ use newswire::store::{
 
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, h, 0, 0).unwrap()
-}
-
-fn article(guid: &str, link: &str, title: &str, body: &str, published: DateTime<Utc>) -> Article {
-    let url = url::Url::parse(link).unwrap();
-    let canonical = dedup::canonical_url(&url);
-    Article {
-        key: dedup::identity(Some(guid), canonical.as_deref(), title, body),
-        guid: Some(guid.into()),
-        title: title.into(),
-        link: Some(link.into()),
-        canonical_url: canonical,
-        authors: vec![],
-        published: Some(published),
-        updated: None,
-        summary: None,
-        content: Some(format!("<p>{body}</p>")),
-        categories: vec![],
-        image: None,
-        image_credit: None,
-        language: None,
-    }
 }
 
 fn ok(at: DateTime<Utc>) -> FeedUpdate {
@@ -628,26 +612,10 @@ fn sqlite_keeps_the_contract() {
     contract(dir.path(), |d| Store::open(&d.join("newswire.db")).unwrap());
 }
 
-/// The URL of a PostgreSQL server the tests may create databases on (`NEWSWIRE_TEST_PG`, as
-/// `scripts/pg-throwaway start` prints it); None, with a note, when there is none, unless
-/// `NEWSWIRE_REQUIRE_PG` is set (CI), where its absence fails.
-pub fn pg_server() -> Option<String> {
-    match std::env::var("NEWSWIRE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("NEWSWIRE_REQUIRE_PG").is_some() => {
-            panic!("NEWSWIRE_REQUIRE_PG is set but NEWSWIRE_TEST_PG names no server")
-        }
-        _ => {
-            eprintln!("skipped: no PostgreSQL (set NEWSWIRE_TEST_PG; see scripts/pg-throwaway)");
-            None
-        }
-    }
-}
-
 #[test]
 fn postgres_keeps_the_contract() {
-    let Some(server) = pg_server() else { return };
-    let url = newswire::store::pg::scratch_database(&server, "nw_contract").unwrap();
+    let Some(server) = pg::server() else { return };
+    let url = pg::scratch(&server, "nw_contract");
     let dir = tempfile::tempdir().unwrap();
     contract(dir.path(), |_| {
         newswire::store::pg::PgStore::open(&url).unwrap()
@@ -779,8 +747,8 @@ fn made_up_story(seed: u64, n: usize) -> Vec<String> {
 /// the same moment.
 #[test]
 fn postgres_instances_find_each_others_copies() {
-    let Some(server) = pg_server() else { return };
-    let url = newswire::store::pg::scratch_database(&server, "nw_instances").unwrap();
+    let Some(server) = pg::server() else { return };
+    let url = pg::scratch(&server, "nw_instances");
     let open = || newswire::store::pg::PgStore::open(&url).unwrap();
     let (one, two) = (open(), open());
     // (through the contract: the stores' own methods of those names are async)

@@ -3,6 +3,11 @@
 //! Written against the `Storage` trait alone, as `store_contract.rs`: each store runs the
 //! same suite and must give the same stories.
 
+#[path = "common/pg.rs"]
+mod pg;
+#[path = "common/stored.rs"]
+mod stored;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use newswire::article::{Article, FeedMeta};
 use newswire::dedup;
@@ -15,26 +20,8 @@ fn at(h: i64) -> DateTime<Utc> {
 }
 
 fn article(feed: &str, n: u32, title: &str, body: &str, published: DateTime<Utc>) -> Article {
-    let link = format!("https://{feed}.example/{n}");
-    let url = url::Url::parse(&link).unwrap();
-    let canonical = dedup::canonical_url(&url);
-    let guid = format!("{feed}-{n}");
-    Article {
-        key: dedup::identity(Some(&guid), canonical.as_deref(), title, body),
-        guid: Some(guid),
-        title: title.into(),
-        link: Some(link),
-        canonical_url: canonical,
-        authors: vec![],
-        published: Some(published),
-        updated: None,
-        summary: None,
-        content: Some(format!("<p>{body}</p>")),
-        categories: vec![],
-        image: None,
-        image_credit: None,
-        language: None,
-    }
+    let (guid, link) = (format!("{feed}-{n}"), format!("https://{feed}.example/{n}"));
+    stored::article(&guid, &link, title, body, published)
 }
 
 fn poll(s: &dyn Storage, feed: &str, at: DateTime<Utc>, articles: &[Article]) {
@@ -637,23 +624,9 @@ fn sqlite_reads() {
     reads(&Store::open(&dir.path().join("newswire.db")).unwrap());
 }
 
-/// See `store_contract.rs`: None, with a note, when no PostgreSQL server is given.
-fn pg_server() -> Option<String> {
-    match std::env::var("NEWSWIRE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("NEWSWIRE_REQUIRE_PG").is_some() => {
-            panic!("NEWSWIRE_REQUIRE_PG is set but NEWSWIRE_TEST_PG names no server")
-        }
-        _ => {
-            eprintln!("skipped: no PostgreSQL (set NEWSWIRE_TEST_PG; see scripts/pg-throwaway)");
-            None
-        }
-    }
-}
-
 #[test]
 fn postgres_reads() {
-    let Some(server) = pg_server() else { return };
-    let url = newswire::store::pg::scratch_database(&server, "nw_reads").unwrap();
+    let Some(server) = pg::server() else { return };
+    let url = pg::scratch(&server, "nw_reads");
     reads(&newswire::store::pg::PgStore::open(&url).unwrap());
 }
