@@ -106,7 +106,9 @@ def run(bin_, urls, kind, k, db, work, postmaster):
     for i in range(k):
         cfg = os.path.join(work, f"{kind}-{k}-{i}.toml")
         with open(cfg, "w") as f:
-            f.write(f'database = "{db}"\nlisten = "127.0.0.1:0"\nschedule = "0 */2 * * * *"\n\n')
+            # cache hints (the farm's <ttl>s) would keep feeds from the next tick's poll
+            f.write(f'database = "{db}"\nlisten = "127.0.0.1:0"\nschedule = "0 */2 * * * *"\n\n'
+                    '[fetch]\nrespect_cache_hints = false\n\n')
             for n, u in enumerate(urls):
                 f.write(f'[[feed]]\nname = "f{n:05d}"\nurl = "{u}"\n\n')
     cpu0, pg0 = 0.0, pg_cpu(postmaster)

@@ -314,6 +314,11 @@ impl Subscriber {
     async fn timer_pass(&self) -> chrono::DateTime<Utc> {
         let now = Utc::now();
         let mut next = now + chrono::Duration::from_std(TIMER_MAX_SLEEP).unwrap_or_default();
+        // on a database several instances share, the leader alone renews and unsubscribes
+        // (any instance takes deliveries, and subscribes a hub its poll discovered)
+        if self.store.shared() && !self.store.call(|s| s.lead()).await.unwrap_or(false) {
+            return next;
+        }
         let subs = match self.store.call(|s| s.websub_subscriptions()).await {
             Ok(s) => s,
             Err(e) => {
