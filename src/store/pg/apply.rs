@@ -15,9 +15,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::Cached;
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use futures_util::TryStreamExt;
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::super::apply::{
@@ -57,7 +58,7 @@ impl WriterState {
     ) -> Result<(), StoreError> {
         lock_writers(tx).await?;
         let count: i64 = tx
-            .query_one(
+            .q1(
                 "INSERT INTO store_meta (key, value) VALUES ('writes', 1)
                  ON CONFLICT (key) DO UPDATE SET value = store_meta.value + 1
                  RETURNING value",
@@ -113,7 +114,7 @@ impl WriterState {
     async fn catch_up(&mut self, tx: &impl GenericClient) -> Result<(), StoreError> {
         let top = max_entry(tx, self.last_seen).await?;
         let rows = tx
-            .query(
+            .q(
                 "SELECT id, print FROM entries
                  WHERE id > $1 AND id <= $2 AND print IS NOT NULL AND NOT split ORDER BY id",
                 &[&self.last_seen, &top],
@@ -144,7 +145,7 @@ impl WriterState {
 /// make a story (polls, full text, split, removed feeds) takes it first, so that each sees
 /// what the others committed (the lock is always taken before any row lock).
 pub(super) async fn lock_writers(tx: &impl GenericClient) -> Result<(), StoreError> {
-    tx.execute(
+    tx.x(
         "SELECT pg_advisory_xact_lock($1, $2)",
         &[&lock::CLASS, &lock::WRITER],
     )
@@ -155,7 +156,7 @@ pub(super) async fn lock_writers(tx: &impl GenericClient) -> Result<(), StoreErr
 /// The highest entry id, at least `floor`.
 async fn max_entry(tx: &impl GenericClient, floor: i64) -> Result<i64, StoreError> {
     Ok(tx
-        .query_one(
+        .q1(
             "SELECT greatest(coalesce(max(id), 0), $1) FROM entries",
             &[&floor],
         )
@@ -207,10 +208,10 @@ impl PgStore {
     ) -> Result<ApplyStats, StoreError> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await?;
-        state.enter(&*tx, settings, Utc::now()).await?;
-        let stats = if self.fence(&*tx, feed).await? {
-            record_success(&*tx, feed, u, meta).await?;
-            apply_one(&*tx, state, feed, u.at, articles, settings).await?
+        state.enter(&tx, settings, Utc::now()).await?;
+        let stats = if self.fence(&tx, feed).await? {
+            record_success(&tx, feed, u, meta).await?;
+            apply_one(&tx, state, feed, u.at, articles, settings).await?
         } else {
             // the feed was removed from the config while it was being fetched: store nothing
             ApplyStats::default()
@@ -229,7 +230,7 @@ impl PgStore {
         let Some(article) = &r.article else {
             let mut client = self.conn().await?;
             let tx = client.transaction().await?;
-            record_outcome(&*tx, r).await?;
+            record_outcome(&tx, r).await?;
             tx.commit().await?;
             return Ok(false);
         };
@@ -238,12 +239,12 @@ impl PgStore {
         let written = async {
             let mut client = self.conn().await?;
             let tx = client.transaction().await?;
-            state.enter(&*tx, &settings, r.at).await?;
-            if !record_outcome(&*tx, r).await? {
+            state.enter(&tx, &settings, r.at).await?;
+            if !record_outcome(&tx, r).await? {
                 tx.commit().await?;
                 return Ok(false);
             }
-            tx.execute(
+            tx.x(
                 "UPDATE entries SET content = $2, summary = coalesce(summary, $3),
                     image = coalesce(image, $4)
                  WHERE id = $1",
@@ -256,8 +257,8 @@ impl PgStore {
             )
             .await?;
             // its new text may show it to be another copy's story
-            rejudge(&*tx, &mut state, r.entry_id, &settings, r.at).await?;
-            super::stories::touch(&*tx, r.at).await?;
+            rejudge(&tx, &mut state, r.entry_id, &settings, r.at).await?;
+            super::stories::touch(&tx, r.at).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -276,7 +277,7 @@ async fn record_outcome(
     r: &crate::store::FullTextResult,
 ) -> Result<bool, StoreError> {
     let current = tx
-        .query_opt(
+        .qopt(
             "SELECT content_hash FROM entries WHERE id = $1",
             &[&r.entry_id],
         )
@@ -284,7 +285,7 @@ async fn record_outcome(
     if current.is_none_or(|row| row.get::<_, String>(0) != r.content_hash) {
         return Ok(false);
     }
-    tx.execute(
+    tx.x(
         "INSERT INTO fulltext (entry_id, feed, content_hash, outcome, detail, attempts, retry_at, at)
          SELECT $1, feed, $2, $3, $4, 1, $5, $6 FROM entries WHERE id = $1
          ON CONFLICT (entry_id) DO UPDATE SET
@@ -310,7 +311,7 @@ async fn record_success(
     u: &FeedUpdate,
     meta: &FeedMeta,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.x(
         "UPDATE feeds SET etag = $2, last_modified = $3, last_poll = $4, last_success = $4,
             last_status = $5,
             last_outcome = CASE WHEN $12::text IS NULL THEN 'ok' ELSE 'recovered' END,
@@ -372,7 +373,7 @@ async fn apply_one<C: GenericClient>(
 ) -> Result<ApplyStats, StoreError> {
     let stored = load_stored(tx, feed).await?;
     let tombstones: HashSet<String> = tx
-        .query("SELECT entry_key FROM tombstones WHERE feed = $1", &[&feed])
+        .q("SELECT entry_key FROM tombstones WHERE feed = $1", &[&feed])
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -410,7 +411,7 @@ async fn apply_one<C: GenericClient>(
 /// The feed's stored entries, as the plan needs them: one query.
 async fn load_stored(tx: &impl GenericClient, feed: &str) -> Result<Vec<plan::Stored>, StoreError> {
     let rows = tx
-        .query(
+        .q(
             "SELECT id, entry_key, story_id, content_hash, canonical_url, published,
                     published_given, updated, updates_day, updates_count, split
              FROM entries WHERE feed = $1",
@@ -448,7 +449,7 @@ async fn execute<'b, C: GenericClient>(
             if why == Unchanged::Tombstone {
                 // pruned, but still listed: keep it pruned
                 ctx.tx
-                    .execute(
+                    .x(
                         "UPDATE tombstones SET seen_at = $3 WHERE feed = $1 AND entry_key = $2",
                         &[&ctx.feed, &key, &ts(ctx.at)],
                     )
@@ -511,7 +512,7 @@ async fn update_entry(
     updates: (i64, u32),
 ) -> Result<(), StoreError> {
     let a = &p.article;
-    tx.execute(
+    tx.x(
         "UPDATE entries SET story_id = $2, title = $3, link = $4, canonical_url = $5,
             authors = $6, published = $7, published_given = $8, updated = $9, summary = $10,
             content = $11, categories = $12, image = $13, language = $14, content_hash = $15,
@@ -555,7 +556,7 @@ async fn insert_entry<C: GenericClient>(
     let a = &p.article;
     let row = ctx
         .tx
-        .query_one(
+        .q1(
             "INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url,
                 authors, published, published_given, updated, summary, content, categories,
                 image, language, first_seen, content_hash, image_credit, joined, print)
@@ -596,7 +597,7 @@ async fn rekey_entry(
     key: &str,
     a: &Article,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.x(
         "UPDATE entries SET entry_key = $2, guid = $3 WHERE id = $1",
         &[&id, &key, &a.guid],
     )
@@ -656,7 +657,7 @@ async fn place<'p, C: GenericClient>(
             }
             if keyed.is_none() {
                 ctx.tx
-                    .execute(
+                    .x(
                         "INSERT INTO story_aliases (story_key, story_id) VALUES ($1, $2)
                          ON CONFLICT DO NOTHING",
                         &[&stored_key, &story],
@@ -668,7 +669,7 @@ async fn place<'p, C: GenericClient>(
         StoryChoice::Start { joined } => {
             let id: i64 = ctx
                 .tx
-                .query_one(
+                .q1(
                     "INSERT INTO stories (story_key, title, published, updated, first_seen)
                      VALUES ($1, $2, $3, $3, $4) RETURNING id",
                     &[&stored_key, &p.article.title, &ts(published), &ts(ctx.at)],
@@ -691,7 +692,7 @@ async fn place<'p, C: GenericClient>(
 /// The story a key names: its own, or the one it was merged into.
 async fn story_by_key(tx: &impl GenericClient, key: &str) -> Result<Option<i64>, StoreError> {
     Ok(tx
-        .query_one(
+        .q1(
             "SELECT coalesce((SELECT id FROM stories WHERE story_key = $1),
                              (SELECT story_id FROM story_aliases WHERE story_key = $1))",
             &[&key],
@@ -712,7 +713,7 @@ async fn candidates(
     }
     // the index only proposes: the copy must still exist
     let rows = tx
-        .query(
+        .q(
             "SELECT id, story_id, feed, published, split, title, content, summary
              FROM entries WHERE id = ANY($1) ORDER BY id",
             &[&ids],
@@ -743,25 +744,24 @@ async fn merge_stories<C: GenericClient>(
     into: i64,
 ) -> Result<(), StoreError> {
     let tx = ctx.tx;
-    tx.execute(
+    tx.x(
         "UPDATE entries SET story_id = $2 WHERE story_id = $1",
         &[&from, &into],
     )
     .await?;
-    tx.execute(
+    tx.x(
         "INSERT INTO story_aliases (story_key, story_id)
          SELECT story_key, $2 FROM stories WHERE id = $1
          ON CONFLICT DO NOTHING",
         &[&from, &into],
     )
     .await?;
-    tx.execute(
+    tx.x(
         "UPDATE story_aliases SET story_id = $2 WHERE story_id = $1",
         &[&from, &into],
     )
     .await?;
-    tx.execute("DELETE FROM stories WHERE id = $1", &[&from])
-        .await?;
+    tx.x("DELETE FROM stories WHERE id = $1", &[&from]).await?;
     ctx.touched.fresh.remove(&from);
     ctx.touched.dirty.remove(&from);
     ctx.dirty(into);
@@ -781,7 +781,7 @@ async fn prune<C: GenericClient>(ctx: &mut Ctx<'_, '_, C>) -> Result<usize, Stor
     if let Some(cutoff) = limits.first_seen_before {
         let rows = ctx
             .tx
-            .query(
+            .q(
                 "SELECT id, entry_key, story_id FROM entries WHERE feed = $1 AND first_seen < $2",
                 &[&ctx.feed, &cutoff],
             )
@@ -791,7 +791,7 @@ async fn prune<C: GenericClient>(ctx: &mut Ctx<'_, '_, C>) -> Result<usize, Stor
     if let Some(keep) = limits.keep {
         let rows = ctx
             .tx
-            .query(
+            .q(
                 "SELECT id, entry_key, story_id FROM entries WHERE feed = $1
                  ORDER BY published DESC, id DESC OFFSET $2",
                 &[&ctx.feed, &keep],
@@ -805,7 +805,7 @@ async fn prune<C: GenericClient>(ctx: &mut Ctx<'_, '_, C>) -> Result<usize, Stor
         let ids: Vec<i64> = doomed.iter().map(|d| d.0).collect();
         let keys: Vec<&str> = doomed.iter().map(|d| d.1.as_str()).collect();
         ctx.tx
-            .execute(
+            .x(
                 "INSERT INTO tombstones (feed, entry_key, seen_at)
                  SELECT $1, k, $3 FROM unnest($2::text[]) AS k
                  ON CONFLICT (feed, entry_key) DO UPDATE SET seen_at = excluded.seen_at",
@@ -813,14 +813,14 @@ async fn prune<C: GenericClient>(ctx: &mut Ctx<'_, '_, C>) -> Result<usize, Stor
             )
             .await?;
         ctx.tx
-            .execute("DELETE FROM entries WHERE id = ANY($1)", &[&ids])
+            .x("DELETE FROM entries WHERE id = ANY($1)", &[&ids])
             .await?;
         for (_, _, story) in &doomed {
             ctx.dirty(*story);
         }
     }
     ctx.tx
-        .execute(
+        .x(
             "DELETE FROM tombstones WHERE feed = $1 AND seen_at < $2",
             &[&ctx.feed, &limits.tombstones_before],
         )
@@ -839,7 +839,7 @@ async fn rejudge(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let row = tx
-        .query_opt(
+        .qopt(
             "SELECT feed, entry_key, story_id, split, published, title, content, summary
              FROM entries WHERE id = $1",
             &[&entry],
@@ -873,7 +873,7 @@ async fn rejudge(
     };
     if let Some((text, keys)) = row.text(settings) {
         ctx.carried = tx
-            .query(
+            .q(
                 "SELECT DISTINCT story_id FROM entries WHERE feed = $1",
                 &[&row.feed],
             )
@@ -885,7 +885,7 @@ async fn rejudge(
         for other in row.merged(&text, &ctx.carried, &found, settings) {
             merge_stories(&mut ctx, other, row.story).await?;
         }
-        tx.execute(
+        tx.x(
             "UPDATE entries SET print = $2 WHERE id = $1",
             &[&entry, &neardup::keys_to_bytes(&keys)],
         )
@@ -910,7 +910,7 @@ async fn refresh_touched(tx: &impl GenericClient, touched: &Touched<'_>) -> Resu
 // (its callers, split and feed removal, are being written beside this)
 #[allow(dead_code)]
 pub(super) async fn refresh_story(
-    tx: &impl tokio_postgres::GenericClient,
+    tx: &impl deadpool_postgres::GenericClient,
     story: i64,
 ) -> Result<(), StoreError> {
     // an entry's body may have changed in place (full text): its search text is taken again
@@ -929,8 +929,7 @@ async fn refresh(
 ) -> Result<(), StoreError> {
     let copies = load_copies(tx, story).await?;
     let Some(row) = dedup::derive_story(&copies) else {
-        tx.execute("DELETE FROM stories WHERE id = $1", &[&story])
-            .await?;
+        tx.x("DELETE FROM stories WHERE id = $1", &[&story]).await?;
         return Ok(());
     };
     let stored = load_story_row(tx, story).await?;
@@ -954,7 +953,7 @@ async fn refresh(
 /// What deriving a story needs of its entries: their fields, not their bodies.
 async fn load_copies(tx: &impl GenericClient, story: i64) -> Result<Vec<CopyFields>, StoreError> {
     let rows = tx
-        .query(
+        .q(
             "SELECT id, title, link, canonical_url, authors, published, updated,
                     coalesce(octet_length(content), 0)::bigint, summary IS NOT NULL, categories,
                     image, image_credit, language, first_seen
@@ -989,7 +988,7 @@ async fn load_story_row(
     story: i64,
 ) -> Result<Option<StoryRow>, StoreError> {
     let row = tx
-        .query_opt(
+        .qopt(
             "SELECT title, link, published, updated, content_entry, summary_entry, authors,
                     categories, image, image_credit, language, first_seen
              FROM stories WHERE id = $1",
@@ -1018,7 +1017,7 @@ async fn write_story_row(
     story: i64,
     s: &StoryRow,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.x(
         "UPDATE stories SET title = $2, link = $3, published = $4, updated = $5,
             content_entry = $6, summary_entry = $7, authors = $8, categories = $9, image = $10,
             language = $11, first_seen = $12, image_credit = $13
@@ -1050,7 +1049,7 @@ async fn stored_body_text(
     content: bool,
 ) -> Result<String, StoreError> {
     let row = tx
-        .query_opt(
+        .qopt(
             "SELECT content, summary FROM entries WHERE id = $1",
             &[&entry],
         )

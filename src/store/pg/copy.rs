@@ -335,7 +335,7 @@ impl PgStore {
         for r in &texts {
             let (id, title): (i64, String) = (r.get(0), r.get(1));
             let body = search_body(r.get(2), r.get(3));
-            super::set_search(&*tx, id, &title, &body).await?;
+            super::set_search(&tx, id, &title, &body).await?;
         }
         tx.commit().await?;
         Ok(copied)

@@ -1,5 +1,6 @@
 //! Why a story holds its copies; split (see the SQLite store's explain.rs).
 
+use super::Cached;
 use super::{PgStore, from_ts};
 use crate::plan::{Joined, StoryKey};
 use crate::store::{Split, StoreError, StoryCopies, StoryCopy};
@@ -12,7 +13,7 @@ impl PgStore {
     ) -> Result<Option<StoryCopies>, StoreError> {
         let c = self.conn().await?;
         let Some(head) = c
-            .query_opt(
+            .qopt(
                 "SELECT story_key, title, link FROM stories WHERE id = $1",
                 &[&id],
             )
@@ -21,7 +22,7 @@ impl PgStore {
             return Ok(None);
         };
         let rows = c
-            .query(
+            .q(
                 "SELECT id, feed, title, link, published, first_seen, joined FROM entries
                  WHERE story_id = $1 ORDER BY published, id",
                 &[&id],
@@ -59,9 +60,9 @@ impl PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         // one writer of stories at a time, as polls (see the module's documentation)
-        super::apply::lock_writers(&*tx).await?;
+        super::apply::lock_writers(&tx).await?;
         let copies: Vec<(i64, String, Option<String>)> = tx
-            .query(
+            .q(
                 "SELECT id, entry_key, canonical_url FROM entries
                  WHERE story_id = $1 AND feed = $2 ORDER BY id",
                 &[&story, &feed],
@@ -74,7 +75,7 @@ impl PgStore {
             return Ok(Split::NoSuchCopy);
         };
         let others: i64 = tx
-            .query_one(
+            .q1(
                 "SELECT count(*) FROM entries WHERE story_id = $1 AND feed != $2",
                 &[&story, &feed],
             )
@@ -89,7 +90,7 @@ impl PgStore {
         }
         .as_stored();
         let new_story: i64 = tx
-            .query_one(
+            .q1(
                 "INSERT INTO stories (story_key, title, published, updated, first_seen)
                  SELECT $1, title, published, updated, first_seen FROM entries WHERE id = $2
                  RETURNING id",
@@ -99,7 +100,7 @@ impl PgStore {
             .get(0);
         let joined = serde_json::to_string(&Joined::Split).unwrap_or_default();
         let ids: Vec<i64> = copies.iter().map(|c| c.0).collect();
-        tx.execute(
+        tx.x(
             "UPDATE entries SET story_id = $2, split = true, joined = $3 WHERE id = ANY($1)",
             &[&ids, &new_story, &joined],
         )
@@ -110,14 +111,14 @@ impl PgStore {
             .filter_map(|c| c.2.clone())
             .map(|u| StoryKey::Url(u).as_stored())
             .collect();
-        tx.execute(
+        tx.x(
             "DELETE FROM story_aliases WHERE story_key = ANY($1) AND story_id = $2",
             &[&urls, &story],
         )
         .await?;
-        super::apply::refresh_story(&*tx, story).await?;
-        super::apply::refresh_story(&*tx, new_story).await?;
-        super::stories::touch(&*tx, chrono::Utc::now()).await?;
+        super::apply::refresh_story(&tx, story).await?;
+        super::apply::refresh_story(&tx, new_story).await?;
+        super::stories::touch(&tx, chrono::Utc::now()).await?;
         tx.commit().await?;
         Ok(Split::Done {
             story: new_story,
@@ -133,7 +134,7 @@ impl PgStore {
         }
         let c = self.conn().await?;
         let by_link = c
-            .query_opt(
+            .qopt(
                 "SELECT story_id FROM entries WHERE link = $1 OR canonical_url = $1 LIMIT 1",
                 &[&what],
             )
@@ -144,7 +145,7 @@ impl PgStore {
         let Some(hash) = what.strip_prefix("tag:newswire,2026:story/") else {
             return Ok(None);
         };
-        let rows = c.query("SELECT id, story_key FROM stories", &[]).await?;
+        let rows = c.q("SELECT id, story_key FROM stories", &[]).await?;
         Ok(rows
             .iter()
             .find(|r| crate::dedup::hash_parts(&[r.get::<_, &str>(1)]).starts_with(hash))

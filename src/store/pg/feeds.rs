@@ -5,8 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use super::Cached;
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::{PgStore, from_ts, lock, ts};
@@ -29,7 +30,7 @@ impl PgStore {
             .map(|f| (f.name.as_str(), f.url.as_str()))
             .collect();
         let existing: Vec<(String, String)> = tx
-            .query("SELECT name, url FROM feeds", &[])
+            .q("SELECT name, url FROM feeds", &[])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
@@ -40,17 +41,17 @@ impl PgStore {
             .any(|(name, _)| !wanted.contains_key(name.as_str()))
         {
             // removing a feed derives its stories again: one writer at a time, as polls
-            super::apply::lock_writers(&*tx).await?;
+            super::apply::lock_writers(&tx).await?;
         }
         for (name, url) in &existing {
             match wanted.get(name.as_str()) {
                 None => {
-                    remove_feed(&*tx, name).await?;
+                    remove_feed(&tx, name).await?;
                     removed.push(name.clone());
                 }
                 Some(new_url) if new_url != url => {
                     // a new URL is a new start: forget validators, redirects, backoff, gone
-                    tx.execute(
+                    tx.x(
                         "UPDATE feeds SET url = $2, etag = NULL, last_modified = NULL, body_hash = NULL,
                             moved_to = NULL, gone = false, next_attempt = NULL, consecutive_failures = 0
                          WHERE name = $1",
@@ -63,14 +64,14 @@ impl PgStore {
         }
         let stored: HashSet<&str> = existing.iter().map(|(name, _)| name.as_str()).collect();
         for f in feeds.iter().filter(|f| !stored.contains(f.name.as_str())) {
-            tx.execute(
+            tx.x(
                 "INSERT INTO feeds (name, url) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
                 &[&f.name, &f.url],
             )
             .await?;
         }
         if !removed.is_empty() {
-            super::stories::touch(&*tx, Utc::now()).await?;
+            super::stories::touch(&tx, Utc::now()).await?;
         }
         tx.commit().await?;
         Ok(removed)
@@ -92,7 +93,7 @@ impl PgStore {
     async fn query_feed_states(&self, name: Option<&str>) -> Result<Vec<FeedState>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success,
                         last_status, last_outcome, last_error, consecutive_failures,
                         (SELECT count(*) FROM entries e WHERE e.feed = f.name),
@@ -143,8 +144,8 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
-        if self.fence(&*tx, feed).await? {
-            tx.execute(sql, params).await?;
+        if self.fence(&tx, feed).await? {
+            tx.x(sql, params).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -191,9 +192,9 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
-        pause(&*tx, host, until, reason).await?;
-        if self.fence(&*tx, feed).await? {
-            tx.execute(
+        pause(&tx, host, until, reason).await?;
+        if self.fence(&tx, feed).await? {
+            tx.x(
                 "UPDATE feeds SET last_poll = $2, last_status = $3, last_outcome = 'paused',
                     last_error = $4, next_attempt = $5
                  WHERE name = $1",
@@ -213,7 +214,7 @@ impl PgStore {
     ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
         let c = self.conn().await?;
         let row = c
-            .query_opt(
+            .qopt(
                 "SELECT paused_until, reason FROM hosts WHERE host = $1 AND paused_until > $2",
                 &[&host, &ts(now)],
             )
@@ -228,7 +229,7 @@ impl PgStore {
     ) -> Result<HashMap<String, (DateTime<Utc>, String)>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT host, paused_until, reason FROM hosts WHERE paused_until > $1",
                 &[&ts(now)],
             )
@@ -247,7 +248,7 @@ impl PgStore {
         reason: &str,
     ) -> Result<(), StoreError> {
         let c = self.conn().await?;
-        pause(&**c, host, until, reason).await
+        pause(&c, host, until, reason).await
     }
 
     /// Records a 410 Gone: the feed is not polled again until its URL changes.
@@ -308,7 +309,7 @@ impl PgStore {
         let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::MAX);
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "UPDATE feeds f SET lease_owner = $1, lease_until = $2,
                         lease_token = f.lease_token + 1, lease_tick = $5
                  FROM (SELECT name FROM feeds
@@ -344,7 +345,7 @@ impl PgStore {
         let token = lock(&self.leases).remove(feed);
         if let Some(token) = token {
             let c = self.conn().await?;
-            c.execute(
+            c.x(
                 "UPDATE feeds SET lease_owner = NULL, lease_until = NULL, lease_tick = NULL
                  WHERE name = $1 AND lease_token = $2",
                 &[&feed, &token],
@@ -368,7 +369,7 @@ impl PgStore {
         }
         let c = self.conn().await?;
         let got: bool = c
-            .query_one(
+            .q1(
                 "SELECT pg_try_advisory_lock($1, $2)",
                 &[&super::lock::CLASS, &super::lock::LEADER],
             )
@@ -400,7 +401,7 @@ impl PgStore {
             }
             let c = session.conn.as_ref().expect("just set");
             let got = c
-                .query_one(
+                .q1(
                     "SELECT pg_try_advisory_lock($1, $2)",
                     &[&super::lock::HOSTS, &host_key(host, slot)],
                 )
@@ -433,7 +434,7 @@ impl PgStore {
         }
         if let Some(c) = session.conn.as_ref() {
             if let Err(e) = c
-                .query_one(
+                .q1(
                     "SELECT pg_advisory_unlock($1, $2)",
                     &[&super::lock::HOSTS, &host_key(host, slot)],
                 )
@@ -469,7 +470,7 @@ async fn pause(
     until: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), StoreError> {
-    c.execute(
+    c.x(
         "INSERT INTO hosts (host, paused_until, reason) VALUES ($1, $2, $3)
          ON CONFLICT (host) DO UPDATE
          SET paused_until = greatest(hosts.paused_until, excluded.paused_until), reason = excluded.reason",
@@ -483,7 +484,7 @@ async fn pause(
 /// again from the copies they keep.
 async fn remove_feed(tx: &impl GenericClient, feed: &str) -> Result<(), StoreError> {
     let stories: Vec<i64> = tx
-        .query(
+        .q(
             "SELECT DISTINCT story_id FROM entries WHERE feed = $1",
             &[&feed],
         )
@@ -491,10 +492,9 @@ async fn remove_feed(tx: &impl GenericClient, feed: &str) -> Result<(), StoreErr
         .iter()
         .map(|r| r.get(0))
         .collect();
-    tx.execute("DELETE FROM entries WHERE feed = $1", &[&feed])
+    tx.x("DELETE FROM entries WHERE feed = $1", &[&feed])
         .await?;
-    tx.execute("DELETE FROM feeds WHERE name = $1", &[&feed])
-        .await?;
+    tx.x("DELETE FROM feeds WHERE name = $1", &[&feed]).await?;
     for s in stories {
         super::apply::refresh_story(tx, s).await?;
     }
@@ -510,19 +510,19 @@ impl PgStore {
     /// that took the lease over polls the feed. The lease ends with the transaction's write.
     pub(super) async fn fence(
         &self,
-        tx: &impl tokio_postgres::GenericClient,
+        tx: &impl deadpool_postgres::GenericClient,
         feed: &str,
     ) -> Result<bool, StoreError> {
         // kept until the write succeeds: a lost lease refuses every later write of the poll
         let held = lock(&self.leases).get(feed).copied();
         let Some(token) = held else {
             return Ok(tx
-                .query_opt("SELECT 1 FROM feeds WHERE name = $1 FOR UPDATE", &[&feed])
+                .qopt("SELECT 1 FROM feeds WHERE name = $1 FOR UPDATE", &[&feed])
                 .await?
                 .is_some());
         };
         let ours = tx
-            .query_opt(
+            .qopt(
                 "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
                  WHERE name = $1 AND lease_token = $2 RETURNING 1",
                 &[&feed, &token],
@@ -533,7 +533,7 @@ impl PgStore {
             return Ok(true);
         }
         let exists = tx
-            .query_opt("SELECT 1 FROM feeds WHERE name = $1", &[&feed])
+            .qopt("SELECT 1 FROM feeds WHERE name = $1", &[&feed])
             .await?;
         match exists {
             Some(_) => Err(StoreError::LeaseLost(feed.to_string())),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use super::Cached;
 use super::{PgStore, ts};
 use crate::store::{FullTextCandidate, FullTextResult, StoreError};
 
@@ -21,7 +22,7 @@ impl PgStore {
     ) -> Result<Vec<FullTextCandidate>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT e.id, e.link, e.summary, e.content, e.content_hash,
                         CASE WHEN f.content_hash = e.content_hash THEN f.attempts ELSE 0 END
                  FROM entries e LEFT JOIN fulltext f ON f.entry_id = e.id
@@ -65,7 +66,7 @@ impl PgStore {
     ) -> Result<HashMap<String, BTreeMap<String, u64>>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT f.feed, f.outcome, count(*) FROM fulltext f
                  JOIN entries e ON e.id = f.entry_id AND e.content_hash = f.content_hash
                  GROUP BY f.feed, f.outcome",

@@ -298,16 +298,80 @@ fn rand_u32() -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// Statements prepared once per connection and kept (deadpool's statement cache): the write
+/// path runs the same few dozen statements for every article, and an unnamed statement costs
+/// a parse and a plan each time. Named `q`, `q1`, `qopt`, `x` after `query`, `query_one`,
+/// `query_opt`, `execute`.
+pub(super) trait Cached: deadpool_postgres::GenericClient + Sync {
+    fn q<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        async move {
+            let st = self.prepare_cached(sql).await?;
+            self.query(&st, params).await
+        }
+    }
+
+    fn q1<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> impl Future<Output = Result<tokio_postgres::Row, tokio_postgres::Error>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        async move {
+            let st = self.prepare_cached(sql).await?;
+            self.query_one(&st, params).await
+        }
+    }
+
+    fn qopt<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<tokio_postgres::Row>, tokio_postgres::Error>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        async move {
+            let st = self.prepare_cached(sql).await?;
+            self.query_opt(&st, params).await
+        }
+    }
+
+    fn x<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        async move {
+            let st = self.prepare_cached(sql).await?;
+            self.execute(&st, params).await
+        }
+    }
+}
+
+impl<T: deadpool_postgres::GenericClient + Sync> Cached for T {}
+
 /// Writes a story's search entry: its headline (weight A) and body (weight D), cut into
 /// words as FTS5 cuts them and as queries are (see [`crate::search::index_text`]), with
 /// PostgreSQL's `simple` configuration (no stemming, as SQLite's FTS5 `unicode61`).
 async fn set_search(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl deadpool_postgres::GenericClient,
     story: i64,
     title: &str,
     body: &str,
 ) -> Result<(), StoreError> {
-    c.execute(
+    c.x(
         "UPDATE stories SET search = setweight(to_tsvector('simple', $2), 'A')
                                   || setweight(to_tsvector('simple', $3), 'D')
          WHERE id = $1",

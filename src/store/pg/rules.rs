@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::Cached;
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 
 use super::{PgStore, from_ts, ts};
 use crate::article::{Article, ArticleKey};
@@ -18,7 +19,7 @@ async fn insert_mark(
     m: &Mark,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.x(
         "INSERT INTO rule_marks (feed, entry_key, action, value, rule, at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (feed, entry_key, action, value) DO UPDATE SET rule = $5, at = $6",
@@ -35,7 +36,7 @@ pub(super) async fn any_marks(
     actions: &[&str],
 ) -> Result<bool, StoreError> {
     let actions: Vec<&str> = actions.to_vec();
-    Ok(c.query_one(
+    Ok(c.q1(
         "SELECT EXISTS (SELECT 1 FROM rule_marks
                         WHERE action = ANY($1) AND ($2::text IS NULL OR feed = $2))",
         &[&actions, &feed],
@@ -51,7 +52,7 @@ impl PgStore {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let c = self.conn().await?;
         let t: Option<i64> = c
-            .query_one("SELECT min(published) FROM stories", &[])
+            .q1("SELECT min(published) FROM stories", &[])
             .await?
             .get(0);
         Ok(t.map(from_ts))
@@ -59,7 +60,7 @@ impl PgStore {
 
     /// Whether any entry of `feed` (or, `None`, of any feed) is hidden or tagged by a rule.
     pub(in crate::store) async fn has_marks(&self, feed: Option<&str>) -> Result<bool, StoreError> {
-        any_marks(&**self.conn().await?, feed, &["hide", "tag"]).await
+        any_marks(&self.conn().await?, feed, &["hide", "tag"]).await
     }
 
     /// The identities of `feed`'s entries that rules dropped: they stay dropped.
@@ -69,7 +70,7 @@ impl PgStore {
     ) -> Result<HashSet<String>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT entry_key FROM rule_marks WHERE feed = $1 AND action = 'drop'",
                 &[&feed],
             )
@@ -89,14 +90,14 @@ impl PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         let has_marks: bool = tx
-            .query_one(
+            .q1(
                 "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE feed = $1 AND action != 'drop')",
                 &[&feed],
             )
             .await?
             .get(0);
         if has_marks && !judged.is_empty() {
-            tx.execute(
+            tx.x(
                 "DELETE FROM rule_marks
                  WHERE feed = $1 AND entry_key = ANY($2) AND action != 'drop'",
                 &[&feed, &judged],
@@ -104,10 +105,10 @@ impl PgStore {
             .await?;
         }
         for m in marks {
-            insert_mark(&*tx, feed, m, at).await?;
+            insert_mark(&tx, feed, m, at).await?;
         }
         if has_marks || !marks.is_empty() {
-            super::stories::touch(&*tx, at).await?;
+            super::stories::touch(&tx, at).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -119,7 +120,7 @@ impl PgStore {
     ) -> Result<HashMap<String, u64>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT feed, count(*) FROM rule_marks WHERE action = 'drop' GROUP BY feed",
                 &[],
             )
@@ -139,7 +140,7 @@ impl PgStore {
     ) -> Result<Vec<RuleEntry>, StoreError> {
         let c = self.conn().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT feed, entry_key, story_id, guid, title, link, canonical_url, authors,
                         published, updated, summary, content, categories, image, language,
                         image_credit
@@ -189,17 +190,17 @@ impl PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         // it removes entries and derives stories again: one writer at a time, as polls
-        super::apply::lock_writers(&*tx).await?;
-        tx.execute("DELETE FROM rule_marks WHERE action != 'drop'", &[])
+        super::apply::lock_writers(&tx).await?;
+        tx.x("DELETE FROM rule_marks WHERE action != 'drop'", &[])
             .await?;
         let mut done = ApplyMarks::default();
         let mut dirty: BTreeSet<i64> = BTreeSet::new();
         for (feed, m) in marks {
-            insert_mark(&*tx, feed, m, at).await?;
+            insert_mark(&tx, feed, m, at).await?;
             match m.action {
                 "drop" => {
                     let found = tx
-                        .query_opt(
+                        .qopt(
                             "DELETE FROM entries WHERE feed = $1 AND entry_key = $2
                              RETURNING story_id",
                             &[feed, &m.entry_key],
@@ -215,9 +216,9 @@ impl PgStore {
             }
         }
         for story in dirty {
-            super::apply::refresh_story(&*tx, story).await?;
+            super::apply::refresh_story(&tx, story).await?;
         }
-        super::stories::touch(&*tx, at).await?;
+        super::stories::touch(&tx, at).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -235,7 +236,7 @@ impl PgStore {
         let mut sql = Sql::new(Dialect::Postgres);
         let text = reads::rule_tags_sql(&mut sql, copies, ids);
         let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-        for r in c.query(&text, &sql.pg_args()).await? {
+        for r in c.q(&text, &sql.pg_args()).await? {
             out.entry(r.get(0)).or_default().push(r.get(1));
         }
         Ok(out)
@@ -255,7 +256,7 @@ impl PgStore {
             Some(f) => f.clone(),
             None => {
                 let c = self.conn().await?;
-                let rows = c.query("SELECT name FROM feeds", &[]).await?;
+                let rows = c.q("SELECT name FROM feeds", &[]).await?;
                 rows.iter().map(|r| r.get(0)).collect()
             }
         };

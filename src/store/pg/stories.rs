@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Cached;
 use super::PgStore;
 use crate::dedup::StoryFields;
 use crate::store::reads::{self, Dialect, Sql};
@@ -19,7 +20,7 @@ impl PgStore {
         };
         let (search, exclude) = (tsquery(&q.search)?, tsquery(&q.exclude)?);
         let c = self.conn().await?;
-        let hidden = super::rules::any_marks(&**c, None, &["hide"]).await?;
+        let hidden = super::rules::any_marks(&c, None, &["hide"]).await?;
         let matches = |story_of: &str, p: &str, negate: bool| {
             let q = format!("to_tsquery('simple', {p})");
             match (story_of, negate) {
@@ -37,7 +38,7 @@ impl PgStore {
         else {
             return Ok(Vec::new());
         };
-        let rows = c.query(&text, &sql.pg_args()).await?;
+        let rows = c.q(&text, &sql.pg_args()).await?;
         let mut stories: Vec<Story> = rows
             .iter()
             .map(|r| Story {
@@ -66,7 +67,7 @@ impl PgStore {
         let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
         let mut sql = Sql::new(Dialect::Postgres);
         let text = reads::sources_sql(&mut sql, q.copies, &ids);
-        let rows = c.query(&text, &sql.pg_args()).await?;
+        let rows = c.q(&text, &sql.pg_args()).await?;
         reads::attach_sources(
             &mut stories,
             rows.iter().map(|r| {
@@ -89,7 +90,7 @@ impl PgStore {
     pub(in crate::store) async fn counts(&self) -> Result<(u64, u64), StoreError> {
         let c = self.conn().await?;
         let r = c
-            .query_one(
+            .q1(
                 "SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM stories)",
                 &[],
             )
@@ -101,7 +102,7 @@ impl PgStore {
     pub(in crate::store) async fn changed_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let c = self.conn().await?;
         let r = c
-            .query_opt("SELECT value FROM store_meta WHERE key = 'changed_at'", &[])
+            .qopt("SELECT value FROM store_meta WHERE key = 'changed_at'", &[])
             .await?;
         Ok(r.map(|r| super::from_ts(r.get(0))))
     }
@@ -110,7 +111,7 @@ impl PgStore {
     pub(in crate::store) async fn generation(&self) -> Result<i64, StoreError> {
         let c = self.conn().await?;
         let r = c
-            .query_opt("SELECT value FROM store_meta WHERE key = 'generation'", &[])
+            .qopt("SELECT value FROM store_meta WHERE key = 'generation'", &[])
             .await?;
         Ok(r.map_or(0, |r| r.get(0)))
     }
@@ -118,24 +119,24 @@ impl PgStore {
     /// Records that what the merged feed shows changed at `at` (never moves back).
     pub(in crate::store) async fn touch(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
         let c = self.conn().await?;
-        touch(&**c, at).await
+        touch(&c, at).await
     }
 }
 
 /// Records that what the merged feed shows changed at `at` (never moves back), in the
 /// caller's transaction.
 pub(super) async fn touch(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl deadpool_postgres::GenericClient,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    c.execute(
+    c.x(
         "INSERT INTO store_meta (key, value) VALUES ('changed_at', $1)
          ON CONFLICT (key) DO UPDATE SET value = greatest(store_meta.value, excluded.value)",
         &[&super::ts(at)],
     )
     .await?;
     // a counter as well: several changes can fall in one second
-    c.execute(
+    c.x(
         "INSERT INTO store_meta (key, value) VALUES ('generation', 1)
          ON CONFLICT (key) DO UPDATE SET value = store_meta.value + 1",
         &[],

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
+use super::Cached;
 use super::{PgStore, from_ts, ts};
 use crate::store::StoreError;
 use crate::websub::{Mode, SubState, Subscription};
@@ -48,8 +49,8 @@ impl PgStore {
         let c = self.conn().await?;
         let sql = format!("SELECT {COLUMNS} FROM websub {filter}");
         let rows = match arg {
-            Some(a) => c.query(&sql, &[&a]).await?,
-            None => c.query(&sql, &[]).await?,
+            Some(a) => c.q(&sql, &[&a]).await?,
+            None => c.q(&sql, &[]).await?,
         };
         Ok(rows.iter().map(read).collect())
     }
@@ -83,7 +84,7 @@ impl PgStore {
     /// and times, which only [`PgStore::websub_count_push`] changes.
     pub(in crate::store) async fn websub_save(&self, sub: &Subscription) -> Result<(), StoreError> {
         let c = self.conn().await?;
-        c.execute(
+        c.x(
             "INSERT INTO websub (feed, feed_url, token, secret, hub, topic, state, pending_mode,
                 pending_since, subscribed_at, expires_at, last_attempt, last_error, last_safety_poll)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
@@ -120,14 +121,14 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let c = self.conn().await?;
         if accepted {
-            c.execute(
+            c.x(
                 "UPDATE websub SET pushes_received = pushes_received + 1, last_push = $2
                  WHERE feed = $1",
                 &[&feed, &ts(at)],
             )
             .await?;
         } else {
-            c.execute(
+            c.x(
                 "UPDATE websub SET pushes_rejected = pushes_rejected + 1 WHERE feed = $1",
                 &[&feed],
             )
@@ -143,7 +144,7 @@ impl PgStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let c = self.conn().await?;
-        c.execute(
+        c.x(
             "UPDATE websub SET last_safety_poll = $2 WHERE feed = $1",
             &[&feed, &ts(at)],
         )
@@ -154,8 +155,7 @@ impl PgStore {
     /// Forgets `feed`'s subscription.
     pub(in crate::store) async fn websub_forget(&self, feed: &str) -> Result<(), StoreError> {
         let c = self.conn().await?;
-        c.execute("DELETE FROM websub WHERE feed = $1", &[&feed])
-            .await?;
+        c.x("DELETE FROM websub WHERE feed = $1", &[&feed]).await?;
         Ok(())
     }
 }
