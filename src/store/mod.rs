@@ -13,12 +13,12 @@
 //! fulltext.rs, rules.rs, websub.rs, backup.rs: those features' tables
 //! ```
 //!
-//! rusqlite is blocking: async callers go through [`Store::call`], which runs the closure on
+//! rusqlite is blocking: async callers go through [`Db::call`], which runs the closure on
 //! tokio's blocking pool. One connection writes, another reads (WAL lets them overlap), so
 //! serving the merged feed never waits for a poll to commit.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -70,8 +70,6 @@ pub use crate::plan::StoreSettings;
 /// The SQLite store.
 pub struct Store {
     writer: Mutex<Connection>,
-    /// Async callers wait here for their turn at `writer` (see [`Store::write`]).
-    write_turn: tokio::sync::Semaphore,
     reader: Mutex<Connection>,
     /// A read connection of its own for [`Store::generation`], which the HTTP server asks on
     /// every request: that answer must not queue behind a render's or a poll's reads.
@@ -188,7 +186,6 @@ impl Store {
         let generation_reader = open_conn(path).map_err(open_err)?;
         Ok(Store {
             writer: Mutex::new(writer),
-            write_turn: tokio::sync::Semaphore::new(1),
             reader: Mutex::new(reader),
             generation_reader: Mutex::new(generation_reader),
             path: path.to_path_buf(),
@@ -213,35 +210,6 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Runs blocking store work on tokio's blocking pool.
-    pub async fn call<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        let store = Arc::clone(self);
-        tokio::task::spawn_blocking(move || f(&store).map_err(|e| store.explain(e)))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
-    }
-
-    /// As [`Store::call`], for work that writes. Writers wait for their turn as futures,
-    /// not as blocking threads parked on the writer connection: while another process holds
-    /// the database locked, each write waits up to the busy timeout, and a few dozen polls
-    /// queued that way would take every blocking thread and stall the HTTP server's reads.
-    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        let _turn = self
-            .write_turn
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
-        self.call(f).await
     }
 
     /// Adds to a failed write what the OS says about the WAL file, where writes go first:
