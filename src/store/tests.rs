@@ -6,6 +6,7 @@ use crate::fetch::Validators;
 use crate::health::LastOutcome;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
+use std::sync::Arc;
 
 fn article(guid: Option<&str>, link: &str, title: &str, content: &str) -> Article {
     let url = url::Url::parse(link).unwrap();
