@@ -1,8 +1,8 @@
 //! `newswire migrate --to`: a whole store copied from SQLite into PostgreSQL, or back, so
 //! that a user moves without losing history. Both schemas name their tables and columns
 //! alike (times are unix seconds in both); what differs is typed here: SQLite's 0/1
-//! integers are PostgreSQL's booleans, and each store's search index is built anew from
-//! the copied stories, as the store itself would index them.
+//! integers are PostgreSQL's booleans, and each store's search index is built anew by the
+//! store's own derivation of each copied story (`refresh_story`), as a poll would build it.
 //!
 //! The target must be empty (a store just created, or with no feeds): a copy never merges
 //! into data that is already there.
@@ -236,19 +236,6 @@ fn pg_cell(row: &tokio_postgres::Row, i: usize) -> Cell {
     cell.unwrap_or(Cell::Null)
 }
 
-/// The search text of a copied story: its headline, and its body's words (the fullest
-/// copy's content, else the summary), as the stores index a story when they derive it.
-fn search_body(content: Option<&str>, summary: Option<&str>) -> String {
-    crate::dedup::body_words(content.filter(|c| !c.is_empty()), summary)
-}
-
-/// SQL for a story's headline and body source: its content entry's content, and the
-/// summary of the entry the body comes from.
-const STORY_TEXT: &str = "SELECT s.id, s.title, c.content, coalesce(b.summary, c.summary)
-     FROM stories s
-     LEFT JOIN entries c ON c.id = s.content_entry
-     LEFT JOIN entries b ON b.id = s.summary_entry";
-
 fn sqlite_err(e: rusqlite::Error) -> StoreError {
     StoreError::from(e)
 }
@@ -331,11 +318,10 @@ impl PgStore {
             )
             .await?;
         }
-        let texts = tx.query(STORY_TEXT, &[]).await?;
-        for r in &texts {
-            let (id, title): (i64, String) = (r.get(0), r.get(1));
-            let body = search_body(r.get(2), r.get(3));
-            super::set_search(&tx, id, &title, &body).await?;
+        // each story derived and indexed as a poll would (its row comes out the same)
+        let ids = tx.query("SELECT id FROM stories ORDER BY id", &[]).await?;
+        for r in &ids {
+            super::apply::refresh_story(&tx, r.get(0)).await?;
         }
         tx.commit().await?;
         Ok(copied)
@@ -379,17 +365,13 @@ impl PgStore {
             }
             copied.tables.push((table.to_string(), rows.len() as u64));
         }
-        let texts = self.block(self.fetch(STORY_TEXT))?;
-        {
-            let mut stmt = tx
-                .prepare("INSERT INTO stories_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
-                .map_err(sqlite_err)?;
-            for r in &texts {
-                let (id, title): (i64, String) = (r.get(0), r.get(1));
-                let body = search_body(r.get(2), r.get(3));
-                stmt.execute(rusqlite::params![id, title, body])
-                    .map_err(sqlite_err)?;
-            }
+        // each story derived and indexed as a poll would (not in the index yet: fresh)
+        let ids: Vec<i64> = tx
+            .prepare("SELECT id FROM stories ORDER BY id")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(sqlite_err)?;
+        for id in ids {
+            super::super::apply::refresh_story(&tx, id, true)?;
         }
         tx.commit().map_err(sqlite_err)?;
         Ok(copied)
