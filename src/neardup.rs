@@ -20,8 +20,11 @@
 //! Candidates come from keys shared in the index: MinHash LSH bands of title and body (16
 //! bands of 4 rows: copies with Jaccard 0.6 share a band with probability 0.96), a sample
 //! of the shingles of the body's first [`LEAD_WORDS`] words (a teaser or first paragraph
-//! shares its lead with the full copy), and the headline's significant words. The rules are
-//! symmetric and look at two copies only, so which copy arrived first changes nothing.
+//! shares its lead with the full copy), and the headline's significant words. A copy found
+//! by lead keys alone must share at least [`LEAD_MATCHES`] of them: one word triple in
+//! common at the start of two bodies is a common phrase ("said in a statement on"), while a
+//! lead carried over shares most of its sample. The rules are symmetric and look at two
+//! copies only, so which copy arrived first changes nothing.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -46,6 +49,8 @@ pub const LEAD_WORDS: usize = 40;
 /// At most this many lead shingles are index keys (one in [`LEAD_SAMPLE`] is taken).
 const LEAD_KEYS: usize = 12;
 const LEAD_SAMPLE: u64 = 3;
+/// Lead keys a copy must share to be a candidate when it shares no other key.
+pub const LEAD_MATCHES: usize = 2;
 
 /// Words too common to tell two headlines apart.
 const STOPWORDS: &[&str] = &[
@@ -278,18 +283,26 @@ impl Text {
                 keys.push(tagged(i as u8, &bytes));
             }
         }
-        if self.body.len() >= MIN_SHINGLES {
-            keys.extend(
-                self.lead
-                    .iter()
-                    .map(|s| tagged(BANDS as u8, &s.to_le_bytes())),
-            );
-        }
+        keys.extend(self.lead_keys());
         if self.significant >= MIN_TITLE_WORDS {
             let title: Vec<&str> = self.title.iter().map(String::as_str).collect();
             keys.push(tagged(BANDS as u8 + 1, title.join(" ").as_bytes()));
         }
         keys
+    }
+}
+
+impl Text {
+    /// The part of [`Text::keys`] taken from the body's lead: a candidate sharing only
+    /// these must share [`LEAD_MATCHES`] of them (see [`KeyIndex::candidates`]).
+    pub fn lead_keys(&self) -> Vec<u32> {
+        if self.body.len() < MIN_SHINGLES {
+            return Vec::new();
+        }
+        self.lead
+            .iter()
+            .map(|s| tagged(BANDS as u8, &s.to_le_bytes()))
+            .collect()
     }
 }
 
@@ -348,20 +361,40 @@ impl KeyIndex {
         self.copies += 1;
     }
 
-    /// Copies sharing at least one key with `keys`, at most `per_key` (the newest) per key.
-    pub fn candidates(&self, keys: &[u32], per_key: usize) -> BTreeSet<i64> {
+    /// Copies sharing with `keys` a key not in `lead`, or at least [`LEAD_MATCHES`] keys
+    /// of `lead` (the lead keys among `keys`, [`Text::lead_keys`]); at most `per_key` (the
+    /// newest) per key.
+    pub fn candidates(&self, keys: &[u32], lead: &[u32], per_key: usize) -> BTreeSet<i64> {
         let mut out = BTreeSet::new();
+        // copy -> (the last lead key it was found under, lead keys it shares)
+        let mut by_lead: HashMap<u32, (usize, usize)> = HashMap::new();
         let mut seen = HashSet::new();
-        for key in keys.iter().filter(|k| seen.insert(**k)) {
+        for (i, key) in keys.iter().enumerate().filter(|(_, k)| seen.insert(**k)) {
+            let is_lead = lead.contains(key);
             let mut slot = self.heads.get(key).copied().unwrap_or(NO_SLOT);
             let mut taken = 0;
             while slot != NO_SLOT && taken < per_key {
                 let (copy, next) = self.slots[slot as usize];
-                out.insert(i64::from(copy));
+                if !is_lead {
+                    out.insert(i64::from(copy));
+                } else {
+                    // a copy indexed twice (updated) counts once per key
+                    let (last, n) = by_lead.entry(copy).or_insert((usize::MAX, 0));
+                    if *last != i {
+                        *last = i;
+                        *n += 1;
+                    }
+                }
                 taken += 1;
                 slot = next;
             }
         }
+        out.extend(
+            by_lead
+                .into_iter()
+                .filter(|(_, (_, n))| *n >= LEAD_MATCHES)
+                .map(|(copy, _)| i64::from(copy)),
+        );
         out
     }
 
@@ -475,16 +508,67 @@ mod tests {
         index.insert(7, &a.keys());
         index.insert(9, &other.keys());
         assert_eq!(index.len(), 2);
-        assert_eq!(index.candidates(&b.keys(), 32), BTreeSet::from([7]));
-        assert_eq!(index.candidates(&other.keys(), 32), BTreeSet::from([9]));
+        assert_eq!(
+            index.candidates(&b.keys(), &b.lead_keys(), 32),
+            BTreeSet::from([7])
+        );
+        assert_eq!(
+            index.candidates(&other.keys(), &other.lead_keys(), 32),
+            BTreeSet::from([9])
+        );
         for id in 100..140 {
             index.insert(id, &a.keys());
         }
-        let c = index.candidates(&a.keys(), 4);
+        let c = index.candidates(&a.keys(), &a.lead_keys(), 4);
         assert!(c.contains(&139) && !c.contains(&7), "{c:?}");
         // ids beyond 32 bits are left out, not wrapped onto others
         index.insert(i64::from(u32::MAX) + 8, &other.keys());
-        assert_eq!(index.candidates(&other.keys(), 32), BTreeSet::from([9]));
+        assert_eq!(
+            index.candidates(&other.keys(), &other.lead_keys(), 32),
+            BTreeSet::from([9])
+        );
+    }
+
+    #[test]
+    fn one_shared_lead_key_is_a_common_phrase_not_a_candidate() {
+        let (l1, l2, l3, band) = (11, 12, 13, 99);
+        let mut index = KeyIndex::default();
+        index.insert(7, &[band, l1, l2]);
+        // indexed again after an update: still one copy under each key
+        index.insert(8, &[l1]);
+        index.insert(8, &[l1, l3]);
+        let lead = [l1, l2, l3];
+        assert_eq!(index.candidates(&[l1], &lead, 32), BTreeSet::new());
+        assert_eq!(index.candidates(&[l1, l2], &lead, 32), BTreeSet::from([7]));
+        assert_eq!(
+            index.candidates(&[l1, l3], &lead, 32),
+            BTreeSet::from([8]),
+            "8 shares two lead keys, 7 one"
+        );
+        // any other key shared is enough
+        assert_eq!(
+            index.candidates(&[band, l3], &lead, 32),
+            BTreeSet::from([7])
+        );
+        // a real lead carried over shares most of its sample
+        let full = text("Ceasefire talks resume in Geneva", BODY);
+        let teaser = text(
+            "Border truce negotiators meet again",
+            "Delegations from both countries met in Geneva on Tuesday for a third round of \
+             talks on a ceasefire along the disputed border, officials said.",
+        );
+        let shared = teaser
+            .lead_keys()
+            .iter()
+            .filter(|k| full.lead_keys().contains(k))
+            .count();
+        assert!(shared >= LEAD_MATCHES, "{shared}");
+        let mut index = KeyIndex::default();
+        index.insert(1, &full.keys());
+        assert_eq!(
+            index.candidates(&teaser.keys(), &teaser.lead_keys(), 32),
+            BTreeSet::from([1])
+        );
     }
 
     #[test]

@@ -110,9 +110,10 @@ impl NearIndex {
         self.remember(entry, text);
     }
 
-    /// The copies sharing a key with `keys` (the newest per key): to be confirmed.
-    pub(super) fn candidate_ids(&self, keys: &[u32]) -> BTreeSet<i64> {
-        self.keys.candidates(keys, PER_KEY)
+    /// The copies sharing a key with `keys`, the index keys of `text` (the newest per
+    /// key; see [`neardup::KeyIndex::candidates`]): to be confirmed.
+    pub(super) fn candidate_ids(&self, text: &Text, keys: &[u32]) -> BTreeSet<i64> {
+        self.keys.candidates(keys, &text.lead_keys(), PER_KEY)
     }
 
     /// A candidate as the plan compares it, from its stored row: its text is the one kept
@@ -530,7 +531,7 @@ fn place<'p>(
     let text = near.then(|| Arc::clone(&p.text.near));
     let keys: &[u32] = if near { &p.text.keys } else { &[] };
     let candidates = match &text {
-        Some(_) if !keys.is_empty() => candidates(ctx, keys)?,
+        Some(t) if !keys.is_empty() => candidates(ctx, t, keys)?,
         _ => Vec::new(),
     };
     let choice = plan::story(
@@ -639,7 +640,7 @@ pub(super) fn rejudge(
             .prepare_cached("SELECT DISTINCT story_id FROM entries WHERE feed = ?1")?
             .query_map([&row.feed], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        let found = candidates(&ctx, &keys)?;
+        let found = candidates(&ctx, &text, &keys)?;
         for other in row.merged(&text, &ctx.carried, &found, settings) {
             merge_stories(&mut ctx, other, row.story)?;
         }
@@ -721,9 +722,9 @@ fn story_by_key(tx: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
     }
 }
 
-/// The copies sharing an index key with `keys`, with their texts.
-fn candidates(ctx: &Ctx, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
-    let ids = ctx.index.borrow().candidate_ids(keys);
+/// The copies sharing an index key with `keys` (those of `text`), with their texts.
+fn candidates(ctx: &Ctx, text: &Text, keys: &[u32]) -> Result<Vec<Candidate>, StoreError> {
+    let ids = ctx.index.borrow().candidate_ids(text, keys);
     let mut out = Vec::with_capacity(ids.len());
     let mut stmt = ctx.tx.prepare_cached(
         "SELECT story_id, feed, published, split, title, content, summary FROM entries WHERE id = ?1",

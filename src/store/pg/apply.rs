@@ -631,7 +631,7 @@ async fn place<'p, C: GenericClient>(
     let text = near.then(|| Arc::clone(&p.text.near));
     let keys: &[u32] = if near { &p.text.keys } else { &[] };
     let found = match &text {
-        Some(_) if !keys.is_empty() => candidates(ctx.tx, ctx.state, keys).await?,
+        Some(t) if !keys.is_empty() => candidates(ctx.tx, ctx.state, t, keys).await?,
         _ => Vec::new(),
     };
     let choice = plan::story(
@@ -701,13 +701,15 @@ async fn story_by_key(tx: &impl GenericClient, key: &str) -> Result<Option<i64>,
         .get(0))
 }
 
-/// The copies sharing an index key with `keys`, with their texts: one query.
+/// The copies sharing an index key with `keys` (those of `text`), with their texts: one
+/// query.
 async fn candidates(
     tx: &impl GenericClient,
     state: &mut WriterState,
+    text: &Text,
     keys: &[u32],
 ) -> Result<Vec<Candidate>, StoreError> {
-    let ids: Vec<i64> = state.index.candidate_ids(keys).into_iter().collect();
+    let ids: Vec<i64> = state.index.candidate_ids(text, keys).into_iter().collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -881,7 +883,7 @@ async fn rejudge(
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let found = candidates(tx, ctx.state, &keys).await?;
+        let found = candidates(tx, ctx.state, &text, &keys).await?;
         for other in row.merged(&text, &ctx.carried, &found, settings) {
             merge_stories(&mut ctx, other, row.story).await?;
         }
