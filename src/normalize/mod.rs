@@ -13,6 +13,7 @@ use crate::dedup::{self, ArticleText, Prepared};
 use crate::parse::{EntryHints, ParsedFeed, forbidden_in_xml};
 
 mod clean;
+mod text;
 
 /// Longest summary derived from content, in characters.
 const SUMMARY_CHARS: usize = 300;
@@ -248,8 +249,9 @@ thread_local! {
     static BODY_TEXT: RefCell<ammonia::Builder<'static>> = RefCell::new({
         let mut b = ammonia::Builder::empty();
         b.clean_content_tags(
-            ["script", "style", "template", "figcaption"]
+            ["script", "style", "template"]
                 .into_iter()
+                .chain(BODY_TEXT_SKIPPED.iter().copied())
                 .collect(),
         );
         b
@@ -283,6 +285,19 @@ fn summary_source(html: &str) -> String {
     }
     body_text(html)
 }
+
+/// [`summary_source`] of a body sanitized here ([`sanitize_html`]): its text read by a scan
+/// where the HTML allows (see [`text`]), the same text without parsing the body again. The
+/// whole body's text starts as its head's does, so the summary cut from it is the same.
+fn sanitized_summary_source(html: &str) -> String {
+    match text::sanitized_text(html, BODY_TEXT_SKIPPED) {
+        Some(t) => clean_text(&html_escape::decode_html_entities(&t)),
+        None => summary_source(html),
+    }
+}
+
+/// Elements whose content is not a body's text: figure captions belong to their image.
+const BODY_TEXT_SKIPPED: &[&str] = &["figcaption"];
 
 /// Plain text of a body, for a summary: figure captions belong to their image, not the text.
 fn body_text(html: &str) -> String {
@@ -638,7 +653,7 @@ fn entry_summary(entry: &Entry, content: Option<&str>) -> Option<String> {
                 text_of(s)
             }
         })
-        .or_else(|| content.map(summary_source))
+        .or_else(|| content.map(sanitized_summary_source))
         .filter(|s| !s.is_empty())
         .map(|s| truncate_words(&s, SUMMARY_CHARS))
 }
@@ -691,6 +706,70 @@ fn entry_categories(entry: &Entry) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The summary read by a scan of sanitized HTML is the summary read by parsing it.
+    fn same_summary_both_ways(raw: &str) {
+        let base = Url::parse("https://example.com/a/").unwrap();
+        let html = sanitize_html(raw, &base);
+        let summary = |s: String| truncate_words(&s, SUMMARY_CHARS);
+        assert_eq!(
+            summary(sanitized_summary_source(&html)),
+            summary(summary_source(&html)),
+            "{raw:?} sanitized to {html:?}"
+        );
+    }
+
+    #[test]
+    fn a_summary_read_by_a_scan_is_the_summary_read_by_the_parser() {
+        for raw in [
+            "<p>One <a href=\"/x?a=1&b=2\" title='a > b \"c\"'>two</a> &amp; three</p>",
+            "<figure><img src=\"/i.jpg\" alt=\"x > y\"><figcaption>Photo <em>AP</em>\
+             </figcaption></figure><p>Body&nbsp;text &lt;tag&gt; &copy; &#x2014; ok</p>",
+            "<p>a</p><p>b</p>\n<div>c<br>d</div><ul><li>e</li><li>f</li></ul>",
+            "<table><tr><td>cell</td></tr></table>text",
+            "<pre>\ncode</pre>after",
+            "<p>unclosed <b>bold <i>both</p> after",
+            "<a href=\"/1\">outer <a href=\"/2\">inner</a></a>",
+            "<blockquote><p>quote <q cite=\"javascript:x\">q</q></p></blockquote>",
+            "<svg><title>t</title></svg>visible",
+            "text with <!-- a comment --> and <?pi?> and < stray",
+            "<figcaption><figcaption>nested</figcaption>still</figcaption>out",
+            "plain text & more <script>x()</script><style>p{}</style>",
+            "Line\u{1}with\u{b}controls &#1; &#x1B;",
+        ] {
+            same_summary_both_ways(raw);
+        }
+    }
+
+    /// Every body of every feed in the shared corpus, when it is there.
+    #[test]
+    fn a_summary_read_by_a_scan_is_the_parsers_on_the_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        if !dir.is_dir() {
+            eprintln!("skipping: no corpus at {}", dir.display());
+            return;
+        }
+        let mut files = vec![dir];
+        let mut bodies = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let Ok(feed) = feed_rs::parser::parse(&std::fs::read(&path).unwrap()[..]) else {
+                continue;
+            };
+            for e in &feed.entries {
+                let content = e.content.as_ref().and_then(|c| c.body.as_deref());
+                let summary = e.summary.as_ref().map(|s| s.content.as_str());
+                for raw in content.into_iter().chain(summary) {
+                    same_summary_both_ways(raw);
+                    bodies += 1;
+                }
+            }
+        }
+        assert!(bodies > 1000, "{bodies} bodies");
+    }
 
     #[test]
     fn a_summary_read_from_the_head_of_a_long_body_is_the_summary_of_the_whole() {
