@@ -149,7 +149,14 @@ pub fn text_of_html(html: &str) -> String {
         }
     }
     let decoded = html_escape::decode_html_entities(&out);
-    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut text = String::with_capacity(decoded.len());
+    for word in decoded.split_whitespace() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(word);
+    }
+    text
 }
 
 /// A hash of what a reader reads of an entry: a change in it is an update. Markup and

@@ -59,11 +59,50 @@ const STOPWORDS: &[&str] = &[
     "update", "updates", "news", "briefing", "today", "morning", "evening", "daily", "weekly",
 ];
 
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+/// Words of a text, lowercased, kept end to end in one string: a body's words without a
+/// string each (allocating them was most of the cost of [`text`]).
+#[derive(Default)]
+struct Words {
+    text: String,
+    /// Where each word ends in `text`, in order.
+    ends: Vec<usize>,
+}
+
+impl Words {
+    fn push_all(&mut self, text: &str) {
+        for w in text.split(|c: char| !c.is_alphanumeric()) {
+            if w.is_empty() {
+                continue;
+            }
+            if w.is_ascii() {
+                self.text
+                    .extend(w.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                // as a whole word: a final sigma lowercases unlike one inside a word
+                self.text.push_str(&w.to_lowercase());
+            }
+            self.ends.push(self.text.len());
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    /// The shingle of the words from `i` (three of them).
+    fn shingle(&self, i: usize) -> u32 {
+        let h = fnv(&[
+            self.get(i).as_bytes(),
+            self.get(i + 1).as_bytes(),
+            self.get(i + 2).as_bytes(),
+        ]);
+        (h ^ (h >> 32)) as u32
+    }
 }
 
 /// FNV-1a, 64 bits: fixed forever, unlike std's hasher, since index keys are stored.
@@ -112,11 +151,6 @@ fn minhash(shingles: &[u32]) -> [u32; HASHES] {
     mins
 }
 
-fn shingle(w: &[String]) -> u32 {
-    let h = fnv(&[w[0].as_bytes(), w[1].as_bytes(), w[2].as_bytes()]);
-    (h ^ (h >> 32)) as u32
-}
-
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
     v.dedup();
@@ -143,26 +177,37 @@ pub struct Text {
 
 /// The text of a copy, from its plain-text headline and body.
 pub fn text(title: &str, body_text: &str) -> Text {
-    let title_words = words(title);
-    let body_words = words(body_text);
-    let body: Vec<u32> = body_words.windows(3).map(shingle).collect();
-    let lead: Vec<u32> = body_words[..body_words.len().min(LEAD_WORDS)]
-        .windows(3)
-        .map(shingle)
-        .filter(|s| u64::from(*s) % LEAD_SAMPLE == 0)
-        .collect();
-    let mut lead = sorted(lead);
+    // the headline's words, then the body's: shingles of both run across the seam
+    let mut words = Words::default();
+    words.push_all(title);
+    let in_title = words.len();
+    words.push_all(body_text);
+    let n = words.len();
+    let starts = |from: usize| from..n.saturating_sub(2).max(from);
+    let body: Vec<u32> = starts(in_title).map(|i| words.shingle(i)).collect();
+    let lead_shingles = (n - in_title).min(LEAD_WORDS).saturating_sub(2);
+    let mut lead = sorted(
+        body[..lead_shingles]
+            .iter()
+            .copied()
+            .filter(|s| u64::from(*s) % LEAD_SAMPLE == 0)
+            .collect(),
+    );
     lead.truncate(LEAD_KEYS);
-    let all_words: Vec<String> = title_words.iter().chain(&body_words).cloned().collect();
-    let all = all_words.windows(3).map(shingle).collect();
-    let title: BTreeSet<String> = title_words.iter().cloned().collect();
+    let mut all = body.clone();
+    all.extend(
+        (0..in_title)
+            .filter(|i| i + 2 < n)
+            .map(|i| words.shingle(i)),
+    );
+    let title: BTreeSet<String> = (0..in_title).map(|i| words.get(i).to_string()).collect();
     Text {
         significant: title
             .iter()
             .filter(|w| !STOPWORDS.contains(&w.as_str()))
             .count(),
         title,
-        words: all_words.len(),
+        words: n,
         body: sorted(body),
         all: sorted(all),
         lead,
@@ -568,6 +613,38 @@ mod tests {
         assert_eq!(
             index.candidates(&teaser.keys(), &teaser.lead_keys(), 32),
             BTreeSet::from([1])
+        );
+    }
+
+    #[test]
+    fn stored_keys_never_change() {
+        // keys are stored with each copy and compared with keys computed later: any change
+        // to words, shingles or hashing must give these again (computed before the words
+        // were kept in one string; non-ASCII words, a final sigma, title shingles across the
+        // seam, a body under three words)
+        let t = text(
+            "ΟΔΥΣΣΕΥΣ returns: Straße & Café—news",
+            &format!("{BODY} Ünïcödé WORDS, digits 2024 and a final ΣΟΦΟΣ."),
+        );
+        assert_eq!(
+            t.keys(),
+            [
+                4080759166, 1450025699, 1099041918, 3845783159, 4160411962, 3980165956, 958447101,
+                1927883264, 2290810574, 3188190832, 2766302596, 1931580531, 754284069, 2761068357,
+                3869935049, 843081668, 4141441101, 2552129299, 4215025423, 1470947625, 245563705,
+                1816329705, 1372422003, 1207990934, 3725303510, 2203835639, 4044307289, 937107072
+            ]
+        );
+        assert_eq!((t.body.len(), t.all.len(), t.words), (73, 78, 80));
+        assert!(text("Two words", "ab").keys().is_empty());
+        assert_eq!(
+            text("", BODY).keys(),
+            [
+                3017828388, 1450025699, 3394003332, 3845783159, 4160411962, 3722102703, 247175706,
+                1927883264, 2290810574, 3188190832, 2766302596, 2303052262, 439300969, 1608996922,
+                1195150487, 843081668, 4141441101, 2552129299, 4215025423, 1470947625, 245563705,
+                1816329705, 1372422003, 1207990934, 3725303510, 2203835639, 4044307289, 937107072
+            ]
         );
     }
 
