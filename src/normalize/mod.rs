@@ -622,13 +622,18 @@ fn given_summary(entry: &Entry) -> Option<&Text> {
         .filter(|s| !s.content.trim().is_empty())
 }
 
-/// The sanitized body: the entry's content, else (RSS) its description.
-fn entry_content(entry: &Entry, base: &Url) -> Option<String> {
-    let raw_content = entry
+/// The entry's content as the feed gives it, if it has any.
+fn given_content(entry: &Entry) -> Option<&str> {
+    entry
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .filter(|b| !b.trim().is_empty());
+        .filter(|b| !b.trim().is_empty())
+}
+
+/// The sanitized body: the entry's content, else (RSS) its description.
+fn entry_content(entry: &Entry, base: &Url) -> Option<String> {
+    let raw_content = given_content(entry);
     let content_is_html = entry.content.as_ref().is_none_or(|c| {
         c.content_type.to_string().contains("html") || c.content_type.to_string().contains("xml")
     });
@@ -648,7 +653,12 @@ fn entry_summary(entry: &Entry, content: Option<&str>) -> Option<String> {
     given_summary(entry)
         .map(|s| {
             if is_html(s) {
-                summary_source(&s.content)
+                match content {
+                    // an RSS description alone is the body too: its text is read from the
+                    // body sanitized, not parsed again (a share block's labels are gone)
+                    Some(body) if given_content(entry).is_none() => sanitized_summary_source(body),
+                    _ => summary_source(&s.content),
+                }
             } else {
                 text_of(s)
             }
@@ -765,6 +775,18 @@ mod tests {
                 for raw in content.into_iter().chain(summary) {
                     same_summary_both_ways(raw);
                     bodies += 1;
+                }
+                // a description that is also the body: read from the body as sanitized, it
+                // is the summary it was when read from the feed's HTML (no share blocks here)
+                if let Some(s) = e.summary.as_ref().filter(|s| is_html(s)) {
+                    let base = Url::parse("https://example.com/a/").unwrap();
+                    let from_body = sanitized_summary_source(&sanitize_html(&s.content, &base));
+                    assert_eq!(
+                        truncate_words(&from_body, SUMMARY_CHARS),
+                        truncate_words(&summary_source(&s.content), SUMMARY_CHARS),
+                        "{}",
+                        path.display()
+                    );
                 }
             }
         }
@@ -1138,6 +1160,8 @@ mod tests {
             "<p>Story text.</p><table><tbody><tr><td>1</td></tr></tbody></table><pre><code>x = 1</code></pre>"
         );
         assert_eq!(n.articles[0].image, None);
+        // the description is the body: its summary is the body's text, without the labels
+        assert_eq!(n.articles[0].summary.as_deref(), Some("Story text.1x = 1"));
     }
 
     #[test]
