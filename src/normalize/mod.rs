@@ -202,18 +202,22 @@ fn clean_author(name: &str) -> String {
 /// follows it in a reader's list ("Breaking\u{202E}gnp.exe" shows as "Breakingexe.png"), and
 /// C0 controls are not even allowed in XML.
 fn clean_text(s: &str) -> String {
-    s.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|&c| {
-                    !(c.is_control()
-                        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-                })
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let dropped =
+        |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        let at = out.len();
+        if at > 0 {
+            out.push(' ');
+        }
+        let kept = out.len();
+        out.extend(word.chars().filter(|c| !dropped(*c)));
+        if out.len() == kept {
+            // nothing left of the word: no space for it either
+            out.truncate(at);
+        }
+    }
+    out
 }
 
 /// Characters XML 1.0 forbids even as references (C0 controls other than tab, line feed and
@@ -716,6 +720,20 @@ fn entry_categories(entry: &Entry) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_text_collapses_whitespace_and_drops_controls_and_bidi() {
+        for (raw, clean) in [
+            ("  a \t b\n\nc  ", "a b c"),
+            ("\u{1}\u{2} a \u{202E}\u{2066} b \u{7f}", "a b"),
+            ("Breaking\u{202E}gnp.exe", "Breakinggnp.exe"),
+            ("x\u{85}y \u{a0} z", "x y z"),
+            ("\u{202A}", ""),
+            ("", ""),
+        ] {
+            assert_eq!(clean_text(raw), clean, "{raw:?}");
+        }
+    }
 
     /// The summary read by a scan of sanitized HTML is the summary read by parsing it.
     fn same_summary_both_ways(raw: &str) {
