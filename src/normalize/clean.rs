@@ -89,11 +89,11 @@ fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
         let rest = &html[start + 1..];
         let closing = rest.starts_with('/');
         let name_from = start + 1 + usize::from(closing);
-        let name: String = html[name_from..]
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let name_len = html.as_bytes()[name_from..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let name = html[name_from..name_from + name_len].to_ascii_lowercase();
         if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
             at = start + 1;
             continue;
@@ -169,8 +169,16 @@ fn is_share_link(html: &str, open: &Tag, attrs: &[(String, String)], end: usize)
     if SHARE_HREFS.iter().any(|h| href.contains(h)) {
         return true;
     }
-    let text = crate::normalize::html_to_text(&html[open.end..end]).to_lowercase();
-    SHARE_LABELS.contains(&text.as_str())
+    // the link's content, without its closing tag
+    let inner = &html[open.end..end];
+    let inner = inner.rfind('<').map_or(inner, |close| &inner[..close]);
+    // text with neither markup nor references is its own text: no need to parse it
+    let text = if inner.contains(['<', '&']) {
+        crate::normalize::html_to_text(inner)
+    } else {
+        crate::normalize::clean_text(inner)
+    };
+    SHARE_LABELS.contains(&text.to_lowercase().as_str())
 }
 
 /// `html` without tracking pixels, flares and share/ad blocks.
@@ -274,6 +282,8 @@ mod tests {
 <img src="https://feeds.feedburner.com/~r/x/~4/abc">
 <div class="feedflare"><a href="http://feeds.feedburner.com/~ff/x?a=1"><img src="http://feeds.feedburner.com/~ff/x?i=1"></a><div>nested</div></div>
 <ul class="links"><li><a href="https://www.facebook.com/sharer/sharer.php?u=x">Facebook</a></li><li><a href="/share">Share on Twitter</a></li></ul>
+<p><a href="/s1"><span>Email</span> this</a> <a href="/s2">Tweet
+   THIS</a> <a href="/s3">Pin&nbsp;it</a></p>
 <div class="sharedaddy sd-sharing-enabled">share</div><p>End</p>"#;
         let out = strip_clutter(html);
         assert!(out.contains(r#"<img src="https://e.com/a.jpg""#), "{out}");
@@ -284,6 +294,9 @@ mod tests {
             "nested",
             "facebook",
             "Share on",
+            "Email",
+            "THIS",
+            "Pin",
             "sharedaddy",
         ] {
             assert!(!out.contains(gone), "{gone} in {out}");
