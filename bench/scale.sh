@@ -4,6 +4,7 @@
 # the hour-equivalent average at a 15-minute schedule (first poll + 3 cycles over 3600 s),
 # peak RSS, and database bytes per article.
 #   bench/scale.sh [FEEDS] [ITEMS]     defaults 10000 10; needs ../shared/farm
+#   BIN=path/to/newswire bench/scale.sh    a build made beforehand
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 farm=${FARM:-$top/../shared/farm}
@@ -15,7 +16,9 @@ dir=$home/farms/scale-$feeds-$items
 [ -f "$dir/manifest.json" ] || python3 "$farm/gen_farm.py" --feeds "$feeds" --items "$items" --out "$dir" >/dev/null
 sh "$farm/farm.sh" stop >/dev/null 2>&1 || true
 sh "$farm/farm.sh" start "$dir" 18081 >/dev/null
-cargo build --release --quiet --manifest-path "$top/Cargo.toml"
+# BIN=PATH: a newswire built beforehand (say, to compare two builds); else built here
+bin=${BIN:-$top/target/release/newswire}
+[ -n "${BIN:-}" ] || cargo build --release --quiet --manifest-path "$top/Cargo.toml"
 work=$(mktemp -d)
 {
     echo 'database = "newswire.db"'
@@ -25,7 +28,7 @@ work=$(mktemp -d)
     sed 's/:18080\//:18081\//' "$dir/urls.txt" | awk '{ printf "[[feed]]\nname = \"f%05d\"\nurl = \"%s\"\n\n", NR, $0 }'
 } >"$work/newswire.toml"
 # unchanged polls are logged at debug: counted here too
-RUST_LOG=info,newswire::poll=debug "$top/target/release/newswire" run --config "$work/newswire.toml" 2>"$work/log" &
+RUST_LOG=info,newswire::poll=debug "$bin" run --config "$work/newswire.toml" 2>"$work/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; sh "$farm/farm.sh" stop >/dev/null 2>&1 || true' EXIT
 tick=$(getconf CLK_TCK)
