@@ -338,6 +338,13 @@ impl Text {
 }
 
 impl Text {
+    /// About the memory the text takes besides its own struct: its sets of shingles and
+    /// its headline's words.
+    pub fn heap_bytes(&self) -> usize {
+        let words: usize = self.title.iter().map(|w| w.len() + 48).sum();
+        (self.body.len() + self.all.len() + self.lead.len()) * 4 + words
+    }
+
     /// The part of [`Text::keys`] taken from the body's lead: a candidate sharing only
     /// these must share [`LEAD_MATCHES`] of them (see [`KeyIndex::candidates`]).
     pub fn lead_keys(&self) -> Vec<u32> {

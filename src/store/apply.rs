@@ -29,8 +29,11 @@ use crate::plan::{
 /// Candidates taken per index key (the newest).
 const PER_KEY: usize = 32;
 /// Texts of copies kept in memory for confirming candidates: the newest, in two
-/// generations of this many each.
+/// generations of at most this many each, and of at most [`TEXT_CACHE_BYTES`].
 const TEXT_CACHE: usize = 8192;
+/// The memory a generation of texts may take: 8,192 teasers, or 1,500 long articles (a
+/// 1,000-word body's text is about 8 KB).
+const TEXT_CACHE_BYTES: usize = 12 << 20;
 
 /// The near-duplicate index in memory: the keys of the copies published in the last two
 /// windows, loaded from the stored keys, grown by every copy stored since, and loaded afresh
@@ -46,6 +49,8 @@ pub(super) struct NearIndex {
     /// older one is dropped, so the newest copies are always at hand).
     texts: HashMap<i64, Arc<Text>>,
     older: HashMap<i64, Arc<Text>>,
+    /// The memory `texts` takes ([`Text::heap_bytes`]).
+    texts_bytes: usize,
 }
 
 impl NearIndex {
@@ -139,9 +144,11 @@ impl NearIndex {
     }
 
     fn remember(&mut self, entry: i64, text: Arc<Text>) {
-        if self.texts.len() >= TEXT_CACHE {
+        if self.texts.len() >= TEXT_CACHE || self.texts_bytes >= TEXT_CACHE_BYTES {
             self.older = std::mem::take(&mut self.texts);
+            self.texts_bytes = 0;
         }
+        self.texts_bytes += text.heap_bytes();
         self.texts.insert(entry, text);
     }
 
@@ -150,6 +157,7 @@ impl NearIndex {
     pub(super) fn forget_texts(&mut self) {
         self.texts.clear();
         self.older.clear();
+        self.texts_bytes = 0;
     }
 
     fn text(&self, entry: i64) -> Option<Arc<Text>> {

@@ -386,3 +386,19 @@ fn an_updated_copy_is_found_by_its_new_text() {
         "the other outlet's copy joins the updated one"
     );
 }
+
+#[test]
+fn the_texts_at_hand_are_bounded_by_their_memory_and_keep_the_newest() {
+    let mut index = super::NearIndex::default();
+    let body: String = (0..2000).map(|i| format!("w{i} ")).collect();
+    let long = Arc::new(crate::neardup::text("A long article", &body));
+    assert!(long.heap_bytes() > 8000, "{}", long.heap_bytes());
+    let per_generation = super::TEXT_CACHE_BYTES / long.heap_bytes() + 1;
+    for entry in 0..3 * per_generation as i64 {
+        index.add(entry, &[1], Arc::clone(&long));
+        assert!(index.texts_bytes <= super::TEXT_CACHE_BYTES + long.heap_bytes());
+    }
+    assert!(index.texts.len() + index.older.len() <= 2 * per_generation);
+    let newest = 3 * per_generation as i64 - 1;
+    assert!(index.text(newest).is_some() && index.text(0).is_none());
+}
