@@ -34,17 +34,18 @@ trap 'kill $pid 2>/dev/null; sh "$farm/farm.sh" stop >/dev/null 2>&1 || true' EX
 tick=$(getconf CLK_TCK)
 cpu() { awk -v t="$tick" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$pid/stat"; }
 rss() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+now_rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
 polled() { grep -c 'polled\|not modified\|poll failed\|unchanged body\|deferred' "$work/log" || true; }
 # the first poll: wait until every feed has been polled once
 while [ "$(polled)" -lt "$feeds" ]; do sleep 1; done
 first=$(cpu)
-echo "first poll done: CPU ${first} s, peak RSS $(rss) MB"
+echo "first poll done: CPU ${first} s, peak RSS $(rss) MB, RSS $(now_rss) MB"
 prev=$first
 for cycle in 1 2 3; do
     target=$((feeds * (cycle + 1)))
     while [ "$(polled)" -lt "$target" ]; do sleep 1; done
     now=$(cpu)
-    echo "cycle $cycle (all 304): CPU $(echo "$now - $prev" | bc) s"
+    echo "cycle $cycle (all 304): CPU $(echo "$now - $prev" | bc) s, RSS $(now_rss) MB, peak $(rss) MB"
     prev=$now
 done
 total=$(cpu)
