@@ -377,95 +377,40 @@ pub fn keys_from_bytes(b: &[u8]) -> Option<Vec<u32>> {
 
 /// Which copies share an index key with another: a candidate generator kept in memory.
 ///
-/// Keys and copies (entry ids) are 32 bits. Most pairs sit in one sorted array of
-/// `key << 32 | copy`, 8 bytes a pair and nothing else: for 100,000 copies of 28 keys, 22 MB
-/// where a hash map of keys to chains of copies took three times that. Pairs added since the
-/// last merge wait in a small map and are merged in (in place, from the back) when there are
-/// [`KeyIndex::RECENT`] of them. The same index as a SQLite table cost the first poll of 1,000
-/// feeds half its time (rows written at random places, page by page into the WAL, at every
-/// commit). Candidates are only candidates: the caller confirms each against the stored copy
-/// and its date, so a copy that has since gone, or whose id was reused, costs a lookup and
-/// nothing else.
+/// Keys and copies (entry ids) are 32 bits, 8 bytes per key and copy in a chained list plus
+/// one map entry per distinct key: for the copies of a dedup window, a few MB, where the
+/// same index as a SQLite table cost the first poll of 1,000 feeds half its time (rows
+/// written at random places, page by page into the WAL, at every commit). Candidates are
+/// only candidates: the caller confirms each against the stored copy and its date, so a copy
+/// that has since gone, or whose id was reused, costs a lookup and nothing else.
 #[derive(Debug, Default)]
 pub struct KeyIndex {
-    /// `key << 32 | copy`, sorted: by key, then by copy.
-    merged: Vec<u64>,
-    /// Pairs not merged yet: key -> copies, oldest first.
-    recent: HashMap<u32, Vec<u32>>,
-    /// Pairs in `recent`.
-    recent_pairs: usize,
+    /// Key -> the newest slot with that key.
+    heads: HashMap<u32, u32>,
+    /// (copy, next older slot with the same key, or [`NO_SLOT`]).
+    slots: Vec<(u32, u32)>,
     /// Copies indexed.
     copies: usize,
 }
 
-impl KeyIndex {
-    /// Pairs kept aside before they are merged into the sorted array.
-    pub const RECENT: usize = 1 << 16;
+const NO_SLOT: u32 = u32::MAX;
 
+impl KeyIndex {
     /// Adds a copy under each of its keys. Ids beyond 32 bits are not indexed (they are not
     /// found as near-duplicates; nothing else changes).
     pub fn insert(&mut self, copy: i64, keys: &[u32]) {
         let Ok(copy) = u32::try_from(copy) else {
             return;
         };
-        if keys.is_empty() {
+        if keys.is_empty() || self.slots.len() + keys.len() >= NO_SLOT as usize {
             return;
         }
         for key in keys {
-            self.recent.entry(*key).or_default().push(copy);
+            let slot = self.slots.len() as u32;
+            let next = self.heads.insert(*key, slot).unwrap_or(NO_SLOT);
+            self.slots.push((copy, next));
         }
-        self.recent_pairs += keys.len();
         self.copies += 1;
-        if self.recent_pairs >= Self::RECENT {
-            self.merge();
-        }
-    }
-
-    /// Moves the recent pairs into the sorted array: sorted among themselves, then merged
-    /// from the back into room reserved at its end (no second array).
-    fn merge(&mut self) {
-        let mut fresh: Vec<u64> = std::mem::take(&mut self.recent)
-            .into_iter()
-            .flat_map(|(key, copies)| {
-                copies
-                    .into_iter()
-                    .map(move |c| (u64::from(key) << 32) | u64::from(c))
-            })
-            .collect();
-        self.recent_pairs = 0;
-        fresh.sort_unstable();
-        fresh.dedup();
-        let old = self.merged.len();
-        self.merged.reserve_exact(fresh.len());
-        self.merged.resize(old + fresh.len(), 0);
-        let (mut i, mut j, mut out) = (old, fresh.len(), self.merged.len());
-        while j > 0 {
-            out -= 1;
-            if i > 0 && self.merged[i - 1] > fresh[j - 1] {
-                self.merged[out] = self.merged[i - 1];
-                i -= 1;
-            } else {
-                self.merged[out] = fresh[j - 1];
-                j -= 1;
-            }
-        }
-        // a pair indexed again (an updated copy keeping a key) is kept once
-        if self.merged.windows(2).any(|w| w[0] == w[1]) {
-            self.merged.dedup();
-        }
-    }
-
-    /// The copies under `key`, newest (highest id) first, at most `limit`.
-    fn under(&self, key: u32, limit: usize) -> impl Iterator<Item = u32> + '_ {
-        let recent = self.recent.get(&key).into_iter().flatten().rev().copied();
-        let lo = self.merged.partition_point(|p| (p >> 32) < u64::from(key));
-        let hi = self.merged.partition_point(|p| (p >> 32) <= u64::from(key));
-        let merged = self.merged[lo..hi].iter().rev().map(|p| *p as u32);
-        let mut seen = HashSet::new();
-        recent
-            .chain(merged)
-            .filter(move |c| seen.insert(*c))
-            .take(limit)
     }
 
     /// Copies sharing with `keys` a key not in `lead`, or at least [`LEAD_MATCHES`] keys
@@ -473,23 +418,33 @@ impl KeyIndex {
     /// newest) per key.
     pub fn candidates(&self, keys: &[u32], lead: &[u32], per_key: usize) -> BTreeSet<i64> {
         let mut out = BTreeSet::new();
-        // copy -> lead keys it shares
-        let mut by_lead: HashMap<u32, usize> = HashMap::new();
+        // copy -> (the last lead key it was found under, lead keys it shares)
+        let mut by_lead: HashMap<u32, (usize, usize)> = HashMap::new();
         let mut seen = HashSet::new();
-        for key in keys.iter().filter(|k| seen.insert(**k)) {
+        for (i, key) in keys.iter().enumerate().filter(|(_, k)| seen.insert(**k)) {
             let is_lead = lead.contains(key);
-            for copy in self.under(*key, per_key) {
-                if is_lead {
-                    *by_lead.entry(copy).or_default() += 1;
-                } else {
+            let mut slot = self.heads.get(key).copied().unwrap_or(NO_SLOT);
+            let mut taken = 0;
+            while slot != NO_SLOT && taken < per_key {
+                let (copy, next) = self.slots[slot as usize];
+                if !is_lead {
                     out.insert(i64::from(copy));
+                } else {
+                    // a copy indexed twice (updated) counts once per key
+                    let (last, n) = by_lead.entry(copy).or_insert((usize::MAX, 0));
+                    if *last != i {
+                        *last = i;
+                        *n += 1;
+                    }
                 }
+                taken += 1;
+                slot = next;
             }
         }
         out.extend(
             by_lead
                 .into_iter()
-                .filter(|(_, n)| *n >= LEAD_MATCHES)
+                .filter(|(_, (_, n))| *n >= LEAD_MATCHES)
                 .map(|(copy, _)| i64::from(copy)),
         );
         out
@@ -624,37 +579,6 @@ mod tests {
             index.candidates(&other.keys(), &other.lead_keys(), 32),
             BTreeSet::from([9])
         );
-    }
-
-    #[test]
-    fn copies_are_found_the_same_before_and_after_their_keys_are_merged() {
-        let mut index = KeyIndex::default();
-        // copy 1 under keys 0..9, then enough others to merge it into the sorted array
-        index.insert(1, &(0..10).collect::<Vec<u32>>());
-        let mut id = 2;
-        while index.merged.is_empty() {
-            index.insert(id, &[1000 + id as u32, 5]);
-            id += 1;
-        }
-        assert!(index.recent.is_empty());
-        // after the merge: in the sorted array, newest first under a shared key
-        assert_eq!(index.candidates(&[3], &[], 8), BTreeSet::from([1]));
-        let newest: Vec<u32> = index.under(5, 3).collect();
-        assert_eq!(newest, [id as u32 - 1, id as u32 - 2, id as u32 - 3]);
-        // an updated copy indexed again, under an old key and a new one: found once,
-        // and first, from the pairs not merged yet
-        index.insert(1, &[5, 77]);
-        assert_eq!(index.under(5, 2).collect::<Vec<_>>(), [1, id as u32 - 1]);
-        assert_eq!(index.candidates(&[77, 3], &[], 8), BTreeSet::from([1]));
-        // merged again: each pair once, still sorted
-        index.merge();
-        assert!(index.merged.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(
-            index.under(5, 2).collect::<Vec<_>>(),
-            [id as u32 - 1, id as u32 - 2]
-        );
-        assert_eq!(index.candidates(&[77], &[], 8), BTreeSet::from([1]));
-        assert_eq!(index.len(), id as usize);
     }
 
     #[test]
