@@ -91,16 +91,29 @@ impl Store {
     /// entries; stories left without entries disappear. Returns the names removed.
     pub fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<Vec<String>, StoreError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
         let wanted: HashMap<&str, &str> = feeds
             .iter()
             .map(|f| (f.name.as_str(), f.url.as_str()))
             .collect();
-        let existing: Vec<(String, String)> = {
-            let mut stmt = tx.prepare("SELECT name, url FROM feeds")?;
+        let stored = |c: &Connection| -> rusqlite::Result<Vec<(String, String)>> {
+            let mut stmt = c.prepare("SELECT name, url FROM feeds")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?
+                .collect()
         };
+        let existing = stored(&conn)?;
+        if existing.len() == wanted.len()
+            && existing
+                .iter()
+                .all(|(name, url)| wanted.get(name.as_str()) == Some(&url.as_str()))
+        {
+            // the feed list as stored: no write, so no write lock (a backup may hold it)
+            return Ok(Vec::new());
+        }
+        // a change: the write lock first, waiting for it, then the list read again under
+        // it. A deferred transaction that read first would get SQLITE_BUSY at once, without
+        // waiting, had another process written meanwhile (instances starting together).
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let existing = stored(&tx)?;
         let mut removed = Vec::new();
         for (name, url) in &existing {
             match wanted.get(name.as_str()) {
@@ -120,8 +133,6 @@ impl Store {
                 Some(_) => {}
             }
         }
-        // Only what changed is written: with the feed list as stored, this takes no write
-        // lock, so that newswire starts while another process holds one (a backup).
         let stored: HashSet<&str> = existing.iter().map(|(name, _)| name.as_str()).collect();
         for f in feeds.iter().filter(|f| !stored.contains(f.name.as_str())) {
             tx.execute(

@@ -182,10 +182,6 @@ impl Store {
             });
         }
         migrate(&mut writer, path)?;
-        // every write transaction takes the write lock as it begins, waiting for it: a
-        // deferred one that has read first gets SQLITE_BUSY at once, without waiting, when
-        // another process wrote meanwhile (three instances starting on one new file)
-        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let reader = open_conn(path).map_err(open_err)?;
         let generation_reader = open_conn(path).map_err(open_err)?;
         Ok(Store {
