@@ -1,9 +1,10 @@
 //! The `newswire` command: parses arguments, sets up logging, hands off to the library.
 
 // mimalloc, not the system's: a first poll allocates and frees millions of small strings
-// on several threads, where glibc's malloc took a fifth of the CPU and, with 10,000 feeds,
-// fragmented to 289 MB peak against mimalloc's 216 MB (bench/RESULTS.md). Without
-// transparent huge pages: with them, its arenas take 2 MB pages and 40 MB more.
+// on several threads, where glibc's malloc took a fifth of the CPU and, through a first poll
+// of 10,000 feeds, fragmented to a 280 MB peak against mimalloc's 216 MB (bench/RESULTS.md;
+// it costs about 20 MB more at 1,000 feeds). Without transparent huge pages: with them, its
+// arenas take 2 MB pages and 40 MB more.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -335,9 +335,7 @@ impl Text {
         }
         keys
     }
-}
 
-impl Text {
     /// About the memory the text takes besides its own struct: its sets of shingles and
     /// its headline's words.
     pub fn heap_bytes(&self) -> usize {

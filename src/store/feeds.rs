@@ -95,12 +95,12 @@ impl Store {
             .iter()
             .map(|f| (f.name.as_str(), f.url.as_str()))
             .collect();
-        let stored = |c: &Connection| -> rusqlite::Result<Vec<(String, String)>> {
+        let read_list = |c: &Connection| -> rusqlite::Result<Vec<(String, String)>> {
             let mut stmt = c.prepare("SELECT name, url FROM feeds")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         };
-        let existing = stored(&conn)?;
+        let existing = read_list(&conn)?;
         if existing.len() == wanted.len()
             && existing
                 .iter()
@@ -113,7 +113,7 @@ impl Store {
         // it. A deferred transaction that read first would get SQLITE_BUSY at once, without
         // waiting, had another process written meanwhile (instances starting together).
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let existing = stored(&tx)?;
+        let existing = read_list(&tx)?;
         let mut removed = Vec::new();
         for (name, url) in &existing {
             match wanted.get(name.as_str()) {

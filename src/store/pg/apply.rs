@@ -909,8 +909,6 @@ async fn refresh_touched(tx: &impl GenericClient, touched: &Touched<'_>) -> Resu
 /// Re-derives a story from its entries (its row and its search text), or deletes it when
 /// none are left. For the other writers of the store (split, rules, removed feeds); the
 /// caller holds the writers' lock.
-// (its callers, split and feed removal, are being written beside this)
-#[allow(dead_code)]
 pub(super) async fn refresh_story(
     tx: &impl deadpool_postgres::GenericClient,
     story: i64,
