@@ -5,6 +5,7 @@
 // of 10,000 feeds, fragmented to a 280 MB peak against mimalloc's 216 MB (bench/RESULTS.md;
 // it costs about 20 MB more at 1,000 feeds). Without transparent huge pages: with them, its
 // arenas take 2 MB pages and 40 MB more.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
