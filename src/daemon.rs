@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
-use crate::config::{Config, FeedConfig, FullText};
+use crate::config::{Config, FullText};
 use crate::fulltext::FullTextQueue;
 use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::cache::RenderCache;
@@ -154,26 +154,29 @@ impl Daemon {
         self.config.borrow().clone()
     }
 
-    /// Polls `feed` now, not at a tick (at start, or a feed just added).
-    fn spawn_poll(self: &Arc<Self>, feed: FeedConfig) {
-        self.spawn_poll_attempt(feed, 0, Utc::now(), true);
+    /// Polls `config`'s feed at `index` now, not at a tick (at start, or a feed just added).
+    fn spawn_poll(self: &Arc<Self>, config: &Arc<Config>, index: usize) {
+        self.spawn_poll_attempt(Arc::clone(config), index, 0, Utc::now(), true);
     }
 
-    /// Polls `feed` for the schedule's tick at `tick`; `retries` polls before this one had
-    /// their result refused by the database.
+    /// Polls `config`'s feed at `index` for the schedule's tick at `tick`; `retries` polls
+    /// before this one had their result refused by the database.
     fn spawn_poll_attempt(
         self: &Arc<Self>,
-        feed: FeedConfig,
+        config: Arc<Config>,
+        index: usize,
         retries: u32,
         tick: DateTime<Utc>,
         joining: bool,
     ) {
         let this = Arc::clone(self);
         self.tracker.spawn(async move {
-            // the config's schedule, borrowed: a clone (croner's, about 1 KB) in each of
-            // 10,000 tasks due at one tick was 12 MB
-            let config = this.current();
-            let schedule = config.schedule_of(&feed);
+            // the feed and its schedule, borrowed from the config of the tick: every feed due
+            // at a tick waits in a task of its own, which must stay small (a clone of the
+            // feed, 650 bytes and its strings, and one of croner's schedule, about 1 KB, in
+            // each of 10,000 tasks were 6 and 12 MB)
+            let feed = &config.feeds[index];
+            let schedule = config.schedule_of(feed);
             let options = PollOptions {
                 force: false,
                 respect_backoff: true,
@@ -182,19 +185,19 @@ impl Daemon {
             };
             // boxed, as the poll is (see `Poller::poll`): every feed due at a tick waits in a
             // task of its own, which must stay small
-            if retries == 0 && !Box::pin(this.websub.poll_due(&feed)).await {
+            if retries == 0 && !Box::pin(this.websub.poll_due(feed)).await {
                 debug!(feed = %feed.name, "subscribed at its WebSub hub: only the safety interval's polls run");
                 return;
             }
             let summary = {
                 // meanwhile the server serves its last render (up to a second behind)
                 let _running = this.render_cache.poll_running();
-                this.poller.poll(&feed, schedule, options).await
+                this.poller.poll(feed, schedule, options).await
             };
             if summary.changed() {
                 this.changes.send_modify(|v| *v += 1);
             }
-            Box::pin(this.websub.after_poll(&feed, &summary)).await;
+            Box::pin(this.websub.after_poll(feed, &summary)).await;
             // the entries are stored: their pages are fetched from the queue, not here
             if feed.full_text != FullText::Off
                 && matches!(
@@ -221,8 +224,12 @@ impl Daemon {
             }
             // the feed may have been edited, disabled or removed meanwhile
             let current = this.current();
-            if let Some(feed) = current.feed(&feed.name).filter(|f| f.enabled) {
-                this.spawn_poll_attempt(feed.clone(), retries + 1, tick, joining);
+            if let Some(i) = current
+                .feeds
+                .iter()
+                .position(|f| f.name == feed.name && f.enabled)
+            {
+                this.spawn_poll_attempt(current, i, retries + 1, tick, joining);
             }
         });
     }
@@ -231,12 +238,13 @@ impl Daemon {
     fn tick(self: &Arc<Self>, expr: &str) {
         let config = self.current();
         let at = Utc::now();
-        for feed in config
+        for (i, _) in config
             .feeds
             .iter()
-            .filter(|f| f.enabled && config.schedule_of(f).expr() == expr)
+            .enumerate()
+            .filter(|(_, f)| f.enabled && config.schedule_of(f).expr() == expr)
         {
-            self.spawn_poll_attempt(feed.clone(), 0, at, false);
+            self.spawn_poll_attempt(Arc::clone(&config), i, 0, at, false);
         }
     }
 
@@ -351,15 +359,16 @@ impl Daemon {
         if let Err(e) = self.poller.reconfigure(&new.fetch) {
             error!(error = %error_chain(&e), "new [fetch] settings could not be applied; keeping the old ones");
         }
-        let to_poll: Vec<FeedConfig> = new
+        let to_poll: Vec<usize> = new
             .feeds
             .iter()
-            .filter(|f| f.enabled)
-            .filter(|f| match old.feed(&f.name) {
+            .enumerate()
+            .filter(|(_, f)| f.enabled)
+            .filter(|(_, f)| match old.feed(&f.name) {
                 None => true,
                 Some(o) => o.url != f.url || !o.enabled,
             })
-            .cloned()
+            .map(|(i, _)| i)
             .collect();
         let added: Vec<&str> = new
             .feeds
@@ -369,12 +378,13 @@ impl Daemon {
             .collect();
         info!(feeds = new.feeds.len(), ?added, ?removed, "config reloaded");
         self.reload_status.succeeded();
-        self.config.send_replace(Arc::new(new));
+        let new = Arc::new(new);
+        self.config.send_replace(Arc::clone(&new));
         if let Err(e) = self.sync_schedules().await {
             error!(error = %error_chain(e.as_ref()), "could not apply the new schedules");
         }
-        for f in to_poll {
-            self.spawn_poll(f);
+        for i in to_poll {
+            self.spawn_poll(&new, i);
         }
         self.changes.send_modify(|v| *v += 1);
         // feeds removed or disabled are unsubscribed at their hubs
@@ -465,8 +475,9 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     let websub_timer = tokio::spawn(Arc::clone(&started.websub).run_timer(cancel.clone()));
     let heartbeat = start_heartbeat(&started.sched, &cancel).await?;
     // every enabled feed once at start
-    for feed in daemon.current().feeds.iter().filter(|f| f.enabled) {
-        daemon.spawn_poll(feed.clone());
+    let config = daemon.current();
+    for (i, _) in config.feeds.iter().enumerate().filter(|(_, f)| f.enabled) {
+        daemon.spawn_poll(&config, i);
     }
     let writer = spawn_output_writer(&daemon, started.publisher, started.changes, &cancel);
     let (reloader, _watcher) = spawn_reloader(&daemon, &config_path, hup, &cancel);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use url::Url;
@@ -1064,34 +1064,28 @@ impl Poller {
         schedule: &Schedule,
         options: PollOptions,
     ) -> PollSummary {
-        let skipped = |outcome| PollSummary {
-            feed: feed.name.clone(),
-            outcome,
-            elapsed: Duration::ZERO,
-            websub: None,
-        };
         let _guard = {
             let mut set = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
             if !set.insert(feed.name.clone()) {
-                return skipped(Outcome::AlreadyRunning);
+                return skipped(feed, Outcome::AlreadyRunning);
             }
             InFlight {
                 set: &self.in_flight,
                 name: feed.name.clone(),
             }
         };
-        let (fetcher, overall, cfg) = {
-            let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
-            (g.0.clone(), Arc::clone(&g.1), g.2.clone())
-        };
         // Slots are taken by the configured URL's host, before anything else (even reading the
-        // feed's state), so that a thousand queued feeds cost a thousand small futures and
-        // nothing more. A future is as large as its largest step, so the steps after the
-        // slots are boxed: inline, the fetch, parse and store made every queued poll hold
-        // about 8 KB (80 MB for 10,000 feeds due at one tick). A feed that moved to another
-        // host still counts against its old one.
-        let host = feed.url.host_str().unwrap_or_default().to_string();
-        let per_host = self.host_slots(&host, cfg.per_host);
+        // feed's state), and a poll waiting for them holds only them: every feed due at a tick
+        // waits so, and a thousand queued feeds must cost a thousand small futures and nothing
+        // more. A future is as large as its largest step, so the steps after the slots are
+        // boxed: inline, the fetch, parse and store made every queued poll hold about 8 KB (80
+        // MB for 10,000 feeds due at one tick). A feed that moved to another host still counts
+        // against its old one.
+        let (per_host, overall) = {
+            let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
+            let host = feed.url.host_str().unwrap_or_default();
+            (self.host_slots(host, g.2.per_host), Arc::clone(&g.1))
+        };
         let permits = tokio::select! {
             p = async {
                 let h = per_host.acquire_owned().await.ok()?;
@@ -1100,16 +1094,33 @@ impl Poller {
             } => p,
             _ = self.cancel.cancelled() => None,
         };
-        let Some((h, o)) = permits.filter(|_| !self.cancel.is_cancelled()) else {
-            return skipped(Outcome::Cancelled);
+        let Some(permits) = permits.filter(|_| !self.cancel.is_cancelled()) else {
+            return skipped(feed, Outcome::Cancelled);
         };
+        Box::pin(self.poll_in_slots(feed, schedule, options, permits)).await
+    }
+
+    /// [`Poller::poll`] once its slots (on the host, overall) are taken.
+    async fn poll_in_slots(
+        &self,
+        feed: &FeedConfig,
+        schedule: &Schedule,
+        options: PollOptions,
+        (h, o): (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    ) -> PollSummary {
+        let skipped = |outcome| skipped(feed, outcome);
+        let (fetcher, cfg) = {
+            let g = self.fetcher.read().unwrap_or_else(|p| p.into_inner());
+            (g.0.clone(), g.2.clone())
+        };
+        let host = feed.url.host_str().unwrap_or_default();
         let cluster = if self.store.shared() {
             match Box::pin(self.claim(feed, schedule, options, &cfg)).await {
                 Ok(true) => {}
                 Ok(false) => return skipped(Outcome::Elsewhere),
                 Err(error) => return skipped(Outcome::NotStored { error }),
             }
-            match Box::pin(self.cluster_slot(&host, cfg.per_host)).await {
+            match Box::pin(self.cluster_slot(host, cfg.per_host)).await {
                 Ok(Some(slot)) => Some(slot),
                 Ok(None) => {
                     Box::pin(self.release(feed)).await;
@@ -1152,6 +1163,16 @@ impl Poller {
             Box::pin(self.release(feed)).await;
         }
         summary
+    }
+}
+
+/// The summary of a poll that did not run.
+fn skipped(feed: &FeedConfig, outcome: Outcome) -> PollSummary {
+    PollSummary {
+        feed: feed.name.clone(),
+        outcome,
+        elapsed: Duration::ZERO,
+        websub: None,
     }
 }
 
