@@ -63,6 +63,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_rules.sql")),
     (9, include_str!("migrations/0009_websub.sql")),
     (10, include_str!("migrations/0010_body_once.sql")),
+    (11, include_str!("migrations/0011_search_merge.sql")),
 ];
 
 pub use crate::plan::StoreSettings;

@@ -80,6 +80,16 @@ fn migrations_apply_once_and_reopen() {
     drop(Store::open(&path).unwrap());
     let s = Store::open(&path).unwrap();
     assert_eq!(s.counts().unwrap(), (0, 0));
+    // the search index merges eight segments a level, not FTS5's four (migration 11)
+    let automerge: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT v FROM stories_fts_config WHERE k = 'automerge'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(automerge, 8);
 }
 
 #[test]
