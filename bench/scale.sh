@@ -5,6 +5,8 @@
 # peak RSS, and database bytes per article.
 #   bench/scale.sh [FEEDS] [ITEMS]     defaults 10000 10; needs ../shared/farm
 #   BIN=path/to/newswire bench/scale.sh    a build made beforehand
+#   CYCLES=0 bench/scale.sh    the first poll only (its peak varies by +-15 MB run to run:
+#                              compare builds over several runs, interleaved)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 farm=${FARM:-$top/../shared/farm}
@@ -41,7 +43,7 @@ while [ "$(polled)" -lt "$feeds" ]; do sleep 1; done
 first=$(cpu)
 echo "first poll done: CPU ${first} s, peak RSS $(rss) MB, RSS $(now_rss) MB"
 prev=$first
-for cycle in 1 2 3; do
+for cycle in $(seq 1 "${CYCLES:-3}"); do
     target=$((feeds * (cycle + 1)))
     while [ "$(polled)" -lt "$target" ]; do sleep 1; done
     now=$(cpu)
@@ -49,7 +51,9 @@ for cycle in 1 2 3; do
     prev=$now
 done
 total=$(cpu)
-echo "hour-equivalent at a 15-minute schedule: $(echo "scale=2; 100 * $total / 3600" | bc)% of one core; peak RSS $(rss) MB"
+if [ "${CYCLES:-3}" = 3 ]; then
+    echo "hour-equivalent at a 15-minute schedule: $(echo "scale=2; 100 * $total / 3600" | bc)% of one core; peak RSS $(rss) MB"
+fi
 kill "$pid"; wait "$pid" 2>/dev/null || true
 sqlite3 "$work/newswire.db" "select count(*) from entries" | awk -v s="$(stat -c %s "$work/newswire.db")" '{ printf "database: %d bytes for %d entries = %.0f bytes per entry\n", s, $1, s / $1 }'
 rm -rf "$work"
