@@ -31,9 +31,11 @@ const PER_KEY: usize = 32;
 /// Texts of copies kept in memory for confirming candidates: the newest, in two
 /// generations of at most this many each, and of at most [`TEXT_CACHE_BYTES`].
 const TEXT_CACHE: usize = 8192;
-/// The memory a generation of texts may take: 8,192 teasers, or 1,500 long articles (a
-/// 1,000-word body's text is about 8 KB).
-const TEXT_CACHE_BYTES: usize = 12 << 20;
+/// The memory a generation of texts may take: 8,192 teasers, or 750 long articles (a
+/// 1,000-word body's text is about 8 KB). Half of the 12 MB it was: the 10,000-feed first
+/// poll's peak fell by 5-12 MB, and the N=1000 first poll's CPU did not move beyond the
+/// machine's noise (21.2 against 21.7 s over four interleaved pairs; bench/RESULTS.md).
+const TEXT_CACHE_BYTES: usize = 6 << 20;
 
 /// The near-duplicate index in memory: the keys of the copies published in the last two
 /// windows, loaded from the stored keys, grown by every copy stored since, and loaded afresh
