@@ -1100,7 +1100,8 @@ impl Poller {
         Box::pin(self.poll_in_slots(feed, schedule, options, permits)).await
     }
 
-    /// [`Poller::poll`] once its slots (on the host, overall) are taken.
+    /// [`Poller::poll`] once its slots (on the host, overall) are taken: one boxed future,
+    /// so its steps are inline here.
     async fn poll_in_slots(
         &self,
         feed: &FeedConfig,
@@ -1115,19 +1116,19 @@ impl Poller {
         };
         let host = feed.url.host_str().unwrap_or_default();
         let cluster = if self.store.shared() {
-            match Box::pin(self.claim(feed, schedule, options, &cfg)).await {
+            match self.claim(feed, schedule, options, &cfg).await {
                 Ok(true) => {}
                 Ok(false) => return skipped(Outcome::Elsewhere),
                 Err(error) => return skipped(Outcome::NotStored { error }),
             }
-            match Box::pin(self.cluster_slot(host, cfg.per_host)).await {
+            match self.cluster_slot(host, cfg.per_host).await {
                 Ok(Some(slot)) => Some(slot),
                 Ok(None) => {
-                    Box::pin(self.release(feed)).await;
+                    self.release(feed).await;
                     return skipped(Outcome::Cancelled);
                 }
                 Err(error) => {
-                    Box::pin(self.release(feed)).await;
+                    self.release(feed).await;
                     return skipped(Outcome::NotStored { error });
                 }
             }
@@ -1156,11 +1157,11 @@ impl Poller {
             fetch_slots: std::sync::Mutex::new(permits),
             rules: Arc::clone(&self.rules.read().unwrap_or_else(|p| p.into_inner())),
         };
-        let summary = Box::pin(poll_feed(&ctx, feed, state)).await;
+        let summary = poll_feed(&ctx, feed, state).await;
         if self.store.shared() {
             // a poll that stored its result gave its lease back with it; one that stored
             // nothing (not due, paused, cancelled) lets go of it here
-            Box::pin(self.release(feed)).await;
+            self.release(feed).await;
         }
         summary
     }
