@@ -121,7 +121,9 @@ fn stages(c: &mut Criterion) {
             url: format!("https://news{f}.example.com/rss.xml"),
         })
         .collect();
-    store.sync_feeds(&feeds).unwrap();
+    store
+        .sync_feeds(&newswire::store::FeedList::lone(&feeds))
+        .unwrap();
     // the articles with the text normalize computed for them, as a poll hands them over
     let per_feed: Vec<Vec<newswire::dedup::Prepared>> = (0..1000)
         .map(|f| {

@@ -69,7 +69,9 @@ fn run(n_window: usize, n_measured: usize, near_duplicates: bool) -> (f64, f64) 
             url: format!("https://site{f}.example/feed"),
         })
         .collect();
-    store.sync_feeds(&feeds).unwrap();
+    store
+        .sync_feeds(&newswire::store::FeedList::lone(&feeds))
+        .unwrap();
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let vocab: Vec<String> = (0..5000).map(|i| format!("w{i}")).collect();
     let base = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")

@@ -40,7 +40,9 @@ fn main() {
             url: format!("https://news{f}.example.com/rss.xml"),
         })
         .collect();
-    store.sync_feeds(&specs).unwrap();
+    store
+        .sync_feeds(&newswire::store::FeedList::lone(&specs))
+        .unwrap();
     let now = Utc::now();
     let words = [
         "minister", "border", "talks", "market", "storm", "council", "election", "energy", "court",

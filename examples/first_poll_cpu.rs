@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use newswire::article::FeedMeta;
-use newswire::store::{FeedSpec, FeedUpdate, Store, StoreSettings};
+use newswire::store::{FeedList, FeedSpec, FeedUpdate, Store, StoreSettings};
 use url::Url;
 
 #[path = "../bench/words.rs"]
@@ -93,7 +93,7 @@ fn main() {
             url: format!("https://news{f}.example.com/rss.xml"),
         })
         .collect();
-    store.sync_feeds(&specs).unwrap();
+    store.sync_feeds(&FeedList::lone(&specs)).unwrap();
 
     let started = thread_cpu();
     let normalized: Vec<_> = docs

@@ -47,9 +47,7 @@ async fn main() {
     let config = Config::load(&path).unwrap();
     let store = Db::open(&config.database).unwrap();
     store.configure(config.store.clone());
-    store
-        .sync_feeds(&newswire::daemon::feed_specs(&config))
-        .unwrap();
+    store.sync_feeds(&config.feed_list()).unwrap();
     let now = Utc::now();
     store
         .websub_save(&Subscription {

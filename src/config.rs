@@ -205,6 +205,25 @@ pub struct Config {
     pub websub: WebSubConfig,
     /// `[[site]]`: selector rules for article pages, by host.
     pub sites: Vec<SiteConfig>,
+    /// `instance`: the name this newswire's feed list goes by in the database, where several
+    /// instances may share it (see `store::lists`). Default: the host's name and the config
+    /// file's absolute path, which stay the same across restarts.
+    pub instance: String,
+}
+
+impl Config {
+    /// This instance's feed list, as the store records it (see `store::lists`).
+    pub fn feed_list(&self) -> crate::store::FeedList {
+        let specs: Vec<crate::store::FeedSpec> = self
+            .feeds
+            .iter()
+            .map(|f| crate::store::FeedSpec {
+                name: f.name.clone(),
+                url: f.url.to_string(),
+            })
+            .collect();
+        crate::store::FeedList::new(self.instance.clone(), &specs)
+    }
 }
 
 /// `[websub]`
@@ -501,6 +520,7 @@ struct RawConfig {
     websub: RawWebSub,
     #[serde(default, rename = "site")]
     sites: Vec<RawSite>,
+    instance: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -738,8 +758,30 @@ impl RawConfig {
             public_url,
             websub: websub_config(ctx, &self.websub)?,
             sites: sites(ctx, &self.sites)?,
+            instance: instance_name(ctx, &self.instance)?,
             feeds,
         })
+    }
+}
+
+/// `instance`, or the host's name and the config's absolute path.
+fn instance_name(ctx: &Ctx, raw: &Option<Spanned<String>>) -> Result<String, ConfigError> {
+    match raw {
+        Some(name) => {
+            let n = name.get_ref().trim();
+            if n.is_empty() || n.len() > 200 || n.chars().any(char::is_control) {
+                return Err(ctx.invalid(
+                    "instance",
+                    name,
+                    "expected a name of 1 to 200 characters, without control characters",
+                ));
+            }
+            Ok(n.to_string())
+        }
+        None => {
+            let path = std::fs::canonicalize(ctx.path).unwrap_or_else(|_| ctx.path.to_path_buf());
+            Ok(format!("{}:{}", crate::names::hostname(), path.display()))
+        }
     }
 }
 
@@ -1852,5 +1894,25 @@ mod rule_and_feed_option_tests {
         }
         let msg = parse("[output]\nper_feed = -1\n").unwrap_err().to_string();
         assert!(msg.contains("2:12: `output.per_feed`"), "{msg}");
+    }
+
+    #[test]
+    fn an_instance_is_named_by_the_config_or_by_its_host_and_path() {
+        let c = parse("instance = \"  news-1 \"\n").unwrap();
+        assert_eq!(c.instance, "news-1");
+        let c = parse("").unwrap();
+        assert!(
+            c.instance
+                .starts_with(&format!("{}:", crate::names::hostname()))
+                && c.instance.ends_with("newswire.toml"),
+            "{}",
+            c.instance
+        );
+        for bad in ["\"\"", "\"a\\tb\""] {
+            let msg = parse(&format!("instance = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("1:12: `instance`"), "{bad}: {msg}");
+        }
     }
 }

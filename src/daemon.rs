@@ -22,7 +22,7 @@ use crate::poll::{Outcome, PollOptions, Poller, error_chain};
 use crate::publish::cache::RenderCache;
 use crate::publish::server::{AppState, Format, Heartbeat, ReloadStatus, router};
 use crate::publish::{self, View};
-use crate::store::{Db, FeedSpec};
+use crate::store::{Db, FeedSync, lists};
 
 /// How long shutdown waits for polls that are storing their results.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -43,33 +43,43 @@ fn notify(state: &[sd_notify::NotifyState]) {
     }
 }
 
-/// The config's feeds as the store knows them.
-pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
-    config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.name.clone(),
-            url: f.url.to_string(),
-        })
-        .collect()
-}
-
 /// Opens the store named by `config` and makes its feed list match the config.
 pub async fn open_store(config: &Config) -> anyhow::Result<Db> {
-    let specs = feed_specs(config);
+    let list = config.feed_list();
     let store = Db::open_async(&config.database)
         .await
         .context("opening the database")?;
     store.configure(config.store.clone());
-    let removed = store.call(move |s| s.sync_feeds(&specs)).await?;
-    if !removed.is_empty() {
+    let synced = store.call(move |s| s.sync_feeds(&list)).await?;
+    log_sync(&synced);
+    Ok(store)
+}
+
+/// Says what a sync of the feed list removed, and which other instances list other feeds.
+fn log_sync(synced: &FeedSync) {
+    if !synced.removed.is_empty() {
         info!(
-            ?removed,
+            removed = ?synced.removed,
             "feeds no longer in the config were removed with their articles"
         );
     }
-    Ok(store)
+    if !synced.forgotten.is_empty() {
+        info!(instances = ?synced.forgotten, "instances not heard of for a week were forgotten, with the feeds only they listed");
+    }
+    for d in &synced.differences {
+        let few = |names: &[String]| names.iter().take(5).cloned().collect::<Vec<_>>();
+        warn!(
+            instance = %d.owner,
+            last_seen = %d.seen.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            only_there = d.only_there.len(),
+            only_here = d.only_here.len(),
+            other_url = d.other_url.len(),
+            examples_there = ?few(&d.only_there),
+            examples_here = ?few(&d.only_here),
+            examples_url = ?few(&d.other_url),
+            "another instance on this database lists other feeds: the feeds only it lists are kept (and polled by it), and this config's URL is polled where they differ"
+        );
+    }
 }
 
 /// Renders the merged feed and writes it to `output.file` (Atom), `output.rss_file` and
@@ -332,15 +342,15 @@ impl Daemon {
             warn!(old = %old.database, new = %new.database, "`database` changed: restart newswire to apply it");
             new.database = old.database.clone();
         }
-        let specs = feed_specs(&new);
-        let removed = match self
+        let list = new.feed_list();
+        let synced = match self
             .poller
             .store()
             .write(move |s| {
-                let removed = s.sync_feeds(&specs)?;
+                let synced = s.sync_feeds(&list)?;
                 // tags and titles may have changed what the merged feed shows
                 s.touch(Utc::now())?;
-                Ok(removed)
+                Ok(synced)
             })
             .await
         {
@@ -376,7 +386,8 @@ impl Daemon {
             .filter(|f| old.feed(&f.name).is_none())
             .map(|f| f.name.as_str())
             .collect();
-        info!(feeds = new.feeds.len(), ?added, ?removed, "config reloaded");
+        log_sync(&synced);
+        info!(feeds = new.feeds.len(), ?added, removed = ?synced.removed, "config reloaded");
         self.reload_status.succeeded();
         let new = Arc::new(new);
         self.config.send_replace(Arc::clone(&new));
@@ -480,6 +491,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
         daemon.spawn_poll(&config, i);
     }
     let writer = spawn_output_writer(&daemon, started.publisher, started.changes, &cancel);
+    let lists = spawn_list_heartbeat(&daemon, &cancel);
     let (reloader, _watcher) = spawn_reloader(&daemon, &config_path, hup, &cancel);
     let state = AppState {
         store: store.clone(),
@@ -501,6 +513,7 @@ pub async fn run(config_path: PathBuf, shutdown: impl Future<Output = ()>) -> an
     stop_polls(&daemon, &cancel).await;
     let _ = reloader.await;
     let _ = writer.await;
+    let _ = lists.await;
     let _ = websub_timer.await;
     close_store(&store, &daemon).await;
     match server.await {
@@ -688,6 +701,35 @@ fn spawn_output_writer(
             }
             write_output_file(&store, &daemon.current()).await;
             publisher.after_change(&store, &daemon.current()).await;
+        }
+    })
+}
+
+/// Tells the store, every [`lists::HEARTBEAT`], that this instance is still there: the feeds
+/// only its config lists are kept for it (see [`crate::store::lists`]).
+fn spawn_list_heartbeat(
+    daemon: &Arc<Daemon>,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let daemon = Arc::clone(daemon);
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let mut beat = tokio::time::interval(lists::HEARTBEAT);
+        beat.tick().await; // the first tick is now: the start's sync said it
+        loop {
+            tokio::select! {
+                _ = beat.tick() => {}
+                _ = cancel.cancelled() => break,
+            }
+            let owner = daemon.current().instance.clone();
+            if let Err(e) = daemon
+                .poller
+                .store()
+                .write(move |s| s.heartbeat(&owner, Utc::now()))
+                .await
+            {
+                warn!(error = %error_chain(&e), "could not record this instance's heartbeat (tried again in an hour)");
+            }
         }
     })
 }

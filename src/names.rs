@@ -1,5 +1,6 @@
-//! Names: feed names and tags as the config accepts them, and the slugs the CLI and OPML
-//! make of titles and folder names. A leaf: shared by config, rules, manage and opml.
+//! Names: feed names and tags as the config accepts them, the slugs the CLI and OPML
+//! make of titles and folder names, and this host's name. A leaf: shared by config, rules,
+//! manage, opml and the stores.
 
 /// Whether `name` can name a feed: a slug of lowercase letters, digits, '-', '_' or '.'.
 pub fn valid_name(name: &str) -> bool {
@@ -71,4 +72,13 @@ pub fn tag_slug(text: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// This machine's name (`localhost` when it has none).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }

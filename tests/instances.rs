@@ -49,6 +49,17 @@ async fn instances_started_together_on_a_new_file_all_start() {
         for d in &daemons {
             let status = reqwest::get(d.url("/status")).await.unwrap();
             assert!(status.status().is_success(), "round {round}:\n{}", d.log());
+            // each config is an instance with its own list; the lists agree
+            let status: serde_json::Value = status.json().await.unwrap();
+            let instances = status["instances"].as_array().unwrap();
+            assert_eq!(instances.len(), 3, "{status}");
+            assert_eq!(
+                instances.iter().filter(|i| i["this"] == true).count(),
+                1,
+                "{status}"
+            );
+            assert!(instances.iter().all(|i| i["feeds"] == 1), "{status}");
+            assert_eq!(status["feed_list_differences"], serde_json::json!([]));
             assert!(
                 !d.log().contains("already exists"),
                 "round {round}:\n{}",
@@ -68,4 +79,96 @@ async fn instances_started_together_on_a_new_file_all_start() {
             .unwrap();
         assert_eq!(version, newest);
     }
+}
+
+/// Two configs on one database, each with a feed the other lacks: neither removes the other's
+/// feed (each says how the lists differ), and a feed goes when the last config that listed it
+/// drops it.
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_with_different_feed_lists_keep_each_others_feeds() {
+    let srv = FixtureServer::start().await;
+    for (path, title) in [("/a.xml", "A"), ("/b.xml", "B"), ("/c.xml", "C")] {
+        let body = rss_stories(title, &[(title, &format!("The {title} desk's own story."))]);
+        srv.set(path, Route::rss(body));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, feeds: &[&str]| {
+        let mut toml = "database = \"shared.db\"\nlisten = \"127.0.0.1:0\"\n".to_string();
+        for f in feeds {
+            toml.push_str(&format!(
+                "\n[[feed]]\nname = \"{f}\"\nurl = \"{}\"\n",
+                srv.url(&format!("/{f}.xml"))
+            ));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, toml).unwrap();
+        path
+    };
+    let poll = |config: std::path::PathBuf| async move {
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(BIN)
+                .args(["poll", "--config"])
+                .arg(&config)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{log}");
+        log
+    };
+    let stored = || -> Vec<(String, i64)> {
+        let conn = rusqlite::Connection::open(dir.path().join("shared.db")).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT f.name, (SELECT count(*) FROM entries e WHERE e.feed = f.name) FROM feeds f ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let east = write("east.toml", &["a", "b"]);
+    let west = write("west.toml", &["b", "c"]);
+    poll(east.clone()).await;
+    assert_eq!(stored(), [("a".into(), 1), ("b".into(), 1)]);
+    let log = poll(west.clone()).await;
+    assert_eq!(
+        stored(),
+        [("a".into(), 1), ("b".into(), 1), ("c".into(), 1)],
+        "west keeps east's feed a: {log}"
+    );
+    assert!(
+        log.contains("another instance on this database lists other feeds")
+            && log.contains("east.toml"),
+        "{log}"
+    );
+    // east drops a: nobody lists it now
+    let east = write("east.toml", &["b"]);
+    poll(east).await;
+    assert_eq!(stored(), [("b".into(), 1), ("c".into(), 1)]);
+    // an instance named in the config
+    std::fs::write(
+        &west,
+        std::fs::read_to_string(&west)
+            .unwrap()
+            .replace("listen", "instance = \"west-1\"\nlisten"),
+    )
+    .unwrap();
+    poll(west).await;
+    let conn = rusqlite::Connection::open(dir.path().join("shared.db")).unwrap();
+    let owners: Vec<String> = conn
+        .prepare("SELECT owner FROM feed_lists ORDER BY owner")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(owners.len(), 3, "{owners:?}");
+    assert!(owners.contains(&"west-1".to_string()), "{owners:?}");
 }

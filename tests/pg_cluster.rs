@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use newswire::store::pg::PgStore;
-use newswire::store::{FeedSpec, FeedUpdate, Storage, StoreError};
+use newswire::store::{FeedList, FeedSpec, FeedUpdate, Storage, StoreError};
 
 fn at(m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 1, 12, m, 0).unwrap()
@@ -29,10 +29,10 @@ fn setup(name: &str, n: usize) -> Option<(String, Vec<Instance>)> {
     let db = common::pg::scratch(&server, name);
     let all: Vec<Instance> = (0..n).map(|_| instance(&db)).collect();
     all[0]
-        .sync_feeds(&["a", "b", "c", "d"].map(|n| FeedSpec {
+        .sync_feeds(&FeedList::lone(&["a", "b", "c", "d"].map(|n| FeedSpec {
             name: n.into(),
             url: format!("https://{n}.example/feed"),
-        }))
+        })))
         .unwrap();
     Some((db, all))
 }

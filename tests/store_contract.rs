@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use newswire::article::{Article, FeedMeta};
 use newswire::health::LastOutcome;
 use newswire::store::{
-    FeedSpec, FeedUpdate, FullTextFields, FullTextResult, Split, Storage, Store, StoreSettings,
-    StoryQuery,
+    FeedList, FeedSpec, FeedUpdate, FullTextFields, FullTextResult, Split, Storage, Store,
+    StoreSettings, StoryQuery,
 };
 
 fn at(h: u32) -> DateTime<Utc> {
@@ -56,6 +56,7 @@ pub fn contract<S: Storage>(dir: &Path, open: impl Fn(&Path) -> S) {
     a_wrong_merge_can_be_split(s);
     removed_feeds_take_their_entries(s);
     write_path(s, &open(dir));
+    instances_keep_each_others_feeds(s);
     // what was stored is there for the next process too
     drop(store);
     let again = open(dir);
@@ -65,8 +66,9 @@ pub fn contract<S: Storage>(dir: &Path, open: impl Fn(&Path) -> S) {
 
 fn feeds_and_their_state(s: &dyn Storage) {
     assert!(
-        s.sync_feeds(&[spec("a"), spec("b"), spec("c")])
+        s.sync_feeds(&FeedList::lone(&[spec("a"), spec("b"), spec("c")]))
             .unwrap()
+            .removed
             .is_empty()
     );
     let a = s
@@ -301,8 +303,10 @@ fn a_wrong_merge_can_be_split(s: &dyn Storage) {
 }
 
 fn removed_feeds_take_their_entries(s: &dyn Storage) {
-    let removed = s.sync_feeds(&[spec("a"), spec("c")]).unwrap();
-    assert_eq!(removed, ["b"]);
+    let removed = s
+        .sync_feeds(&FeedList::lone(&[spec("a"), spec("c")]))
+        .unwrap();
+    assert_eq!(removed.removed, ["b"]);
     assert_eq!(s.feed_state("b").unwrap(), None);
     let left = all(s);
     assert!(
@@ -314,6 +318,86 @@ fn removed_feeds_take_their_entries(s: &dyn Storage) {
     assert!(s.changed_at().unwrap().unwrap() >= at(15) - Duration::hours(1));
 }
 
+/// Several instances' feed lists on one database: a feed is removed only when no instance
+/// heard of in the last week lists it.
+fn instances_keep_each_others_feeds(s: &dyn Storage) {
+    let now = Utc::now();
+    let list = |owner: &str, names: &[&str], at: DateTime<Utc>| FeedList {
+        owner: owner.into(),
+        feeds: names.iter().map(|n| spec(n)).collect(),
+        at,
+    };
+    let stored = |s: &dyn Storage| -> Vec<String> {
+        s.feed_states()
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect()
+    };
+    let before = stored(s);
+    let mut east: Vec<&str> = before.iter().map(String::as_str).collect();
+    east.push("only-east");
+    let synced = s.sync_feeds(&list("east", &east, now)).unwrap();
+    assert!(synced.removed.is_empty());
+    assert!(stored(s).contains(&"only-east".to_string()));
+    let entries_of_a = s.feed_state("a").unwrap().unwrap().article_count;
+    assert!(entries_of_a > 0);
+
+    // west lists one feed: it removes none of the others', and says how the lists differ
+    let synced = s.sync_feeds(&list("west", &["a"], now)).unwrap();
+    assert_eq!(synced.removed, Vec::<String>::new());
+    assert_eq!(stored(s).len(), before.len() + 1);
+    assert_eq!(
+        s.feed_state("a").unwrap().unwrap().article_count,
+        entries_of_a
+    );
+    let owners: Vec<&str> = synced
+        .differences
+        .iter()
+        .map(|d| d.owner.as_str())
+        .collect();
+    assert_eq!(owners, ["default", "east"]);
+    let east_diff = &synced.differences[1];
+    assert!(east_diff.only_there.contains(&"only-east".to_string()));
+    assert!(east_diff.only_here.is_empty());
+
+    // east drops its own feed: nobody lists it any more, so it goes
+    let east: Vec<&str> = before.iter().map(String::as_str).collect();
+    let synced = s.sync_feeds(&list("east", &east, now)).unwrap();
+    assert_eq!(synced.removed, ["only-east"]);
+    assert_eq!(stored(s), before);
+
+    // a heartbeat keeps a list; a week without one forgets it and the feeds only it listed
+    s.heartbeat("west", now + Duration::days(2)).unwrap();
+    let lists = s.feed_lists().unwrap();
+    let west = lists.iter().find(|l| l.owner == "west").unwrap();
+    assert_eq!(west.seen.timestamp(), (now + Duration::days(2)).timestamp());
+    assert_eq!(west.feeds.keys().collect::<Vec<_>>(), ["a"]);
+    let later = now + Duration::days(8);
+    let synced = s.sync_feeds(&list("east", &["a"], later)).unwrap();
+    assert_eq!(
+        synced.forgotten,
+        ["default"],
+        "west was heard of six days ago"
+    );
+    assert_eq!(
+        stored(s),
+        ["a"],
+        "the feeds only the forgotten instance listed go"
+    );
+    assert_eq!(
+        s.feed_state("a").unwrap().unwrap().article_count,
+        entries_of_a
+    );
+    let owners: Vec<String> = s
+        .feed_lists()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.owner)
+        .collect();
+    assert_eq!(owners, ["east", "west"]);
+}
+
 /// The write path: near-duplicates of other feeds, updated copies, retention, full text, and
 /// two instances (`other`, the same database opened again) writing at once.
 fn write_path(s: &dyn Storage, other: &dyn Storage) {
@@ -323,7 +407,12 @@ fn write_path(s: &dyn Storage, other: &dyn Storage) {
             .iter()
             .map(|n| spec(n)),
     );
-    assert!(s.sync_feeds(&feeds).unwrap().is_empty());
+    assert!(
+        s.sync_feeds(&FeedList::lone(&feeds))
+            .unwrap()
+            .removed
+            .is_empty()
+    );
     a_teaser_joins_the_wire_story(s);
     an_updated_copy_is_found_by_its_new_text(s);
     retention_keeps_tombstones(s);
@@ -757,7 +846,7 @@ fn postgres_instances_find_each_others_copies() {
         .iter()
         .map(|n| spec(n))
         .collect();
-    one.sync_feeds(&feeds).unwrap();
+    one.sync_feeds(&FeedList::lone(&feeds)).unwrap();
     // the index loads copies of the last days: these are today's
     let now = Utc::now() - Duration::hours(1);
     // `two` loads its index with its first write, before `one` writes the wire story

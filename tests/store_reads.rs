@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use newswire::article::{Article, FeedMeta};
 use newswire::dedup;
 use newswire::rules::Mark;
-use newswire::store::{FeedSpec, FeedUpdate, Split, Storage, Store, StoryQuery};
+use newswire::store::{FeedList, FeedSpec, FeedUpdate, Split, Storage, Store, StoryQuery};
 use newswire::websub::{Mode, SubState, Subscription};
 
 fn at(h: i64) -> DateTime<Utc> {
@@ -132,7 +132,7 @@ fn seed(s: &dyn Storage) {
             url: format!("https://{n}.example/feed.xml"),
         })
         .collect();
-    s.sync_feeds(&feeds).unwrap();
+    s.sync_feeds(&FeedList::lone(&feeds)).unwrap();
     for feed in ["news", "wire"] {
         let articles: Vec<Article> = BODIES
             .iter()

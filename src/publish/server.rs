@@ -757,10 +757,13 @@ async fn status(State(state): State<AppState>) -> Response {
         .call(move |s| {
             let feeds = super::feed_statuses(s, &config, Utc::now())?;
             let (entries, stories) = s.counts()?;
+            let (instances, differences) = instances(&s.feed_lists()?, &config);
             Ok(serde_json::json!({
                 "feeds": feeds,
                 "entries": entries,
                 "stories": stories,
+                "instances": instances,
+                "feed_list_differences": differences,
                 // null while the config in force is the file's
                 "config_error": reload.as_ref().map(|e| &e.message),
                 "config_error_at": reload.as_ref().map(|e| e.at),
@@ -776,6 +779,28 @@ async fn status(State(state): State<AppState>) -> Response {
         }
         Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
     }
+}
+
+/// For `/status`: every instance whose feed list the database holds (name, last heartbeat,
+/// how many feeds, whether it is this one), and how the others' lists differ from this one's.
+fn instances(
+    lists: &[crate::store::lists::KnownList],
+    config: &Config,
+) -> (Vec<serde_json::Value>, Vec<crate::store::lists::Difference>) {
+    let mine = config.feed_list();
+    let shown = lists
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "name": l.owner,
+                "last_seen": l.seen,
+                "feeds": l.feeds.len(),
+                "this": l.owner == config.instance,
+            })
+        })
+        .collect();
+    let differences = crate::store::lists::plan_sync(&[], &mine, lists).differences;
+    (shown, differences)
 }
 
 #[cfg(test)]

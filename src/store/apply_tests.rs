@@ -7,7 +7,7 @@ use chrono::DateTime;
 use rusqlite::Connection;
 
 use super::super::{
-    FeedSpec, FeedUpdate, MIGRATIONS, PendingPoll, Store, StoreSettings, StoryQuery, lock,
+    FeedList, FeedSpec, FeedUpdate, MIGRATIONS, PendingPoll, Store, StoreSettings, StoryQuery, lock,
 };
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::Prepared;
@@ -25,7 +25,7 @@ fn store_at(path: &std::path::Path, feeds: &[&str]) -> Store {
             url: format!("http://{n}/"),
         })
         .collect();
-    store.sync_feeds(&specs).unwrap();
+    store.sync_feeds(&FeedList::lone(&specs)).unwrap();
     store
 }
 

@@ -1,7 +1,7 @@
 //! Feeds and their state: the stored feed list kept in line with the config, what each
 //! poll learned (validators, outcome, failures, moves), and hosts paused by their servers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,10 +10,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::fetch::Validators;
 use crate::health::LastOutcome;
 
+use super::lists::{FeedList, FeedSync, KnownList, own_is_current, plan_sync};
 use super::{Store, StoreError, from_ts, lock, refresh_story, touch, ts};
 
 /// A feed as the config names it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeedSpec {
     /// Unique slug.
     pub name: String,
@@ -86,65 +87,72 @@ pub struct FeedUpdate {
 }
 
 impl Store {
-    /// Makes the feeds table match the config: adds new feeds, records URL changes (which
-    /// drop the old validators), and removes feeds no longer configured together with their
-    /// entries; stories left without entries disappear. Returns the names removed.
-    pub fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<Vec<String>, StoreError> {
+    /// Records `list` as its instance's feed list and makes the feeds table follow: adds its
+    /// new feeds, records URL changes (which drop the old validators), and removes the stored
+    /// feeds no known instance lists any more, with their entries; stories left without
+    /// entries disappear. See [`super::lists`] for whose feeds are whose.
+    pub fn sync_feeds(&self, list: &FeedList) -> Result<FeedSync, StoreError> {
         let mut conn = lock(&self.writer);
-        let wanted: HashMap<&str, &str> = feeds
-            .iter()
-            .map(|f| (f.name.as_str(), f.url.as_str()))
-            .collect();
-        let read_list = |c: &Connection| -> rusqlite::Result<Vec<(String, String)>> {
-            let mut stmt = c.prepare("SELECT name, url FROM feeds")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        };
-        let existing = read_list(&conn)?;
-        if existing.len() == wanted.len()
-            && existing
-                .iter()
-                .all(|(name, url)| wanted.get(name.as_str()) == Some(&url.as_str()))
-        {
+        let encoded = list.encode();
+        let (stored, others, own) = read_lists(&conn, &list.owner)?;
+        let plan = plan_sync(&stored, list, &others);
+        if !plan.writes() && own_is_current(own.as_ref(), &encoded, list.at) {
             // the feed list as stored: no write, so no write lock (a backup may hold it)
-            return Ok(Vec::new());
+            return Ok(plan.into());
         }
-        // a change: the write lock first, waiting for it, then the list read again under
+        // a change: the write lock first, waiting for it, then the lists read again under
         // it. A deferred transaction that read first would get SQLITE_BUSY at once, without
         // waiting, had another process written meanwhile (instances starting together).
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let existing = read_list(&tx)?;
-        let mut removed = Vec::new();
-        for (name, url) in &existing {
-            match wanted.get(name.as_str()) {
-                None => {
-                    remove_feed(&tx, name)?;
-                    removed.push(name.clone());
-                }
-                Some(new_url) if new_url != url => {
-                    // a new URL is a new start: forget validators, redirects, backoff, gone
-                    tx.execute(
-                        "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
-                            moved_to = NULL, gone = 0, next_attempt = NULL, consecutive_failures = 0
-                         WHERE name = ?1",
-                        params![name, new_url],
-                    )?;
-                }
-                Some(_) => {}
-            }
+        let (stored, others, _) = read_lists(&tx, &list.owner)?;
+        let plan = plan_sync(&stored, list, &others);
+        for name in &plan.remove {
+            remove_feed(&tx, name)?;
         }
-        let stored: HashSet<&str> = existing.iter().map(|(name, _)| name.as_str()).collect();
-        for f in feeds.iter().filter(|f| !stored.contains(f.name.as_str())) {
+        for f in &plan.readdress {
+            // a new URL is a new start: forget validators, redirects, backoff, gone
+            tx.execute(
+                "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
+                    moved_to = NULL, gone = 0, next_attempt = NULL, consecutive_failures = 0
+                 WHERE name = ?1",
+                params![f.name, f.url],
+            )?;
+        }
+        for f in &plan.add {
             tx.execute(
                 "INSERT INTO feeds (name, url) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
                 params![f.name, f.url],
             )?;
         }
-        if !removed.is_empty() {
+        for owner in &plan.forget {
+            tx.execute("DELETE FROM feed_lists WHERE owner = ?1", [owner])?;
+        }
+        tx.execute(
+            "INSERT INTO feed_lists (owner, seen, feeds) VALUES (?1, ?2, ?3)
+             ON CONFLICT (owner) DO UPDATE SET seen = max(seen, ?2), feeds = ?3",
+            params![list.owner, ts(list.at), encoded],
+        )?;
+        if !plan.remove.is_empty() {
             touch(&tx, Utc::now())?;
         }
         tx.commit()?;
-        Ok(removed)
+        Ok(plan.into())
+    }
+
+    /// `owner` is still there (see [`super::lists::HEARTBEAT`]).
+    pub fn heartbeat(&self, owner: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE feed_lists SET seen = ?2 WHERE owner = ?1 AND seen < ?2",
+            params![owner, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Every instance's feed list, by owner.
+    pub fn feed_lists(&self) -> Result<Vec<KnownList>, StoreError> {
+        let conn = lock(&self.reader);
+        Ok(read_lists(&conn, "")?.1)
     }
 
     /// The state of one feed.
@@ -280,6 +288,30 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// The stored feeds (name, URL), the lists of instances other than `owner`, and `owner`'s
+/// own list (last heartbeat, encoded feeds) if it has one.
+type Lists = (Vec<(String, String)>, Vec<KnownList>, Option<(i64, String)>);
+
+fn read_lists(c: &Connection, owner: &str) -> Result<Lists, StoreError> {
+    let stored = c
+        .prepare("SELECT name, url FROM feeds")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut others = Vec::new();
+    let mut own = None;
+    let mut stmt = c.prepare("SELECT owner, seen, feeds FROM feed_lists ORDER BY owner")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (name, seen, feeds): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        if name == owner {
+            own = Some((seen, feeds));
+        } else {
+            others.push(KnownList::decode(name, from_ts(seen), &feeds));
+        }
+    }
+    Ok((stored, others, own))
 }
 
 pub(super) fn query_feed_states(

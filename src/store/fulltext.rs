@@ -215,7 +215,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::article::{Article, FeedMeta};
-    use crate::store::{FeedSpec, FeedUpdate, StoryQuery};
+    use crate::store::{FeedList, FeedSpec, FeedUpdate, StoryQuery};
 
     fn teaser(guid: &str, summary: &str) -> Article {
         let link = format!("https://news.example/{guid}.html");
@@ -285,7 +285,9 @@ mod tests {
             name: name.into(),
             url: format!("http://{name}/"),
         };
-        store.sync_feeds(&[spec("a"), spec("b")]).unwrap();
+        store
+            .sync_feeds(&FeedList::lone(&[spec("a"), spec("b")]))
+            .unwrap();
         let u = FeedUpdate {
             at: Utc::now(),
             status: 200,
@@ -339,10 +341,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("n.db")).unwrap();
         store
-            .sync_feeds(&[FeedSpec {
+            .sync_feeds(&FeedList::lone(&[FeedSpec {
                 name: "a".into(),
                 url: "http://a/".into(),
-            }])
+            }]))
             .unwrap();
         poll(&store, &[teaser("one", "A sentence.")]);
         let now = Utc::now();

@@ -5,6 +5,7 @@
 //! mod.rs      open, migrate, the connections, call/write for async callers
 //! error.rs    StoreError
 //! feeds.rs    the feed list and each feed's state, paused hosts
+//! lists.rs    whose feeds are whose: each instance's list, what a sync removes (pure)
 //! batch.rs    group commit: polls queued for the writer, written in one transaction
 //! apply.rs    one poll's plan executed (entries, stories, near-duplicate index, retention)
 //! stories.rs  story queries, counts, the generation the merged feed is rendered at
@@ -32,6 +33,7 @@ mod error;
 mod explain;
 mod feeds;
 mod fulltext;
+pub mod lists;
 pub mod pg;
 mod reads;
 mod rules;
@@ -47,6 +49,7 @@ pub use error::StoreError;
 pub use explain::{Split, StoryCopies, StoryCopy};
 pub use feeds::{FeedSpec, FeedState, FeedUpdate};
 pub use fulltext::{FullTextCandidate, FullTextFields, FullTextResult};
+pub use lists::{FeedList, FeedSync};
 pub use rules::{ApplyMarks, RuleEntry};
 pub use storage::Storage;
 use stories::touch;
@@ -64,6 +67,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/0009_websub.sql")),
     (10, include_str!("migrations/0010_body_once.sql")),
     (11, include_str!("migrations/0011_search_merge.sql")),
+    (12, include_str!("migrations/0012_feed_lists.sql")),
 ];
 
 pub use crate::plan::StoreSettings;
@@ -125,6 +129,37 @@ fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Opens the connection that writes. A new file's first connections switch it to WAL, which
+/// takes an exclusive lock: SQLite answers "database is locked" at once, without waiting,
+/// to a process that opens the file meanwhile (instances started together), so that answer
+/// is tried again, for as long as any statement waits for a lock.
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let start = std::time::Instant::now();
+    let writer = loop {
+        match open_conn(path) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            r => break r.map_err(open_err)?,
+        }
+    };
+    if writer.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
+        return Err(StoreError::OpenReadOnly {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(writer)
+}
+
 /// Brings the schema to the newest version. Several processes may open a new file at the
 /// same moment (three `newswire run` started together): the version is read inside an
 /// IMMEDIATE transaction, which holds SQLite's write lock from its start, so the first
@@ -176,12 +211,7 @@ impl Store {
             // a missing state folder is created; a failure shows up as SQLite's error below
             let _ = std::fs::create_dir_all(dir);
         }
-        let mut writer = open_conn(path).map_err(open_err)?;
-        if writer.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
-            return Err(StoreError::OpenReadOnly {
-                path: path.to_path_buf(),
-            });
-        }
+        let mut writer = open_writer(path)?;
         migrate(&mut writer, path)?;
         let reader = open_conn(path).map_err(open_err)?;
         let generation_reader = open_conn(path).map_err(open_err)?;

@@ -12,10 +12,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use super::lists::KnownList;
 use super::pg::PgStore;
 use super::{
-    ApplyMarks, ApplyStats, FeedSpec, FeedState, FeedUpdate, FullTextCandidate, FullTextResult,
-    RuleEntry, Split, Store, StoreError, StoreSettings, Story, StoryCopies, StoryQuery,
+    ApplyMarks, ApplyStats, FeedList, FeedState, FeedSync, FeedUpdate, FullTextCandidate,
+    FullTextResult, RuleEntry, Split, Store, StoreError, StoreSettings, Story, StoryCopies,
+    StoryQuery,
 };
 use crate::article::{Article, FeedMeta};
 use crate::dedup::Prepared;
@@ -106,9 +108,14 @@ storage! {
     fn release_host_slot(&self, host: &str, slot: usize) -> Result<(), StoreError>;
 
     // feeds and their state
-    /// Makes the stored feed list the config's: adds new feeds, renames moved ones, removes
-    /// the others with their entries. Returns the names removed.
-    fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<Vec<String>, StoreError>;
+    /// Records an instance's feed list and makes the stored feeds follow: adds its new feeds,
+    /// gives moved ones their new URL, removes those no known instance lists, with their
+    /// entries (see [`super::lists`]). Says what it removed and how other lists differ.
+    fn sync_feeds(&self, list: &FeedList) -> Result<FeedSync, StoreError>;
+    /// An instance is still there: its list keeps counting (see [`super::lists::HEARTBEAT`]).
+    fn heartbeat(&self, owner: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Every known instance's feed list.
+    fn feed_lists(&self) -> Result<Vec<KnownList>, StoreError>;
     /// One feed's state.
     fn feed_state(&self, name: &str) -> Result<Option<FeedState>, StoreError>;
     /// Every feed's state.

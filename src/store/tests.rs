@@ -37,7 +37,9 @@ fn open() -> (tempfile::TempDir, Store) {
         max_age: None,
         ..Default::default()
     });
-    store.sync_feeds(&specs(&["a", "b"])).unwrap();
+    store
+        .sync_feeds(&FeedList::lone(&specs(&["a", "b"])))
+        .unwrap();
     (dir, store)
 }
 
@@ -189,15 +191,15 @@ fn same_canonical_url_across_feeds_is_one_story_with_both_sources() {
         Some("the much fuller body")
     );
     // removing one feed keeps the story with the other source
-    s.sync_feeds(&[FeedSpec {
+    s.sync_feeds(&FeedList::lone(&[FeedSpec {
         name: "b".into(),
         url: "http://b/".into(),
-    }])
+    }]))
     .unwrap();
     let stories = all(&s);
     assert_eq!(stories.len(), 1);
     assert_eq!(stories[0].sources.len(), 1);
-    s.sync_feeds(&[]).unwrap();
+    s.sync_feeds(&FeedList::lone(&[])).unwrap();
     assert_eq!(s.counts().unwrap(), (0, 0));
 }
 
@@ -277,7 +279,7 @@ fn host_pauses_gone_and_url_changes() {
     assert!(!s.feed_state("b").unwrap().unwrap().gone);
     s.record_gone("b", at, "HTTP 410 Gone").unwrap();
     // a new URL in the config is a fresh start
-    s.sync_feeds(&[
+    s.sync_feeds(&FeedList::lone(&[
         FeedSpec {
             name: "a".into(),
             url: "http://a/".into(),
@@ -286,7 +288,7 @@ fn host_pauses_gone_and_url_changes() {
             name: "b".into(),
             url: "http://b/new".into(),
         },
-    ])
+    ]))
     .unwrap();
     let b = s.feed_state("b").unwrap().unwrap();
     assert!(!b.gone);
@@ -296,7 +298,9 @@ fn host_pauses_gone_and_url_changes() {
 #[test]
 fn a_failing_poll_in_a_group_commit_loses_only_itself() {
     let (_dir, store) = open();
-    store.sync_feeds(&specs(&["a", "b", "c"])).unwrap();
+    store
+        .sync_feeds(&FeedList::lone(&specs(&["a", "b", "c"])))
+        .unwrap();
     // a write that fails halfway through feed b's poll, after its feed row was updated
     lock(&store.writer)
         .execute_batch(
@@ -386,7 +390,10 @@ fn an_unchanged_feed_list_is_synced_without_a_write_lock() {
     // another connection (a backup, a sqlite3 shell) holds the write lock
     let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
-    assert_eq!(store.sync_feeds(&specs).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.sync_feeds(&FeedList::lone(&specs)).unwrap().removed,
+        Vec::<String>::new()
+    );
     // a change needs the lock
     let more = [
         specs[0].clone(),
@@ -395,10 +402,13 @@ fn an_unchanged_feed_list_is_synced_without_a_write_lock() {
             url: "http://c/".into(),
         },
     ];
-    let e = store.sync_feeds(&more).unwrap_err();
+    let e = store.sync_feeds(&FeedList::lone(&more)).unwrap_err();
     assert!(matches!(e, StoreError::Busy(_)), "{e}");
     other.execute_batch("ROLLBACK").unwrap();
-    assert_eq!(store.sync_feeds(&more).unwrap(), vec!["b".to_string()]);
+    assert_eq!(
+        store.sync_feeds(&FeedList::lone(&more)).unwrap().removed,
+        vec!["b".to_string()]
+    );
 }
 
 #[test]

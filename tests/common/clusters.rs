@@ -301,7 +301,9 @@ pub fn open_store(dir: &std::path::Path) -> newswire::store::Store {
             url: format!("https://{f}.example/rss.xml"),
         })
         .collect();
-    store.sync_feeds(&specs).unwrap();
+    store
+        .sync_feeds(&newswire::store::FeedList::lone(&specs))
+        .unwrap();
     store
 }
 

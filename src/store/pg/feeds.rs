@@ -13,68 +13,94 @@ use tokio_postgres::types::ToSql;
 use super::{PgStore, from_ts, lock, ts};
 use crate::fetch::Validators;
 use crate::health::LastOutcome;
-use crate::store::{FeedSpec, FeedState, FeedUpdate, StoreError};
+use crate::store::lists::{FeedList, FeedSync, KnownList, own_is_current, plan_sync};
+use crate::store::{FeedState, FeedUpdate, StoreError};
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 impl PgStore {
-    /// Makes the feeds table match the config (see the SQLite store's `sync_feeds`).
+    /// Records `list` and makes the feeds table follow (see the SQLite store's `sync_feeds`).
+    /// Syncs are one at a time across the instances ([`lock::LISTS`]): each plans from the
+    /// lists the others committed.
     pub(in crate::store) async fn sync_feeds(
         &self,
-        feeds: &[FeedSpec],
-    ) -> Result<Vec<String>, StoreError> {
+        list: &FeedList,
+    ) -> Result<FeedSync, StoreError> {
         let mut c = self.conn().await?;
+        let encoded = list.encode();
+        let (stored, others, own) = read_lists(&c, &list.owner).await?;
+        let plan = plan_sync(&stored, list, &others);
+        if !plan.writes() && own_is_current(own.as_ref(), &encoded, list.at) {
+            return Ok(plan.into());
+        }
         let tx = c.transaction().await?;
-        let wanted: HashMap<&str, &str> = feeds
-            .iter()
-            .map(|f| (f.name.as_str(), f.url.as_str()))
-            .collect();
-        let existing: Vec<(String, String)> = tx
-            .q("SELECT name, url FROM feeds", &[])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let mut removed = Vec::new();
-        if existing
-            .iter()
-            .any(|(name, _)| !wanted.contains_key(name.as_str()))
-        {
+        tx.x(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&lock::CLASS, &lock::LISTS],
+        )
+        .await?;
+        let (stored, others, _) = read_lists(&tx, &list.owner).await?;
+        let plan = plan_sync(&stored, list, &others);
+        if !plan.remove.is_empty() {
             // removing a feed derives its stories again: one writer at a time, as polls
             super::apply::lock_writers(&tx).await?;
         }
-        for (name, url) in &existing {
-            match wanted.get(name.as_str()) {
-                None => {
-                    remove_feed(&tx, name).await?;
-                    removed.push(name.clone());
-                }
-                Some(new_url) if new_url != url => {
-                    // a new URL is a new start: forget validators, redirects, backoff, gone
-                    tx.x(
-                        "UPDATE feeds SET url = $2, etag = NULL, last_modified = NULL, body_hash = NULL,
-                            moved_to = NULL, gone = false, next_attempt = NULL, consecutive_failures = 0
-                         WHERE name = $1",
-                        &[name, new_url],
-                    )
-                    .await?;
-                }
-                Some(_) => {}
-            }
+        for name in &plan.remove {
+            remove_feed(&tx, name).await?;
         }
-        let stored: HashSet<&str> = existing.iter().map(|(name, _)| name.as_str()).collect();
-        for f in feeds.iter().filter(|f| !stored.contains(f.name.as_str())) {
+        for f in &plan.readdress {
+            // a new URL is a new start: forget validators, redirects, backoff, gone
+            tx.x(
+                "UPDATE feeds SET url = $2, etag = NULL, last_modified = NULL, body_hash = NULL,
+                    moved_to = NULL, gone = false, next_attempt = NULL, consecutive_failures = 0
+                 WHERE name = $1",
+                &[&f.name, &f.url],
+            )
+            .await?;
+        }
+        for f in &plan.add {
             tx.x(
                 "INSERT INTO feeds (name, url) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
                 &[&f.name, &f.url],
             )
             .await?;
         }
-        if !removed.is_empty() {
+        for owner in &plan.forget {
+            tx.x("DELETE FROM feed_lists WHERE owner = $1", &[owner])
+                .await?;
+        }
+        tx.x(
+            "INSERT INTO feed_lists (owner, seen, feeds) VALUES ($1, $2, $3)
+             ON CONFLICT (owner) DO UPDATE SET seen = greatest(feed_lists.seen, $2), feeds = $3",
+            &[&list.owner, &ts(list.at), &encoded],
+        )
+        .await?;
+        if !plan.remove.is_empty() {
             super::stories::touch(&tx, Utc::now()).await?;
         }
         tx.commit().await?;
-        Ok(removed)
+        Ok(plan.into())
+    }
+
+    /// `owner` is still there.
+    pub(in crate::store) async fn heartbeat(
+        &self,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let c = self.conn().await?;
+        c.x(
+            "UPDATE feed_lists SET seen = $2 WHERE owner = $1 AND seen < $2",
+            &[&owner, &ts(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Every instance's feed list, by owner.
+    pub(in crate::store) async fn feed_lists(&self) -> Result<Vec<KnownList>, StoreError> {
+        let c = self.conn().await?;
+        Ok(read_lists(&c, "").await?.1)
     }
 
     /// The state of one feed.
@@ -453,6 +479,36 @@ impl PgStore {
 pub(super) struct HostSession {
     conn: Option<deadpool_postgres::Object>,
     held: HashSet<(String, usize)>,
+}
+
+/// The stored feeds (name, URL), the lists of instances other than `owner`, and `owner`'s
+/// own list (last heartbeat, encoded feeds) if it has one.
+type Lists = (Vec<(String, String)>, Vec<KnownList>, Option<(i64, String)>);
+
+async fn read_lists(c: &impl GenericClient, owner: &str) -> Result<Lists, StoreError> {
+    let stored = c
+        .q("SELECT name, url FROM feeds", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut others = Vec::new();
+    let mut own = None;
+    for r in c
+        .q(
+            "SELECT owner, seen, feeds FROM feed_lists ORDER BY owner",
+            &[],
+        )
+        .await?
+    {
+        let (name, seen, feeds): (String, i64, String) = (r.get(0), r.get(1), r.get(2));
+        if name == owner {
+            own = Some((seen, feeds));
+        } else {
+            others.push(KnownList::decode(name, from_ts(seen), &feeds));
+        }
+    }
+    Ok((stored, others, own))
 }
 
 /// The advisory lock key of `host`'s fetch slot `slot`. Two hosts whose keys collide share

@@ -41,7 +41,10 @@ mod stories;
 mod websub;
 
 /// Schema migrations, numbered as SQLite's are (each store has its own list).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_feed_lists.sql")),
+];
 
 /// Advisory lock keys (`pg_advisory_lock(CLASS, key)`): one class for newswire, so that
 /// other applications on the same database do not collide with its locks.
@@ -54,6 +57,8 @@ pub(crate) mod lock {
     pub const WRITER: i32 = 2;
     /// Held, for its whole session, by the instance that writes output files.
     pub const LEADER: i32 = 3;
+    /// Held by the transaction syncing an instance's feed list (across instances).
+    pub const LISTS: i32 = 4;
     /// The class of per-host fetch slots: `(HOSTS, hash(host) + slot)`.
     pub const HOSTS: i32 = 0x6e78;
 }
@@ -127,7 +132,12 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let instance = format!("{}:{}:{:08x}", hostname(), std::process::id(), rand_u32());
+        let instance = format!(
+            "{}:{}:{:08x}",
+            crate::names::hostname(),
+            std::process::id(),
+            rand_u32()
+        );
         let store = PgStore {
             rt: Some(rt),
             pool,
@@ -282,14 +292,6 @@ impl Drop for PgStore {
             rt.shutdown_background();
         }
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 fn rand_u32() -> u32 {
