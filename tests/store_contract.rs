@@ -924,3 +924,51 @@ fn postgres_instances_find_each_others_copies() {
         assert_eq!(feeds_of(story), ["left", "right"], "story {i}");
     }
 }
+
+/// An instance rewrites a copy in place (the wire corrected its story): the other instance's
+/// index takes in the new text's keys at its next write, so a teaser of the new text joins.
+#[test]
+fn postgres_instances_follow_copies_rewritten_in_place() {
+    let Some(server) = pg::server() else { return };
+    let url = pg::scratch(&server, "nw_reprints");
+    let open = || newswire::store::pg::PgStore::open(&url).unwrap();
+    let (one, two) = (open(), open());
+    let (one, two): (&dyn Storage, &dyn Storage) = (&one, &two);
+    let feeds: Vec<FeedSpec> = ["wire", "desk"].iter().map(|n| spec(n)).collect();
+    one.sync_feeds(&FeedList::lone(&feeds)).unwrap();
+    let now = Utc::now() - Duration::hours(1);
+    let desk = |n: u64, words: &[String], title: &str| {
+        let item = copy(
+            &format!("d-{n}"),
+            &format!("https://desk.example/{n}"),
+            title,
+            &[&words.join(" ")],
+            now,
+        );
+        two.apply_poll("desk", &ok(now), &FeedMeta::default(), &[item])
+            .unwrap()
+    };
+    let wire = |words: &[String]| {
+        let item = copy(
+            "w-1",
+            "https://wire.example/storm",
+            "Storm closes the coast road",
+            &[&words.join(" ")],
+            now,
+        );
+        one.apply_poll("wire", &ok(now), &FeedMeta::default(), &[item])
+            .unwrap()
+    };
+    // `two` has its index, then takes in the wire's first text at its next write
+    desk(1, &made_up_story(501, 60), "Council meets");
+    assert_eq!(wire(&made_up_story(502, 70)).new, 1);
+    desk(2, &made_up_story(503, 60), "Market opens");
+    // the wire rewrites its story: other words under the same guid
+    let rewritten = made_up_story(504, 70);
+    assert_eq!(wire(&rewritten).updated, 1);
+    let stats = desk(3, &rewritten[..25], "Coast road shut by storm");
+    assert_eq!(
+        stats.merged, 1,
+        "two's index has the rewritten copy's keys: {stats:?}"
+    );
+}

@@ -8,8 +8,9 @@
 //! the others committed, and counts itself in `store_meta` (`writes`): an instance that finds
 //! the count moved by more than its own writes knows another wrote in between, reads the
 //! keys of the entries added since it last looked (ids come from one sequence, taken under
-//! the lock, so `id > last_seen` is exactly those), and drops the texts it kept at hand (the
-//! other may have changed them). The story's search text is its `search` column, written
+//! the lock, so `id > last_seen` is exactly those) and of the entries whose text another
+//! rewrote in place (numbered by the `entry_reprints` sequence, `reprint > last_reprint`),
+//! and drops the texts it kept at hand (the other may have changed them). The story's search text is its `search` column, written
 //! with the row.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -42,6 +43,8 @@ pub(super) struct WriterState {
     index: NearIndex,
     /// The highest entry id the index has taken in (indexed, or found to have no keys).
     last_seen: i64,
+    /// The highest in-place rewrite (`entries.reprint`) the index has taken in.
+    last_reprint: i64,
     /// The writers' count (`store_meta.writes`) after this instance's last write; `None`
     /// when it is not known what happened since (a failed write, near-duplicates off).
     writes: Option<i64>,
@@ -106,6 +109,7 @@ impl WriterState {
         }
         self.index = fresh;
         self.last_seen = top;
+        self.last_reprint = max_reprint(tx).await?;
         Ok(())
     }
 
@@ -122,6 +126,19 @@ impl WriterState {
             .await?;
         for row in rows {
             self.index.add_stored(row.get(0), row.get(1));
+        }
+        // entries rewritten in place: their new keys (the old ones only propose candidates
+        // that the comparison then turns down)
+        let rows = tx
+            .q(
+                "SELECT id, print, reprint FROM entries
+                 WHERE reprint > $1 AND print IS NOT NULL AND NOT split ORDER BY reprint",
+                &[&self.last_reprint],
+            )
+            .await?;
+        for row in rows {
+            self.index.add_stored(row.get(0), row.get(1));
+            self.last_reprint = self.last_reprint.max(row.get(2));
         }
         self.index.forget_texts();
         self.last_seen = top;
@@ -154,6 +171,14 @@ pub(super) async fn lock_writers(tx: &impl GenericClient) -> Result<(), StoreErr
 }
 
 /// The highest entry id, at least `floor`.
+/// The number of the last in-place rewrite of an entry's keys (0: none yet).
+async fn max_reprint(tx: &impl GenericClient) -> Result<i64, StoreError> {
+    Ok(tx
+        .q1("SELECT coalesce(max(reprint), 0) FROM entries", &[])
+        .await?
+        .get(0))
+}
+
 async fn max_entry(tx: &impl GenericClient, floor: i64) -> Result<i64, StoreError> {
     Ok(tx
         .q1(
@@ -472,7 +497,8 @@ async fn execute<'b, C: GenericClient>(
                 rekey_entry(ctx.tx, entry, &p.article.key.as_stored(), &p.article).await?;
             }
             let placed = place(ctx, p, &story_key, dates.published).await?;
-            update_entry(ctx.tx, p, entry, &placed, &dates, updates).await?;
+            let reprint = update_entry(ctx.tx, p, entry, &placed, &dates, updates).await?;
+            ctx.state.last_reprint = ctx.state.last_reprint.max(reprint);
             // its new keys and text, so that copies arriving later find what it says now
             if let Some((text, keys)) = placed.text {
                 ctx.state.add(entry, keys, text);
@@ -502,7 +528,8 @@ async fn execute<'b, C: GenericClient>(
     Ok(())
 }
 
-/// Writes a changed article over its stored entry.
+/// Writes a changed article over its stored entry; returns the rewrite's number (see
+/// `entries.reprint`).
 async fn update_entry(
     tx: &impl GenericClient,
     p: &Prepared,
@@ -510,40 +537,42 @@ async fn update_entry(
     placed: &Placed<'_>,
     dates: &Dates,
     updates: (i64, u32),
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let a = &p.article;
-    tx.x(
-        "UPDATE entries SET story_id = $2, title = $3, link = $4, canonical_url = $5,
+    let row = tx
+        .q1(
+            "UPDATE entries SET story_id = $2, title = $3, link = $4, canonical_url = $5,
             authors = $6, published = $7, published_given = $8, updated = $9, summary = $10,
             content = $11, categories = $12, image = $13, language = $14, content_hash = $15,
             updates_day = $16, updates_count = $17, image_credit = $18, joined = $19,
-            print = $20
-         WHERE id = $1",
-        &[
-            &entry,
-            &placed.story,
-            &a.title,
-            &a.link,
-            &a.canonical_url,
-            &to_json(&a.authors),
-            &ts(dates.published),
-            &dates.published_given,
-            &ts(dates.updated),
-            &a.summary,
-            &a.content,
-            &to_json(&a.categories),
-            &a.image,
-            &a.language,
-            &p.text.hash,
-            &updates.0,
-            &i64::from(updates.1),
-            &a.image_credit,
-            &joined_json(&placed.joined),
-            &placed.print,
-        ],
-    )
-    .await?;
-    Ok(())
+            print = $20, reprint = nextval('entry_reprints')
+         WHERE id = $1
+         RETURNING reprint",
+            &[
+                &entry,
+                &placed.story,
+                &a.title,
+                &a.link,
+                &a.canonical_url,
+                &to_json(&a.authors),
+                &ts(dates.published),
+                &dates.published_given,
+                &ts(dates.updated),
+                &a.summary,
+                &a.content,
+                &to_json(&a.categories),
+                &a.image,
+                &a.language,
+                &p.text.hash,
+                &updates.0,
+                &i64::from(updates.1),
+                &a.image_credit,
+                &joined_json(&placed.joined),
+                &placed.print,
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
 }
 
 /// Inserts a new article as an entry of `ctx.feed`; returns its id.
@@ -887,11 +916,15 @@ async fn rejudge(
         for other in row.merged(&text, &ctx.carried, &found, settings) {
             merge_stories(&mut ctx, other, row.story).await?;
         }
-        tx.x(
-            "UPDATE entries SET print = $2 WHERE id = $1",
-            &[&entry, &neardup::keys_to_bytes(&keys)],
-        )
-        .await?;
+        let reprint: i64 = tx
+            .q1(
+                "UPDATE entries SET print = $2, reprint = nextval('entry_reprints') WHERE id = $1
+                 RETURNING reprint",
+                &[&entry, &neardup::keys_to_bytes(&keys)],
+            )
+            .await?
+            .get(0);
+        ctx.state.last_reprint = ctx.state.last_reprint.max(reprint);
         ctx.state.add(entry, &keys, text);
     }
     refresh_touched(tx, &ctx.touched).await
