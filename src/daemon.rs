@@ -342,6 +342,11 @@ impl Daemon {
             warn!(old = %old.database, new = %new.database, "`database` changed: restart newswire to apply it");
             new.database = old.database.clone();
         }
+        if new.instance != old.instance {
+            // the list recorded under the old name would stand for a week beside the new one
+            warn!(old = %old.instance, new = %new.instance, "`instance` changed: restart newswire to apply it (the list recorded under the old name is forgotten after a week)");
+            new.instance = old.instance.clone();
+        }
         let list = new.feed_list();
         let synced = match self
             .poller
