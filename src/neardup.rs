@@ -388,14 +388,19 @@ pub fn keys_from_bytes(b: &[u8]) -> Option<Vec<u32>> {
 #[derive(Debug, Default)]
 pub struct KeyIndex {
     /// By the key's top 16 bits (empty until the first copy is added): the key's low 16
-    /// bits and the copy as `low << 32 | copy`, sorted, so by key and then by copy (ids
-    /// grow: the newest copies of a key come last); a pair once.
-    shards: Vec<Vec<u64>>,
+    /// bits and the copy's two halves, `[low, copy >> 16, copy & 0xFFFF]` (6 bytes a pair,
+    /// where a `u64` would be 8), sorted, so by key and then by copy (ids grow: the newest
+    /// copies of a key come last); a pair once.
+    shards: Vec<Vec<Pair>>,
     /// Copies indexed.
     copies: usize,
 }
 
 const SHARD_BITS: u32 = 16;
+
+/// A key's low 16 bits and a copy's high and low 16 bits: arrays compare element by element,
+/// so pairs sort by key, then by copy.
+type Pair = [u16; 3];
 
 impl KeyIndex {
     /// Adds a copy under each of its keys. Ids beyond 32 bits are not indexed (they are not
@@ -412,7 +417,7 @@ impl KeyIndex {
         }
         for &key in keys {
             let shard = &mut self.shards[(key >> SHARD_BITS) as usize];
-            let pair = (u64::from(key & 0xFFFF) << 32) | u64::from(copy);
+            let pair: Pair = [key as u16, (copy >> 16) as u16, copy as u16];
             if let Err(at) = shard.binary_search(&pair) {
                 if shard.len() == shard.capacity() {
                     // by a quarter, not double: the lists are many and small
@@ -430,10 +435,12 @@ impl KeyIndex {
             .shards
             .get((key >> SHARD_BITS) as usize)
             .map_or(&[][..], Vec::as_slice);
-        let low = u64::from(key & 0xFFFF);
-        let from = shard.partition_point(|p| p >> 32 < low);
-        let to = from + shard[from..].partition_point(|p| p >> 32 == low);
-        shard[from..to].iter().map(|p| *p as u32)
+        let low = key as u16;
+        let from = shard.partition_point(|p| p[0] < low);
+        let to = from + shard[from..].partition_point(|p| p[0] == low);
+        shard[from..to]
+            .iter()
+            .map(|p| (u32::from(p[1]) << 16) | u32::from(p[2]))
     }
 
     /// Copies sharing with `keys` a key not in `lead`, or at least [`LEAD_MATCHES`] keys
