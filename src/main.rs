@@ -152,6 +152,15 @@ enum Command {
         #[arg(long, value_name = "DATABASE")]
         to: String,
     },
+    /// Show the instances (configs) whose feed lists the database holds, and how their
+    /// lists differ from this config's. A feed is removed only when no instance heard of in
+    /// the last week lists it.
+    Instances {
+        /// Forget this instance's list now (a machine taken out of service): the feeds only
+        /// it listed are removed at the next start, reload or poll of an instance.
+        #[arg(long, value_name = "NAME")]
+        forget: Option<String>,
+    },
     /// Take a feed's copy out of a story it was wrongly merged into, for good.
     Split {
         /// The story's id.
@@ -310,6 +319,7 @@ async fn async_main() -> ExitCode {
         Command::Story { id, json } => story(path, id, json).await,
         Command::Split { story, feed } => split(path, story, feed).await,
         Command::Migrate { to } => migrate(path, to).await,
+        Command::Instances { forget } => instances(path, forget).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -936,6 +946,51 @@ async fn extract(
         println!("{}", found.html);
     } else {
         print!("{}", found.text);
+    }
+    Ok(())
+}
+
+async fn instances(path: PathBuf, forget: Option<String>) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
+    let store = open_store(&path).await?;
+    if let Some(name) = forget {
+        let owner = name.clone();
+        if !store.write(move |s| s.forget_feed_list(&owner)).await? {
+            anyhow::bail!("no instance is called \"{name}\" (`newswire instances` lists them)");
+        }
+        println!(
+            "forgot {name}: the feeds only it listed are removed at the next start, reload or poll of an instance"
+        );
+    }
+    let lists = store.call(|s| s.feed_lists()).await?;
+    let differences =
+        newswire::store::lists::plan_sync(&[], &config.feed_list(), &lists).differences;
+    println!(
+        "{:<50} {:<20} {:>6}  NOTE",
+        "INSTANCE", "LAST SEEN (UTC)", "FEEDS"
+    );
+    for l in &lists {
+        let note = if l.owner == config.instance {
+            "this config".to_string()
+        } else if Utc::now() - l.seen >= newswire::store::lists::FORGET_AFTER {
+            "not heard of for a week: forgotten at the next sync".to_string()
+        } else {
+            match differences.iter().find(|d| d.owner == l.owner) {
+                None => "same list".to_string(),
+                Some(d) => format!(
+                    "{} only there, {} only here, {} at another URL",
+                    d.only_there.len(),
+                    d.only_here.len(),
+                    d.other_url.len()
+                ),
+            }
+        };
+        println!(
+            "{:<50} {:<20} {:>6}  {note}",
+            l.owner,
+            l.seen.format("%Y-%m-%d %H:%M"),
+            l.feeds.len()
+        );
     }
     Ok(())
 }

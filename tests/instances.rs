@@ -160,7 +160,7 @@ async fn instances_with_different_feed_lists_keep_each_others_feeds() {
             .replace("listen", "instance = \"west-1\"\nlisten"),
     )
     .unwrap();
-    poll(west).await;
+    poll(west.clone()).await;
     let conn = rusqlite::Connection::open(dir.path().join("shared.db")).unwrap();
     let owners: Vec<String> = conn
         .prepare("SELECT owner FROM feed_lists ORDER BY owner")
@@ -171,4 +171,54 @@ async fn instances_with_different_feed_lists_keep_each_others_feeds() {
         .unwrap();
     assert_eq!(owners.len(), 3, "{owners:?}");
     assert!(owners.contains(&"west-1".to_string()), "{owners:?}");
+
+    // east takes a again, then is taken out of service: forgotten at once, its feed goes
+    // at the next poll of an instance that does not list it
+    let east = write("east.toml", &["a", "b"]);
+    poll(east.clone()).await;
+    let east_name = owners
+        .iter()
+        .find(|o| o.ends_with("east.toml"))
+        .unwrap()
+        .clone();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&west)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, shown) = run(&["instances"]);
+    assert_eq!(code, Some(0), "{shown}");
+    let line = |name: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {shown}"))
+            .to_string()
+    };
+    assert!(line("west-1").ends_with("this config"), "{shown}");
+    assert!(
+        line(&east_name).ends_with("1 only there, 1 only here, 0 at another URL"),
+        "{shown}"
+    );
+    let (code, said) = run(&["instances", "--forget", "nobody"]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("no instance is called \"nobody\""), "{said}");
+    let (code, said) = run(&["instances", "--forget", &east_name]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(!said.contains(&format!("\n{east_name} ")), "{said}");
+    assert_eq!(
+        stored()[0],
+        ("a".into(), 1),
+        "forgetting removes nothing by itself"
+    );
+    poll(west).await;
+    assert_eq!(stored(), [("b".into(), 1), ("c".into(), 1)]);
 }

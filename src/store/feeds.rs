@@ -155,6 +155,12 @@ impl Store {
         Ok(read_lists(&conn, "")?.1)
     }
 
+    /// Forgets `owner`'s feed list; false when there is none.
+    pub fn forget_feed_list(&self, owner: &str) -> Result<bool, StoreError> {
+        let conn = lock(&self.writer);
+        Ok(conn.execute("DELETE FROM feed_lists WHERE owner = ?1", [owner])? > 0)
+    }
+
     /// The state of one feed.
     pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>, StoreError> {
         let conn = lock(&self.reader);

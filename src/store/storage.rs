@@ -116,6 +116,9 @@ storage! {
     fn heartbeat(&self, owner: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Every known instance's feed list.
     fn feed_lists(&self) -> Result<Vec<KnownList>, StoreError>;
+    /// Forgets an instance's feed list at once (a machine taken out of service): the feeds
+    /// only it listed go at the next sync. False when no list has that name.
+    fn forget_feed_list(&self, owner: &str) -> Result<bool, StoreError>;
     /// One feed's state.
     fn feed_state(&self, name: &str) -> Result<Option<FeedState>, StoreError>;
     /// Every feed's state.

@@ -103,6 +103,14 @@ impl PgStore {
         Ok(read_lists(&c, "").await?.1)
     }
 
+    /// Forgets `owner`'s feed list; false when there is none.
+    pub(in crate::store) async fn forget_feed_list(&self, owner: &str) -> Result<bool, StoreError> {
+        let c = self.conn().await?;
+        Ok(c.x("DELETE FROM feed_lists WHERE owner = $1", &[&owner])
+            .await?
+            > 0)
+    }
+
     /// The state of one feed.
     pub(in crate::store) async fn feed_state(
         &self,
