@@ -952,7 +952,7 @@ async fn extract(
 
 async fn instances(path: PathBuf, forget: Option<String>) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
-    let store = open_store(&path).await?;
+    let store = newswire::store::Db::open_async(&config.database).await?;
     if let Some(name) = forget {
         let owner = name.clone();
         if !store.write(move |s| s.forget_feed_list(&owner)).await? {
@@ -963,8 +963,7 @@ async fn instances(path: PathBuf, forget: Option<String>) -> anyhow::Result<()> 
         );
     }
     let lists = store.call(|s| s.feed_lists()).await?;
-    let differences =
-        newswire::store::lists::plan_sync(&[], &config.feed_list(), &lists).differences;
+    let differences = newswire::store::lists::differences(&config.feed_list(), &lists);
     println!(
         "{:<50} {:<20} {:>6}  NOTE",
         "INSTANCE", "LAST SEEN (UTC)", "FEEDS"
@@ -972,7 +971,7 @@ async fn instances(path: PathBuf, forget: Option<String>) -> anyhow::Result<()> 
     for l in &lists {
         let note = if l.owner == config.instance {
             "this config".to_string()
-        } else if Utc::now() - l.seen >= newswire::store::lists::FORGET_AFTER {
+        } else if newswire::store::lists::forgotten(l.seen, Utc::now()) {
             "not heard of for a week: forgotten at the next sync".to_string()
         } else {
             match differences.iter().find(|d| d.owner == l.owner) {

@@ -799,7 +799,7 @@ fn instances(
             })
         })
         .collect();
-    let differences = crate::store::lists::plan_sync(&[], &mine, lists).differences;
+    let differences = crate::store::lists::differences(&mine, lists);
     (shown, differences)
 }
 

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::fetch::Validators;
 use crate::health::LastOutcome;
 
-use super::lists::{FeedList, FeedSync, KnownList, own_is_current, plan_sync};
+use super::lists::{FeedList, FeedSync, Known, KnownList, own_is_current, plan_sync};
 use super::{Store, StoreError, from_ts, lock, refresh_story, touch, ts};
 
 /// A feed as the config names it.
@@ -94,7 +94,7 @@ impl Store {
     pub fn sync_feeds(&self, list: &FeedList) -> Result<FeedSync, StoreError> {
         let mut conn = lock(&self.writer);
         let encoded = list.encode();
-        let (stored, others, own) = read_lists(&conn, &list.owner)?;
+        let (stored, (others, own)) = read_lists(&conn, &list.owner)?;
         let plan = plan_sync(&stored, list, &others);
         if !plan.writes() && own_is_current(own.as_ref(), &encoded, list.at) {
             // the feed list as stored: no write, so no write lock (a backup may hold it)
@@ -104,7 +104,7 @@ impl Store {
         // it. A deferred transaction that read first would get SQLITE_BUSY at once, without
         // waiting, had another process written meanwhile (instances starting together).
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let (stored, others, _) = read_lists(&tx, &list.owner)?;
+        let (stored, (others, _)) = read_lists(&tx, &list.owner)?;
         let plan = plan_sync(&stored, list, &others);
         for name in &plan.remove {
             remove_feed(&tx, name)?;
@@ -152,7 +152,7 @@ impl Store {
     /// Every instance's feed list, by owner.
     pub fn feed_lists(&self) -> Result<Vec<KnownList>, StoreError> {
         let conn = lock(&self.reader);
-        Ok(read_lists(&conn, "")?.1)
+        Ok(read_known(&conn, "")?.0)
     }
 
     /// Forgets `owner`'s feed list; false when there is none.
@@ -297,14 +297,17 @@ impl Store {
 }
 
 /// The stored feeds (name, URL), the lists of instances other than `owner`, and `owner`'s
-/// own list (last heartbeat, encoded feeds) if it has one.
-type Lists = (Vec<(String, String)>, Vec<KnownList>, Option<(i64, String)>);
-
-fn read_lists(c: &Connection, owner: &str) -> Result<Lists, StoreError> {
+/// own (see [`Known`]).
+fn read_lists(c: &Connection, owner: &str) -> Result<(Vec<(String, String)>, Known), StoreError> {
     let stored = c
         .prepare("SELECT name, url FROM feeds")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    Ok((stored, read_known(c, owner)?))
+}
+
+/// The lists of instances other than `owner`, and `owner`'s own.
+fn read_known(c: &Connection, owner: &str) -> Result<Known, StoreError> {
     let mut others = Vec::new();
     let mut own = None;
     let mut stmt = c.prepare("SELECT owner, seen, feeds FROM feed_lists ORDER BY owner")?;
@@ -317,7 +320,7 @@ fn read_lists(c: &Connection, owner: &str) -> Result<Lists, StoreError> {
             others.push(KnownList::decode(name, from_ts(seen), &feeds));
         }
     }
-    Ok((stored, others, own))
+    Ok((others, own))
 }
 
 pub(super) fn query_feed_states(

@@ -92,6 +92,10 @@ impl KnownList {
     }
 }
 
+/// What a store reads of the lists: those of the instances other than the one syncing, and
+/// the syncing one's own as stored (its last heartbeat in unix seconds, its encoded feeds).
+pub type Known = (Vec<KnownList>, Option<(i64, String)>);
+
 /// How another known instance's list differs from the one being synced.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Difference {
@@ -132,46 +136,39 @@ impl SyncPlan {
     }
 }
 
-/// What syncing `mine` does, given the `stored` feeds (name, URL) and the lists of the
-/// `others` (any list of `mine.owner` among them is ignored: `mine` replaces it).
-pub fn plan_sync(stored: &[(String, String)], mine: &FeedList, others: &[KnownList]) -> SyncPlan {
-    let wanted: HashMap<&str, &str> = mine
-        .feeds
+/// Whether a list last heard of at `seen` no longer counts at `now` ([`FORGET_AFTER`]).
+pub fn forgotten(seen: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now.signed_duration_since(seen) >= FORGET_AFTER
+}
+
+/// `mine`'s feeds by name: their URLs.
+fn wanted(mine: &FeedList) -> HashMap<&str, &str> {
+    mine.feeds
         .iter()
         .map(|f| (f.name.as_str(), f.url.as_str()))
-        .collect();
-    let (known, forget): (Vec<&KnownList>, Vec<&KnownList>) = others
+        .collect()
+}
+
+/// The lists of `others` that still count beside `mine`, and those forgotten (any list of
+/// `mine.owner` is neither: `mine` replaces it).
+fn counted<'a>(
+    mine: &FeedList,
+    others: &'a [KnownList],
+) -> (Vec<&'a KnownList>, Vec<&'a KnownList>) {
+    others
         .iter()
         .filter(|l| l.owner != mine.owner)
-        .partition(|l| mine.at.signed_duration_since(l.seen) < FORGET_AFTER);
-    let elsewhere: BTreeSet<&str> = known
-        .iter()
-        .flat_map(|l| l.feeds.keys().map(String::as_str))
-        .collect();
-    let stored_names: HashMap<&str, &str> = stored
-        .iter()
-        .map(|(n, u)| (n.as_str(), u.as_str()))
-        .collect();
-    let mut plan = SyncPlan {
-        forget: forget.iter().map(|l| l.owner.clone()).collect(),
-        ..SyncPlan::default()
-    };
-    for f in &mine.feeds {
-        match stored_names.get(f.name.as_str()) {
-            None => plan.add.push(f.clone()),
-            Some(url) if *url != f.url => plan.readdress.push(f.clone()),
-            Some(_) => {}
-        }
-    }
-    plan.remove = stored
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| !wanted.contains_key(n) && !elsewhere.contains(n))
-        .map(str::to_string)
-        .collect();
-    plan.remove.sort();
-    plan.forget.sort();
-    plan.differences = known
+        .partition(|l| !forgotten(l.seen, mine.at))
+}
+
+/// How each list of `others` that still counts differs from `mine` (those that differ, by
+/// owner).
+pub fn differences(mine: &FeedList, others: &[KnownList]) -> Vec<Difference> {
+    differing(&wanted(mine), &counted(mine, others).0)
+}
+
+fn differing(wanted: &HashMap<&str, &str>, known: &[&KnownList]) -> Vec<Difference> {
+    let mut found: Vec<Difference> = known
         .iter()
         .map(|l| Difference {
             owner: l.owner.clone(),
@@ -197,7 +194,43 @@ pub fn plan_sync(stored: &[(String, String)], mine: &FeedList, others: &[KnownLi
         })
         .filter(|d| !(d.only_here.is_empty() && d.only_there.is_empty() && d.other_url.is_empty()))
         .collect();
-    plan.differences.sort_by(|a, b| a.owner.cmp(&b.owner));
+    found.sort_by(|a, b| a.owner.cmp(&b.owner));
+    found
+}
+
+/// What syncing `mine` does, given the `stored` feeds (name, URL) and the lists of the
+/// `others` (any list of `mine.owner` among them is ignored: `mine` replaces it).
+pub fn plan_sync(stored: &[(String, String)], mine: &FeedList, others: &[KnownList]) -> SyncPlan {
+    let wanted = wanted(mine);
+    let (known, forget) = counted(mine, others);
+    let elsewhere: BTreeSet<&str> = known
+        .iter()
+        .flat_map(|l| l.feeds.keys().map(String::as_str))
+        .collect();
+    let stored_names: HashMap<&str, &str> = stored
+        .iter()
+        .map(|(n, u)| (n.as_str(), u.as_str()))
+        .collect();
+    let mut plan = SyncPlan {
+        forget: forget.iter().map(|l| l.owner.clone()).collect(),
+        differences: differing(&wanted, &known),
+        ..SyncPlan::default()
+    };
+    for f in &mine.feeds {
+        match stored_names.get(f.name.as_str()) {
+            None => plan.add.push(f.clone()),
+            Some(url) if *url != f.url => plan.readdress.push(f.clone()),
+            Some(_) => {}
+        }
+    }
+    plan.remove = stored
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !wanted.contains_key(n) && !elsewhere.contains(n))
+        .map(str::to_string)
+        .collect();
+    plan.remove.sort();
+    plan.forget.sort();
     plan
 }
 
@@ -346,6 +379,23 @@ mod tests {
         );
         assert!(!plan.writes());
         assert_eq!(plan, SyncPlan::default());
+    }
+
+    #[test]
+    fn differences_alone_are_the_plans_and_skip_forgotten_lists() {
+        let mine = list("a", &["x", "y"], now());
+        let others = [
+            known("b", &["x"], now()),
+            known("c", &["z"], now() - FORGET_AFTER),
+        ];
+        let found = differences(&mine, &others);
+        assert_eq!(
+            found,
+            plan_sync(&stored(&["x", "y"]), &mine, &others).differences
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].only_here, ["y"]);
+        assert!(forgotten(others[1].seen, now()) && !forgotten(others[0].seen, now()));
     }
 
     #[test]

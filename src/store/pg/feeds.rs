@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 use super::{PgStore, from_ts, lock, ts};
 use crate::fetch::Validators;
 use crate::health::LastOutcome;
-use crate::store::lists::{FeedList, FeedSync, KnownList, own_is_current, plan_sync};
+use crate::store::lists::{FeedList, FeedSync, Known, KnownList, own_is_current, plan_sync};
 use crate::store::{FeedState, FeedUpdate, StoreError};
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -28,7 +28,7 @@ impl PgStore {
     ) -> Result<FeedSync, StoreError> {
         let mut c = self.conn().await?;
         let encoded = list.encode();
-        let (stored, others, own) = read_lists(&c, &list.owner).await?;
+        let (stored, (others, own)) = read_lists(&c, &list.owner).await?;
         let plan = plan_sync(&stored, list, &others);
         if !plan.writes() && own_is_current(own.as_ref(), &encoded, list.at) {
             return Ok(plan.into());
@@ -39,7 +39,7 @@ impl PgStore {
             &[&lock::CLASS, &lock::LISTS],
         )
         .await?;
-        let (stored, others, _) = read_lists(&tx, &list.owner).await?;
+        let (stored, (others, _)) = read_lists(&tx, &list.owner).await?;
         let plan = plan_sync(&stored, list, &others);
         if !plan.remove.is_empty() {
             // removing a feed derives its stories again: one writer at a time, as polls
@@ -100,7 +100,7 @@ impl PgStore {
     /// Every instance's feed list, by owner.
     pub(in crate::store) async fn feed_lists(&self) -> Result<Vec<KnownList>, StoreError> {
         let c = self.conn().await?;
-        Ok(read_lists(&c, "").await?.1)
+        Ok(read_known(&c, "").await?.0)
     }
 
     /// Forgets `owner`'s feed list; false when there is none.
@@ -490,16 +490,22 @@ pub(super) struct HostSession {
 }
 
 /// The stored feeds (name, URL), the lists of instances other than `owner`, and `owner`'s
-/// own list (last heartbeat, encoded feeds) if it has one.
-type Lists = (Vec<(String, String)>, Vec<KnownList>, Option<(i64, String)>);
-
-async fn read_lists(c: &impl GenericClient, owner: &str) -> Result<Lists, StoreError> {
+/// own (see [`Known`]).
+async fn read_lists(
+    c: &impl GenericClient,
+    owner: &str,
+) -> Result<(Vec<(String, String)>, Known), StoreError> {
     let stored = c
         .q("SELECT name, url FROM feeds", &[])
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    Ok((stored, read_known(c, owner).await?))
+}
+
+/// The lists of instances other than `owner`, and `owner`'s own.
+async fn read_known(c: &impl GenericClient, owner: &str) -> Result<Known, StoreError> {
     let mut others = Vec::new();
     let mut own = None;
     for r in c
@@ -516,7 +522,7 @@ async fn read_lists(c: &impl GenericClient, owner: &str) -> Result<Lists, StoreE
             others.push(KnownList::decode(name, from_ts(seen), &feeds));
         }
     }
-    Ok((stored, others, own))
+    Ok((others, own))
 }
 
 /// The advisory lock key of `host`'s fetch slot `slot`. Two hosts whose keys collide share
