@@ -88,6 +88,19 @@ async fn a_store_goes_to_postgres_and_back_whole() {
         assert_eq!(format!("{x:?}"), format!("{y:?}"), "{search:?}");
     }
 
+    // the SQLite copy stores long bodies packed, each with its length, as a poll does
+    let back_db = rusqlite::Connection::open(&back).unwrap();
+    let (packed, unmeasured): (i64, i64) = back_db
+        .query_row(
+            "SELECT count(*) FILTER (WHERE typeof(content) = 'blob'),
+                    count(*) FILTER (WHERE content IS NOT NULL AND content_len IS NULL)
+             FROM entries",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(packed > 0 && unmeasured == 0, "{packed} {unmeasured}");
+
     // into a database that holds data already: refused, nothing written
     let again = migrate(&env.config_path, &pg);
     assert!(!again.status.success());

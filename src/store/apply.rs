@@ -17,6 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::packed::{Packed, body};
 use super::{ApplyStats, PendingPoll, StoreError, from_json, from_ts, to_json, touch, ts};
 use crate::article::Article;
 use crate::dedup::{self, CopyFields, Prepared, StoryRow};
@@ -437,7 +438,7 @@ fn update_entry(
             published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
             categories = ?12, image = ?13, language = ?14, content_hash = ?15,
             updates_day = ?16, updates_count = ?17, image_credit = ?18, joined = ?19,
-            print = ?20
+            print = ?20, content_len = ?21
          WHERE id = ?1")?.execute(
         params![
             entry,
@@ -450,7 +451,7 @@ fn update_entry(
             dates.published_given,
             ts(dates.updated),
             a.summary,
-            a.content,
+            Packed(a.content.as_deref()),
             to_json(&a.categories),
             a.image,
             a.language,
@@ -459,7 +460,8 @@ fn update_entry(
             updates.1,
             a.image_credit,
             joined_json(&placed.joined),
-            placed.print
+            placed.print,
+            a.content.as_ref().map(|c| c.len() as i64)
         ],
     )?;
     Ok(())
@@ -475,8 +477,8 @@ fn insert_entry(
     let a = &p.article;
     ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
             published, published_given, updated, summary, content, categories, image, language,
-            first_seen, content_hash, image_credit, joined, print)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)")?.execute(
+            first_seen, content_hash, image_credit, joined, print, content_len)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)")?.execute(
         params![
             ctx.feed,
             a.key.as_stored(),
@@ -490,7 +492,7 @@ fn insert_entry(
             dates.published_given,
             ts(dates.updated),
             a.summary,
-            a.content,
+            Packed(a.content.as_deref()),
             to_json(&a.categories),
             a.image,
             a.language,
@@ -498,7 +500,8 @@ fn insert_entry(
             p.text.hash,
             a.image_credit,
             joined_json(&placed.joined),
-            placed.print
+            placed.print,
+            a.content.as_ref().map(|c| c.len() as i64)
         ],
     )?;
     Ok(ctx.tx.last_insert_rowid())
@@ -621,7 +624,7 @@ pub(super) fn rejudge(
                     split: r.get(3)?,
                     published: r.get(4)?,
                     title: r.get(5)?,
-                    content: r.get(6)?,
+                    content: body(r, 6)?,
                     summary: r.get(7)?,
                 })
             },
@@ -748,7 +751,7 @@ fn candidates(ctx: &Ctx, text: &Text, keys: &[u32]) -> Result<Vec<Candidate>, St
                     published: r.get(2)?,
                     split: r.get(3)?,
                     title: r.get(4)?,
-                    content: r.get(5)?,
+                    content: body(r, 5)?,
                     summary: r.get(6)?,
                 })
             })
@@ -977,7 +980,7 @@ impl SearchBody {
 fn load_copies(tx: &Connection, story: i64) -> Result<Vec<CopyFields>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, title, link, canonical_url, authors, published, updated,
-                coalesce(octet_length(content), 0), summary IS NOT NULL, categories, image,
+                coalesce(content_len, octet_length(content), 0), summary IS NOT NULL, categories, image,
                 image_credit, language, first_seen
          FROM entries WHERE story_id = ?1",
     )?;
@@ -1060,7 +1063,7 @@ fn write_story_row(tx: &Connection, story: i64, s: &StoryRow) -> Result<(), Stor
 fn stored_body_text(tx: &Connection, entry: i64, content: bool) -> Result<String, StoreError> {
     let (c, s): (Option<String>, Option<String>) = tx
         .prepare_cached("SELECT content, summary FROM entries WHERE id = ?1")?
-        .query_row([entry], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([entry], |r| Ok((body(r, 0)?, r.get(1)?)))
         .optional()?
         .unwrap_or_default();
     Ok(dedup::body_words(

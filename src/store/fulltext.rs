@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::packed::{Packed, body};
 use super::{Store, StoreError, apply, from_ts, lock, touch, ts};
 
 /// An entry of a full-text feed, as the queue decides on it.
@@ -86,7 +87,7 @@ impl Store {
                 entry_id: r.get(0)?,
                 link: r.get(1)?,
                 summary: r.get(2)?,
-                content: r.get(3)?,
+                content: body(r, 3)?,
                 content_hash: r.get(4)?,
                 attempts: r.get(5)?,
             })
@@ -130,9 +131,15 @@ impl Store {
         let changed = if let Some(a) = &r.article {
             tx.execute(
                 "UPDATE entries SET content = ?2, summary = coalesce(summary, ?3),
-                    image = coalesce(image, ?4)
+                    image = coalesce(image, ?4), content_len = ?5
                  WHERE id = ?1",
-                params![r.entry_id, a.content, a.summary, a.image],
+                params![
+                    r.entry_id,
+                    Packed(Some(&a.content)),
+                    a.summary,
+                    a.image,
+                    a.content.len() as i64
+                ],
             )?;
             // its new text may show it to be another copy's story
             let settings = self.settings();

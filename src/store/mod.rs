@@ -34,6 +34,7 @@ mod explain;
 mod feeds;
 mod fulltext;
 pub mod lists;
+mod packed;
 pub mod pg;
 mod reads;
 mod rules;
@@ -68,6 +69,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("migrations/0010_body_once.sql")),
     (11, include_str!("migrations/0011_search_merge.sql")),
     (12, include_str!("migrations/0012_feed_lists.sql")),
+    (13, include_str!("migrations/0013_packed_bodies.sql")),
 ];
 
 pub use crate::plan::StoreSettings;

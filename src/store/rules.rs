@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter};
 
+use super::packed::body;
 use super::reads::{self, Dialect, FairPages, Sql};
 use super::{Store, StoreError, Story, StoryQuery, from_json, from_ts, lock, touch, ts};
 use crate::article::{Article, ArticleKey};
@@ -168,7 +169,7 @@ impl Store {
                     published: Some(from_ts(r.get(8)?)),
                     updated: Some(from_ts(r.get(9)?)),
                     summary: r.get(10)?,
-                    content: r.get(11)?,
+                    content: body(r, 11)?,
                     categories: from_json(&r.get::<_, String>(12)?),
                     image: r.get(13)?,
                     language: r.get(14)?,

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::dedup::StoryFields;
 
+use super::packed::body;
 use super::reads::{self, Dialect, Sql};
 use super::{Store, StoreError, from_json, from_ts, lock, rules, ts};
 
@@ -93,7 +94,7 @@ impl Store {
                         published: from_ts(r.get(4)?),
                         updated: from_ts(r.get(5)?),
                         summary: r.get(6)?,
-                        content: r.get(7)?,
+                        content: body(r, 7)?,
                         authors: from_json(&r.get::<_, String>(8)?),
                         categories: from_json(&r.get::<_, String>(9)?),
                         image: r.get(10)?,

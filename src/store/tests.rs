@@ -485,3 +485,73 @@ fn near_duplicates_are_found_across_a_restart() {
     assert_eq!((stats.new, stats.merged), (0, 1), "{stats:?}");
     assert_eq!(all(&store).len(), 1);
 }
+
+#[test]
+fn bodies_are_stored_packed_and_the_fullest_copy_is_chosen_by_its_text() {
+    let (dir, s) = open();
+    // the fuller copy repeats itself, so it packs smaller than the shorter one
+    let fuller = "<p>The council voted on the budget.</p>".repeat(40);
+    let shorter: String = (0..60)
+        .map(|i| format!("<p>Item {i}: {}</p>", i * 7919 % 1009))
+        .collect();
+    assert!(fuller.len() > shorter.len());
+    apply(
+        &s,
+        "a",
+        &[article(
+            Some("a1"),
+            "https://e.com/1?utm_source=a",
+            "T",
+            &shorter,
+        )],
+    );
+    apply(
+        &s,
+        "b",
+        &[article(Some("b1"), "https://e.com/1", "T", &fuller)],
+    );
+    let stories = all(&s);
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].fields.content.as_deref(), Some(fuller.as_str()));
+    drop(s);
+    let db = Connection::open(dir.path().join("db/newswire.db")).unwrap();
+    let stored: Vec<(String, i64, i64)> = db
+        .prepare(
+            "SELECT typeof(content), octet_length(content), content_len FROM entries ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored[0].0, "blob");
+    assert_eq!(stored[1].0, "blob");
+    assert!(stored[1].1 < stored[0].1, "{stored:?}");
+    assert_eq!(stored[0].2, shorter.len() as i64);
+    assert_eq!(stored[1].2, fuller.len() as i64);
+    // a row written before bodies were packed (text, no content_len) reads as it did, and
+    // its length still counts: made the fuller copy, its story takes it
+    let older = format!("{fuller}<p>And one more paragraph.</p>");
+    db.execute(
+        "UPDATE entries SET content = ?1, content_len = NULL WHERE feed = 'a'",
+        [&older],
+    )
+    .unwrap();
+    drop(db);
+    let s = Store::open(&dir.path().join("db/newswire.db")).unwrap();
+    s.configure(StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    let a = s.rule_entries(None, Some("a")).unwrap();
+    assert_eq!(a[0].article.content.as_deref(), Some(older.as_str()));
+    // the story is derived again when a copy joins it
+    apply(
+        &s,
+        "b",
+        &[article(Some("b2"), "https://e.com/1", "T", "<p>x</p>")],
+    );
+    let stories = all(&s);
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0].fields.content.as_deref(), Some(older.as_str()));
+}

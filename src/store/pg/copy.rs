@@ -14,6 +14,7 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use tokio_postgres::types::{IsNull, ToSql, Type};
 
 use super::PgStore;
+use crate::store::packed::{body, stored_body};
 use crate::store::{Store, StoreError};
 
 /// The tables copied, in an order their references allow, with the columns both stores
@@ -162,6 +163,11 @@ impl std::fmt::Display for Copied {
     }
 }
 
+/// Whether `column` of `table` is a body SQLite stores packed (see `store/packed.rs`).
+fn is_body(table: &str, column: &str) -> bool {
+    table == "entries" && column == "content"
+}
+
 /// One value on its way between the stores.
 #[derive(Debug, Clone)]
 enum Cell {
@@ -274,7 +280,14 @@ impl PgStore {
                 while let Some(r) = rows.next().map_err(sqlite_err)? {
                     out.push(
                         (0..columns.len())
-                            .map(|i| r.get_ref(i).map(Cell::from))
+                            .map(|i| {
+                                if is_body(table, columns[i]) {
+                                    // packed at rest in SQLite, text in PostgreSQL
+                                    Ok(body(r, i)?.map_or(Cell::Null, Cell::Text))
+                                } else {
+                                    r.get_ref(i).map(Cell::from)
+                                }
+                            })
                             .collect::<Result<_, _>>()
                             .map_err(sqlite_err)?,
                     );
@@ -348,18 +361,30 @@ impl PgStore {
         for (table, columns) in TABLES {
             let sql = format!("SELECT {} FROM {table}", columns.join(", "));
             let rows = self.block(self.fetch(&sql))?;
-            let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            // a body is packed on its way into SQLite, with its length beside it
+            let body_at = columns.iter().position(|c| is_body(table, c));
+            let mut names = columns.to_vec();
+            names.extend(body_at.map(|_| "content_len"));
+            let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
             let mut stmt = tx
                 .prepare(&format!(
                     "INSERT INTO {table} ({}) VALUES ({})",
-                    columns.join(", "),
+                    names.join(", "),
                     placeholders.join(", ")
                 ))
                 .map_err(sqlite_err)?;
             for r in &rows {
-                let values: Vec<SqlValue> = (0..columns.len())
+                let mut values: Vec<SqlValue> = (0..columns.len())
                     .map(|i| SqlValue::from(pg_cell(r, i)))
                     .collect();
+                if let Some(i) = body_at {
+                    let (stored, len) = match std::mem::replace(&mut values[i], SqlValue::Null) {
+                        SqlValue::Text(text) => stored_body(text),
+                        other => (other, SqlValue::Null),
+                    };
+                    values[i] = stored;
+                    values.push(len);
+                }
                 stmt.execute(rusqlite::params_from_iter(values))
                     .map_err(sqlite_err)?;
             }
