@@ -95,6 +95,36 @@ fn migrations_apply_once_and_reopen() {
 }
 
 #[test]
+fn a_new_file_has_8_kib_pages_and_an_older_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |path: &std::path::Path| -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let new = dir.path().join("new.db");
+    drop(Store::open(&new).unwrap());
+    assert_eq!(page_size(&new), 8192);
+    // a file made with SQLite's default pages (as every store before) opens and is kept so
+    let old = dir.path().join("old.db");
+    Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap();
+    let s = Store::open(&old).unwrap();
+    s.sync_feeds(&FeedList::lone(&specs(&["a"]))).unwrap();
+    apply(
+        &s,
+        "a",
+        &[article(Some("g"), "https://e.com/1", "T", "body")],
+    );
+    assert_eq!(all(&s).len(), 1);
+    drop(s);
+    assert_eq!(page_size(&old), 4096);
+}
+
+#[test]
 fn same_entry_twice_is_stored_once_and_changes_update_in_place() {
     let (_d, s) = open();
     let a = article(Some("g1"), "https://e.com/1", "Title", "body");
