@@ -49,15 +49,30 @@ pub(crate) fn forbidden_in_xml(c: char) -> bool {
     matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// `s` without the characters [`forbidden_in_xml`], found by a scan of its bytes: they are
+/// C0 controls (one byte each, never part of a longer character) and U+FFFE and U+FFFF
+/// (`EF BF BE` and `EF BF BF`). Most text has none, and is borrowed back as it was.
+pub(crate) fn without_forbidden_in_xml(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    let any = b
+        .iter()
+        .any(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+        || (b.contains(&0xEF) && b.windows(3).any(|w| matches!(w, [0xEF, 0xBF, 0xBE | 0xBF])));
+    if any {
+        Cow::Owned(s.chars().filter(|c| !forbidden_in_xml(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// The decoded text without the characters XML forbids, and without its declaration.
 /// Forbidden characters are never meaningful in a feed, and NULs do harm: a document that
 /// still starts with `\0<\0?` after decoding (UTF-16 that was not recognised) made feed-rs
 /// sniff UTF-16 itself and panic ("set_encoding() called after prefix buffer was drained").
 fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
-    let text = if text.contains(forbidden_in_xml) {
-        Cow::Owned(text.chars().filter(|c| !forbidden_in_xml(*c)).collect())
-    } else {
-        text
+    let text = match without_forbidden_in_xml(&text) {
+        Cow::Owned(clean) => Cow::Owned(clean),
+        Cow::Borrowed(_) => text,
     };
     let t = text.trim_start();
     if let Some((end, _)) = xml_declaration(t.as_bytes()) {
@@ -833,6 +848,30 @@ pub fn parse_feed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_xml_forbids_are_found_by_their_bytes_as_by_their_chars() {
+        // every C0 control, U+FFFE and U+FFFF go; their neighbours in UTF-8 stay
+        let mut all: Vec<char> = ('\0'..='\u{7f}').collect();
+        all.extend([
+            '\u{85}',
+            '\u{a0}',
+            '\u{efbf}',
+            '\u{fffd}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{10000}',
+            '\u{10ffff}',
+        ]);
+        for c in all {
+            for text in [format!("{c}"), format!("ab{c}cd"), format!("é{c}{c}€")] {
+                let by_chars: String = text.chars().filter(|c| !forbidden_in_xml(*c)).collect();
+                let got = without_forbidden_in_xml(&text);
+                assert_eq!(got, by_chars, "{c:?}");
+                assert_eq!(matches!(got, Cow::Borrowed(_)), by_chars == text, "{c:?}");
+            }
+        }
+    }
 
     #[test]
     fn declared_encoding_wins_over_header() {

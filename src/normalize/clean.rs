@@ -246,34 +246,145 @@ pub fn strip_html_tags(text: &str) -> String {
     out
 }
 
-/// Sanitized HTML without the empty lists and paragraphs removed links leave behind.
+/// The elements [`drop_empty_wrappers`] drops when empty.
+const WRAPPERS: [&str; 6] = ["li", "ul", "ol", "p", "div", "span"];
+
+/// Sanitized HTML without the empty lists and paragraphs removed links leave behind: an
+/// element of [`WRAPPERS`] written without attributes (`<p>`) that holds only whitespace,
+/// or only such elements, goes with that whitespace. One pass: each such opening tag is
+/// remembered where it was written, and its closing tag takes the element back out when
+/// nothing but whitespace was written since.
 pub fn drop_empty_wrappers(html: &str) -> String {
-    let mut s = html.to_string();
-    loop {
-        let mut changed = false;
-        for t in ["li", "ul", "ol", "p", "div", "span"] {
-            let (open, close) = (format!("<{t}>"), format!("</{t}>"));
-            let mut from = 0;
-            while let Some(i) = s[from..].find(&open).map(|i| i + from) {
-                let after = &s[i + open.len()..];
-                let ws = after.len() - after.trim_start().len();
-                if after[ws..].starts_with(&close) {
-                    s.replace_range(i..i + open.len() + ws + close.len(), "");
-                    changed = true;
-                } else {
-                    from = i + open.len();
-                }
+    let mut out = String::with_capacity(html.len());
+    // (wrapper, where its opening tag starts in `out`, where it ends)
+    let mut open: Vec<(&str, usize, usize)> = Vec::new();
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        rest = &rest[lt..];
+        let closing = rest.as_bytes().get(1) == Some(&b'/');
+        let name_at = if closing { 2 } else { 1 };
+        let wrapper = WRAPPERS.iter().find(|t| {
+            rest.len() > name_at + t.len()
+                && rest[name_at..].starts_with(**t)
+                && rest.as_bytes()[name_at + t.len()] == b'>'
+        });
+        let Some(&t) = wrapper else {
+            out.push('<');
+            rest = &rest[1..];
+            continue;
+        };
+        let tag_len = name_at + t.len() + 1;
+        if !closing {
+            open.push((t, out.len(), out.len() + tag_len));
+            out.push_str(&rest[..tag_len]);
+        } else if let Some(&(_, start, end)) = open.last().filter(|(o, ..)| *o == t) {
+            open.pop();
+            if out[end..].trim_start().is_empty() {
+                out.truncate(start);
+            } else {
+                out.push_str(&rest[..tag_len]);
             }
+        } else {
+            out.push_str(&rest[..tag_len]);
         }
-        if !changed {
-            return s;
-        }
+        rest = &rest[tag_len..];
     }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `drop_empty_wrappers` did before it was one pass (a search a wrapper, again
+    /// until nothing changed): the reference its output is compared with.
+    fn drop_empty_wrappers_by_search(html: &str) -> String {
+        let mut s = html.to_string();
+        loop {
+            let mut changed = false;
+            for t in WRAPPERS {
+                let (open, close) = (format!("<{t}>"), format!("</{t}>"));
+                let mut from = 0;
+                while let Some(i) = s[from..].find(&open).map(|i| i + from) {
+                    let after = &s[i + open.len()..];
+                    let ws = after.len() - after.trim_start().len();
+                    if after[ws..].starts_with(&close) {
+                        s.replace_range(i..i + open.len() + ws + close.len(), "");
+                        changed = true;
+                    } else {
+                        from = i + open.len();
+                    }
+                }
+            }
+            if !changed {
+                return s;
+            }
+        }
+    }
+
+    #[test]
+    fn empty_wrappers_go_in_one_pass_as_they_went_by_search() {
+        for html in [
+            "<p></p>",
+            "<p> \n </p><p>kept</p>",
+            "<ul> <li></li>\n<li> </li> </ul><p>End</p>",
+            "<div><p><span></span></p> </div>",
+            "<p><br></p><p><b></b></p>",
+            "<p class=\"x\"></p><p></p>",
+            "<li>one</li><li></li>",
+            "a < b <p>x</p> <span>&lt;p&gt;</span>",
+            "<div><ul><li></li></ul><p>kept</p></div>",
+            "<pre></pre><p></p",
+            "</p><p>",
+            "",
+        ] {
+            assert_eq!(
+                drop_empty_wrappers(html),
+                drop_empty_wrappers_by_search(html),
+                "{html:?}"
+            );
+        }
+        // and on well-formed trees of wrappers, whitespace and words, made at random
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        fn tree(next: &mut dyn FnMut(u64) -> u64, depth: u32, out: &mut String) {
+            for _ in 0..next(4) {
+                match next(6) {
+                    0 => out.push(' '),
+                    1 => out.push_str("\n "),
+                    2 if depth > 0 => out.push_str("word"),
+                    3 => out.push_str("<br>"),
+                    _ if depth < 5 => {
+                        // a wrapper, bare or (one in seven) with an attribute
+                        let i = next(WRAPPERS.len() as u64 + 1) as usize;
+                        let (t, attr) = WRAPPERS
+                            .get(i)
+                            .map_or(("div", " class=\"x\""), |t| (*t, ""));
+                        out.push_str(&format!("<{t}{attr}>"));
+                        tree(next, depth + 1, out);
+                        out.push_str(&format!("</{t}>"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for _ in 0..2000 {
+            let mut html = String::new();
+            tree(&mut next, 0, &mut html);
+            assert_eq!(
+                drop_empty_wrappers(&html),
+                drop_empty_wrappers_by_search(&html),
+                "{html:?}"
+            );
+        }
+    }
 
     #[test]
     fn pixels_flares_and_share_lists_go() {

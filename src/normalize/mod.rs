@@ -1,5 +1,6 @@
 //! feed-rs `Feed` -> `Vec<Article>`; pure, no I/O.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -10,7 +11,7 @@ use url::Url;
 
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::{self, ArticleText, Prepared};
-use crate::parse::{EntryHints, ParsedFeed, forbidden_in_xml};
+use crate::parse::{EntryHints, ParsedFeed, without_forbidden_in_xml};
 
 mod clean;
 mod text;
@@ -220,18 +221,6 @@ fn clean_text(s: &str) -> String {
     out
 }
 
-/// Characters XML 1.0 forbids even as references (C0 controls other than tab, line feed and
-/// carriage return; U+FFFE and U+FFFF): one of them in a body makes the whole Atom or RSS
-/// document unreadable to a conforming parser.
-fn strip_xml_forbidden(s: &str) -> std::borrow::Cow<'_, str> {
-    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
-    if s.contains(forbidden) {
-        std::borrow::Cow::Owned(s.chars().filter(|&c| !forbidden(c)).collect())
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
 /// Plain text of an HTML fragment: tags dropped (script and style with their content),
 /// entities decoded, whitespace collapsed.
 pub fn html_to_text(html: &str) -> String {
@@ -336,7 +325,7 @@ fn text_of(t: &Text) -> String {
 /// check their scheme (`<q cite="javascript:...">` passes), and no browser shows them.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     // on the result: character references (`&#x1B;`) turn into them as the HTML is parsed
-    strip_xml_forbidden(&sanitize_parsed(html, base)).into_owned()
+    without_forbidden_in_xml(&sanitize_parsed(html, base)).into_owned()
 }
 
 fn sanitize_parsed(html: &str, base: &Url) -> String {
@@ -352,7 +341,7 @@ fn sanitize_parsed(html: &str, base: &Url) -> String {
             .clean(&clean::strip_clutter(html))
             .to_string()
     });
-    clean::drop_empty_wrappers(strip_xml_forbidden(&cleaned).trim())
+    clean::drop_empty_wrappers(without_forbidden_in_xml(&cleaned).trim())
         .trim()
         .to_string()
 }
@@ -408,10 +397,9 @@ fn too_deep(html: &str) -> bool {
 /// references such as `&#1;` to them, and one in a title made the merged Atom and RSS feeds
 /// unreadable (not well-formed) for every subscriber.
 fn xml_safe(s: String) -> String {
-    if s.contains(forbidden_in_xml) {
-        s.chars().filter(|c| !forbidden_in_xml(*c)).collect()
-    } else {
-        s
+    match without_forbidden_in_xml(&s) {
+        Cow::Owned(clean) => clean,
+        Cow::Borrowed(_) => s,
     }
 }
 
@@ -1197,7 +1185,7 @@ mod tests {
         assert_eq!(a.authors, ["Ann Lee"]);
         for text in [a.summary.as_deref(), a.content.as_deref()] {
             let text = text.unwrap();
-            assert!(!text.contains(forbidden_in_xml), "{text:?}");
+            assert!(!text.contains(crate::parse::forbidden_in_xml), "{text:?}");
             assert!(text.contains("with NUL"), "{text:?}");
         }
         // tab, newline and carriage return are allowed
