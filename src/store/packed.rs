@@ -20,8 +20,9 @@ const LEAST: usize = 200;
 /// (the N=1000 farm's database: 141.7 MB either way) and took more of the writer's time.
 const LEVEL: i32 = 1;
 
-/// The most a stored frame may unpack to: bodies are far smaller (a feed's whole document is
-/// capped well below this), so a larger claim is a damaged value, not a body.
+/// The most a stored frame may unpack to, so that a damaged frame cannot ask for an
+/// allocation of any size: a longer body (only with `fetch.max_size` raised past it) is
+/// stored as text.
 const MOST: usize = 64 << 20;
 
 /// A body as written: `None` is NULL.
@@ -39,9 +40,10 @@ impl ToSql for Packed<'_> {
     }
 }
 
-/// `text` as a zstd frame, if it is long enough and the frame at least a tenth smaller.
+/// `text` as a zstd frame, if it is long enough (and not longer than [`MOST`]) and the
+/// frame at least a tenth smaller.
 fn pack(text: &str) -> Option<Vec<u8>> {
-    if text.len() < LEAST {
+    if text.len() < LEAST || text.len() > MOST {
         return None;
     }
     thread_local! {
@@ -136,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn short_and_missing_bodies_stay_as_they_are() {
+    fn short_huge_and_missing_bodies_stay_as_they_are() {
         assert_eq!(
             round_trip(Some("<p>Short.</p>")),
             ("text".into(), Some("<p>Short.</p>".into()))
@@ -146,6 +148,10 @@ mod tests {
         let long = "ab".repeat(LEAST);
         assert_eq!(round_trip(Some(&long[..LEAST - 1])).0, "text");
         assert_eq!(round_trip(Some(&long[..LEAST])).0, "blob");
+        // beyond what a frame may claim to unpack to, a body stays text, and reads back
+        let huge = "<p>x</p>".repeat(MOST / 8 + 1);
+        assert_eq!(pack(&huge), None);
+        assert!(pack(&huge[..MOST]).is_some());
     }
 
     #[test]
