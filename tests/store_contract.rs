@@ -389,23 +389,18 @@ fn instances_keep_each_others_feeds(s: &dyn Storage) {
         s.feed_state("a").unwrap().unwrap().article_count,
         entries_of_a
     );
-    let owners: Vec<String> = s
-        .feed_lists()
-        .unwrap()
-        .into_iter()
-        .map(|l| l.owner)
-        .collect();
-    assert_eq!(owners, ["east", "west"]);
+    let owners = || -> Vec<String> {
+        s.feed_lists()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.owner)
+            .collect()
+    };
+    assert_eq!(owners(), ["east", "west"]);
     // a machine taken out of service is forgotten at once
     assert!(s.forget_feed_list("west").unwrap());
     assert!(!s.forget_feed_list("west").unwrap());
-    let owners: Vec<String> = s
-        .feed_lists()
-        .unwrap()
-        .into_iter()
-        .map(|l| l.owner)
-        .collect();
-    assert_eq!(owners, ["east"]);
+    assert_eq!(owners(), ["east"]);
 }
 
 /// The write path: near-duplicates of other feeds, updated copies, retention, full text, and

@@ -434,6 +434,7 @@ fn update_entry(
     updates: (i64, u32),
 ) -> Result<(), StoreError> {
     let a = &p.article;
+    let body = Packed(a.content.as_deref());
     ctx.tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
             published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
             categories = ?12, image = ?13, language = ?14, content_hash = ?15,
@@ -451,7 +452,7 @@ fn update_entry(
             dates.published_given,
             ts(dates.updated),
             a.summary,
-            Packed(a.content.as_deref()),
+            body,
             to_json(&a.categories),
             a.image,
             a.language,
@@ -461,7 +462,7 @@ fn update_entry(
             a.image_credit,
             joined_json(&placed.joined),
             placed.print,
-            a.content.as_ref().map(|c| c.len() as i64)
+            body.text_len()
         ],
     )?;
     Ok(())
@@ -475,6 +476,7 @@ fn insert_entry(
     dates: &Dates,
 ) -> Result<i64, StoreError> {
     let a = &p.article;
+    let body = Packed(a.content.as_deref());
     ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
             published, published_given, updated, summary, content, categories, image, language,
             first_seen, content_hash, image_credit, joined, print, content_len)
@@ -492,7 +494,7 @@ fn insert_entry(
             dates.published_given,
             ts(dates.updated),
             a.summary,
-            Packed(a.content.as_deref()),
+            body,
             to_json(&a.categories),
             a.image,
             a.language,
@@ -501,7 +503,7 @@ fn insert_entry(
             a.image_credit,
             joined_json(&placed.joined),
             placed.print,
-            a.content.as_ref().map(|c| c.len() as i64)
+            body.text_len()
         ],
     )?;
     Ok(ctx.tx.last_insert_rowid())

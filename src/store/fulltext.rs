@@ -129,17 +129,12 @@ impl Store {
             ],
         )?;
         let changed = if let Some(a) = &r.article {
+            let body = Packed(Some(&a.content));
             tx.execute(
                 "UPDATE entries SET content = ?2, summary = coalesce(summary, ?3),
                     image = coalesce(image, ?4), content_len = ?5
                  WHERE id = ?1",
-                params![
-                    r.entry_id,
-                    Packed(Some(&a.content)),
-                    a.summary,
-                    a.image,
-                    a.content.len() as i64
-                ],
+                params![r.entry_id, body, a.summary, a.image, body.text_len()],
             )?;
             // its new text may show it to be another copy's story
             let settings = self.settings();

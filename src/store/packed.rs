@@ -28,6 +28,13 @@ const MOST: usize = 64 << 20;
 /// A body as written: `None` is NULL.
 pub(super) struct Packed<'a>(pub(super) Option<&'a str>);
 
+impl Packed<'_> {
+    /// The text's length in bytes, what `content_len` records beside it.
+    pub(super) fn text_len(&self) -> Option<i64> {
+        self.0.map(|t| t.len() as i64)
+    }
+}
+
 impl ToSql for Packed<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self.0 {
