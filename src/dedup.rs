@@ -107,13 +107,43 @@ fn canonical(url: &Url, keep_fragment: bool) -> Option<String> {
 
 /// Hex SHA-256 of the parts, each terminated so that ("ab","c") != ("a","bc").
 pub fn hash_parts(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
+    let mut h = Parts::default();
     for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
+        h.part(p);
     }
-    let digest = h.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    h.hex()
+}
+
+/// [`hash_parts`] fed a part at a time, and a part a piece at a time: no part is put
+/// together in a string of its own first.
+#[derive(Default)]
+struct Parts(Sha256);
+
+impl Parts {
+    fn part(&mut self, p: &str) {
+        self.joined(std::iter::once(p), "");
+    }
+
+    /// One part: the pieces joined by `sep`.
+    fn joined<'a>(&mut self, pieces: impl IntoIterator<Item = &'a str>, sep: &str) {
+        for (i, piece) in pieces.into_iter().enumerate() {
+            if i > 0 {
+                self.0.update(sep.as_bytes());
+            }
+            self.0.update(piece.as_bytes());
+        }
+        self.0.update([0u8]);
+    }
+
+    fn hex(self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        self.0
+            .finalize()
+            .iter()
+            .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+            .map(char::from)
+            .collect()
+    }
 }
 
 /// An entry's identity within its feed, in the fixed order guid -> canonical link -> text hash.
@@ -135,19 +165,20 @@ pub fn identity(
 /// The words of sanitized HTML: tags dropped, entities decoded, whitespace collapsed. The
 /// HTML comes from the sanitizer, so a plain scan is enough.
 pub fn text_of_html(html: &str) -> String {
+    // what is outside `<...>`, a space for each tag (an unclosed one runs to the end);
+    // `<` and `>` are ASCII, so every cut is at a character's boundary
     let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            rest = "";
+            break;
+        };
+        out.push(' ');
+        rest = &rest[open + close + 1..];
     }
+    out.push_str(rest);
     let decoded = html_escape::decode_html_entities(&out);
     let mut text = String::with_capacity(decoded.len());
     for word in decoded.split_whitespace() {
@@ -167,17 +198,16 @@ pub fn content_hash(a: &Article) -> String {
 
 /// [`content_hash`], with the text of the content already taken.
 fn hash_with_text(a: &Article, content_text: &str) -> String {
-    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    hash_parts(&[
-        &words(&a.title),
-        a.link.as_deref().unwrap_or(""),
-        &words(a.summary.as_deref().unwrap_or("")),
-        content_text,
-        &a.authors.join("\u{1f}"),
-        &a.categories.join("\u{1f}"),
-        a.image.as_deref().unwrap_or(""),
-        a.image_credit.as_deref().unwrap_or(""),
-    ])
+    let mut h = Parts::default();
+    h.joined(a.title.split_whitespace(), " ");
+    h.part(a.link.as_deref().unwrap_or(""));
+    h.joined(a.summary.as_deref().unwrap_or("").split_whitespace(), " ");
+    h.part(content_text);
+    h.joined(a.authors.iter().map(String::as_str), "\u{1f}");
+    h.joined(a.categories.iter().map(String::as_str), "\u{1f}");
+    h.part(a.image.as_deref().unwrap_or(""));
+    h.part(a.image_credit.as_deref().unwrap_or(""));
+    h.hex()
 }
 
 /// Everything the store derives from an article's text, computed once per article in the
@@ -506,6 +536,127 @@ mod tests {
         assert_ne!(
             identity(None, None, "ab", "c"),
             identity(None, None, "a", "bc")
+        );
+    }
+
+    /// Random strings of pieces that matter to markup, entities and whitespace.
+    fn random_strings(count: usize, pieces: &[&str]) -> Vec<String> {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        (0..count)
+            .map(|_| {
+                let len = next(40);
+                (0..len).map(|_| pieces[next(pieces.len())]).collect()
+            })
+            .collect()
+    }
+
+    const MARKUP: &[&str] = &[
+        "<",
+        ">",
+        "<p>",
+        "</p>",
+        "<a href=\"x>y\">",
+        "&amp;",
+        "&lt;",
+        "&#x3c;",
+        "&nbsp;",
+        "&",
+        "word",
+        "Wörd",
+        "東京",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u{a0}",
+        "\u{3000}",
+        "x",
+        "<br/>",
+        "<!-- c -->",
+    ];
+
+    #[test]
+    fn text_of_html_reads_as_before() {
+        // as it was written before it went by `find`: a char at a time
+        fn before(html: &str) -> String {
+            let mut out = String::new();
+            let mut in_tag = false;
+            for c in html.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => {
+                        in_tag = false;
+                        out.push(' ');
+                    }
+                    _ if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            let decoded = html_escape::decode_html_entities(&out);
+            decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+        for html in random_strings(5000, MARKUP) {
+            assert_eq!(text_of_html(&html), before(&html), "{html:?}");
+        }
+    }
+
+    #[test]
+    fn content_hashes_are_as_before() {
+        // stored hashes are compared with new ones: a change would make every entry "updated"
+        fn before(a: &Article, content_text: &str) -> String {
+            let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let parts = [
+                words(&a.title),
+                a.link.clone().unwrap_or_default(),
+                words(a.summary.as_deref().unwrap_or("")),
+                content_text.to_string(),
+                a.authors.join("\u{1f}"),
+                a.categories.join("\u{1f}"),
+                a.image.clone().unwrap_or_default(),
+                a.image_credit.clone().unwrap_or_default(),
+            ];
+            let mut h = Sha256::new();
+            for p in &parts {
+                h.update(p.as_bytes());
+                h.update([0u8]);
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        }
+        let texts = random_strings(600, MARKUP);
+        for (i, chunk) in texts.chunks(6).enumerate() {
+            let some = |j: usize| (i % (j + 2) != 0).then(|| chunk[j].clone());
+            let a = Article {
+                title: chunk[0].clone(),
+                link: some(1),
+                summary: some(2),
+                content: some(3),
+                authors: chunk[4]
+                    .split('<')
+                    .map(str::to_string)
+                    .take(i % 3)
+                    .collect(),
+                categories: chunk[5]
+                    .split('&')
+                    .map(str::to_string)
+                    .take(i % 4)
+                    .collect(),
+                image: some(4),
+                image_credit: some(5),
+                ..entry("", 0, "", &[]).article
+            };
+            let text = text_of_html(a.content.as_deref().unwrap_or(""));
+            assert_eq!(content_hash(&a), before(&a, &text), "{a:?}");
+        }
+        // each part ends in a zero byte: sha256sum of "a\0\0"
+        assert_eq!(
+            hash_parts(&["a", ""]),
+            "ea6fde9e840d240a4f5df3d85b5ad6183060057bd18dff9c453ba4061117f83b"
         );
     }
 
