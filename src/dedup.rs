@@ -541,19 +541,8 @@ mod tests {
 
     /// Random strings of pieces that matter to markup, entities and whitespace.
     fn random_strings(count: usize, pieces: &[&str]) -> Vec<String> {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
-        (0..count)
-            .map(|_| {
-                let len = next(40);
-                (0..len).map(|_| pieces[next(pieces.len())]).collect()
-            })
-            .collect()
+        let mut rng = crate::testing::Rng::new(0x9e37_79b9_7f4a_7c15);
+        (0..count).map(|_| rng.string_of(pieces, 40)).collect()
     }
 
     const MARKUP: &[&str] = &[

@@ -57,4 +57,6 @@ pub mod push;
 pub mod rules;
 pub mod search;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod websub;

@@ -275,45 +275,58 @@ pub struct Text {
 
 /// The text of a copy, from its plain-text headline and body.
 pub fn text(title: &str, body_text: &str) -> Text {
-    // the headline's words, then the body's: shingles of both run across the seam
     // room for the text and its separators (a word of five letters or more in the main)
     let bytes = title.len() + body_text.len();
     let mut words = Words {
         text: String::with_capacity(bytes + bytes / 4),
         ends: Vec::with_capacity(bytes / 5),
     };
+    // the headline's words, then the body's: shingles of both run across the seam
     words.push_all(title);
     let in_title = words.len();
     words.push_all(body_text);
     let n = words.len();
-    let starts = |from: usize| from..n.saturating_sub(2).max(from);
-    let body: Vec<u32> = words.shingles(starts(in_title));
-    let lead_shingles = (n - in_title).min(LEAD_WORDS).saturating_sub(2);
-    let mut lead = sorted(
-        body[..lead_shingles]
-            .iter()
-            .copied()
-            .filter(|s| u64::from(*s) % LEAD_SAMPLE == 0)
-            .collect(),
-    );
-    lead.truncate(LEAD_KEYS);
-    let body = sorted(body);
-    // the shingles that start in the headline, merged into the body's (both sorted)
-    let all = union(
-        &body,
-        &sorted(words.shingles(0..in_title.min(n.saturating_sub(2)))),
-    );
-    let title: BTreeSet<String> = (0..in_title).map(|i| words.get(i).to_string()).collect();
-    Text {
-        significant: title
-            .iter()
-            .filter(|w| !STOPWORDS.contains(&w.as_str()))
-            .count(),
-        title,
-        words: n,
-        body,
-        all,
-        lead,
+    Text::of_shingles(
+        (0..in_title).map(|i| words.get(i).to_string()).collect(),
+        n,
+        words.shingles(in_title..n.saturating_sub(2).max(in_title)),
+        words.shingles(0..in_title.min(n.saturating_sub(2))),
+    )
+}
+
+impl Text {
+    /// A copy's text from its headline's words, its count of words, and the shingles that
+    /// start in its body (in order) and in its headline.
+    fn of_shingles(
+        title: BTreeSet<String>,
+        words: usize,
+        body: Vec<u32>,
+        in_title: Vec<u32>,
+    ) -> Text {
+        // the shingles of the lead's words: a body of w words has w - 2
+        let lead_shingles = body.len().min(LEAD_WORDS - 2);
+        let mut lead = sorted(
+            body[..lead_shingles]
+                .iter()
+                .copied()
+                .filter(|s| u64::from(*s) % LEAD_SAMPLE == 0)
+                .collect(),
+        );
+        lead.truncate(LEAD_KEYS);
+        let body = sorted(body);
+        // the shingles that start in the headline, merged into the body's (both sorted)
+        let all = union(&body, &sorted(in_title));
+        Text {
+            significant: title
+                .iter()
+                .filter(|w| !STOPWORDS.contains(&w.as_str()))
+                .count(),
+            title,
+            words,
+            body,
+            all,
+            lead,
+        }
     }
 }
 
@@ -845,29 +858,17 @@ mod tests {
         let body: Vec<u32> = (in_title..n.saturating_sub(2).max(in_title))
             .map(shingle)
             .collect();
-        let lead_shingles = (n - in_title).min(LEAD_WORDS).saturating_sub(2);
-        let mut lead = sorted(
-            body[..lead_shingles]
-                .iter()
-                .copied()
-                .filter(|s| u64::from(*s) % LEAD_SAMPLE == 0)
-                .collect(),
+        let in_title_shingles: Vec<u32> =
+            (0..in_title).filter(|i| i + 2 < n).map(shingle).collect();
+        let t = Text::of_shingles(
+            words[..in_title].iter().cloned().collect(),
+            n,
+            body.clone(),
+            in_title_shingles.clone(),
         );
-        lead.truncate(LEAD_KEYS);
-        let mut all = body.clone();
-        all.extend((0..in_title).filter(|i| i + 2 < n).map(shingle));
-        let title: BTreeSet<String> = words[..in_title].iter().cloned().collect();
-        Text {
-            significant: title
-                .iter()
-                .filter(|w| !STOPWORDS.contains(&w.as_str()))
-                .count(),
-            title,
-            words: n,
-            body: sorted(body),
-            all: sorted(all),
-            lead,
-        }
+        // the headline's shingles merged in are the set of all of them, as sorting them was
+        assert_eq!(t.all, sorted([body, in_title_shingles].concat()));
+        t
     }
 
     #[test]
@@ -882,15 +883,10 @@ mod tests {
             }
             mins
         }
-        let mut x: u32 = 0x1234_5678;
+        let mut rng = crate::testing::Rng::new(0x1234_5678);
         for len in [0, 1, 2, 3, 5, 17, 250, 1000] {
             let set: Vec<u32> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x
-                })
+                .map(|_| rng.next() as u32)
                 .chain([0, u32::MAX])
                 .collect();
             assert_eq!(minhash(&set), before(&set));
@@ -937,18 +933,9 @@ mod tests {
             "_",
             "٣",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Rng::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..3000 {
-            let (t, b) = (next(12), next(150));
-            let mut piece =
-                |len: usize| -> String { (0..len).map(|_| PIECES[next(PIECES.len())]).collect() };
-            let (title, body) = (piece(t), piece(b));
+            let (title, body) = (rng.string_of(PIECES, 12), rng.string_of(PIECES, 150));
             assert_eq!(
                 text(&title, &body),
                 text_as_before(&title, &body),

@@ -347,28 +347,22 @@ mod tests {
             );
         }
         // and on well-formed trees of wrappers, whitespace and words, made at random
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
-        fn tree(next: &mut dyn FnMut(u64) -> u64, depth: u32, out: &mut String) {
-            for _ in 0..next(4) {
-                match next(6) {
+        let mut rng = crate::testing::Rng::new(0x2545_F491_4F6C_DD1D);
+        fn tree(rng: &mut crate::testing::Rng, depth: u32, out: &mut String) {
+            for _ in 0..rng.below(4) {
+                match rng.below(6) {
                     0 => out.push(' '),
                     1 => out.push_str("\n "),
                     2 if depth > 0 => out.push_str("word"),
                     3 => out.push_str("<br>"),
                     _ if depth < 5 => {
                         // a wrapper, bare or (one in seven) with an attribute
-                        let i = next(WRAPPERS.len() as u64 + 1) as usize;
+                        let i = rng.below(WRAPPERS.len() + 1);
                         let (t, attr) = WRAPPERS
                             .get(i)
                             .map_or(("div", " class=\"x\""), |t| (*t, ""));
                         out.push_str(&format!("<{t}{attr}>"));
-                        tree(next, depth + 1, out);
+                        tree(rng, depth + 1, out);
                         out.push_str(&format!("</{t}>"));
                     }
                     _ => {}
@@ -377,7 +371,7 @@ mod tests {
         }
         for _ in 0..2000 {
             let mut html = String::new();
-            tree(&mut next, 0, &mut html);
+            tree(&mut rng, 0, &mut html);
             assert_eq!(
                 drop_empty_wrappers(&html),
                 drop_empty_wrappers_by_search(&html),
