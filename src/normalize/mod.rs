@@ -15,6 +15,7 @@ use crate::parse::{EntryHints, ParsedFeed, without_forbidden_in_xml};
 
 mod clean;
 mod text;
+mod wellformed;
 
 /// Longest summary derived from content, in characters.
 const SUMMARY_CHARS: usize = 300;
@@ -258,6 +259,8 @@ thread_local! {
         }
         b
     });
+    /// [`SANITIZER`]'s policy, for the bodies sanitized without it.
+    static POLICY: wellformed::Policy = SANITIZER.with_borrow(wellformed::Policy::of);
 }
 
 /// The text a summary is cut from. A summary keeps the first [`SUMMARY_CHARS`]
@@ -335,11 +338,17 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
             html_escape::encode_text(&without_forbidden_in_xml(&words))
         );
     }
-    let cleaned = SANITIZER.with_borrow_mut(|b| {
-        b.url_relative(UrlRelative::RewriteWithBase(base.clone()))
-            .clean(&clean::strip_clutter(html))
-            .to_string()
-    });
+    let html = clean::strip_clutter(html);
+    // well-formed HTML is written straight from its tags, the same bytes ammonia gives
+    let cleaned = POLICY
+        .with(|policy| wellformed::sanitize(&html, base, policy))
+        .unwrap_or_else(|| {
+            SANITIZER.with_borrow_mut(|b| {
+                b.url_relative(UrlRelative::RewriteWithBase(base.clone()))
+                    .clean(&html)
+                    .to_string()
+            })
+        });
     clean::drop_empty_wrappers(without_forbidden_in_xml(&cleaned).trim())
         .trim()
         .to_string()
