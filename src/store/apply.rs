@@ -910,7 +910,13 @@ fn refresh(
             .execute([story])?;
         return Ok(());
     };
-    let stored = load_story_row(tx, story)?;
+    // a story made in this transaction holds only what its INSERT wrote: it is written
+    // whole, not read back first
+    let stored = if fresh {
+        None
+    } else {
+        load_story_row(tx, story)?
+    };
     let search = SearchBody::of(&copies, &row);
     if stored.as_ref() != Some(&row) {
         write_story_row(tx, story, &row)?;
