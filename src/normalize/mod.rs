@@ -228,8 +228,23 @@ pub fn html_to_text(html: &str) -> String {
     if too_deep(html) {
         return clean_text(&crate::dedup::text_of_html(html));
     }
-    let stripped = TEXT_ONLY.with_borrow(|b| b.clean(html).to_string());
+    let stripped = text_by_scan(html, &[])
+        .unwrap_or_else(|| TEXT_ONLY.with_borrow(|b| b.clean(html).to_string()));
     clean_text(&html_escape::decode_html_entities(&stripped))
+}
+
+/// The text of `html` (entity references left as written) without the content of the
+/// elements in `skip`, read without the HTML parser where the HTML allows: sanitized in one
+/// pass ([`wellformed`]), then read by a scan ([`text::sanitized_text`]). The same text as
+/// ammonia's with no tag allowed: the sanitizer removes tags but keeps their text, drops
+/// script and style with theirs, and leaves anything else to the parser.
+fn text_by_scan(html: &str, skip: &[&str]) -> Option<String> {
+    thread_local! {
+        // URLs do not count for the text: any base
+        static BASE: Url = Url::parse("http://localhost/").expect("a URL");
+    }
+    let sanitized = BASE.with(|base| POLICY.with(|p| wellformed::sanitize(html, base, p)))?;
+    text::sanitized_text(&sanitized, skip)
 }
 
 // Building an ammonia Builder fills its tag and attribute sets: a few µs that used to be
@@ -300,7 +315,8 @@ fn body_text(html: &str) -> String {
     if too_deep(html) {
         return clean_text(&crate::dedup::text_of_html(html));
     }
-    let stripped = BODY_TEXT.with_borrow(|b| b.clean(html).to_string());
+    let stripped = text_by_scan(html, BODY_TEXT_SKIPPED)
+        .unwrap_or_else(|| BODY_TEXT.with_borrow(|b| b.clean(html).to_string()));
     clean_text(&html_escape::decode_html_entities(&stripped))
 }
 
@@ -731,6 +747,35 @@ mod tests {
         }
     }
 
+    /// A fragment's text read by a scan of it sanitized is the text ammonia gives, with no
+    /// tag allowed, for titles and captions (`html_to_text`) and bodies (`body_text`).
+    fn same_text_both_ways(html: &str) -> bool {
+        if too_deep(html) {
+            return false;
+        }
+        let by_parser = |builder: &'static std::thread::LocalKey<RefCell<ammonia::Builder>>| {
+            let stripped = builder.with_borrow(|b| b.clean(html).to_string());
+            clean_text(&html_escape::decode_html_entities(&stripped))
+        };
+        assert_eq!(html_to_text(html), by_parser(&TEXT_ONLY), "{html:?}");
+        assert_eq!(body_text(html), by_parser(&BODY_TEXT), "{html:?}");
+        text_by_scan(html, &[]).is_some()
+    }
+
+    #[test]
+    fn text_read_by_a_scan_is_the_parsers_on_random_documents() {
+        let mut rng = crate::testing::Rng::new(0x7e47_5ca1);
+        let docs = 4000;
+        let scanned = (0..docs)
+            .filter(|n| same_text_both_ways(&wellformed::tests::random_document(&mut rng, *n)))
+            .count();
+        eprintln!("{scanned} of {docs} random documents' text read by a scan");
+        assert!(
+            scanned * 4 > docs,
+            "{scanned} of {docs}: the test reaches too little"
+        );
+    }
+
     /// The summary read by a scan of sanitized HTML is the summary read by parsing it.
     fn same_summary_both_ways(raw: &str) {
         let base = Url::parse("https://example.com/a/").unwrap();
@@ -788,6 +833,7 @@ mod tests {
                 let summary = e.summary.as_ref().map(|s| s.content.as_str());
                 for raw in content.into_iter().chain(summary) {
                     same_summary_both_ways(raw);
+                    same_text_both_ways(raw);
                     bodies += 1;
                 }
                 // a description that is also the body: read from the body as sanitized, it

@@ -802,7 +802,7 @@ fn char_ref(s: &str) -> Option<(Decoded, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testing::Rng;
 
@@ -920,13 +920,7 @@ mod tests {
         let mut rng = Rng::new(0x5eed_5a17_1e55);
         let (mut handled, mut total) = (0, 0);
         for n in 0..8000 {
-            // a third clean, a third with some odd pieces, a third with many
-            let odd = [0, 4, 25][n % 3];
-            let mut doc = String::new();
-            tree(&mut rng, odd, &mut doc, &[]);
-            if odd > 0 && rng.below(3) == 0 {
-                mutate(&mut rng, &mut doc);
-            }
+            let doc = random_document(&mut rng, n);
             total += 1;
             let ok = check(&doc);
             handled += usize::from(ok);
@@ -940,6 +934,18 @@ mod tests {
             handled * 3 < total * 2,
             "{handled} of {total}: too few fall back"
         );
+    }
+
+    /// The `n`th random document: a third clean, a third with some odd pieces, a third
+    /// with many (see [`equal_to_ammonia_on_random_documents`]).
+    pub(crate) fn random_document(rng: &mut Rng, n: usize) -> String {
+        let odd = [0, 4, 25][n % 3];
+        let mut doc = String::new();
+        tree(rng, odd, &mut doc, &[]);
+        if odd > 0 && rng.below(3) == 0 {
+            mutate(rng, &mut doc);
+        }
+        doc
     }
 
     const BLOCKS: &[&str] = &[
