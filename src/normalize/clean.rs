@@ -75,7 +75,8 @@ const CONTAINERS: &[&str] = &[
 struct Tag<'a> {
     start: usize,
     end: usize,
-    name: String,
+    /// As written: compared without regard to case ([`Tag::is`]).
+    name: &'a str,
     closing: bool,
     self_closing: bool,
     attrs: &'a str,
@@ -93,7 +94,7 @@ fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
             .iter()
             .take_while(|c| c.is_ascii_alphanumeric())
             .count();
-        let name = html[name_from..name_from + name_len].to_ascii_lowercase();
+        let name = &html[name_from..name_from + name_len];
         if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
             at = start + 1;
             continue;
@@ -111,13 +112,20 @@ fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
     }
 }
 
+impl Tag<'_> {
+    /// Whether the tag is named `name` (lowercase).
+    fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+}
+
 /// The end of the element that `open` starts (after its closing tag), if it is closed.
 fn element_end(html: &str, open: &Tag) -> Option<usize> {
     let mut depth = 1;
     let mut at = open.end;
     while let Some(t) = next_tag(html, at) {
         at = t.end;
-        if t.name == open.name {
+        if t.name.eq_ignore_ascii_case(open.name) {
             if t.closing {
                 depth -= 1;
                 if depth == 0 {
@@ -181,6 +189,14 @@ fn is_share_link(html: &str, open: &Tag, attrs: &[(String, String)], end: usize)
     SHARE_LABELS.contains(&text.to_lowercase().as_str())
 }
 
+/// Whether a tag's attributes may hold a `class` or `id` (in any case): else they need no
+/// parsing to tell that a block is not clutter.
+fn may_name_class_or_id(attrs: &str) -> bool {
+    let b = attrs.as_bytes();
+    let has = |word: &[u8]| b.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+    has(b"class") || has(b"id")
+}
+
 /// `html` without tracking pixels, flares and share/ad blocks.
 pub fn strip_clutter(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -191,14 +207,18 @@ pub fn strip_clutter(html: &str) -> String {
         if tag.closing {
             continue;
         }
-        let drop_to = match tag.name.as_str() {
-            "img" => {
+        let drop_to = match () {
+            _ if tag.is("img") => {
                 let attrs = tag_attributes(tag.attrs);
                 is_tracking_pixel(&attrs).then_some(tag.end)
             }
-            "a" if !tag.self_closing => element_end(html, &tag)
+            _ if tag.is("a") && !tag.self_closing => element_end(html, &tag)
                 .filter(|end| is_share_link(html, &tag, &tag_attributes(tag.attrs), *end)),
-            n if CONTAINERS.contains(&n) && !tag.self_closing => {
+            // a block is clutter only by its class or id
+            _ if CONTAINERS.iter().any(|c| tag.is(c))
+                && !tag.self_closing
+                && may_name_class_or_id(tag.attrs) =>
+            {
                 let attrs = tag_attributes(tag.attrs);
                 if is_clutter_block(&attrs) {
                     element_end(html, &tag)
@@ -233,10 +253,10 @@ pub fn strip_html_tags(text: &str) -> String {
     let mut at = 0;
     while let Some(tag) = next_tag(text, at) {
         at = tag.end;
-        if TITLE_TAGS.contains(&tag.name.as_str()) {
+        if TITLE_TAGS.iter().any(|t| tag.is(t)) {
             out.push_str(&text[copied..tag.start]);
             // inline elements join their text ("<span>₹</span>4,000"), block ones separate it
-            if matches!(tag.name.as_str(), "br" | "p" | "div" | "img") {
+            if ["br", "p", "div", "img"].iter().any(|t| tag.is(t)) {
                 out.push(' ');
             }
             copied = tag.end;
