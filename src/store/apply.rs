@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::packed::{Packed, body};
+use super::packed::{Prepacked, body};
 use super::{ApplyStats, PendingPoll, StoreError, from_json, from_ts, to_json, touch, ts};
 use crate::article::Article;
 use crate::dedup::{self, CopyFields, Prepared, StoryRow};
@@ -279,8 +279,12 @@ fn apply_one<'b>(
         index,
     };
     let mut stats = ApplyStats::default();
-    for (prepared, action) in poll.articles.iter().zip(actions) {
-        execute(&mut ctx, prepared, action, &mut stats)?;
+    for ((prepared, frame), action) in poll.articles.iter().zip(&poll.frames).zip(actions) {
+        let body = Prepacked {
+            text: prepared.article.content.as_deref(),
+            frame: frame.as_deref(),
+        };
+        execute(&mut ctx, prepared, &body, action, &mut stats)?;
     }
     stats.pruned = prune(&mut ctx)?;
     if ctx.changed {
@@ -353,6 +357,7 @@ fn load_tombstones(tx: &Connection, feed: &str) -> Result<HashSet<String>, Store
 fn execute<'b>(
     ctx: &mut Ctx<'_, 'b>,
     p: &'b Prepared,
+    body: &Prepacked,
     action: EntryAction,
     stats: &mut ApplyStats,
 ) -> Result<(), StoreError> {
@@ -373,7 +378,7 @@ fn execute<'b>(
                 rekey_entry(ctx.tx, entry, &p.article.key.as_stored(), &p.article)?;
             }
             let placed = place(ctx, p, &story_key, dates.published)?;
-            update_entry(ctx, p, entry, &placed, &dates, updates)?;
+            update_entry(ctx, p, body, entry, &placed, &dates, updates)?;
             // its new keys and text, so that copies arriving later find what it says now
             if let Some((text, keys)) = placed.text {
                 ctx.index.borrow_mut().add(entry, keys, text);
@@ -385,7 +390,7 @@ fn execute<'b>(
         }
         EntryAction::Insert { story_key, dates } => {
             let placed = place(ctx, p, &story_key, dates.published)?;
-            let id = insert_entry(ctx, p, &placed, &dates)?;
+            let id = insert_entry(ctx, p, body, &placed, &dates)?;
             if let Some((text, keys)) = placed.text {
                 ctx.index.borrow_mut().add(id, keys, text);
             }
@@ -428,13 +433,13 @@ fn keep_entry(
 fn update_entry(
     ctx: &Ctx,
     p: &Prepared,
+    body: &Prepacked,
     entry: i64,
     placed: &Placed,
     dates: &Dates,
     updates: (i64, u32),
 ) -> Result<(), StoreError> {
     let a = &p.article;
-    let body = Packed(a.content.as_deref());
     ctx.tx.prepare_cached("UPDATE entries SET story_id = ?2, title = ?3, link = ?4, canonical_url = ?5, authors = ?6,
             published = ?7, published_given = ?8, updated = ?9, summary = ?10, content = ?11,
             categories = ?12, image = ?13, language = ?14, content_hash = ?15,
@@ -472,11 +477,11 @@ fn update_entry(
 fn insert_entry(
     ctx: &Ctx,
     p: &Prepared,
+    body: &Prepacked,
     placed: &Placed,
     dates: &Dates,
 ) -> Result<i64, StoreError> {
     let a = &p.article;
-    let body = Packed(a.content.as_deref());
     ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
             published, published_given, updated, summary, content, categories, image, language,
             first_seen, content_hash, image_credit, joined, print, content_len)

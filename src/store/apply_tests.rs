@@ -50,17 +50,16 @@ fn copy(feed: &str, url: &str, title: &str, content: &str, published: i64) -> Ar
 }
 
 fn poll(feed: &str, articles: Vec<Article>) -> PendingPoll {
-    PendingPoll {
-        feed: feed.into(),
-        update: FeedUpdate {
+    PendingPoll::new(
+        feed,
+        FeedUpdate {
             at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
             status: 200,
             ..Default::default()
         },
-        meta: FeedMeta::default(),
-        articles: articles.into_iter().map(Prepared::new).collect(),
-        outcome: Arc::default(),
-    }
+        FeedMeta::default(),
+        articles.into_iter().map(Prepared::new).collect(),
+    )
 }
 
 fn occurrences(haystack: &[u8], needle: &str) -> usize {

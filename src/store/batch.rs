@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::article::{Article, FeedMeta};
 use crate::dedup::Prepared;
 
-use super::{FeedUpdate, Store, StoreError, apply, lock};
+use super::{FeedUpdate, Store, StoreError, apply, lock, packed};
 
 /// The result of storing one poll's articles.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,7 +35,32 @@ pub(super) struct PendingPoll {
     pub(super) update: FeedUpdate,
     pub(super) meta: FeedMeta,
     pub(super) articles: Vec<Prepared>,
+    /// Each article's content packed for storing ([`packed::frame`]), by the poll's own
+    /// thread before it waits for the writer: the writer took a tenth of its time packing.
+    pub(super) frames: Vec<Option<Vec<u8>>>,
     pub(super) outcome: Outcome,
+}
+
+impl PendingPoll {
+    pub(super) fn new(
+        feed: &str,
+        update: FeedUpdate,
+        meta: FeedMeta,
+        articles: Vec<Prepared>,
+    ) -> PendingPoll {
+        let frames = articles
+            .iter()
+            .map(|p| packed::frame(p.article.content.as_deref()))
+            .collect();
+        PendingPoll {
+            feed: feed.to_string(),
+            update,
+            meta,
+            articles,
+            frames,
+            outcome: Outcome::default(),
+        }
+    }
 }
 
 impl Store {
@@ -63,14 +88,9 @@ impl Store {
         meta: &FeedMeta,
         articles: Vec<Prepared>,
     ) -> Result<ApplyStats, StoreError> {
-        let outcome: Outcome = Arc::default();
-        lock(&self.pending).push(PendingPoll {
-            feed: feed.to_string(),
-            update: u.clone(),
-            meta: meta.clone(),
-            articles,
-            outcome: Arc::clone(&outcome),
-        });
+        let poll = PendingPoll::new(feed, u.clone(), meta.clone(), articles);
+        let outcome = Arc::clone(&poll.outcome);
+        lock(&self.pending).push(poll);
         let mut conn = lock(&self.writer);
         // Group commit: the caller holding the writer takes every poll queued meanwhile and
         // writes them in one transaction, each in its own savepoint. Committing costs a

@@ -6,7 +6,6 @@ use crate::fetch::Validators;
 use crate::health::LastOutcome;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use std::sync::Arc;
 
 fn article(guid: Option<&str>, link: &str, title: &str, content: &str) -> Article {
     let url = url::Url::parse(link).unwrap();
@@ -338,27 +337,28 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
              BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
         )
         .unwrap();
-    let poll = |feed: &str, titles: &[&str]| PendingPoll {
-        feed: feed.into(),
-        update: FeedUpdate {
-            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-            status: 200,
-            ..Default::default()
-        },
-        meta: FeedMeta::default(),
-        articles: titles
-            .iter()
-            .map(|t| {
-                article(
-                    Some(t),
-                    &format!("http://{feed}/{t}"),
-                    t,
-                    &format!("{t} body"),
-                )
-            })
-            .map(Prepared::new)
-            .collect(),
-        outcome: Arc::default(),
+    let poll = |feed: &str, titles: &[&str]| {
+        PendingPoll::new(
+            feed,
+            FeedUpdate {
+                at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+                status: 200,
+                ..Default::default()
+            },
+            FeedMeta::default(),
+            titles
+                .iter()
+                .map(|t| {
+                    article(
+                        Some(t),
+                        &format!("http://{feed}/{t}"),
+                        t,
+                        &format!("{t} body"),
+                    )
+                })
+                .map(Prepared::new)
+                .collect(),
+        )
     };
     let batch = [
         poll("a", &["one", "two"]),
@@ -449,21 +449,22 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
         .unwrap();
     let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let poll = |feed: &str| PendingPoll {
-        feed: feed.into(),
-        update: FeedUpdate {
-            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-            status: 200,
-            ..Default::default()
-        },
-        meta: FeedMeta::default(),
-        articles: vec![Prepared::new(article(
-            Some("x"),
-            "http://a/x",
-            "x",
-            "x body",
-        ))],
-        outcome: Arc::default(),
+    let poll = |feed: &str| {
+        PendingPoll::new(
+            feed,
+            FeedUpdate {
+                at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+                status: 200,
+                ..Default::default()
+            },
+            FeedMeta::default(),
+            vec![Prepared::new(article(
+                Some("x"),
+                "http://a/x",
+                "x",
+                "x body",
+            ))],
+        )
     };
     let started = std::time::Instant::now();
     let results = store.write_batch(&mut lock(&store.writer), &[poll("a"), poll("b")]);
