@@ -189,6 +189,7 @@ fn stages(c: &mut Criterion) {
                         &update,
                         &FeedMeta::default(),
                         per_feed[f].clone(),
+                        None,
                     )
                     .unwrap(),
             )
@@ -198,7 +199,13 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 store
-                    .apply_prepared("f0", &update, &FeedMeta::default(), per_feed[0].clone())
+                    .apply_prepared(
+                        "f0",
+                        &update,
+                        &FeedMeta::default(),
+                        per_feed[0].clone(),
+                        None,
+                    )
                     .unwrap(),
             )
         })

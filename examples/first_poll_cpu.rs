@@ -114,7 +114,13 @@ fn main() {
     let started = thread_cpu();
     for (f, articles) in normalized.into_iter().enumerate() {
         store
-            .apply_prepared(&format!("f{f}"), &update, &FeedMeta::default(), articles)
+            .apply_prepared(
+                &format!("f{f}"),
+                &update,
+                &FeedMeta::default(),
+                articles,
+                None,
+            )
             .unwrap();
     }
     let store_cpu = thread_cpu() - started;

@@ -24,7 +24,7 @@ pub use crate::logging::error_chain;
 use crate::normalize;
 use crate::parse;
 use crate::rules::{self, Rule};
-use crate::store::{ApplyStats, Db, FeedState, FeedUpdate, StoreError};
+use crate::store::{ApplyStats, Db, FeedState, FeedUpdate, Slot, StoreError};
 
 /// Longest pause a server's Retry-After can impose.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -451,9 +451,10 @@ fn parse_slots() -> &'static Semaphore {
         .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
 }
 
-/// Normalized polls that may wait for the store's writer at once. The store writes the
-/// waiting ones together (group commit), so a few waiting make its transactions larger and
-/// fewer; more would only hold more articles in memory.
+/// Documents that may be parsed or wait for the store's writer at once (a poll being
+/// written has given its slot back, so that the next documents are parsed meanwhile). The
+/// store writes the waiting ones together (group commit), so a few waiting make its
+/// transactions larger and fewer; more would only hold more articles in memory.
 const STORE_SLOTS: usize = 6;
 
 fn store_slots() -> &'static Semaphore {
@@ -674,9 +675,10 @@ async fn parse_and_store(
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = cache_hint(ctx, fetched.fresh_for, update.ttl, at);
     let name = feed.name.clone();
-    let outcome = store_document(ctx.store, name, update, normalized, fetched.status).await;
-    drop(store_slot);
-    outcome
+    // the slot is given back once the store's writer has taken the poll: while it is
+    // written, the next document is parsed
+    let slot: Slot = store_slot.map(|s| Box::new(s) as Box<dyn Send>);
+    store_document(ctx.store, name, update, normalized, fetched.status, slot).await
 }
 
 /// Parses and normalizes one document of `feed` (fetched from, or pushed for, `base`) on the
@@ -725,14 +727,16 @@ async fn store_document(
     update: FeedUpdate,
     mut normalized: normalize::Normalized,
     status: u16,
+    slot: Slot,
 ) -> Result<Outcome, PollError> {
-    // `call`, not `write`: the polls waiting here (at most STORE_SLOTS, so at most that
-    // many blocking threads even while another process holds the database locked) are
-    // written together by whichever of them gets the writer (group commit)
+    // `call`, not `write`: the polls waiting here (at most STORE_SLOTS waiting, and as many
+    // being written, so at most twice that many blocking threads even while another
+    // process holds the database locked) are written together by whichever of them gets
+    // the writer (group commit)
     store
         .call(move |s| {
             let (meta, duplicates) = (std::mem::take(&mut normalized.meta), normalized.duplicates);
-            let stats = s.apply_prepared(&name, &update, &meta, normalized.prepared())?;
+            let stats = s.apply_prepared(&name, &update, &meta, normalized.prepared(), slot)?;
             Ok(Outcome::Updated {
                 stats,
                 duplicates,
@@ -780,7 +784,8 @@ pub async fn ingest_pushed(
                 parse_document(feed, body, content_type, base, at).await?;
             update.recovered = parse::recovered_summary(&recovered);
             judge_articles(store, rules, feed, &mut normalized, at).await?;
-            let outcome = store_document(store, feed.name.clone(), update, normalized, 200).await;
+            let outcome =
+                store_document(store, feed.name.clone(), update, normalized, 200, None).await;
             drop(store_slot);
             outcome
         }

@@ -59,6 +59,7 @@ fn poll(feed: &str, articles: Vec<Article>) -> PendingPoll {
         },
         FeedMeta::default(),
         articles.into_iter().map(Prepared::new).collect(),
+        None,
     )
 }
 

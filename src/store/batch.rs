@@ -26,6 +26,11 @@ pub struct ApplyStats {
     pub pruned: usize,
 }
 
+/// What a caller holds while its poll waits for the writer (a permit of those that bound how
+/// many polls wait at once): dropped as soon as a writer has taken the poll, so that the
+/// permit goes to the next poll while this one is written, not after.
+pub type Slot = Option<Box<dyn Send>>;
+
 /// The result of one queued poll, filled in by whichever caller wrote it.
 type Outcome = Arc<Mutex<Option<Result<ApplyStats, StoreError>>>>;
 
@@ -38,6 +43,8 @@ pub(super) struct PendingPoll {
     /// Each article's content packed for storing ([`packed::frame`]), by the poll's own
     /// thread before it waits for the writer: the writer took a tenth of its time packing.
     pub(super) frames: Vec<Option<Vec<u8>>>,
+    /// The caller's [`Slot`], until a writer takes the poll.
+    pub(super) slot: Slot,
     pub(super) outcome: Outcome,
 }
 
@@ -47,6 +54,7 @@ impl PendingPoll {
         update: FeedUpdate,
         meta: FeedMeta,
         articles: Vec<Prepared>,
+        slot: Slot,
     ) -> PendingPoll {
         let frames = articles
             .iter()
@@ -58,6 +66,7 @@ impl PendingPoll {
             meta,
             articles,
             frames,
+            slot,
             outcome: Outcome::default(),
         }
     }
@@ -76,19 +85,20 @@ impl Store {
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
         let prepared = articles.iter().cloned().map(Prepared::new).collect();
-        self.apply_prepared(feed, u, meta, prepared)
+        self.apply_prepared(feed, u, meta, prepared, None)
     }
 
     /// [`Store::apply_poll`] for articles whose text was computed where they were parsed:
-    /// the writer only writes.
+    /// the writer only writes. `slot` is dropped once a writer has taken the poll.
     pub fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: Vec<Prepared>,
+        slot: Slot,
     ) -> Result<ApplyStats, StoreError> {
-        let poll = PendingPoll::new(feed, u.clone(), meta.clone(), articles);
+        let poll = PendingPoll::new(feed, u.clone(), meta.clone(), articles, slot);
         let outcome = Arc::clone(&poll.outcome);
         lock(&self.pending).push(poll);
         let mut conn = lock(&self.writer);
@@ -101,7 +111,10 @@ impl Store {
         if let Some(done) = lock(&outcome).take() {
             return done;
         }
-        let batch = std::mem::take(&mut *lock(&self.pending));
+        let mut batch = std::mem::take(&mut *lock(&self.pending));
+        for poll in &mut batch {
+            poll.slot = None;
+        }
         let results = self.write_batch(&mut conn, &batch);
         for (poll, result) in batch.iter().zip(results) {
             *lock(&poll.outcome) = Some(result);

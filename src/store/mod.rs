@@ -43,8 +43,8 @@ mod stories;
 mod websub;
 
 use apply::refresh_story;
-pub use batch::ApplyStats;
 use batch::PendingPoll;
+pub use batch::{ApplyStats, Slot};
 pub use db::{Db, Location};
 pub use error::StoreError;
 pub use explain::{Split, StoryCopies, StoryCopy};

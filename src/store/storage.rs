@@ -16,7 +16,7 @@ use super::lists::KnownList;
 use super::pg::PgStore;
 use super::{
     ApplyMarks, ApplyStats, FeedList, FeedState, FeedSync, FeedUpdate, FullTextCandidate,
-    FullTextResult, RuleEntry, Split, Store, StoreError, StoreSettings, Story, StoryCopies,
+    FullTextResult, RuleEntry, Slot, Split, Store, StoreError, StoreSettings, Story, StoryCopies,
     StoryQuery,
 };
 use crate::article::{Article, FeedMeta};
@@ -171,13 +171,15 @@ storage! {
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError>;
     /// As [`Storage::apply_poll`], for articles whose text was computed where they were
-    /// parsed (the writer only writes).
+    /// parsed (the writer only writes). `slot` is dropped as soon as the poll no longer
+    /// waits for the writer.
     fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: Vec<Prepared>,
+        slot: Slot,
     ) -> Result<ApplyStats, StoreError>;
 
     // stories

@@ -6,6 +6,7 @@ use crate::fetch::Validators;
 use crate::health::LastOutcome;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
+use std::sync::{Arc, Mutex};
 
 fn article(guid: Option<&str>, link: &str, title: &str, content: &str) -> Article {
     let url = url::Url::parse(link).unwrap();
@@ -358,6 +359,7 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
                 })
                 .map(Prepared::new)
                 .collect(),
+            None,
         )
     };
     let batch = [
@@ -464,6 +466,7 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
                 "x",
                 "x body",
             ))],
+            None,
         )
     };
     let started = std::time::Instant::now();
@@ -585,4 +588,47 @@ fn bodies_are_stored_packed_and_the_fullest_copy_is_chosen_by_its_text() {
     let stories = all(&s);
     assert_eq!(stories.len(), 1);
     assert_eq!(stories[0].fields.content.as_deref(), Some(older.as_str()));
+}
+
+/// A poll's slot that records, when it is dropped, how many entries another connection
+/// sees in the database then.
+struct SeenAtDrop(std::path::PathBuf, Arc<Mutex<Option<i64>>>);
+
+impl Drop for SeenAtDrop {
+    fn drop(&mut self) {
+        let other = Connection::open(&self.0).unwrap();
+        let n = other
+            .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+            .unwrap();
+        *lock(&self.1) = Some(n);
+    }
+}
+
+#[test]
+fn a_polls_slot_is_given_back_when_the_writer_takes_the_poll_not_once_it_is_written() {
+    let (dir, store) = open();
+    let seen = Arc::new(Mutex::new(None));
+    let slot: Slot = Some(Box::new(SeenAtDrop(
+        dir.path().join("db/newswire.db"),
+        Arc::clone(&seen),
+    )));
+    let update = FeedUpdate {
+        at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        status: 200,
+        ..Default::default()
+    };
+    let articles = vec![Prepared::new(article(
+        Some("x"),
+        "http://a/x",
+        "x",
+        "x body",
+    ))];
+    let stats = store
+        .apply_prepared("a", &update, &FeedMeta::default(), articles, slot)
+        .unwrap();
+    assert_eq!(stats.new, 1);
+    // given back before the poll's transaction committed, so the next document could be
+    // parsed while it was written
+    assert_eq!(*lock(&seen), Some(0));
+    assert_eq!(all(&store).len(), 1);
 }

@@ -34,7 +34,7 @@ use crate::plan::{
     self, Candidate, Dates, EntryAction, Incoming, Joined, StoryChoice, StoryInput, StoryKey,
     Unchanged,
 };
-use crate::store::{ApplyStats, FeedUpdate, StoreError, StoreSettings};
+use crate::store::{ApplyStats, FeedUpdate, Slot, StoreError, StoreSettings};
 
 /// The writer's state between polls: the near-duplicate index, and how far it has read the
 /// entries other instances wrote.
@@ -200,19 +200,22 @@ impl PgStore {
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
         let prepared = articles.iter().cloned().map(Prepared::new).collect();
-        self.apply_prepared(feed, u, meta, prepared).await
+        self.apply_prepared(feed, u, meta, prepared, None).await
     }
 
-    /// [`PgStore::apply_poll`] for articles whose text was computed where they were parsed.
+    /// [`PgStore::apply_poll`] for articles whose text was computed where they were parsed;
+    /// `slot` is dropped once this poll has the writer.
     pub(in crate::store) async fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: Vec<Prepared>,
+        slot: Slot,
     ) -> Result<ApplyStats, StoreError> {
         let settings = self.settings();
         let mut state = self.writer.lock().await;
+        drop(slot);
         let written = self
             .store_poll(&mut state, &settings, feed, u, meta, &articles)
             .await;
