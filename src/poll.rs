@@ -454,8 +454,11 @@ fn parse_slots() -> &'static Semaphore {
 /// Documents that may be parsed or wait for the store's writer at once (a poll being
 /// written has given its slot back, so that the next documents are parsed meanwhile). The
 /// store writes the waiting ones together (group commit), so a few waiting make its
-/// transactions larger and fewer; more would only hold more articles in memory.
-const STORE_SLOTS: usize = 6;
+/// transactions larger and fewer; more would only hold more articles in memory. Six, with
+/// slots held until written, kept the 10,000-feed first poll at 114-115 MiB; six given back
+/// on taking raised it to 130-135 MiB (the target is under 128), four to 117-118 MiB, with
+/// the N=1000 first poll 8% shorter than with six held (bench/RESULTS.md).
+const STORE_SLOTS: usize = 4;
 
 fn store_slots() -> &'static Semaphore {
     static SLOTS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
