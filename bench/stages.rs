@@ -189,7 +189,7 @@ fn stages(c: &mut Criterion) {
                         &update,
                         &FeedMeta::default(),
                         per_feed[f].clone(),
-                        None,
+                        newswire::store::Handover::default(),
                     )
                     .unwrap(),
             )
@@ -204,7 +204,7 @@ fn stages(c: &mut Criterion) {
                         &update,
                         &FeedMeta::default(),
                         per_feed[0].clone(),
-                        None,
+                        newswire::store::Handover::default(),
                     )
                     .unwrap(),
             )

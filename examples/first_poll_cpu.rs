@@ -119,7 +119,10 @@ fn main() {
                 &update,
                 &FeedMeta::default(),
                 articles,
-                None,
+                newswire::store::Handover {
+                    pack_ahead: true,
+                    ..Default::default()
+                },
             )
             .unwrap();
     }

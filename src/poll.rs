@@ -24,7 +24,7 @@ pub use crate::logging::error_chain;
 use crate::normalize;
 use crate::parse;
 use crate::rules::{self, Rule};
-use crate::store::{ApplyStats, Db, FeedState, FeedUpdate, Slot, StoreError};
+use crate::store::{ApplyStats, Db, FeedState, FeedUpdate, Handover, StoreError};
 
 /// Longest pause a server's Retry-After can impose.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -669,8 +669,9 @@ async fn parse_and_store(
     let (ttl, recovered, mut normalized) =
         parse_document(feed, body, fetched.content_type, fetched.final_url, at).await?;
     update.recovered = parse::recovered_summary(&recovered);
+    let first = state.is_none_or(|s| s.last_success.is_none() && s.article_count == 0);
     // a feed's first poll lists its backlog: undated items there are old, not new
-    if state.is_none_or(|s| s.last_success.is_none() && s.article_count == 0) {
+    if first {
         let oldest = ctx.store.call(|s| s.oldest_published()).await?;
         crate::fair::date_backlog(&mut normalized.articles, at, oldest);
     }
@@ -678,10 +679,22 @@ async fn parse_and_store(
     update.ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
     update.next_attempt = cache_hint(ctx, fetched.fresh_for, update.ttl, at);
     let name = feed.name.clone();
-    // the slot is given back once the store's writer has taken the poll: while it is
-    // written, the next document is parsed
-    let slot: Slot = store_slot.map(|s| Box::new(s) as Box<dyn Send>);
-    store_document(ctx.store, name, update, normalized, fetched.status, slot).await
+    let handover = Handover {
+        // given back once the store's writer has taken the poll: while it is written, the
+        // next document is parsed
+        slot: store_slot.map(|s| Box::new(s) as Box<dyn Send>),
+        // every article of a first poll is new, so written: packed here, not by the writer
+        pack_ahead: first,
+    };
+    store_document(
+        ctx.store,
+        name,
+        update,
+        normalized,
+        fetched.status,
+        handover,
+    )
+    .await
 }
 
 /// Parses and normalizes one document of `feed` (fetched from, or pushed for, `base`) on the
@@ -730,7 +743,7 @@ async fn store_document(
     update: FeedUpdate,
     mut normalized: normalize::Normalized,
     status: u16,
-    slot: Slot,
+    handover: Handover,
 ) -> Result<Outcome, PollError> {
     // `call`, not `write`: the polls waiting here (at most STORE_SLOTS waiting, and as many
     // being written, so at most twice that many blocking threads even while another
@@ -739,7 +752,7 @@ async fn store_document(
     store
         .call(move |s| {
             let (meta, duplicates) = (std::mem::take(&mut normalized.meta), normalized.duplicates);
-            let stats = s.apply_prepared(&name, &update, &meta, normalized.prepared(), slot)?;
+            let stats = s.apply_prepared(&name, &update, &meta, normalized.prepared(), handover)?;
             Ok(Outcome::Updated {
                 stats,
                 duplicates,
@@ -788,7 +801,8 @@ pub async fn ingest_pushed(
             update.recovered = parse::recovered_summary(&recovered);
             judge_articles(store, rules, feed, &mut normalized, at).await?;
             let outcome =
-                store_document(store, feed.name.clone(), update, normalized, 200, None).await;
+                store_document(store, feed.name.clone(), update, normalized, 200, Handover::default())
+                    .await;
             drop(store_slot);
             outcome
         }

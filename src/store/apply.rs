@@ -279,10 +279,10 @@ fn apply_one<'b>(
         index,
     };
     let mut stats = ApplyStats::default();
-    for ((prepared, frame), action) in poll.articles.iter().zip(&poll.frames).zip(actions) {
+    for (i, (prepared, action)) in poll.articles.iter().zip(actions).enumerate() {
         let body = Prepacked {
             text: prepared.article.content.as_deref(),
-            frame: frame.as_deref(),
+            ahead: poll.frames.as_ref().map(|f| f[i].as_deref()),
         };
         execute(&mut ctx, prepared, &body, action, &mut stats)?;
     }

@@ -7,7 +7,8 @@ use chrono::DateTime;
 use rusqlite::Connection;
 
 use super::super::{
-    FeedList, FeedSpec, FeedUpdate, MIGRATIONS, PendingPoll, Store, StoreSettings, StoryQuery, lock,
+    FeedList, FeedSpec, FeedUpdate, Handover, MIGRATIONS, PendingPoll, Store, StoreSettings,
+    StoryQuery, lock,
 };
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::Prepared;
@@ -59,7 +60,7 @@ fn poll(feed: &str, articles: Vec<Article>) -> PendingPoll {
         },
         FeedMeta::default(),
         articles.into_iter().map(Prepared::new).collect(),
-        None,
+        Handover::default(),
     )
 }
 

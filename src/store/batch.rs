@@ -26,10 +26,19 @@ pub struct ApplyStats {
     pub pruned: usize,
 }
 
-/// What a caller holds while its poll waits for the writer (a permit of those that bound how
-/// many polls wait at once): dropped as soon as a writer has taken the poll, so that the
-/// permit goes to the next poll while this one is written, not after.
-pub type Slot = Option<Box<dyn Send>>;
+/// How a caller hands its poll to the writer.
+#[derive(Default)]
+pub struct Handover {
+    /// What the caller holds while its poll waits for the writer (a permit of those that
+    /// bound how many polls wait at once): dropped as soon as a writer has taken the poll,
+    /// so that the permit goes to the next poll while this one is written, not after.
+    pub slot: Option<Box<dyn Send>>,
+    /// Whether the articles' bodies are packed (zstd, SQLite) by the caller's thread before
+    /// the poll waits for the writer, so that the writer only writes them: for a poll whose
+    /// articles are all new (a feed's first). Otherwise the writer packs what it writes,
+    /// which is little (a later poll's articles are mostly unchanged, and not written).
+    pub pack_ahead: bool,
+}
 
 /// The result of one queued poll, filled in by whichever caller wrote it.
 type Outcome = Arc<Mutex<Option<Result<ApplyStats, StoreError>>>>;
@@ -40,11 +49,12 @@ pub(super) struct PendingPoll {
     pub(super) update: FeedUpdate,
     pub(super) meta: FeedMeta,
     pub(super) articles: Vec<Prepared>,
-    /// Each article's content packed for storing ([`packed::frame`]), by the poll's own
-    /// thread before it waits for the writer: the writer took a tenth of its time packing.
-    pub(super) frames: Vec<Option<Vec<u8>>>,
-    /// The caller's [`Slot`], until a writer takes the poll.
-    pub(super) slot: Slot,
+    /// Each article's content packed for storing ([`packed::frame`]) by the poll's own
+    /// thread before it waited for the writer ([`Handover::pack_ahead`]; packing took the
+    /// writer a tenth of a first poll), or `None`: the writer packs what it writes.
+    pub(super) frames: Option<Vec<Option<Vec<u8>>>>,
+    /// The caller's [`Handover::slot`], until a writer takes the poll.
+    pub(super) slot: Option<Box<dyn Send>>,
     pub(super) outcome: Outcome,
 }
 
@@ -54,19 +64,21 @@ impl PendingPoll {
         update: FeedUpdate,
         meta: FeedMeta,
         articles: Vec<Prepared>,
-        slot: Slot,
+        handover: Handover,
     ) -> PendingPoll {
-        let frames = articles
-            .iter()
-            .map(|p| packed::frame(p.article.content.as_deref()))
-            .collect();
+        let frames = handover.pack_ahead.then(|| {
+            articles
+                .iter()
+                .map(|p| packed::frame(p.article.content.as_deref()))
+                .collect()
+        });
         PendingPoll {
             feed: feed.to_string(),
             update,
             meta,
             articles,
             frames,
-            slot,
+            slot: handover.slot,
             outcome: Outcome::default(),
         }
     }
@@ -85,20 +97,20 @@ impl Store {
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
         let prepared = articles.iter().cloned().map(Prepared::new).collect();
-        self.apply_prepared(feed, u, meta, prepared, None)
+        self.apply_prepared(feed, u, meta, prepared, Handover::default())
     }
 
     /// [`Store::apply_poll`] for articles whose text was computed where they were parsed:
-    /// the writer only writes. `slot` is dropped once a writer has taken the poll.
+    /// the writer only writes; see [`Handover`] for how.
     pub fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: Vec<Prepared>,
-        slot: Slot,
+        handover: Handover,
     ) -> Result<ApplyStats, StoreError> {
-        let poll = PendingPoll::new(feed, u.clone(), meta.clone(), articles, slot);
+        let poll = PendingPoll::new(feed, u.clone(), meta.clone(), articles, handover);
         let outcome = Arc::clone(&poll.outcome);
         lock(&self.pending).push(poll);
         let mut conn = lock(&self.writer);

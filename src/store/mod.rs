@@ -44,7 +44,7 @@ mod websub;
 
 use apply::refresh_story;
 use batch::PendingPoll;
-pub use batch::{ApplyStats, Slot};
+pub use batch::{ApplyStats, Handover};
 pub use db::{Db, Location};
 pub use error::StoreError;
 pub use explain::{Split, StoryCopies, StoryCopy};

@@ -37,21 +37,27 @@ impl Packed<'_> {
 
 impl ToSql for Packed<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            None => ToSqlOutput::Owned(Value::Null),
-            Some(text) => match pack(text) {
-                Some(frame) => ToSqlOutput::Owned(Value::Blob(frame)),
-                None => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
-            },
-        })
+        Ok(packed_now(self.0))
     }
 }
 
-/// A body packed before it reaches the writer ([`frame`] of the same text, in the thread
-/// that hands its poll over): the writer only writes it.
+/// `text` as written when it is packed now: a frame, the text as it is, or NULL.
+fn packed_now(text: Option<&str>) -> ToSqlOutput<'_> {
+    match text {
+        None => ToSqlOutput::Owned(Value::Null),
+        Some(text) => match pack(text) {
+            Some(frame) => ToSqlOutput::Owned(Value::Blob(frame)),
+            None => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        },
+    }
+}
+
+/// A body as written, perhaps packed before it reached the writer (by the thread that
+/// handed its poll over), so that the writer only writes it.
 pub(super) struct Prepacked<'a> {
     pub(super) text: Option<&'a str>,
-    pub(super) frame: Option<&'a [u8]>,
+    /// `Some`: packed ahead, [`frame`]'s answer for `text`; `None`: packed when written.
+    pub(super) ahead: Option<Option<&'a [u8]>>,
 }
 
 impl Prepacked<'_> {
@@ -63,10 +69,11 @@ impl Prepacked<'_> {
 
 impl ToSql for Prepacked<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match (self.frame, self.text) {
-            (Some(frame), Some(_)) => ToSqlOutput::Borrowed(ValueRef::Blob(frame)),
-            (_, Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
-            (_, None) => ToSqlOutput::Owned(Value::Null),
+        Ok(match (self.ahead, self.text) {
+            (None, text) => packed_now(text),
+            (Some(Some(frame)), Some(_)) => ToSqlOutput::Borrowed(ValueRef::Blob(frame)),
+            (Some(_), Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            (Some(_), None) => ToSqlOutput::Owned(Value::Null),
         })
     }
 }
@@ -161,10 +168,13 @@ mod tests {
         let frame = frame(text);
         let ahead = Prepacked {
             text,
-            frame: frame.as_deref(),
+            ahead: Some(frame.as_deref()),
         };
         assert_eq!(ahead.text_len(), Packed(text).text_len());
         db.execute("INSERT INTO t VALUES (?1)", [ahead]).unwrap();
+        let when_written = Prepacked { text, ahead: None };
+        db.execute("INSERT INTO t VALUES (?1)", [when_written])
+            .unwrap();
         let rows: Vec<(String, Option<String>)> = db
             .prepare("SELECT typeof(body), body FROM t ORDER BY rowid")
             .unwrap()
@@ -173,6 +183,7 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows[0], rows[1], "packed when written, and ahead");
+        assert_eq!(rows[0], rows[2], "packed when written, as a prepacked body");
         rows[0].clone()
     }
 

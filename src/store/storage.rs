@@ -16,8 +16,8 @@ use super::lists::KnownList;
 use super::pg::PgStore;
 use super::{
     ApplyMarks, ApplyStats, FeedList, FeedState, FeedSync, FeedUpdate, FullTextCandidate,
-    FullTextResult, RuleEntry, Slot, Split, Store, StoreError, StoreSettings, Story, StoryCopies,
-    StoryQuery,
+    FullTextResult, Handover, RuleEntry, Split, Store, StoreError, StoreSettings, Story,
+    StoryCopies, StoryQuery,
 };
 use crate::article::{Article, FeedMeta};
 use crate::dedup::Prepared;
@@ -171,15 +171,14 @@ storage! {
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError>;
     /// As [`Storage::apply_poll`], for articles whose text was computed where they were
-    /// parsed (the writer only writes). `slot` is dropped as soon as the poll no longer
-    /// waits for the writer.
+    /// parsed (the writer only writes), handed over as [`Handover`] says.
     fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: Vec<Prepared>,
-        slot: Slot,
+        handover: Handover,
     ) -> Result<ApplyStats, StoreError>;
 
     // stories

@@ -359,7 +359,7 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
                 })
                 .map(Prepared::new)
                 .collect(),
-            None,
+            Handover::default(),
         )
     };
     let batch = [
@@ -466,7 +466,7 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
                 "x",
                 "x body",
             ))],
-            None,
+            Handover::default(),
         )
     };
     let started = std::time::Instant::now();
@@ -608,10 +608,13 @@ impl Drop for SeenAtDrop {
 fn a_polls_slot_is_given_back_when_the_writer_takes_the_poll_not_once_it_is_written() {
     let (dir, store) = open();
     let seen = Arc::new(Mutex::new(None));
-    let slot: Slot = Some(Box::new(SeenAtDrop(
-        dir.path().join("db/newswire.db"),
-        Arc::clone(&seen),
-    )));
+    let handover = Handover {
+        slot: Some(Box::new(SeenAtDrop(
+            dir.path().join("db/newswire.db"),
+            Arc::clone(&seen),
+        ))),
+        pack_ahead: true,
+    };
     let update = FeedUpdate {
         at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         status: 200,
@@ -624,7 +627,7 @@ fn a_polls_slot_is_given_back_when_the_writer_takes_the_poll_not_once_it_is_writ
         "x body",
     ))];
     let stats = store
-        .apply_prepared("a", &update, &FeedMeta::default(), articles, slot)
+        .apply_prepared("a", &update, &FeedMeta::default(), articles, handover)
         .unwrap();
     assert_eq!(stats.new, 1);
     // given back before the poll's transaction committed, so the next document could be

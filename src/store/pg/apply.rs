@@ -34,7 +34,7 @@ use crate::plan::{
     self, Candidate, Dates, EntryAction, Incoming, Joined, StoryChoice, StoryInput, StoryKey,
     Unchanged,
 };
-use crate::store::{ApplyStats, FeedUpdate, Slot, StoreError, StoreSettings};
+use crate::store::{ApplyStats, FeedUpdate, Handover, StoreError, StoreSettings};
 
 /// The writer's state between polls: the near-duplicate index, and how far it has read the
 /// entries other instances wrote.
@@ -200,22 +200,24 @@ impl PgStore {
         articles: &[Article],
     ) -> Result<ApplyStats, StoreError> {
         let prepared = articles.iter().cloned().map(Prepared::new).collect();
-        self.apply_prepared(feed, u, meta, prepared, None).await
+        self.apply_prepared(feed, u, meta, prepared, Handover::default())
+            .await
     }
 
     /// [`PgStore::apply_poll`] for articles whose text was computed where they were parsed;
-    /// `slot` is dropped once this poll has the writer.
+    /// the handover's slot is dropped once this poll has the writer (PostgreSQL packs
+    /// nothing: it compresses long values itself).
     pub(in crate::store) async fn apply_prepared(
         &self,
         feed: &str,
         u: &FeedUpdate,
         meta: &FeedMeta,
         articles: Vec<Prepared>,
-        slot: Slot,
+        handover: Handover,
     ) -> Result<ApplyStats, StoreError> {
         let settings = self.settings();
         let mut state = self.writer.lock().await;
-        drop(slot);
+        drop(handover);
         let written = self
             .store_poll(&mut state, &settings, feed, u, meta, &articles)
             .await;
