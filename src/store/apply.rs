@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::packed::{Prepacked, body};
+use super::packed::{Packed, body};
 use super::{ApplyStats, PendingPoll, StoreError, from_json, from_ts, to_json, touch, ts};
 use crate::article::Article;
 use crate::dedup::{self, CopyFields, Prepared, StoryRow};
@@ -280,7 +280,7 @@ fn apply_one<'b>(
     };
     let mut stats = ApplyStats::default();
     for (i, (prepared, action)) in poll.articles.iter().zip(actions).enumerate() {
-        let body = Prepacked {
+        let body = Packed {
             text: prepared.article.content.as_deref(),
             ahead: poll.frames.as_ref().map(|f| f[i].as_deref()),
         };
@@ -357,7 +357,7 @@ fn load_tombstones(tx: &Connection, feed: &str) -> Result<HashSet<String>, Store
 fn execute<'b>(
     ctx: &mut Ctx<'_, 'b>,
     p: &'b Prepared,
-    body: &Prepacked,
+    body: &Packed,
     action: EntryAction,
     stats: &mut ApplyStats,
 ) -> Result<(), StoreError> {
@@ -433,7 +433,7 @@ fn keep_entry(
 fn update_entry(
     ctx: &Ctx,
     p: &Prepared,
-    body: &Prepacked,
+    body: &Packed,
     entry: i64,
     placed: &Placed,
     dates: &Dates,
@@ -477,7 +477,7 @@ fn update_entry(
 fn insert_entry(
     ctx: &Ctx,
     p: &Prepared,
-    body: &Prepacked,
+    body: &Packed,
     placed: &Placed,
     dates: &Dates,
 ) -> Result<i64, StoreError> {

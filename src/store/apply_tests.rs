@@ -7,8 +7,7 @@ use chrono::DateTime;
 use rusqlite::Connection;
 
 use super::super::{
-    FeedList, FeedSpec, FeedUpdate, Handover, MIGRATIONS, PendingPoll, Store, StoreSettings,
-    StoryQuery, lock,
+    FeedList, FeedSpec, FeedUpdate, MIGRATIONS, PendingPoll, Store, StoreSettings, StoryQuery, lock,
 };
 use crate::article::{Article, ArticleKey, FeedMeta};
 use crate::dedup::Prepared;
@@ -51,17 +50,7 @@ fn copy(feed: &str, url: &str, title: &str, content: &str, published: i64) -> Ar
 }
 
 fn poll(feed: &str, articles: Vec<Article>) -> PendingPoll {
-    PendingPoll::new(
-        feed,
-        FeedUpdate {
-            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-            status: 200,
-            ..Default::default()
-        },
-        FeedMeta::default(),
-        articles.into_iter().map(Prepared::new).collect(),
-        Handover::default(),
-    )
+    PendingPoll::of(feed, articles.into_iter().map(Prepared::new).collect())
 }
 
 fn occurrences(haystack: &[u8], needle: &str) -> usize {

@@ -84,6 +84,25 @@ impl PendingPoll {
     }
 }
 
+#[cfg(test)]
+impl PendingPoll {
+    /// A successful poll of `feed` at a fixed time, as the store's tests queue one.
+    pub(super) fn of(feed: &str, articles: Vec<Prepared>) -> PendingPoll {
+        let update = FeedUpdate {
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            status: 200,
+            ..Default::default()
+        };
+        PendingPoll::new(
+            feed,
+            update,
+            FeedMeta::default(),
+            articles,
+            Handover::default(),
+        )
+    }
+}
+
 impl Store {
     /// Stores one successful poll of `feed` in one transaction: its new state, and every
     /// article (new ones inserted, changed ones updated in place, stories re-derived).

@@ -129,7 +129,7 @@ impl Store {
             ],
         )?;
         let changed = if let Some(a) = &r.article {
-            let body = Packed(Some(&a.content));
+            let body = Packed::now(Some(&a.content));
             tx.execute(
                 "UPDATE entries SET content = ?2, summary = coalesce(summary, ?3),
                     image = coalesce(image, ?4), content_len = ?5

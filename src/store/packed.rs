@@ -25,60 +25,41 @@ const LEVEL: i32 = 1;
 /// stored as text.
 const MOST: usize = 64 << 20;
 
-/// A body as written: `None` is NULL.
-pub(super) struct Packed<'a>(pub(super) Option<&'a str>);
-
-impl Packed<'_> {
-    /// The text's length in bytes, what `content_len` records beside it.
-    pub(super) fn text_len(&self) -> Option<i64> {
-        self.0.map(|t| t.len() as i64)
-    }
-}
-
-impl ToSql for Packed<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(packed_now(self.0))
-    }
-}
-
-/// `text` as written when it is packed now: a frame, the text as it is, or NULL.
-fn packed_now(text: Option<&str>) -> ToSqlOutput<'_> {
-    match text {
-        None => ToSqlOutput::Owned(Value::Null),
-        Some(text) => match pack(text) {
-            Some(frame) => ToSqlOutput::Owned(Value::Blob(frame)),
-            None => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
-        },
-    }
-}
-
-/// A body as written, perhaps packed before it reached the writer (by the thread that
-/// handed its poll over), so that the writer only writes it.
-pub(super) struct Prepacked<'a> {
+/// A body as written (`text`: `None` is NULL), packed as it is written, or before it reached
+/// the writer (by the thread that handed its poll over), so that the writer only writes it.
+pub(super) struct Packed<'a> {
     pub(super) text: Option<&'a str>,
     /// `Some`: packed ahead, [`frame`]'s answer for `text`; `None`: packed when written.
     pub(super) ahead: Option<Option<&'a [u8]>>,
 }
 
-impl Prepacked<'_> {
+impl<'a> Packed<'a> {
+    /// `text`, packed when written.
+    pub(super) fn now(text: Option<&'a str>) -> Packed<'a> {
+        Packed { text, ahead: None }
+    }
+
     /// The text's length in bytes, what `content_len` records beside it.
     pub(super) fn text_len(&self) -> Option<i64> {
         self.text.map(|t| t.len() as i64)
     }
 }
 
-impl ToSql for Prepacked<'_> {
+impl ToSql for Packed<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match (self.ahead, self.text) {
-            (None, text) => packed_now(text),
+            (_, None) => ToSqlOutput::Owned(Value::Null),
+            (None, Some(text)) => match pack(text) {
+                Some(frame) => ToSqlOutput::Owned(Value::Blob(frame)),
+                None => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            },
             (Some(Some(frame)), Some(_)) => ToSqlOutput::Borrowed(ValueRef::Blob(frame)),
-            (Some(_), Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
-            (Some(_), None) => ToSqlOutput::Owned(Value::Null),
+            (Some(None), Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
         })
     }
 }
 
-/// What a body is stored as when packing it saves (see [`pack`]): for [`Prepacked`].
+/// What a body is stored as when packing it saves (see [`pack`]): [`Packed::ahead`].
 pub(super) fn frame(text: Option<&str>) -> Option<Vec<u8>> {
     text.and_then(pack)
 }
@@ -163,18 +144,15 @@ mod tests {
     fn round_trip(text: Option<&str>) -> (String, Option<String>) {
         let db = Connection::open_in_memory().unwrap();
         db.execute_batch("CREATE TABLE t (body TEXT)").unwrap();
-        db.execute("INSERT INTO t VALUES (?1)", [Packed(text)])
+        db.execute("INSERT INTO t VALUES (?1)", [Packed::now(text)])
             .unwrap();
         let frame = frame(text);
-        let ahead = Prepacked {
+        let ahead = Packed {
             text,
             ahead: Some(frame.as_deref()),
         };
-        assert_eq!(ahead.text_len(), Packed(text).text_len());
+        assert_eq!(ahead.text_len(), text.map(|t| t.len() as i64));
         db.execute("INSERT INTO t VALUES (?1)", [ahead]).unwrap();
-        let when_written = Prepacked { text, ahead: None };
-        db.execute("INSERT INTO t VALUES (?1)", [when_written])
-            .unwrap();
         let rows: Vec<(String, Option<String>)> = db
             .prepare("SELECT typeof(body), body FROM t ORDER BY rowid")
             .unwrap()
@@ -183,7 +161,6 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows[0], rows[1], "packed when written, and ahead");
-        assert_eq!(rows[0], rows[2], "packed when written, as a prepacked body");
         rows[0].clone()
     }
 

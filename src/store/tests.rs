@@ -339,28 +339,19 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
         )
         .unwrap();
     let poll = |feed: &str, titles: &[&str]| {
-        PendingPoll::new(
-            feed,
-            FeedUpdate {
-                at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-                status: 200,
-                ..Default::default()
-            },
-            FeedMeta::default(),
-            titles
-                .iter()
-                .map(|t| {
-                    article(
-                        Some(t),
-                        &format!("http://{feed}/{t}"),
-                        t,
-                        &format!("{t} body"),
-                    )
-                })
-                .map(Prepared::new)
-                .collect(),
-            Handover::default(),
-        )
+        let articles = titles
+            .iter()
+            .map(|t| {
+                article(
+                    Some(t),
+                    &format!("http://{feed}/{t}"),
+                    t,
+                    &format!("{t} body"),
+                )
+            })
+            .map(Prepared::new)
+            .collect();
+        PendingPoll::of(feed, articles)
     };
     let batch = [
         poll("a", &["one", "two"]),
@@ -452,21 +443,14 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
     let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let poll = |feed: &str| {
-        PendingPoll::new(
+        PendingPoll::of(
             feed,
-            FeedUpdate {
-                at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-                status: 200,
-                ..Default::default()
-            },
-            FeedMeta::default(),
             vec![Prepared::new(article(
                 Some("x"),
                 "http://a/x",
                 "x",
                 "x body",
             ))],
-            Handover::default(),
         )
     };
     let started = std::time::Instant::now();
