@@ -70,6 +70,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/0011_search_merge.sql")),
     (12, include_str!("migrations/0012_feed_lists.sql")),
     (13, include_str!("migrations/0013_packed_bodies.sql")),
+    (14, include_str!("migrations/0014_unused_index.sql")),
 ];
 
 pub use crate::plan::StoreSettings;

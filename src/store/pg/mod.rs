@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_feed_lists.sql")),
     (3, include_str!("migrations/0003_reprints.sql")),
+    (4, include_str!("migrations/0004_unused_index.sql")),
 ];
 
 /// Advisory lock keys (`pg_advisory_lock(CLASS, key)`): one class for newswire, so that
