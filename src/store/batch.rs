@@ -84,6 +84,51 @@ impl PendingPoll {
     }
 }
 
+impl PendingPoll {
+    /// The bytes of text its articles hold (bodies, summaries, their plain text): what
+    /// keeping it in memory until its transaction commits costs, roughly.
+    fn text_bytes(&self) -> usize {
+        self.articles
+            .iter()
+            .map(|p| {
+                let a = &p.article;
+                a.content.as_ref().map_or(0, String::len)
+                    + a.summary.as_ref().map_or(0, String::len)
+                    + p.text.body.len()
+            })
+            .sum()
+    }
+}
+
+/// How much of the queue one transaction takes in: the polls it holds stay in memory until
+/// it commits (should it fail, each is written again alone).
+#[derive(Default)]
+pub(super) struct TransactionBudget {
+    bytes: usize,
+    polls: usize,
+}
+
+/// The text one transaction takes in before it commits (give or take one poll).
+pub(super) const TRANSACTION_TEXT_BYTES: usize = 1 << 20;
+
+/// The polls one transaction takes in before it commits (give or take a batch). Each one
+/// taken in waits for the commit, in a thread of its own: on the 10,000-feed first poll
+/// (small documents, the writer the bottleneck) eight raised the peak by ~8 MB, to 127-134
+/// MB, six to 122-128 MB, four stayed with the single batch's 118-126 MB; on the N=1000
+/// farm eight made the first poll 8% shorter, four 3% (bench/RESULTS.md).
+pub(super) const TRANSACTION_POLLS: usize = 4;
+
+impl TransactionBudget {
+    pub(super) fn spend(&mut self, polls: &[PendingPoll]) {
+        self.bytes += polls.iter().map(PendingPoll::text_bytes).sum::<usize>();
+        self.polls += polls.len();
+    }
+
+    pub(super) fn spent(&self) -> bool {
+        self.bytes >= TRANSACTION_TEXT_BYTES || self.polls >= TRANSACTION_POLLS
+    }
+}
+
 #[cfg(test)]
 impl PendingPoll {
     /// A successful poll of `feed` at a fixed time, as the store's tests queue one.
@@ -134,7 +179,8 @@ impl Store {
         lock(&self.pending).push(poll);
         let mut conn = lock(&self.writer);
         // Group commit: the caller holding the writer takes every poll queued meanwhile and
-        // writes them in one transaction, each in its own savepoint. Committing costs a
+        // writes them in one transaction, and those queued while it writes (up to a
+        // budget) join it before it commits. Committing costs a
         // write of every page the transaction touched; polls finishing together share
         // those pages (index pages above all), so a first poll of 1000 feeds writes a
         // fraction of the WAL it would with one transaction each. A crash still leaves
@@ -142,12 +188,19 @@ impl Store {
         if let Some(done) = lock(&outcome).take() {
             return done;
         }
-        let mut batch = std::mem::take(&mut *lock(&self.pending));
-        for poll in &mut batch {
-            poll.slot = None;
-        }
-        let results = self.write_batch(&mut conn, &batch);
-        for (poll, result) in batch.iter().zip(results) {
+        let batch = self.take_queued();
+        // polls queued while this transaction is written join it, up to a budget
+        let mut budget = TransactionBudget::default();
+        budget.spend(&batch);
+        let (joined, results) = self.write_polls(&mut conn, &batch, &mut || {
+            if budget.spent() {
+                return Vec::new();
+            }
+            let more = self.take_queued();
+            budget.spend(&more);
+            more
+        });
+        for (poll, result) in batch.iter().chain(&joined).zip(results) {
             *lock(&poll.outcome) = Some(result);
         }
         drop(conn);
@@ -155,44 +208,84 @@ impl Store {
         done.unwrap_or_else(|| Err(StoreError::Task("a queued poll was not written".into())))
     }
 
+    /// Every queued poll, taken by the writer: their callers' slots are given back.
+    fn take_queued(&self) -> Vec<PendingPoll> {
+        let mut batch = std::mem::take(&mut *lock(&self.pending));
+        for poll in &mut batch {
+            poll.slot = None;
+        }
+        batch
+    }
+
     /// Writes queued polls in one transaction. When one of them fails, the transaction is
     /// rolled back and each poll is written in a transaction of its own, so that only the
     /// failing one is lost. (Not a savepoint per poll: savepoints journal every page they
     /// change, which cost a tenth of a first poll.)
+    #[cfg(test)]
     pub(super) fn write_batch(
         &self,
         conn: &mut Connection,
         batch: &[PendingPoll],
     ) -> Vec<Result<ApplyStats, StoreError>> {
+        self.write_polls(conn, batch, &mut Vec::new).1
+    }
+
+    /// [`Store::write_batch`], and then, in the same transaction, the polls `more` gives
+    /// (until it gives none): those are returned, and the results are of `batch`'s polls,
+    /// then of theirs. Committing writes every page the transaction touched, the index
+    /// pages above all, and makes the search index flush a segment that later merges read
+    /// again: polls queued while a transaction is written share that cost when they join it.
+    pub(super) fn write_polls(
+        &self,
+        conn: &mut Connection,
+        batch: &[PendingPoll],
+        more: &mut dyn FnMut() -> Vec<PendingPoll>,
+    ) -> (Vec<PendingPoll>, Vec<Result<ApplyStats, StoreError>>) {
         let settings = self.settings();
         let mut held = lock(&self.bands);
+        let mut joined: Vec<PendingPoll> = Vec::new();
         if settings.near_duplicates {
             if let Err(e) = held.refresh(conn, &settings, Utc::now()) {
                 let e = StoreError::from(e);
-                return batch.iter().map(|_| Err(e.duplicate())).collect();
+                return (joined, batch.iter().map(|_| Err(e.duplicate())).collect());
             }
         }
         let bands = std::cell::RefCell::new(std::mem::take(&mut *held));
-        let write = |conn: &mut Connection, polls: &[PendingPoll]| {
+        let mut write = |conn: &mut Connection,
+                         polls: &[PendingPoll],
+                         joined: Option<&mut Vec<PendingPoll>>| {
             let tx = conn.transaction()?;
-            let stats = apply::apply_batch(&tx, polls, &settings, &bands)?;
+            let mut stats = apply::apply_batch(&tx, polls, &settings, &bands)?;
+            if let Some(joined) = joined {
+                loop {
+                    let next = more();
+                    if next.is_empty() {
+                        break;
+                    }
+                    let from = joined.len();
+                    joined.extend(next);
+                    stats.extend(apply::apply_batch(&tx, &joined[from..], &settings, &bands)?);
+                }
+            }
             tx.commit()?;
             Ok::<_, StoreError>(stats)
         };
-        let results = match write(conn, batch) {
+        let outcome = write(conn, batch, Some(&mut joined));
+        let all = || batch.iter().chain(&joined);
+        let results = match outcome {
             Ok(stats) => stats.into_iter().map(Ok).collect(),
-            Err(e) if batch.len() == 1 => vec![Err(e)],
+            Err(e) if batch.len() + joined.len() == 1 => vec![Err(e)],
             // locked, full, read-only: each poll alone would fail the same way, each after
             // its own wait for the lock
-            Err(e) if e.is_unavailable() => batch.iter().map(|_| Err(e.duplicate())).collect(),
-            Err(_) => batch
-                .iter()
+            Err(e) if e.is_unavailable() => all().map(|_| Err(e.duplicate())).collect(),
+            Err(_) => all()
                 .map(|poll| {
-                    write(conn, std::slice::from_ref(poll)).map(|mut s| s.pop().unwrap_or_default())
+                    write(conn, std::slice::from_ref(poll), None)
+                        .map(|mut s| s.pop().unwrap_or_default())
                 })
                 .collect(),
         };
         *held = bands.into_inner();
-        results
+        (joined, results)
     }
 }

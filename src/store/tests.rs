@@ -325,6 +325,23 @@ fn host_pauses_gone_and_url_changes() {
     assert_eq!(b.url, "http://b/new");
 }
 
+/// A poll of `feed` listing one new article under each title.
+fn titled_poll(feed: &str, titles: &[&str]) -> PendingPoll {
+    let articles = titles
+        .iter()
+        .map(|t| {
+            article(
+                Some(t),
+                &format!("http://{feed}/{t}"),
+                t,
+                &format!("{t} body"),
+            )
+        })
+        .map(Prepared::new)
+        .collect();
+    PendingPoll::of(feed, articles)
+}
+
 #[test]
 fn a_failing_poll_in_a_group_commit_loses_only_itself() {
     let (_dir, store) = open();
@@ -338,25 +355,10 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
              BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
         )
         .unwrap();
-    let poll = |feed: &str, titles: &[&str]| {
-        let articles = titles
-            .iter()
-            .map(|t| {
-                article(
-                    Some(t),
-                    &format!("http://{feed}/{t}"),
-                    t,
-                    &format!("{t} body"),
-                )
-            })
-            .map(Prepared::new)
-            .collect();
-        PendingPoll::of(feed, articles)
-    };
     let batch = [
-        poll("a", &["one", "two"]),
-        poll("b", &["three", "poison"]),
-        poll("c", &["four"]),
+        titled_poll("a", &["one", "two"]),
+        titled_poll("b", &["three", "poison"]),
+        titled_poll("c", &["four"]),
     ];
     let results = store.write_batch(&mut lock(&store.writer), &batch);
     assert_eq!(results[0].as_ref().unwrap().new, 2);
@@ -370,6 +372,89 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
     let b = store.feed_state("b").unwrap().unwrap();
     assert!(b.last_poll.is_none(), "{b:?}");
     assert!(store.feed_state("a").unwrap().unwrap().last_poll.is_some());
+}
+
+#[test]
+fn polls_queued_while_a_transaction_is_written_join_it_and_commit_with_it() {
+    let (dir, store) = open();
+    store
+        .sync_feeds(&FeedList::lone(&specs(&["a", "b", "c"])))
+        .unwrap();
+    let other = Connection::open(dir.path().join("db/newswire.db")).unwrap();
+    let entries = || -> i64 {
+        other
+            .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut queue = vec![titled_poll("c", &["four"]), titled_poll("b", &["three"])];
+    let mut seen = Vec::new();
+    let batch = [titled_poll("a", &["one", "two"])];
+    let (joined, results) = store.write_polls(&mut lock(&store.writer), &batch, &mut || {
+        // what another connection sees when the next poll is handed over: nothing yet
+        seen.push(entries());
+        queue.pop().into_iter().collect()
+    });
+    assert_eq!(seen, [0, 0, 0], "the polls before were not committed yet");
+    let feeds: Vec<&str> = joined.iter().map(|p| p.feed.as_str()).collect();
+    assert_eq!(feeds, ["b", "c"]);
+    let new: Vec<usize> = results.iter().map(|r| r.as_ref().unwrap().new).collect();
+    assert_eq!(
+        new,
+        [2, 1, 1],
+        "results in order: the batch, then the joined polls"
+    );
+    assert_eq!(entries(), 4, "all of them committed together");
+}
+
+#[test]
+fn a_failing_poll_that_joined_a_transaction_loses_only_itself() {
+    let (_dir, store) = open();
+    store
+        .sync_feeds(&FeedList::lone(&specs(&["a", "b"])))
+        .unwrap();
+    lock(&store.writer)
+        .execute_batch(
+            "CREATE TEMP TRIGGER poison BEFORE INSERT ON entries WHEN NEW.title = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+    let mut queue = vec![titled_poll("b", &["three", "poison"])];
+    let batch = [titled_poll("a", &["one", "two"])];
+    let (joined, results) = store.write_polls(&mut lock(&store.writer), &batch, &mut || {
+        queue.pop().into_iter().collect()
+    });
+    assert_eq!(joined.len(), 1);
+    assert_eq!(results[0].as_ref().unwrap().new, 2);
+    let err = results[1].as_ref().unwrap_err().to_string();
+    assert!(err.contains("poisoned"), "{err}");
+    let mut titles: Vec<String> = all(&store).into_iter().map(|s| s.fields.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["one", "two"]);
+    assert!(store.feed_state("b").unwrap().unwrap().last_poll.is_none());
+}
+
+#[test]
+fn a_transaction_takes_in_queued_polls_up_to_its_budget() {
+    let big = "x".repeat(super::batch::TRANSACTION_TEXT_BYTES / 4);
+    let poll = PendingPoll::of(
+        "a",
+        vec![Prepared::new(article(Some("g"), "http://a/g", "t", &big))],
+    );
+    let mut budget = super::batch::TransactionBudget::default();
+    budget.spend(std::slice::from_ref(&poll));
+    assert!(!budget.spent());
+    // its body, and its text again: half the budget a poll
+    budget.spend(std::slice::from_ref(&poll));
+    assert!(budget.spent());
+    // small polls: as many as it counts
+    let small = || PendingPoll::of("a", Vec::new());
+    let mut budget = super::batch::TransactionBudget::default();
+    for _ in 1..super::batch::TRANSACTION_POLLS {
+        budget.spend(&[small()]);
+        assert!(!budget.spent());
+    }
+    budget.spend(&[small()]);
+    assert!(budget.spent());
 }
 
 #[test]
