@@ -8,7 +8,7 @@
 //! Entries also record their content's length in bytes (`content_len`), which SQL would
 //! otherwise read from the stored value: the fullest copy of a story is chosen by it.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Value, ValueRef};
 
@@ -24,6 +24,36 @@ const LEVEL: i32 = 1;
 /// allocation of any size: a longer body (only with `fetch.max_size` raised past it) is
 /// stored as text.
 const MOST: usize = 64 << 20;
+
+/// zstd contexts, shared by the threads that pack or unpack bodies. One a thread cost a
+/// context (a few hundred KB at [`LEVEL`]) for every thread that ever packed, and every
+/// poll waiting for the writer holds a thread of tokio's blocking pool: this keeps as many
+/// as pack at once.
+struct Pool<T>(Mutex<Vec<T>>);
+
+impl<T> Pool<T> {
+    const fn new() -> Pool<T> {
+        Pool(Mutex::new(Vec::new()))
+    }
+
+    /// `f` on a context taken from the pool (or made, `None` if that fails), given back after.
+    fn with<R>(&self, make: impl FnOnce() -> Option<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let taken = self.0.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut context = match taken {
+            Some(c) => c,
+            None => make()?,
+        };
+        let out = f(&mut context);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(context);
+        Some(out)
+    }
+}
+
+static PACKERS: Pool<zstd::bulk::Compressor<'static>> = Pool::new();
+static UNPACKERS: Pool<zstd::bulk::Decompressor<'static>> = Pool::new();
 
 /// A body as written (`text`: `None` is NULL), packed as it is written, or before it reached
 /// the writer (by the thread that handed its poll over), so that the writer only writes it.
@@ -70,17 +100,12 @@ fn pack(text: &str) -> Option<Vec<u8>> {
     if text.len() < LEAST || text.len() > MOST {
         return None;
     }
-    thread_local! {
-        // one context a thread (a context allocates a few hundred KB at its level)
-        static PACKER: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    }
-    let frame = PACKER.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.is_none() {
-            *p = zstd::bulk::Compressor::new(LEVEL).ok();
-        }
-        p.as_mut()?.compress(text.as_bytes()).ok()
-    })?;
+    let frame = PACKERS
+        .with(
+            || zstd::bulk::Compressor::new(LEVEL).ok(),
+            |p| p.compress(text.as_bytes()).ok(),
+        )
+        .flatten()?;
     (frame.len() <= text.len() - text.len() / 10).then_some(frame)
 }
 
@@ -116,17 +141,12 @@ fn unpack(frame: &[u8]) -> Result<String, Box<dyn std::error::Error + Send + Syn
         .ok()
         .filter(|s| *s <= MOST)
         .ok_or_else(|| format!("a stored body claims to unpack to {size} bytes"))?;
-    thread_local! {
-        static UNPACKER: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-    }
-    let bytes = UNPACKER.with(|u| {
-        let mut u = u.borrow_mut();
-        let u = match u.as_mut() {
-            Some(u) => u,
-            None => u.insert(zstd::bulk::Decompressor::new()?),
-        };
-        u.decompress(frame, size)
-    })?;
+    let bytes = UNPACKERS
+        .with(
+            || zstd::bulk::Decompressor::new().ok(),
+            |u| u.decompress(frame, size),
+        )
+        .ok_or("no zstd context for unpacking")??;
     Ok(String::from_utf8(bytes)?)
 }
 
