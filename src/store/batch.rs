@@ -180,11 +180,11 @@ impl Store {
         let mut conn = lock(&self.writer);
         // Group commit: the caller holding the writer takes every poll queued meanwhile and
         // writes them in one transaction, and those queued while it writes (up to a
-        // budget) join it before it commits. Committing costs a
-        // write of every page the transaction touched; polls finishing together share
-        // those pages (index pages above all), so a first poll of 1000 feeds writes a
-        // fraction of the WAL it would with one transaction each. A crash still leaves
-        // each feed as it was before or after its poll, never in between.
+        // budget) join it before it commits. Committing costs a write of every page the
+        // transaction touched; polls finishing together share those pages (index pages
+        // above all), so a first poll of 1000 feeds writes a fraction of the WAL it would
+        // with one transaction each. A crash still leaves each feed as it was before or
+        // after its poll, never in between.
         if let Some(done) = lock(&outcome).take() {
             return done;
         }
