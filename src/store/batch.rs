@@ -111,11 +111,11 @@ pub(super) struct TransactionBudget {
 /// The text one transaction takes in before it commits (give or take one poll).
 pub(super) const TRANSACTION_TEXT_BYTES: usize = 1 << 20;
 
-/// The polls one transaction takes in before it commits (give or take a batch). Each one
-/// taken in waits for the commit, in a thread of its own: on the 10,000-feed first poll
-/// (small documents, the writer the bottleneck) eight raised the peak by ~8 MB, to 127-134
-/// MB, six to 122-128 MB, four stayed with the single batch's 118-126 MB; on the N=1000
-/// farm eight made the first poll 8% shorter, four 3% (bench/RESULTS.md).
+/// The polls one transaction takes in before it commits (give or take a batch): each stays
+/// in memory until the commit. On the 10,000-feed first poll (small documents, the writer
+/// the bottleneck) eight measured 123-134 MB at peak, six 122-128 MB, four 118-129 MB, like
+/// the single batch's 118-126 MB (the target is under 128); on the N=1000 farm eight made
+/// the first poll 8% shorter, four 3% (bench/RESULTS.md).
 pub(super) const TRANSACTION_POLLS: usize = 4;
 
 impl TransactionBudget {
