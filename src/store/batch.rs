@@ -82,9 +82,7 @@ impl PendingPoll {
             outcome: Outcome::default(),
         }
     }
-}
 
-impl PendingPoll {
     /// The bytes of text its articles hold (bodies, summaries, their plain text): what
     /// keeping it in memory until its transaction commits costs, roughly.
     fn text_bytes(&self) -> usize {

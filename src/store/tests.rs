@@ -177,9 +177,10 @@ fn new_guids_on_a_shared_link_are_new_entries_not_churn() {
         ],
     );
     assert_eq!(st.new, 1, "{st:?}");
-    let mut titles: Vec<String> = all(&s).into_iter().map(|s| s.fields.title).collect();
-    titles.sort();
-    assert_eq!(titles, ["First update", "Second update", "Third update"]);
+    assert_eq!(
+        sorted_titles(&s),
+        ["First update", "Second update", "Third update"]
+    );
     // and a single item whose guid churns while two stored entries share its link is new too
     let st = apply(
         &s,
@@ -325,6 +326,26 @@ fn host_pauses_gone_and_url_changes() {
     assert_eq!(b.url, "http://b/new");
 }
 
+/// A store with `feeds`, whose writer fails any entry titled "poison".
+fn poisoned(feeds: &[&str]) -> (tempfile::TempDir, Store) {
+    let (dir, store) = open();
+    store.sync_feeds(&FeedList::lone(&specs(feeds))).unwrap();
+    lock(&store.writer)
+        .execute_batch(
+            "CREATE TEMP TRIGGER poison BEFORE INSERT ON entries WHEN NEW.title = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+    (dir, store)
+}
+
+/// The headlines of every stored story, sorted.
+fn sorted_titles(store: &Store) -> Vec<String> {
+    let mut titles: Vec<String> = all(store).into_iter().map(|s| s.fields.title).collect();
+    titles.sort();
+    titles
+}
+
 /// A poll of `feed` listing one new article under each title.
 fn titled_poll(feed: &str, titles: &[&str]) -> PendingPoll {
     let articles = titles
@@ -344,17 +365,8 @@ fn titled_poll(feed: &str, titles: &[&str]) -> PendingPoll {
 
 #[test]
 fn a_failing_poll_in_a_group_commit_loses_only_itself() {
-    let (_dir, store) = open();
-    store
-        .sync_feeds(&FeedList::lone(&specs(&["a", "b", "c"])))
-        .unwrap();
     // a write that fails halfway through feed b's poll, after its feed row was updated
-    lock(&store.writer)
-        .execute_batch(
-            "CREATE TEMP TRIGGER poison BEFORE INSERT ON entries WHEN NEW.title = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-        )
-        .unwrap();
+    let (_dir, store) = poisoned(&["a", "b", "c"]);
     let batch = [
         titled_poll("a", &["one", "two"]),
         titled_poll("b", &["three", "poison"]),
@@ -365,8 +377,7 @@ fn a_failing_poll_in_a_group_commit_loses_only_itself() {
     let err = results[1].as_ref().unwrap_err().to_string();
     assert!(err.contains("poisoned"), "{err}");
     assert_eq!(results[2].as_ref().unwrap().new, 1);
-    let mut titles: Vec<String> = all(&store).into_iter().map(|s| s.fields.title).collect();
-    titles.sort();
+    let titles = sorted_titles(&store);
     assert_eq!(titles, ["four", "one", "two"]);
     // b's poll left nothing, not even its feed state: it is fetched again next time
     let b = store.feed_state("b").unwrap().unwrap();
@@ -408,16 +419,7 @@ fn polls_queued_while_a_transaction_is_written_join_it_and_commit_with_it() {
 
 #[test]
 fn a_failing_poll_that_joined_a_transaction_loses_only_itself() {
-    let (_dir, store) = open();
-    store
-        .sync_feeds(&FeedList::lone(&specs(&["a", "b"])))
-        .unwrap();
-    lock(&store.writer)
-        .execute_batch(
-            "CREATE TEMP TRIGGER poison BEFORE INSERT ON entries WHEN NEW.title = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-        )
-        .unwrap();
+    let (_dir, store) = poisoned(&["a", "b"]);
     let mut queue = vec![titled_poll("b", &["three", "poison"])];
     let batch = [titled_poll("a", &["one", "two"])];
     let (joined, results) = store.write_polls(&mut lock(&store.writer), &batch, &mut || {
@@ -427,8 +429,7 @@ fn a_failing_poll_that_joined_a_transaction_loses_only_itself() {
     assert_eq!(results[0].as_ref().unwrap().new, 2);
     let err = results[1].as_ref().unwrap_err().to_string();
     assert!(err.contains("poisoned"), "{err}");
-    let mut titles: Vec<String> = all(&store).into_iter().map(|s| s.fields.title).collect();
-    titles.sort();
+    let titles = sorted_titles(&store);
     assert_eq!(titles, ["one", "two"]);
     assert!(store.feed_state("b").unwrap().unwrap().last_poll.is_none());
 }
