@@ -69,8 +69,9 @@ impl Store {
     /// The publication time of the oldest story, if any (see [`crate::fair::date_backlog`]).
     pub fn oldest_published(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let conn = lock(&self.reader);
-        let t: Option<i64> =
-            conn.query_row("SELECT min(published) FROM stories", [], |r| r.get(0))?;
+        let t: Option<i64> = conn
+            .prepare_cached("SELECT min(published) FROM stories")?
+            .query_row([], |r| r.get(0))?;
         Ok(t.map(from_ts))
     }
 

@@ -174,16 +174,16 @@ impl Store {
 }
 
 pub(super) fn touch(conn: &Connection, at: DateTime<Utc>) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO store_meta (key, value) VALUES ('changed_at', ?1)
          ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)",
-        [ts(at)],
-    )?;
+    )?
+    .execute([ts(at)])?;
     // a counter as well: several changes can fall in one second
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO store_meta (key, value) VALUES ('generation', 1)
          ON CONFLICT (key) DO UPDATE SET value = value + 1",
-        [],
-    )?;
+    )?
+    .execute([])?;
     Ok(())
 }
