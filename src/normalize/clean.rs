@@ -2,6 +2,8 @@
 //! flares, share and ad blocks. Removed before sanitizing, while classes and ids (which the
 //! sanitizer drops) still say what a block is; pure.
 
+use std::sync::LazyLock;
+
 use crate::parse::tag_attributes;
 
 /// Classes and ids of blocks that are share buttons, flares or ads, never the article.
@@ -39,6 +41,12 @@ const SHARE_HREFS: &[&str] = &[
     "/~ff/",
     "/~f/",
 ];
+
+/// Any of [`SHARE_HREFS`], in any ASCII case: one pass over a link, not one a pattern.
+static SHARE_HREF: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    let any: Vec<String> = SHARE_HREFS.iter().map(|h| regex::escape(h)).collect();
+    regex::bytes::Regex::new(&format!("(?i-u){}", any.join("|"))).expect("literal patterns")
+});
 
 /// Images that count visits, not show anything.
 const TRACKER_SRCS: &[&str] = &[
@@ -173,8 +181,7 @@ fn is_clutter_block(attrs: &[(String, String)]) -> bool {
 }
 
 fn is_share_link(html: &str, open: &Tag, attrs: &[(String, String)], end: usize) -> bool {
-    let href = attr(attrs, "href").unwrap_or_default().to_ascii_lowercase();
-    if SHARE_HREFS.iter().any(|h| href.contains(h)) {
+    if SHARE_HREF.is_match(attr(attrs, "href").unwrap_or_default().as_bytes()) {
         return true;
     }
     // the link's content, without its closing tag
@@ -184,6 +191,11 @@ fn is_share_link(html: &str, open: &Tag, attrs: &[(String, String)], end: usize)
     let text = if inner.contains(['<', '&']) {
         crate::normalize::html_to_text(inner)
     } else {
+        // its printable ASCII all stays: more of it than any label has is no label
+        let longest = SHARE_LABELS.iter().map(|l| l.len()).max().unwrap_or(0);
+        if inner.bytes().filter(u8::is_ascii_graphic).count() > longest {
+            return false;
+        }
         crate::normalize::clean_text(inner)
     };
     SHARE_LABELS.contains(&text.to_lowercase().as_str())
@@ -409,6 +421,7 @@ mod tests {
 <ul class="links"><li><a href="https://www.facebook.com/sharer/sharer.php?u=x">Facebook</a></li><li><a href="/share">Share on Twitter</a></li></ul>
 <p><a href="/s1"><span>Email</span> this</a> <a href="/s2">Tweet
    THIS</a> <a href="/s3">Pin&nbsp;it</a></p>
+<p><a href="HTTPS://Twitter.COM/Intent/Tweet?text=x">X</a></p>
 <div class="sharedaddy sd-sharing-enabled">share</div><p>End</p>"#;
         let out = strip_clutter(html);
         assert!(out.contains(r#"<img src="https://e.com/a.jpg""#), "{out}");
@@ -423,10 +436,14 @@ mod tests {
             "THIS",
             "Pin",
             "sharedaddy",
+            "Twitter.COM",
         ] {
             assert!(!out.contains(gone), "{gone} in {out}");
         }
         assert!(out.contains("<p>End</p>"), "{out}");
+        // a label with a non-breaking space and a bidi control in it, still a label
+        let out = strip_clutter("<p><a href=\"/s4\">  share\u{a0}this\u{202e} </a>.</p>");
+        assert_eq!(out, "<p>.</p>");
         let clean = drop_empty_wrappers(
             "<ul class=\"x\"><li></li></ul><p>a</p><p> </p><ul><li> </li></ul>",
         );
@@ -436,6 +453,10 @@ mod tests {
     #[test]
     fn ordinary_links_and_unclosed_tags_stay() {
         let html = r#"<p>See <a href="https://e.com/story">the story</a> and <div class="share">"#;
+        assert_eq!(strip_clutter(html), html);
+        // as long as a label, or longer: a link about sharing, not a button
+        let html =
+            r#"<p><a href="/a">Share this story on Twitter</a> <a href="/b">share   this!</a></p>"#;
         assert_eq!(strip_clutter(html), html);
         assert_eq!(strip_clutter("a < b > c"), "a < b > c");
         assert_eq!(

@@ -213,6 +213,11 @@ fn clean_text(s: &str) -> String {
             out.push(' ');
         }
         let kept = out.len();
+        if word.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            // printable ASCII, most words: nothing to drop
+            out.push_str(word);
+            continue;
+        }
         out.extend(word.chars().filter(|c| !dropped(*c)));
         if out.len() == kept {
             // nothing left of the word: no space for it either
@@ -283,28 +288,38 @@ thread_local! {
 /// document is the start of its text, and once that runs well past the summary's length
 /// the rest cannot change it. (Reading whole bodies cost 6% of a first poll.)
 fn summary_source(html: &str) -> String {
+    head_first(html, body_text)
+}
+
+/// `text` of the head of `html` (cut before a tag) when that runs well past a summary's
+/// length, else of all of it.
+fn head_first(html: &str, text: impl Fn(&str) -> String) -> String {
     const HEAD_BYTES: usize = SUMMARY_CHARS * 8;
     if html.len() > HEAD_BYTES * 2 {
         let mut cut = HEAD_BYTES;
         while !html.is_char_boundary(cut) {
             cut -= 1;
         }
-        let text = body_text(&html[..cut]);
-        if text.chars().count() > SUMMARY_CHARS + 100 {
-            return text;
+        // before the tag the cut falls in or after, so that the head's tags are whole
+        let cut = html[..cut].rfind('<').unwrap_or(cut);
+        let head = text(&html[..cut]);
+        if head.chars().count() > SUMMARY_CHARS + 100 {
+            return head;
         }
     }
-    body_text(html)
+    text(html)
 }
 
 /// [`summary_source`] of a body sanitized here ([`sanitize_html`]): its text read by a scan
 /// where the HTML allows (see [`text`]), the same text without parsing the body again. The
 /// whole body's text starts as its head's does, so the summary cut from it is the same.
 fn sanitized_summary_source(html: &str) -> String {
-    match text::sanitized_text(html, BODY_TEXT_SKIPPED) {
-        Some(t) => clean_text(&html_escape::decode_html_entities(&t)),
-        None => summary_source(html),
-    }
+    head_first(html, |html| {
+        match text::sanitized_text(html, BODY_TEXT_SKIPPED) {
+            Some(t) => clean_text(&html_escape::decode_html_entities(&t)),
+            None => body_text(html),
+        }
+    })
 }
 
 /// Elements whose content is not a body's text: figure captions belong to their image.
@@ -871,6 +886,12 @@ mod tests {
             let head = truncate_words(&summary_source(&html), SUMMARY_CHARS);
             let whole = truncate_words(&body_text(&html), SUMMARY_CHARS);
             assert_eq!(head, whole, "pad {pad}");
+            // and a body sanitized here, read by a scan of its head
+            let base = Url::parse("https://example.com/a/").unwrap();
+            let sanitized = sanitize_html(&html, &base);
+            let head = truncate_words(&sanitized_summary_source(&sanitized), SUMMARY_CHARS);
+            let whole = truncate_words(&body_text(&sanitized), SUMMARY_CHARS);
+            assert_eq!(head, whole, "pad {pad}, sanitized");
         }
         // markup-heavy: the head has too little text, so the whole body is read
         let dense = format!("{}<p>the words</p>", "<b></b>".repeat(2000));
