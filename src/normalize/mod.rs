@@ -399,6 +399,10 @@ const VOID_ELEMENTS: &[&str] = &[
 /// Whether `html` nests deeper than [`MAX_HTML_DEPTH`], by a linear scan of its tags.
 fn too_deep(html: &str) -> bool {
     let b = html.as_bytes();
+    // each level opens with a `<`: most bodies have too few to count their depth
+    if b.iter().filter(|c| **c == b'<').count() <= MAX_HTML_DEPTH {
+        return false;
+    }
     let mut depth = 0usize;
     let mut i = 0;
     while i + 1 < b.len() {
@@ -410,14 +414,14 @@ fn too_deep(html: &str) -> bool {
                     .iter()
                     .position(|c| !c.is_ascii_alphanumeric())
                     .map_or(b.len(), |p| i + 1 + p);
-                let name = html[i + 1..name_end].to_ascii_lowercase();
+                let name = &html[i + 1..name_end];
                 let close = b[name_end..]
                     .iter()
                     .position(|c| *c == b'>')
                     .map_or(b.len(), |p| name_end + p);
                 let self_closing =
                     close > 0 && close <= b.len() && b.get(close.wrapping_sub(1)) == Some(&b'/');
-                if !self_closing && !VOID_ELEMENTS.contains(&name.as_str()) {
+                if !self_closing && !VOID_ELEMENTS.iter().any(|v| name.eq_ignore_ascii_case(v)) {
                     depth += 1;
                     if depth > MAX_HTML_DEPTH {
                         return true;
@@ -1048,6 +1052,10 @@ mod tests {
             "</div>".repeat(300)
         );
         assert!(!too_deep(&ok));
+        // many tags, but shallow: counted, not too deep; void elements in any case nest not
+        assert!(!too_deep(&"<p>x</p><BR><Img src=x>".repeat(2000)));
+        assert!(too_deep(&"<DIV>".repeat(MAX_HTML_DEPTH + 1)));
+        assert!(!too_deep(&"<DIV>".repeat(MAX_HTML_DEPTH)));
         assert!(sanitize_html(&ok, &base).contains("<img src=\"https://e.com/i.jpg\""));
     }
 
