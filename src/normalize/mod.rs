@@ -380,9 +380,11 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
                     .to_string()
             })
         });
-    clean::drop_empty_wrappers(without_forbidden_in_xml(&cleaned).trim())
-        .trim()
-        .to_string()
+    let out = clean::drop_empty_wrappers(without_forbidden_in_xml(&cleaned).trim());
+    match out.trim() {
+        trimmed if trimmed.len() == out.len() => out,
+        trimmed => trimmed.to_string(),
+    }
 }
 
 /// Nesting beyond which HTML is not handed to the HTML parser: html5ever's cost grows fast

@@ -18,6 +18,7 @@
 //! goes to ammonia. The tests check the output equal to ammonia's on random documents built
 //! to reach every branch, and on every body of the shared corpus.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use markup5ever::data::NAMED_ENTITIES;
@@ -461,7 +462,7 @@ fn is_space(c: u8) -> bool {
 
 /// A tag's name from `at`, lowercased, and where it ends; `None` unless it is letters and
 /// digits ending at a space, `/` or `>`.
-fn tag_name(html: &str, at: usize) -> Option<(String, usize)> {
+fn tag_name(html: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
     let b = html.as_bytes();
     let len = b[at..]
         .iter()
@@ -470,9 +471,18 @@ fn tag_name(html: &str, at: usize) -> Option<(String, usize)> {
     let end = at + len;
     match b.get(end) {
         Some(c) if is_space(*c) || *c == b'/' || *c == b'>' => {
-            Some((html[at..end].to_ascii_lowercase(), end))
+            Some((lowercase(&html[at..end]), end))
         }
         _ => None,
+    }
+}
+
+/// `name` in lowercase: itself when it is already (most tag and attribute names are).
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
     }
 }
 
@@ -481,7 +491,7 @@ fn start_tag(html: &str, at: usize, base: &Url, tree: &mut Tree) -> Option<usize
     let b = html.as_bytes();
     let (name, mut i) = tag_name(html, at)?;
     let e = Element::named(&name, tree.policy)?;
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut attrs: Vec<(Cow<str>, Cow<str>)> = Vec::new();
     loop {
         i += b[i..].iter().take_while(|c| is_space(**c)).count();
         match *b.get(i)? {
@@ -506,7 +516,7 @@ fn start_tag(html: &str, at: usize, base: &Url, tree: &mut Tree) -> Option<usize
         if name_len == 0 {
             return None;
         }
-        let attr = html[i..i + name_len].to_ascii_lowercase();
+        let attr = lowercase(&html[i..i + name_len]);
         i += name_len;
         let mut j = i + b[i..].iter().take_while(|c| is_space(**c)).count();
         let value = if b.get(j) == Some(&b'=') {
@@ -521,7 +531,7 @@ fn start_tag(html: &str, at: usize, base: &Url, tree: &mut Tree) -> Option<usize
                 Some(c) if is_space(*c) || *c == b'/' || *c == b'>' => {}
                 _ => return None,
             }
-            String::new()
+            Cow::Borrowed("")
         };
         if !attrs.iter().any(|(n, _)| *n == attr) {
             attrs.push((attr, value));
@@ -589,7 +599,7 @@ fn raw_text(html: &str, at: usize, name: &str, tree: &mut Tree) -> Option<usize>
 }
 
 /// An attribute's value from `at` (after `=` and spaces), decoded, and where it ends.
-fn attribute_value(html: &str, at: usize) -> Option<(String, usize)> {
+fn attribute_value(html: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
     let b = html.as_bytes();
     let (from, to, end) = match *b.get(at)? {
         q @ (b'"' | b'\'') => {
@@ -623,7 +633,7 @@ fn attribute_value(html: &str, at: usize) -> Option<(String, usize)> {
         return None;
     }
     if !raw.contains('&') {
-        return Some((raw.to_string(), end));
+        return Some((Cow::Borrowed(raw), end));
     }
     let mut value = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -634,7 +644,7 @@ fn attribute_value(html: &str, at: usize) -> Option<(String, usize)> {
         rest = &rest[amp + len..];
     }
     value.push_str(rest);
-    Some((value, end))
+    Some((Cow::Owned(value), end))
 }
 
 /// Writes a start tag: its allowed attributes in their order, URLs checked and resolved
@@ -643,25 +653,25 @@ fn attribute_value(html: &str, at: usize) -> Option<(String, usize)> {
 fn write_start(
     out: &mut String,
     name: &str,
-    attrs: &[(String, String)],
+    attrs: &[(Cow<str>, Cow<str>)],
     base: &Url,
     policy: &Policy,
 ) -> Option<()> {
     out.push('<');
     out.push_str(name);
     for (attr, value) in attrs {
-        let allowed = policy.generic.contains(attr)
+        let allowed = policy.generic.contains(attr.as_ref())
             || policy
                 .attributes
                 .get(name)
-                .is_some_and(|set| set.contains(attr));
+                .is_some_and(|set| set.contains(attr.as_ref()));
         if !allowed {
             continue;
         }
         let resolved;
         let value = if is_url_attribute(name, attr) {
             match Url::parse(value) {
-                Ok(url) if policy.schemes.contains(url.scheme()) => value.as_str(),
+                Ok(url) if policy.schemes.contains(url.scheme()) => value.as_ref(),
                 Ok(_) => continue,
                 Err(url::ParseError::RelativeUrlWithoutBase) => {
                     resolved = base.join(value).ok()?;
@@ -670,7 +680,7 @@ fn write_start(
                 Err(_) => continue,
             }
         } else {
-            value.as_str()
+            value.as_ref()
         };
         out.push(' ');
         out.push_str(attr);
