@@ -71,6 +71,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/0012_feed_lists.sql")),
     (13, include_str!("migrations/0013_packed_bodies.sql")),
     (14, include_str!("migrations/0014_unused_index.sql")),
+    (15, include_str!("migrations/0015_recent_index.sql")),
 ];
 
 pub use crate::plan::StoreSettings;

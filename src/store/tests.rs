@@ -591,6 +591,59 @@ fn near_duplicates_are_found_across_a_restart() {
 }
 
 #[test]
+fn a_copy_re_dated_since_it_was_first_seen_is_in_the_index_after_a_restart() {
+    const BODY: &str = "The city council approved a plan on Monday to turn the old rail yard \
+        into a park with a library, two schools and housing for about three thousand people, \
+        after a vote that followed six years of hearings, lawsuits and revised drawings. The \
+        mayor said work would begin next spring and take at least a decade to complete.";
+    let (dir, store) = open();
+    let mut first = article(
+        Some("a-1"),
+        "http://a/park",
+        "Council approves rail yard park",
+        BODY,
+    );
+    first.published = Some(Utc::now());
+    assert_eq!(apply(&store, "a", &[first]).new, 1);
+    drop(store);
+    let path = dir.path().join("db/newswire.db");
+    // first seen three months ago, its date moved to today since: published in the window
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE entries SET first_seen = first_seen - 90 * 86400",
+        [],
+    )
+    .unwrap();
+    // the load is answered by the index that grows at its end, not by a scan
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", apply::NEAR_INDEX_LOAD))
+        .unwrap()
+        .query_map([0], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|p| p.contains("entries_by_recent")),
+        "{plan:?}"
+    );
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    store.configure(StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    let mut copy = article(
+        Some("b-1"),
+        "http://b/local/rail-yard-park",
+        "Rail yard park approved by council",
+        &format!("{BODY} Residents will be able to comment on the designs until March."),
+    );
+    copy.published = Some(Utc::now());
+    let stats = apply(&store, "b", &[copy]);
+    assert_eq!((stats.new, stats.merged), (0, 1), "{stats:?}");
+}
+
+#[test]
 fn bodies_are_stored_packed_and_the_fullest_copy_is_chosen_by_its_text() {
     let (dir, s) = open();
     // the fuller copy repeats itself, so it packs smaller than the shorter one
