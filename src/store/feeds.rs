@@ -330,6 +330,10 @@ macro_rules! feed_state_columns {
     };
 }
 
+/// The state of one feed (`?1`).
+pub(super) const FEED_STATE_OF: &str =
+    concat!(feed_state_columns!(), " FROM feeds f WHERE name = ?1");
+
 pub(super) fn query_feed_states(
     conn: &Connection,
     name: Option<&str>,
@@ -338,7 +342,7 @@ pub(super) fn query_feed_states(
     // scan of every feed, and a poll asks for each feed's state once (1,000 feeds: a million
     // rows read in a first poll).
     let mut stmt = conn.prepare_cached(match name {
-        Some(_) => concat!(feed_state_columns!(), " FROM feeds f WHERE name = ?1"),
+        Some(_) => FEED_STATE_OF,
         None => concat!(feed_state_columns!(), " FROM feeds f ORDER BY name"),
     })?;
     let read = |r: &rusqlite::Row| {

@@ -54,16 +54,29 @@ pub(super) fn any_marks(
     feed: Option<&str>,
     actions: &[&str],
 ) -> rusqlite::Result<bool> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE action = ?1 AND (?2 IS NULL OR feed = ?2))",
-    )?;
+    // two statements, not one with `?2 IS NULL OR feed = ?2`, which SQLite answers by every
+    // mark of the action: each poll of a feed asks, and rules can mark many entries
+    let mut stmt = conn.prepare_cached(match feed {
+        Some(_) => ANY_MARK_OF_FEED,
+        None => "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE action = ?1)",
+    })?;
     for action in actions {
-        if stmt.query_row(params![action, feed], |r| r.get::<_, bool>(0))? {
+        let found = match feed {
+            Some(feed) => stmt.query_row(params![action, feed], |r| r.get::<_, bool>(0))?,
+            None => stmt.query_row(params![action], |r| r.get::<_, bool>(0))?,
+        };
+        if found {
             return Ok(true);
         }
     }
     Ok(false)
 }
+
+/// Whether a mark of an action (`?1`) exists for a feed (`?2`): among the feed's marks (by
+/// the primary key), not among the action's (`+` keeps SQLite from `rule_marks_by_tag`,
+/// which it prefers, knowing nothing of how many marks each has).
+pub(super) const ANY_MARK_OF_FEED: &str =
+    "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE feed = ?2 AND +action = ?1)";
 
 impl Store {
     /// The publication time of the oldest story, if any (see [`crate::fair::date_backlog`]).

@@ -590,6 +590,38 @@ fn near_duplicates_are_found_across_a_restart() {
     assert_eq!(all(&store).len(), 1);
 }
 
+/// How SQLite answers `sql`: one line a step.
+fn query_plan(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+    conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map(params, |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn what_each_poll_reads_of_its_feed_is_found_by_the_feeds_key() {
+    let (_dir, store) = open();
+    let conn = lock(&store.reader);
+    // a scan of every feed (or of every mark) a poll would make a first poll quadratic
+    for (sql, params, key) in [
+        (feeds::FEED_STATE_OF, &["f"][..], "sqlite_autoindex_feeds_1"),
+        (
+            rules::ANY_MARK_OF_FEED,
+            &["hide", "f"][..],
+            "PRIMARY KEY (feed=?)",
+        ),
+    ] {
+        let plan = query_plan(&conn, sql, rusqlite::params_from_iter(params));
+        assert!(
+            plan.iter()
+                .any(|p| p.starts_with("SEARCH") && p.contains(key)),
+            "{sql}: {plan:?}"
+        );
+    }
+}
+
 #[test]
 fn a_copy_re_dated_since_it_was_first_seen_is_in_the_index_after_a_restart() {
     const BODY: &str = "The city council approved a plan on Monday to turn the old rail yard \
@@ -615,13 +647,7 @@ fn a_copy_re_dated_since_it_was_first_seen_is_in_the_index_after_a_restart() {
     )
     .unwrap();
     // the load is answered by the index that grows at its end, not by a scan
-    let plan: Vec<String> = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", apply::NEAR_INDEX_LOAD))
-        .unwrap()
-        .query_map([0], |r| r.get(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let plan = query_plan(&conn, apply::NEAR_INDEX_LOAD, [0]);
     assert!(
         plan.iter().any(|p| p.contains("entries_by_recent")),
         "{plan:?}"
