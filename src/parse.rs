@@ -54,9 +54,12 @@ pub(crate) fn forbidden_in_xml(c: char) -> bool {
 /// (`EF BF BE` and `EF BF BF`). Most text has none, and is borrowed back as it was.
 pub(crate) fn without_forbidden_in_xml(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
+    // a chunk at a time, each read whole (a loop that can stop at any byte is not
+    // vectorized): the scan of every document and body
+    let control = |c: u8| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r');
     let any = b
-        .iter()
-        .any(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |seen, &c| seen | control(c)))
         || (b.contains(&0xEF) && b.windows(3).any(|w| matches!(w, [0xEF, 0xBF, 0xBE | 0xBF])));
     if any {
         Cow::Owned(s.chars().filter(|c| !forbidden_in_xml(*c)).collect())
@@ -75,12 +78,14 @@ fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
         Cow::Borrowed(_) => text,
     };
     let t = text.trim_start();
-    if let Some((end, _)) = xml_declaration(t.as_bytes()) {
-        Cow::Owned(t[end..].to_string())
-    } else if t.len() != text.len() {
-        Cow::Owned(t.to_string())
-    } else {
-        text
+    let skip = text.len() - t.len() + xml_declaration(t.as_bytes()).map_or(0, |(end, _)| end);
+    // the rest of the text where it is, not a copy of it
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[skip..]),
+        Cow::Owned(mut s) => {
+            s.drain(..skip);
+            Cow::Owned(s)
+        }
     }
 }
 
@@ -1161,6 +1166,20 @@ mod tests {
             decode(b"<rss>a\0b\x01c\td</rss>", None),
             "<rss>abc\td</rss>"
         );
+        // past the first bytes, after a declaration (the text borrowed, then owned)
+        let tail = format!("<rss>{}\u{1}\u{ffff}</rss>", "x".repeat(100));
+        for lead in ["", "  \n"] {
+            let doc = format!("{lead}<?xml version=\"1.0\" encoding=\"utf-8\"?>{tail}");
+            let want = format!("<rss>{}</rss>", "x".repeat(100));
+            assert_eq!(decode(doc.as_bytes(), None), want);
+            assert_eq!(
+                decode(
+                    doc.replace('\u{1}', "").replace('\u{ffff}', "").as_bytes(),
+                    None
+                ),
+                want
+            );
+        }
         // UTF-16 that is not recognised (an even number of whitespace bytes first) used to
         // reach feed-rs still starting with 00 3C 00 3F, and feed-rs panicked on it
         let mut doc = b"\n\n".to_vec();
