@@ -554,6 +554,30 @@ fn a_batch_refused_by_a_locked_database_fails_every_poll_at_once() {
     assert!(results.iter().all(Result::is_ok), "{results:?}");
 }
 
+/// Stores `first`, then, after `meanwhile` had the file to itself, stores `copy` in a new
+/// process (the near-duplicate index loaded from what is stored); both dated now, within
+/// the window the index is loaded for. What storing `copy` did, and the stories then.
+fn across_a_restart(
+    mut first: Article,
+    meanwhile: impl FnOnce(&Connection),
+    mut copy: Article,
+) -> (ApplyStats, Vec<Story>) {
+    let (dir, store) = open();
+    first.published = Some(Utc::now());
+    assert_eq!(apply(&store, "a", &[first]).new, 1);
+    drop(store);
+    let path = dir.path().join("db/newswire.db");
+    meanwhile(&Connection::open(&path).unwrap());
+    let store = Store::open(&path).unwrap();
+    store.configure(StoreSettings {
+        max_age: None,
+        ..Default::default()
+    });
+    copy.published = Some(Utc::now());
+    let stats = apply(&store, "b", &[copy]);
+    (stats, all(&store))
+}
+
 #[test]
 fn near_duplicates_are_found_across_a_restart() {
     const BODY: &str = "Delegations from both countries met in Geneva on Tuesday for a third round of \
@@ -561,33 +585,23 @@ fn near_duplicates_are_found_across_a_restart() {
         exchange prisoners and to reopen two crossings for humanitarian convoys within a week, \
         according to a joint statement released after eight hours of discussions. Observers said \
         the agreement was fragile and depended on both militaries pulling back heavy artillery.";
-    let (dir, store) = open();
-    let mut first = article(
-        Some("a-1"),
-        "http://a/geneva",
-        "Ceasefire talks resume in Geneva",
-        BODY,
+    let (stats, stories) = across_a_restart(
+        article(
+            Some("a-1"),
+            "http://a/geneva",
+            "Ceasefire talks resume in Geneva",
+            BODY,
+        ),
+        |_| {},
+        article(
+            Some("b-1"),
+            "http://b/world/geneva-talks",
+            "Geneva talks on ceasefire resume",
+            &format!("GENEVA (Reuters) - {BODY} A further round is planned for next month."),
+        ),
     );
-    // published now: within the window the index is loaded for
-    first.published = Some(Utc::now());
-    assert_eq!(apply(&store, "a", &[first]).new, 1);
-    drop(store);
-    // a new process: the band index is rebuilt from the stored signatures
-    let store = Store::open(&dir.path().join("db/newswire.db")).unwrap();
-    store.configure(StoreSettings {
-        max_age: None,
-        ..Default::default()
-    });
-    let mut copy = article(
-        Some("b-1"),
-        "http://b/world/geneva-talks",
-        "Geneva talks on ceasefire resume",
-        &format!("GENEVA (Reuters) - {BODY} A further round is planned for next month."),
-    );
-    copy.published = Some(Utc::now());
-    let stats = apply(&store, "b", &[copy]);
     assert_eq!((stats.new, stats.merged), (0, 1), "{stats:?}");
-    assert_eq!(all(&store).len(), 1);
+    assert_eq!(stories.len(), 1);
 }
 
 /// How SQLite answers `sql`: one line a step.
@@ -628,45 +642,36 @@ fn a_copy_re_dated_since_it_was_first_seen_is_in_the_index_after_a_restart() {
         into a park with a library, two schools and housing for about three thousand people, \
         after a vote that followed six years of hearings, lawsuits and revised drawings. The \
         mayor said work would begin next spring and take at least a decade to complete.";
-    let (dir, store) = open();
-    let mut first = article(
-        Some("a-1"),
-        "http://a/park",
-        "Council approves rail yard park",
-        BODY,
+    let (stats, stories) = across_a_restart(
+        article(
+            Some("a-1"),
+            "http://a/park",
+            "Council approves rail yard park",
+            BODY,
+        ),
+        |conn| {
+            // first seen three months ago, its date moved to today since: in the window
+            conn.execute(
+                "UPDATE entries SET first_seen = first_seen - 90 * 86400",
+                [],
+            )
+            .unwrap();
+            // the load is answered by the index that grows at its end, not by a scan
+            let plan = query_plan(conn, apply::NEAR_INDEX_LOAD, [0]);
+            assert!(
+                plan.iter().any(|p| p.contains("entries_by_recent")),
+                "{plan:?}"
+            );
+        },
+        article(
+            Some("b-1"),
+            "http://b/local/rail-yard-park",
+            "Rail yard park approved by council",
+            &format!("{BODY} Residents will be able to comment on the designs until March."),
+        ),
     );
-    first.published = Some(Utc::now());
-    assert_eq!(apply(&store, "a", &[first]).new, 1);
-    drop(store);
-    let path = dir.path().join("db/newswire.db");
-    // first seen three months ago, its date moved to today since: published in the window
-    let conn = Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE entries SET first_seen = first_seen - 90 * 86400",
-        [],
-    )
-    .unwrap();
-    // the load is answered by the index that grows at its end, not by a scan
-    let plan = query_plan(&conn, apply::NEAR_INDEX_LOAD, [0]);
-    assert!(
-        plan.iter().any(|p| p.contains("entries_by_recent")),
-        "{plan:?}"
-    );
-    drop(conn);
-    let store = Store::open(&path).unwrap();
-    store.configure(StoreSettings {
-        max_age: None,
-        ..Default::default()
-    });
-    let mut copy = article(
-        Some("b-1"),
-        "http://b/local/rail-yard-park",
-        "Rail yard park approved by council",
-        &format!("{BODY} Residents will be able to comment on the designs until March."),
-    );
-    copy.published = Some(Utc::now());
-    let stats = apply(&store, "b", &[copy]);
     assert_eq!((stats.new, stats.merged), (0, 1), "{stats:?}");
+    assert_eq!(stories.len(), 1);
 }
 
 #[test]
