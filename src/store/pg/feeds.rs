@@ -125,17 +125,18 @@ impl PgStore {
     }
 
     async fn query_feed_states(&self, name: Option<&str>) -> Result<Vec<FeedState>, StoreError> {
+        const COLUMNS: &str = "SELECT name, url, title, site_url, etag, last_modified, last_poll,
+                last_success, last_status, last_outcome, last_error, consecutive_failures,
+                (SELECT count(*) FROM entries e WHERE e.feed = f.name),
+                body_hash, next_attempt, moved_to, gone, ttl_secs
+            FROM feeds f";
         let c = self.conn().await?;
-        let rows = c
-            .q(
-                "SELECT name, url, title, site_url, etag, last_modified, last_poll, last_success,
-                        last_status, last_outcome, last_error, consecutive_failures,
-                        (SELECT count(*) FROM entries e WHERE e.feed = f.name),
-                        body_hash, next_attempt, moved_to, gone, ttl_secs
-                 FROM feeds f WHERE $1::text IS NULL OR name = $1 ORDER BY name",
-                &[&name],
-            )
-            .await?;
+        // two statements, as in SQLite: a prepared `$1 IS NULL OR name = $1` has no plan
+        // that looks the feed up by its key
+        let rows = match name {
+            Some(name) => c.q(&format!("{COLUMNS} WHERE name = $1"), &[&name]).await?,
+            None => c.q(&format!("{COLUMNS} ORDER BY name"), &[]).await?,
+        };
         Ok(rows
             .iter()
             .map(|r| FeedState {

@@ -36,13 +36,24 @@ pub(super) async fn any_marks(
     actions: &[&str],
 ) -> Result<bool, StoreError> {
     let actions: Vec<&str> = actions.to_vec();
-    Ok(c.q1(
-        "SELECT EXISTS (SELECT 1 FROM rule_marks
-                        WHERE action = ANY($1) AND ($2::text IS NULL OR feed = $2))",
-        &[&actions, &feed],
-    )
-    .await?
-    .get(0))
+    // two statements, not one with `$2 IS NULL OR feed = $2` (see `query_feed_states`)
+    let row = match feed {
+        Some(feed) => {
+            c.q1(
+                "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE feed = $2 AND action = ANY($1))",
+                &[&actions, &feed],
+            )
+            .await?
+        }
+        None => {
+            c.q1(
+                "SELECT EXISTS (SELECT 1 FROM rule_marks WHERE action = ANY($1))",
+                &[&actions],
+            )
+            .await?
+        }
+    };
+    Ok(row.get(0))
 }
 
 impl PgStore {
