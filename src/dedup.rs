@@ -165,57 +165,41 @@ pub fn identity(
 /// The words of sanitized HTML: tags dropped, entities decoded, whitespace collapsed. The
 /// HTML comes from the sanitizer, so a plain scan is enough.
 pub fn text_of_html(html: &str) -> String {
-    if !html.contains('&') {
-        return words_of_html(html);
+    let mut text = String::with_capacity(html.len());
+    if html.contains('&') {
+        // references decoded in the whole, each tag a space between its neighbours' text
+        let spaced = between_tags(html).collect::<Vec<_>>().join(" ");
+        push_words(&mut text, &html_escape::decode_html_entities(&spaced));
+    } else {
+        // nothing to decode: the words of each piece, in one pass
+        between_tags(html).for_each(|piece| push_words(&mut text, piece));
     }
-    // what is outside `<...>`, a space for each tag (an unclosed one runs to the end);
-    // `<` and `>` are ASCII, so every cut is at a character's boundary
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('>') else {
-            rest = "";
-            break;
+    text
+}
+
+/// What is outside `<...>` in `html`, piece by piece (an unclosed tag runs to the end);
+/// `<` and `>` are ASCII, so every cut is at a character's boundary.
+fn between_tags(html: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(html);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let Some(open) = r.find('<') else {
+            rest = None;
+            return Some(r);
         };
-        out.push(' ');
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    let decoded = html_escape::decode_html_entities(&out);
-    let mut text = String::with_capacity(decoded.len());
-    for word in decoded.split_whitespace() {
+        rest = r[open..].find('>').map(|close| &r[open + close + 1..]);
+        Some(&r[..open])
+    })
+}
+
+/// Appends the words of `s` to `text`, one space between each.
+fn push_words(text: &mut String, s: &str) {
+    for word in s.split_whitespace() {
         if !text.is_empty() {
             text.push(' ');
         }
         text.push_str(word);
     }
-    text
-}
-
-/// [`text_of_html`] of HTML without references, in one pass: what is between tags, word by
-/// word (a tag sets words apart as whitespace does).
-fn words_of_html(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut words = |between: &str| {
-        for word in between.split_whitespace() {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(word);
-        }
-    };
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        words(&rest[..open]);
-        let Some(close) = rest[open..].find('>') else {
-            rest = "";
-            break;
-        };
-        rest = &rest[open + close + 1..];
-    }
-    words(rest);
-    text
 }
 
 /// A hash of what a reader reads of an entry: a change in it is an update. Markup and
