@@ -17,7 +17,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use url::Url;
 
 use crate::config::{FeedConfig, FetchConfig, Schedule};
-use crate::dedup::hash_parts;
+use crate::dedup::{hash_parts, hash_text_bytes};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::logging::POLL_SUMMARY;
 pub use crate::logging::error_chain;
@@ -508,10 +508,7 @@ async fn run(
         at,
         status: fetched.status,
         validators: fetched.validators.clone(),
-        body_hash: fetched
-            .body
-            .as_ref()
-            .map(|b| hash_parts(&[&String::from_utf8_lossy(b)])),
+        body_hash: fetched.body.as_ref().map(|b| hash_text_bytes(b)),
         moved_to: fetched.moved_to.as_ref().map(Url::to_string),
         next_attempt: None,
         ttl: None,
