@@ -19,7 +19,6 @@
 //! to reach every branch, and on every body of the shared corpus.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 use markup5ever::data::NAMED_ENTITIES;
 use url::Url;
@@ -29,15 +28,31 @@ use url::Url;
 #[derive(Debug)]
 pub struct Policy {
     /// Every element handled here, sorted by name, for [`Element::named`] to find by a
-    /// binary search (a linear search of [`KINDS`] and a hash of the name for `tags` cost
-    /// 1.5% of a first poll's instructions).
+    /// binary search (a linear search of [`KINDS`] and hashes of names cost 2% of a first
+    /// poll's instructions).
     elements: Vec<Element>,
-    generic: HashSet<String>,
-    attributes: HashMap<&'static str, HashSet<String>>,
-    schemes: HashSet<String>,
+    /// The attributes each element may keep besides the generic ones, by [`Element::at`].
+    attributes: Vec<Names>,
+    generic: Names,
+    schemes: Names,
     link_rel: Option<String>,
-    /// Elements removed with their content.
-    clean_content: HashSet<String>,
+}
+
+/// A few names, sorted: found by a binary search.
+#[derive(Debug, Default)]
+struct Names(Vec<String>);
+
+impl Names {
+    fn of<T: ToString>(names: impl IntoIterator<Item = T>) -> Names {
+        let mut v: Vec<String> = names.into_iter().map(|n| n.to_string()).collect();
+        v.sort_unstable();
+        v.dedup();
+        Names(v)
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.0.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
 }
 
 impl Policy {
@@ -47,49 +62,33 @@ impl Policy {
     pub fn of(builder: &ammonia::Builder) -> Policy {
         let allowed = builder.clone_tags();
         let tag_attributes = builder.clone_tag_attributes();
-        let tags: HashSet<&'static str> = KINDS
+        let clean_content = builder.clone_clean_content_tags();
+        let mut kinds = KINDS.to_vec();
+        kinds.sort_unstable_by_key(|(name, _)| *name);
+        let elements: Vec<Element> = kinds
             .iter()
-            .map(|(name, _)| *name)
-            .filter(|name| allowed.contains(name))
-            .collect();
-        let attributes = tags
-            .iter()
-            .map(|tag| {
-                let names = tag_attributes
-                    .get(tag)
-                    .map(|set| set.iter().map(|a| a.to_string()).collect())
-                    .unwrap_or_default();
-                (*tag, names)
-            })
-            .collect();
-        let mut elements: Vec<Element> = KINDS
-            .iter()
-            .map(|&(name, kind)| Element {
+            .enumerate()
+            .map(|(at, &(name, kind))| Element {
                 name,
                 kind,
-                written: tags.contains(name),
+                written: allowed.contains(name),
+                cleaned: clean_content.contains(name),
+                at,
             })
             .collect();
-        elements.sort_unstable_by_key(|e| e.name);
+        let attributes = elements
+            .iter()
+            .map(|e| match tag_attributes.get(e.name) {
+                Some(set) if e.written => Names::of(set.iter()),
+                _ => Names::default(),
+            })
+            .collect();
         Policy {
             elements,
-            generic: builder
-                .clone_generic_attributes()
-                .iter()
-                .map(|a| a.to_string())
-                .collect(),
             attributes,
-            schemes: builder
-                .clone_url_schemes()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            generic: Names::of(builder.clone_generic_attributes().iter()),
+            schemes: Names::of(builder.clone_url_schemes().iter()),
             link_rel: builder.get_link_rel().map(str::to_string),
-            clean_content: builder
-                .clone_clean_content_tags()
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
         }
     }
 }
@@ -208,6 +207,10 @@ struct Element {
     name: &'static str,
     kind: Kind,
     written: bool,
+    /// Removed with its content (ammonia's "clean content" tags).
+    cleaned: bool,
+    /// Its place in [`Policy::elements`] (and [`Policy::attributes`]).
+    at: usize,
 }
 
 impl Element {
@@ -545,7 +548,7 @@ fn start_tag(html: &str, at: usize, base: &Url, tree: &mut Tree) -> Option<usize
             attrs.push((attr, value));
         }
     }
-    if e.kind != Kind::RawText && tree.policy.clean_content.contains(e.name) {
+    if e.kind != Kind::RawText && e.cleaned {
         return None; // removed with what it holds
     }
     tree.before_start(e)?;
@@ -553,11 +556,11 @@ fn start_tag(html: &str, at: usize, base: &Url, tree: &mut Tree) -> Option<usize
         if e.kind == Kind::RawText {
             return None; // its text would be written unescaped
         }
-        write_start(&mut tree.out, e.name, &attrs, base, tree.policy)?;
+        write_start(&mut tree.out, e, &attrs, base, tree.policy)?;
     }
     match e.kind {
         Kind::Void | Kind::Rule => Some(i),
-        Kind::RawText => raw_text(html, i, e.name, tree),
+        Kind::RawText => raw_text(html, i, e, tree),
         Kind::Pre => {
             tree.push(e)?;
             match b.get(i) {
@@ -577,7 +580,8 @@ fn start_tag(html: &str, at: usize, base: &Url, tree: &mut Tree) -> Option<usize
 /// The text of a raw text element (iframe, script, style) from `at` to its end tag, which
 /// the policy removes: the text is kept (escaped) unless the element is one whose content
 /// goes too. Where its end is.
-fn raw_text(html: &str, at: usize, name: &str, tree: &mut Tree) -> Option<usize> {
+fn raw_text(html: &str, at: usize, e: Element, tree: &mut Tree) -> Option<usize> {
+    let name = e.name;
     let b = html.as_bytes();
     let mut from = at;
     let end = loop {
@@ -600,7 +604,7 @@ fn raw_text(html: &str, at: usize, name: &str, tree: &mut Tree) -> Option<usize>
         // NUL replaced; a script's comment changes where it ends
         return None;
     }
-    if !tree.policy.clean_content.contains(name) {
+    if !e.cleaned {
         escape_into(&mut tree.out, text, false);
     }
     Some(end + 2 + name.len() + 1)
@@ -660,19 +664,17 @@ fn attribute_value(html: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
 /// relative URL that does not resolve is removed by swapping).
 fn write_start(
     out: &mut String,
-    name: &str,
+    e: Element,
     attrs: &[(Cow<str>, Cow<str>)],
     base: &Url,
     policy: &Policy,
 ) -> Option<()> {
+    let name = e.name;
     out.push('<');
     out.push_str(name);
+    let own = &policy.attributes[e.at];
     for (attr, value) in attrs {
-        let allowed = policy.generic.contains(attr.as_ref())
-            || policy
-                .attributes
-                .get(name)
-                .is_some_and(|set| set.contains(attr.as_ref()));
+        let allowed = policy.generic.contains(attr) || own.contains(attr);
         if !allowed {
             continue;
         }
