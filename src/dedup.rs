@@ -195,11 +195,11 @@ fn between_tags(html: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(html);
     std::iter::from_fn(move || {
         let r = rest?;
-        let Some(open) = r.find('<') else {
+        let Some(open) = memchr::memchr(b'<', r.as_bytes()) else {
             rest = None;
             return Some(r);
         };
-        rest = r[open..].find('>').map(|close| &r[open + close + 1..]);
+        rest = memchr::memchr(b'>', r[open..].as_bytes()).map(|close| &r[open + close + 1..]);
         Some(&r[..open])
     })
 }

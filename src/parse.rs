@@ -60,7 +60,8 @@ pub(crate) fn without_forbidden_in_xml(s: &str) -> Cow<'_, str> {
     let any = b
         .chunks(64)
         .any(|chunk| chunk.iter().fold(false, |seen, &c| seen | control(c)))
-        || (b.contains(&0xEF) && b.windows(3).any(|w| matches!(w, [0xEF, 0xBF, 0xBE | 0xBF])));
+        || memchr::memchr_iter(0xEF, b)
+            .any(|i| matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])));
     if any {
         Cow::Owned(s.chars().filter(|c| !forbidden_in_xml(*c)).collect())
     } else {

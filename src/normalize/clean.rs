@@ -94,7 +94,7 @@ struct Tag<'a> {
 fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
     let mut at = from;
     loop {
-        let start = at + html.get(at..)?.find('<')?;
+        let start = at + memchr::memchr(b'<', html.get(at..)?.as_bytes())?;
         let rest = &html[start + 1..];
         let closing = rest.starts_with('/');
         let name_from = start + 1 + usize::from(closing);
@@ -107,7 +107,7 @@ fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
             at = start + 1;
             continue;
         }
-        let end = start + html[start..].find('>')? + 1;
+        let end = start + memchr::memchr(b'>', html[start..].as_bytes())? + 1;
         let inner = &html[name_from + name.len()..end - 1];
         return Some(Tag {
             start,
@@ -291,7 +291,7 @@ pub fn drop_empty_wrappers(html: &str) -> String {
     // (wrapper, where its opening tag starts in `out`, where it ends)
     let mut open: Vec<(&str, usize, usize)> = Vec::new();
     let mut rest = html;
-    while let Some(lt) = rest.find('<') {
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         out.push_str(&rest[..lt]);
         rest = &rest[lt..];
         let closing = rest.as_bytes().get(1) == Some(&b'/');

@@ -53,7 +53,7 @@ pub(super) fn sanitized_text(html: &str, skip: &[&str]) -> Option<String> {
     let mut skipping = 0usize;
     let mut text_from = 0;
     let mut i = 0;
-    while let Some(at) = b[i..].iter().position(|c| *c == b'<').map(|p| p + i) {
+    while let Some(at) = memchr::memchr(b'<', &b[i..]).map(|p| p + i) {
         if skipping == 0 {
             out.push_str(&html[text_from..at]);
         }

@@ -400,10 +400,7 @@ pub fn sanitize(html: &str, base: &Url, policy: &Policy) -> Option<String> {
     let b = html.as_bytes();
     let mut at = 0;
     while at < b.len() {
-        let special = b[at..]
-            .iter()
-            .position(|c| matches!(c, b'<' | b'&' | b'\0'))
-            .map_or(b.len(), |p| at + p);
+        let special = memchr::memchr3(b'<', b'&', b'\0', &b[at..]).map_or(b.len(), |p| at + p);
         escape_into(&mut tree.out, &html[at..special], false);
         at = special;
         if at == b.len() {
@@ -717,9 +714,22 @@ fn is_url_attribute(element: &str, attr: &str) -> bool {
 /// Escapes as html5ever's serializer does: `&`, `<`, `>` and no-break spaces always, `"`
 /// in attribute values.
 fn escape_into(out: &mut String, s: &str, attribute: bool) {
+    // the bytes that may be escaped, looked up rather than compared one by one
+    const MAY: [bool; 256] = {
+        let mut t = [false; 256];
+        t[b'&' as usize] = true;
+        t[b'<' as usize] = true;
+        t[b'>' as usize] = true;
+        t[b'"' as usize] = true;
+        t[0xC2] = true;
+        t
+    };
     let b = s.as_bytes();
     let mut from = 0;
     for (i, c) in b.iter().enumerate() {
+        if !MAY[usize::from(*c)] {
+            continue;
+        }
         let escaped = match c {
             b'&' => "&amp;",
             b'<' => "&lt;",
