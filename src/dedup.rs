@@ -199,7 +199,7 @@ fn between_tags(html: &str) -> impl Iterator<Item = &str> {
             rest = None;
             return Some(r);
         };
-        rest = memchr::memchr(b'>', r[open..].as_bytes()).map(|close| &r[open + close + 1..]);
+        rest = memchr::memchr(b'>', &r.as_bytes()[open..]).map(|close| &r[open + close + 1..]);
         Some(&r[..open])
     })
 }

@@ -107,7 +107,7 @@ fn next_tag(html: &str, from: usize) -> Option<Tag<'_>> {
             at = start + 1;
             continue;
         }
-        let end = start + memchr::memchr(b'>', html[start..].as_bytes())? + 1;
+        let end = start + memchr::memchr(b'>', &html.as_bytes()[start..])? + 1;
         let inner = &html[name_from + name.len()..end - 1];
         return Some(Tag {
             start,
