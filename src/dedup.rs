@@ -407,6 +407,36 @@ pub struct StoryRow {
     pub first_seen: DateTime<Utc>,
 }
 
+impl StoryRow {
+    /// Whether `other` is this row but for the copies it names for its body and summary.
+    pub fn differs_only_in_copies(&self, other: &StoryRow) -> bool {
+        let StoryRow {
+            title,
+            link,
+            published,
+            updated,
+            content_from: _,
+            summary_from: _,
+            authors,
+            categories,
+            image,
+            image_credit,
+            language,
+            first_seen,
+        } = self;
+        *title == other.title
+            && *link == other.link
+            && *published == other.published
+            && *updated == other.updated
+            && *authors == other.authors
+            && *categories == other.categories
+            && *image == other.image
+            && *image_credit == other.image_credit
+            && *language == other.language
+            && *first_seen == other.first_seen
+    }
+}
+
 /// Derives a story from its copies (at least one). Copies are taken earliest first.
 pub fn derive_story(copies: &[CopyFields]) -> Option<StoryRow> {
     let mut sorted: Vec<&CopyFields> = copies.iter().collect();

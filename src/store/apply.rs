@@ -196,6 +196,18 @@ pub(super) struct Touched<'a> {
     pub(super) dirty: BTreeSet<i64>,
     /// The plain text of every entry the batch wrote, by entry id.
     pub(super) texts: HashMap<i64, &'a str>,
+    /// Stories the batch created whose every copy it inserted, and nothing else changed:
+    /// what their rows and copies hold is known, so deriving them reads nothing back (see
+    /// [`Known`]).
+    pub(super) known: HashMap<i64, Known>,
+}
+
+/// A story created in this batch, as written: its row as its INSERT wrote it (derived from
+/// its first copy, before that copy had an id), and its copies as their INSERTs wrote them,
+/// in the order of their ids (the order [`load_copies`] reads them in).
+pub(super) struct Known {
+    pub(super) row: StoryRow,
+    pub(super) copies: Vec<CopyFields>,
 }
 
 /// What every article of one poll is stored with.
@@ -214,7 +226,16 @@ struct Ctx<'a, 'b> {
 }
 
 impl Ctx<'_, '_> {
+    /// `story` is to be derived again, from what is stored: something other than an
+    /// inserted copy changed it.
     fn dirty(&mut self, story: i64) {
+        self.touched.known.remove(&story);
+        self.inserted_into(story);
+    }
+
+    /// `story` is to be derived again: a copy was inserted into it (and, when the story is
+    /// [`Known`], added to what is known of it).
+    fn inserted_into(&mut self, story: i64) {
         self.touched.dirty.insert(story);
         self.changed = true;
     }
@@ -382,7 +403,7 @@ fn execute<'b>(
             if rekey {
                 rekey_entry(ctx.tx, entry, &p.article.key.as_stored(), &p.article)?;
             }
-            let placed = place(ctx, p, &story_key, dates.published)?;
+            let placed = place(ctx, p, &story_key, &dates)?;
             update_entry(ctx, p, body, entry, &placed, &dates, updates)?;
             // its new keys and text, so that copies arriving later find what it says now
             if let Some((text, keys)) = placed.text {
@@ -394,13 +415,27 @@ fn execute<'b>(
             stats.updated += 1;
         }
         EntryAction::Insert { story_key, dates } => {
-            let placed = place(ctx, p, &story_key, dates.published)?;
+            let placed = place(ctx, p, &story_key, &dates)?;
             let id = insert_entry(ctx, p, body, &placed, &dates)?;
             if let Some((text, keys)) = placed.text {
                 ctx.index.borrow_mut().add(id, keys, text);
             }
             ctx.touched.texts.insert(id, &p.text.body);
-            ctx.dirty(placed.story);
+            let copy = inserted_copy(id, &p.article, &dates, ctx.at);
+            match placed.started {
+                Some(row) => {
+                    let copies = vec![copy];
+                    ctx.touched
+                        .known
+                        .insert(placed.story, Known { row, copies });
+                }
+                None => {
+                    if let Some(known) = ctx.touched.known.get_mut(&placed.story) {
+                        known.copies.push(copy);
+                    }
+                }
+            }
+            ctx.inserted_into(placed.story);
             ctx.carried.insert(placed.story);
             if placed.existed {
                 stats.merged += 1;
@@ -519,6 +554,44 @@ fn insert_entry(
     Ok(ctx.tx.last_insert_rowid())
 }
 
+/// A time as the store keeps it (whole seconds): what reading it back gives.
+fn as_stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    from_ts(ts(t))
+}
+
+/// What [`load_copies`] reads of an entry [`insert_entry`] wrote (as entry `id`, first
+/// seen `at`).
+fn inserted_copy(id: i64, a: &Article, dates: &Dates, at: DateTime<Utc>) -> CopyFields {
+    CopyFields {
+        id,
+        title: a.title.clone(),
+        link: a.link.clone(),
+        canonical_url: a.canonical_url.clone(),
+        authors: a.authors.clone(),
+        published: Some(as_stored(dates.published)),
+        updated: Some(as_stored(dates.updated)),
+        content_len: a.content.as_deref().map_or(0, str::len),
+        has_summary: a.summary.is_some(),
+        categories: a.categories.clone(),
+        image: a.image.clone(),
+        image_credit: a.image_credit.clone(),
+        language: a.language.clone(),
+        first_seen: as_stored(at),
+    }
+}
+
+/// The row of a story started by an article, before its entry has an id: derived from
+/// that one copy, naming no copy for its body or summary (what [`load_story_row`] reads
+/// of a story that names none).
+fn first_row(a: &Article, dates: &Dates, at: DateTime<Utc>) -> StoryRow {
+    let copy = inserted_copy(-1, a, dates, at);
+    let mut row =
+        dedup::derive_story(std::slice::from_ref(&copy)).expect("a story derived from one copy");
+    row.content_from = -1;
+    row.summary_from = None;
+    row
+}
+
 fn rekey_entry(tx: &Connection, id: i64, key: &str, a: &Article) -> Result<(), StoreError> {
     tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
         .execute(params![id, key, a.guid])?;
@@ -533,6 +606,8 @@ pub(super) fn joined_json(j: &Joined) -> String {
 struct Placed<'a> {
     story: i64,
     existed: bool,
+    /// The row written for a story it started (see [`Known::row`]).
+    started: Option<StoryRow>,
     joined: Joined,
     /// The stored index keys.
     print: Option<Vec<u8>>,
@@ -546,9 +621,10 @@ fn place<'p>(
     ctx: &mut Ctx,
     p: &'p Prepared,
     story_key: &StoryKey,
-    published: DateTime<Utc>,
+    dates: &Dates,
 ) -> Result<Placed<'p>, StoreError> {
     let a = &p.article;
+    let published = dates.published;
     let stored_key = story_key.as_stored();
     let keyed = story_by_key(ctx.tx, &stored_key)?;
     let near =
@@ -571,7 +647,7 @@ fn place<'p>(
         &candidates,
         ctx.settings,
     );
-    let (story, existed, joined) = match choice {
+    let (story, existed, joined, started) = match choice {
         StoryChoice::Existing {
             story,
             joined,
@@ -587,24 +663,41 @@ fn place<'p>(
                     )?
                     .execute(params![stored_key, story])?;
             }
-            (story, true, joined)
+            (story, true, joined, None)
         }
         StoryChoice::Start { joined } => {
+            // the story of its first copy, whole: when no other copy joins it in this
+            // batch, deriving it again changes only the copies it names
+            let row = first_row(a, dates, ctx.at);
             ctx.tx
                 .prepare_cached(
-                    "INSERT INTO stories (story_key, title, published, updated, first_seen)
-                     VALUES (?1, ?2, ?3, ?3, ?4)",
+                    "INSERT INTO stories (story_key, title, link, published, updated, authors,
+                        categories, image, image_credit, language, first_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?
-                .execute(params![stored_key, a.title, ts(published), ts(ctx.at)])?;
+                .execute(params![
+                    stored_key,
+                    row.title,
+                    row.link,
+                    ts(row.published),
+                    ts(row.updated),
+                    to_json(&row.authors),
+                    to_json(&row.categories),
+                    row.image,
+                    row.image_credit,
+                    row.language,
+                    ts(row.first_seen)
+                ])?;
             let id = ctx.tx.last_insert_rowid();
             ctx.touched.fresh.insert(id);
-            (id, false, joined)
+            (id, false, joined, Some(row))
         }
     };
     let print = (!keys.is_empty()).then(|| neardup::keys_to_bytes(keys));
     Ok(Placed {
         story,
         existed,
+        started,
         joined,
         print,
         text: text.filter(|_| !keys.is_empty()).map(|t| (t, keys)),
@@ -646,9 +739,8 @@ pub(super) fn rejudge(
         return Ok(());
     };
     let mut touched = Touched {
-        fresh: HashSet::new(),
         dirty: BTreeSet::from([row.story]),
-        texts: HashMap::new(),
+        ..Touched::default()
     };
     let mut ctx = Ctx {
         tx,
@@ -795,6 +887,7 @@ fn merge_stories(ctx: &mut Ctx, from: i64, into: i64) -> Result<(), StoreError> 
     tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
         .execute([from])?;
     ctx.touched.dirty.remove(&from);
+    ctx.touched.known.remove(&from);
     ctx.dirty(into);
     if ctx.carried.remove(&from) {
         ctx.carried.insert(into);
@@ -886,7 +979,8 @@ impl Retention {
 fn refresh_touched(tx: &Connection, touched: &Touched) -> Result<(), StoreError> {
     for &story in &touched.dirty {
         let fresh = touched.fresh.contains(&story);
-        refresh(tx, story, fresh, &touched.texts, false)?;
+        let known = touched.known.get(&story);
+        refresh(tx, story, fresh, known, &touched.texts, false)?;
     }
     Ok(())
 }
@@ -895,21 +989,44 @@ fn refresh_touched(tx: &Connection, touched: &Touched) -> Result<(), StoreError>
 /// `fresh`: created in this transaction, so not in the search index yet.
 pub(super) fn refresh_story(tx: &Connection, story: i64, fresh: bool) -> Result<(), StoreError> {
     // an entry's body may have changed in place (full text): its search text is taken again
-    refresh(tx, story, fresh, &HashMap::new(), true)
+    refresh(tx, story, fresh, None, &HashMap::new(), true)
 }
 
 /// Re-derives a story: its row is written when a field changed, its search entry when its
 /// headline or body did (`reindex`: whatever changed). The search text of entries written
-/// in this batch comes with them (`texts`); another entry's is read and taken again.
+/// in this batch comes with them (`texts`); another entry's is read and taken again. A
+/// [`Known`] story is derived from what the batch wrote of it, without reading it back.
 fn refresh(
     tx: &Connection,
     story: i64,
     fresh: bool,
+    known: Option<&Known>,
     texts: &HashMap<i64, &str>,
     reindex: bool,
 ) -> Result<(), StoreError> {
-    let copies = load_copies(tx, story)?;
-    let Some(row) = dedup::derive_story(&copies) else {
+    #[cfg(test)]
+    if let Some(k) = known {
+        // every store test checks that what is known is what is stored
+        assert_eq!(
+            load_copies(tx, story)?,
+            k.copies,
+            "the copies of story {story}"
+        );
+        assert_eq!(
+            load_story_row(tx, story)?.as_ref(),
+            Some(&k.row),
+            "story {story}"
+        );
+    }
+    let loaded;
+    let copies = match known {
+        Some(k) => &k.copies,
+        None => {
+            loaded = load_copies(tx, story)?;
+            &loaded
+        }
+    };
+    let Some(row) = dedup::derive_story(copies) else {
         // (its entries in the near-duplicate index stay: a candidate that no longer exists
         // is skipped when confirmed)
         if !fresh {
@@ -920,18 +1037,22 @@ fn refresh(
             .execute([story])?;
         return Ok(());
     };
-    // a story made in this transaction holds only what its INSERT wrote: it is written
-    // whole, not read back first
-    let stored = if fresh {
-        None
-    } else {
-        load_story_row(tx, story)?
+    // a story made in this transaction is written whole, not read back first, unless
+    // what its INSERT wrote is known
+    let read;
+    let stored = match known {
+        Some(k) => Some(&k.row),
+        None if fresh => None,
+        None => {
+            read = load_story_row(tx, story)?;
+            read.as_ref()
+        }
     };
-    let search = SearchBody::of(&copies, &row);
-    if stored.as_ref() != Some(&row) {
-        write_story_row(tx, story, &row)?;
+    let search = SearchBody::of(copies, &row);
+    if stored != Some(&row) {
+        write_story_row(tx, story, &row, stored)?;
     }
-    if search.rewrite(&row, stored.as_ref(), reindex || fresh, texts) {
+    if search.rewrite(&row, stored, reindex || fresh, texts) {
         let body = match search.from {
             Some(e) => match texts.get(&e) {
                 Some(text) => (*text).to_string(),
@@ -1051,7 +1172,21 @@ fn load_story_row(tx: &Connection, story: i64) -> Result<Option<StoryRow>, Store
         .optional()?)
 }
 
-fn write_story_row(tx: &Connection, story: i64, s: &StoryRow) -> Result<(), StoreError> {
+/// Writes a story's row: only the copies it names when nothing else changed since it was
+/// `stored` (an UPDATE that leaves the indexed columns out leaves the indexes alone).
+fn write_story_row(
+    tx: &Connection,
+    story: i64,
+    s: &StoryRow,
+    stored: Option<&StoryRow>,
+) -> Result<(), StoreError> {
+    if stored.is_some_and(|old| old.differs_only_in_copies(s)) {
+        tx.prepare_cached(
+            "UPDATE stories SET content_entry = ?2, summary_entry = ?3 WHERE id = ?1",
+        )?
+        .execute(params![story, s.content_from, s.summary_from])?;
+        return Ok(());
+    }
     tx.prepare_cached(
         "UPDATE stories SET title = ?2, link = ?3, published = ?4, updated = ?5,
             content_entry = ?6, summary_entry = ?7, authors = ?8, categories = ?9, image = ?10,

@@ -178,6 +178,136 @@ fn a_story_row_is_written_once_per_batch_however_many_copies_join_it() {
     assert_eq!(stories[0].sources.len(), 4);
 }
 
+/// A database with a trigger that counts the writes of a story's indexed or derived
+/// columns (everything but the copies it names).
+fn counting_field_writes(path: &std::path::Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE story_writes (story INTEGER NOT NULL);
+         CREATE TRIGGER count_story_writes AFTER UPDATE OF title, link, published, updated,
+            authors, categories, image, image_credit, language, first_seen ON stories
+         BEGIN INSERT INTO story_writes VALUES (new.id); END;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_story_started_in_a_batch_is_written_whole_by_its_insert_then_only_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newswire.db");
+    let store = store_at(&path, &["a", "b", "c"]);
+    counting_field_writes(&path);
+    let at = |s: i64, nanos: u32| DateTime::from_timestamp(s, nanos).unwrap();
+    // stories of one copy each, with whatever a copy may lack or hold: what the batch knows
+    // of them is checked against what it stored (in `refresh`, under test)
+    let mut teaser = copy("a", "https://e.com/1", "Only a summary", "", 1_700_000_000);
+    teaser.content = None;
+    teaser.summary = Some("A summary, no body".into());
+    teaser.published = Some(at(1_700_000_000, 999_999_999));
+    teaser.updated = Some(at(1_700_000_500, 1));
+    let mut undated = copy("a", "https://e.com/2", "Undated", "<p>Body two</p>", 0);
+    undated.published = None;
+    undated.canonical_url = None;
+    let mut pictured = copy(
+        "a",
+        "https://e.com/3",
+        "Pictured",
+        "<p>Three</p>",
+        1_700_000_100,
+    );
+    pictured.image = Some("https://e.com/3.jpg".into());
+    pictured.image_credit = Some("Photo: Zoë Ångström".into());
+    pictured.authors = vec!["Zoë".into(), "zoë".into(), "Ann \"Q\" Lee".into()];
+    pictured.categories = vec!["World".into(), "world".into(), "Économie".into()];
+    pictured.language = Some("fr".into());
+    pictured.summary = Some("Trois".into());
+    let mut first = poll("a", vec![teaser, undated, pictured]);
+    first.update.at = at(1_800_000_000, 123_456_789);
+    // a wire story: started by b's copy, joined by c's in the same batch
+    let wire = "https://wire.example/4";
+    let batch = [
+        first,
+        poll(
+            "b",
+            vec![copy("b", wire, "Wire", "<p>Wire copy</p>", 1_700_000_300)],
+        ),
+        poll(
+            "c",
+            vec![copy(
+                "c",
+                wire,
+                "Wire",
+                "<p>Wire, fuller</p>",
+                1_700_000_200,
+            )],
+        ),
+    ];
+    let results = store.write_batch(&mut lock(&store.writer), &batch);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // the stories of one copy: their INSERT wrote every field; the wire story's later,
+    // earlier-dated copy changed what it shows: one write
+    let wire_story: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT id FROM stories WHERE story_key = ?1",
+            [format!("url:{wire}")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(writes(&path), vec![wire_story]);
+    let stories = store
+        .stories(&StoryQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(stories.len(), 4);
+    let shown = |title: &str| {
+        stories
+            .iter()
+            .find(|s| s.fields.title == title)
+            .unwrap_or_else(|| panic!("{title}"))
+    };
+    assert_eq!(
+        shown("Only a summary").fields.summary.as_deref(),
+        Some("A summary, no body")
+    );
+    assert_eq!(shown("Only a summary").fields.content, None);
+    assert_eq!(
+        shown("Only a summary").fields.published.timestamp(),
+        1_700_000_000
+    );
+    assert_eq!(shown("Undated").fields.published.timestamp(), 1_800_000_000);
+    let pictured = &shown("Pictured").fields;
+    assert_eq!(pictured.content.as_deref(), Some("<p>Three</p>"));
+    assert_eq!(pictured.summary.as_deref(), Some("Trois"));
+    assert_eq!(pictured.authors, vec!["Zoë", "Ann \"Q\" Lee"]);
+    assert_eq!(pictured.categories, vec!["World", "Économie"]);
+    assert_eq!(
+        pictured.image_credit.as_deref(),
+        Some("Photo: Zoë Ångström")
+    );
+    assert_eq!(pictured.language.as_deref(), Some("fr"));
+    let wire = &shown("Wire").fields;
+    assert_eq!(wire.content.as_deref(), Some("<p>Wire, fuller</p>"));
+    assert_eq!(wire.published.timestamp(), 1_700_000_200);
+    // each is found by its body
+    for (word, title) in [
+        ("fuller", "Wire"),
+        ("three", "Pictured"),
+        ("summary", "Only a summary"),
+    ] {
+        let found = store
+            .stories(&StoryQuery {
+                limit: 10,
+                search: vec![word.into()],
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(found.iter().any(|s| s.fields.title == title), "{word}");
+    }
+}
+
 /// A database as newswire left it at schema version 9, with stories holding copies of their
 /// entries' text.
 fn version_9(path: &std::path::Path) {
