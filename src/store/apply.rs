@@ -199,15 +199,40 @@ pub(super) struct Touched<'a> {
     /// Stories the batch created whose every copy it inserted, and nothing else changed:
     /// what their rows and copies hold is known, so deriving them reads nothing back (see
     /// [`Known`]).
-    pub(super) known: HashMap<i64, Known>,
+    pub(super) known: HashMap<i64, Known<'a>>,
 }
 
-/// A story created in this batch, as written: its row as its INSERT wrote it (derived from
-/// its first copy, before that copy had an id), and its copies as their INSERTs wrote them,
-/// in the order of their ids (the order [`load_copies`] reads them in).
-pub(super) struct Known {
-    pub(super) row: StoryRow,
-    pub(super) copies: Vec<CopyFields>,
+/// A story created in this batch whose every copy the batch inserted: those copies, in the
+/// order of their ids (the order [`load_copies`] reads them in). What is stored of them is
+/// made again from their articles when the story is derived, not kept meanwhile: the
+/// batch's articles are in memory until it commits anyway.
+pub(super) struct Known<'a> {
+    copies: Vec<Inserted<'a>>,
+}
+
+/// An article as [`insert_entry`] wrote it: as entry `id`, with these times, first seen `at`.
+#[derive(Clone, Copy)]
+struct Inserted<'a> {
+    id: i64,
+    article: &'a Article,
+    dates: Dates,
+    at: DateTime<Utc>,
+}
+
+impl Known<'_> {
+    /// What [`load_copies`] reads of the story's entries.
+    fn copies(&self) -> Vec<CopyFields> {
+        self.copies
+            .iter()
+            .map(|c| inserted_copy(c.id, c.article, &c.dates, c.at))
+            .collect()
+    }
+
+    /// What [`load_story_row`] reads of the story: the row its INSERT wrote ([`first_row`]).
+    fn row(&self) -> Option<StoryRow> {
+        let first = self.copies.first()?;
+        Some(first_row(first.article, &first.dates, first.at))
+    }
 }
 
 /// What every article of one poll is stored with.
@@ -421,19 +446,17 @@ fn execute<'b>(
                 ctx.index.borrow_mut().add(id, keys, text);
             }
             ctx.touched.texts.insert(id, &p.text.body);
-            let copy = inserted_copy(id, &p.article, &dates, ctx.at);
-            match placed.started {
-                Some(row) => {
-                    let copies = vec![copy];
-                    ctx.touched
-                        .known
-                        .insert(placed.story, Known { row, copies });
-                }
-                None => {
-                    if let Some(known) = ctx.touched.known.get_mut(&placed.story) {
-                        known.copies.push(copy);
-                    }
-                }
+            let copy = Inserted {
+                id,
+                article: &p.article,
+                dates,
+                at: ctx.at,
+            };
+            if placed.started {
+                let copies = vec![copy];
+                ctx.touched.known.insert(placed.story, Known { copies });
+            } else if let Some(known) = ctx.touched.known.get_mut(&placed.story) {
+                known.copies.push(copy);
             }
             ctx.inserted_into(placed.story);
             ctx.carried.insert(placed.story);
@@ -606,8 +629,8 @@ pub(super) fn joined_json(j: &Joined) -> String {
 struct Placed<'a> {
     story: i64,
     existed: bool,
-    /// The row written for a story it started (see [`Known::row`]).
-    started: Option<StoryRow>,
+    /// Whether it started the story (whose row is then its [`first_row`]).
+    started: bool,
     joined: Joined,
     /// The stored index keys.
     print: Option<Vec<u8>>,
@@ -663,7 +686,7 @@ fn place<'p>(
                     )?
                     .execute(params![stored_key, story])?;
             }
-            (story, true, joined, None)
+            (story, true, joined, false)
         }
         StoryChoice::Start { joined } => {
             // the story of its first copy, whole: when no other copy joins it in this
@@ -690,7 +713,7 @@ fn place<'p>(
                 ])?;
             let id = ctx.tx.last_insert_rowid();
             ctx.touched.fresh.insert(id);
-            (id, false, joined, Some(row))
+            (id, false, joined, true)
         }
     };
     let print = (!keys.is_empty()).then(|| neardup::keys_to_bytes(keys));
@@ -1000,7 +1023,7 @@ fn refresh(
     tx: &Connection,
     story: i64,
     fresh: bool,
-    known: Option<&Known>,
+    known: Option<&Known<'_>>,
     texts: &HashMap<i64, &str>,
     reindex: bool,
 ) -> Result<(), StoreError> {
@@ -1009,24 +1032,16 @@ fn refresh(
         // every store test checks that what is known is what is stored
         assert_eq!(
             load_copies(tx, story)?,
-            k.copies,
+            k.copies(),
             "the copies of story {story}"
         );
-        assert_eq!(
-            load_story_row(tx, story)?.as_ref(),
-            Some(&k.row),
-            "story {story}"
-        );
+        assert_eq!(load_story_row(tx, story)?, k.row(), "story {story}");
     }
-    let loaded;
     let copies = match known {
-        Some(k) => &k.copies,
-        None => {
-            loaded = load_copies(tx, story)?;
-            &loaded
-        }
+        Some(k) => k.copies(),
+        None => load_copies(tx, story)?,
     };
-    let Some(row) = dedup::derive_story(copies) else {
+    let Some(row) = dedup::derive_story(&copies) else {
         // (its entries in the near-duplicate index stay: a candidate that no longer exists
         // is skipped when confirmed)
         if !fresh {
@@ -1039,16 +1054,13 @@ fn refresh(
     };
     // a story made in this transaction is written whole, not read back first, unless
     // what its INSERT wrote is known
-    let read;
     let stored = match known {
-        Some(k) => Some(&k.row),
+        Some(k) => k.row(),
         None if fresh => None,
-        None => {
-            read = load_story_row(tx, story)?;
-            read.as_ref()
-        }
+        None => load_story_row(tx, story)?,
     };
-    let search = SearchBody::of(copies, &row);
+    let stored = stored.as_ref();
+    let search = SearchBody::of(&copies, &row);
     if stored != Some(&row) {
         write_story_row(tx, story, &row, stored)?;
     }
