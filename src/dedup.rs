@@ -491,21 +491,32 @@ impl CopyFields {
     /// The fields of a stored entry, known as copy `id`.
     pub fn of(id: i64, e: &StoredEntry) -> CopyFields {
         let a = &e.article;
+        CopyFields::of_article(id, a, a.published, a.updated, e.first_seen)
+    }
+
+    /// The fields of article `a` as copy `id`, with these times.
+    pub fn of_article(
+        id: i64,
+        a: &Article,
+        published: Option<DateTime<Utc>>,
+        updated: Option<DateTime<Utc>>,
+        first_seen: DateTime<Utc>,
+    ) -> CopyFields {
         CopyFields {
             id,
             title: a.title.clone(),
             link: a.link.clone(),
             canonical_url: a.canonical_url.clone(),
             authors: a.authors.clone(),
-            published: a.published,
-            updated: a.updated,
+            published,
+            updated,
             content_len: a.content.as_deref().map_or(0, str::len),
             has_summary: a.summary.is_some(),
             categories: a.categories.clone(),
             image: a.image.clone(),
             image_credit: a.image_credit.clone(),
             language: a.language.clone(),
-            first_seen: e.first_seen,
+            first_seen,
         }
     }
 }

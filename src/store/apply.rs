@@ -585,22 +585,8 @@ fn as_stored(t: DateTime<Utc>) -> DateTime<Utc> {
 /// What [`load_copies`] reads of an entry [`insert_entry`] wrote (as entry `id`, first
 /// seen `at`).
 fn inserted_copy(id: i64, a: &Article, dates: &Dates, at: DateTime<Utc>) -> CopyFields {
-    CopyFields {
-        id,
-        title: a.title.clone(),
-        link: a.link.clone(),
-        canonical_url: a.canonical_url.clone(),
-        authors: a.authors.clone(),
-        published: Some(as_stored(dates.published)),
-        updated: Some(as_stored(dates.updated)),
-        content_len: a.content.as_deref().map_or(0, str::len),
-        has_summary: a.summary.is_some(),
-        categories: a.categories.clone(),
-        image: a.image.clone(),
-        image_credit: a.image_credit.clone(),
-        language: a.language.clone(),
-        first_seen: as_stored(at),
-    }
+    let (published, updated) = (as_stored(dates.published), as_stored(dates.updated));
+    CopyFields::of_article(id, a, Some(published), Some(updated), as_stored(at))
 }
 
 /// The row of a story started by an article, before its entry has an id: derived from
