@@ -29,3 +29,28 @@ impl Rng {
         (0..len).map(|_| pieces[self.below(pieces.len())]).collect()
     }
 }
+
+/// Every file of the shared corpus (`../shared/corpus` beside the checkout), for tests that
+/// run over real feeds; `None`, with a note on stderr, when it is not there.
+pub(crate) fn corpus_files() -> Option<Vec<std::path::PathBuf>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if !dir.is_dir() {
+        eprintln!("skipping the corpus: none at {}", dir.display());
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![dir];
+    while let Some(path) = todo.pop() {
+        if path.is_dir() {
+            todo.extend(
+                std::fs::read_dir(&path)
+                    .ok()?
+                    .filter_map(|e| Some(e.ok()?.path())),
+            );
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Some(out)
+}

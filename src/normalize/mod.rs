@@ -834,18 +834,11 @@ mod tests {
     /// Every body of every feed in the shared corpus, when it is there.
     #[test]
     fn a_summary_read_by_a_scan_is_the_parsers_on_the_corpus() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-        if !dir.is_dir() {
-            eprintln!("skipping: no corpus at {}", dir.display());
+        let Some(files) = crate::testing::corpus_files() else {
             return;
-        }
-        let mut files = vec![dir];
+        };
         let mut bodies = 0;
-        while let Some(path) = files.pop() {
-            if path.is_dir() {
-                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-                continue;
-            }
+        for path in files {
             let Ok(feed) = feed_rs::parser::parse(&std::fs::read(&path).unwrap()[..]) else {
                 continue;
             };
