@@ -202,11 +202,13 @@ pub(super) struct Touched<'a> {
     pub(super) known: HashMap<i64, Known<'a>>,
 }
 
-/// A story created in this batch whose every copy the batch inserted: those copies, in the
-/// order of their ids (the order [`load_copies`] reads them in). What is stored of them is
-/// made again from their articles when the story is derived, not kept meanwhile: the
-/// batch's articles are in memory until it commits anyway.
+/// A story created in this batch whose every copy the batch inserted: its row as its INSERT
+/// wrote it ([`first_row`]), and those copies, in the order of their ids (the order
+/// [`load_copies`] reads them in). What is stored of the copies is made again from their
+/// articles when the story is derived, not kept meanwhile: the batch's articles are in
+/// memory until it commits anyway.
 pub(super) struct Known<'a> {
+    row: StoryRow,
     copies: Vec<Inserted<'a>>,
 }
 
@@ -226,12 +228,6 @@ impl Known<'_> {
             .iter()
             .map(|c| inserted_copy(c.id, c.article, &c.dates, c.at))
             .collect()
-    }
-
-    /// What [`load_story_row`] reads of the story: the row its INSERT wrote ([`first_row`]).
-    fn row(&self) -> Option<StoryRow> {
-        let first = self.copies.first()?;
-        Some(first_row(first.article, &first.dates, first.at))
     }
 }
 
@@ -452,9 +448,11 @@ fn execute<'b>(
                 dates,
                 at: ctx.at,
             };
-            if placed.started {
+            if let Some(row) = placed.started {
                 let copies = vec![copy];
-                ctx.touched.known.insert(placed.story, Known { copies });
+                ctx.touched
+                    .known
+                    .insert(placed.story, Known { row, copies });
             } else if let Some(known) = ctx.touched.known.get_mut(&placed.story) {
                 known.copies.push(copy);
             }
@@ -615,8 +613,8 @@ pub(super) fn joined_json(j: &Joined) -> String {
 struct Placed<'a> {
     story: i64,
     existed: bool,
-    /// Whether it started the story (whose row is then its [`first_row`]).
-    started: bool,
+    /// The row written for the story it started, if it started one ([`first_row`]).
+    started: Option<StoryRow>,
     joined: Joined,
     /// The stored index keys.
     print: Option<Vec<u8>>,
@@ -672,7 +670,7 @@ fn place<'p>(
                     )?
                     .execute(params![stored_key, story])?;
             }
-            (story, true, joined, false)
+            (story, true, joined, None)
         }
         StoryChoice::Start { joined } => {
             // the story of its first copy, whole: when no other copy joins it in this
@@ -699,7 +697,7 @@ fn place<'p>(
                 ])?;
             let id = ctx.tx.last_insert_rowid();
             ctx.touched.fresh.insert(id);
-            (id, false, joined, true)
+            (id, false, joined, Some(row))
         }
     };
     let print = (!keys.is_empty()).then(|| neardup::keys_to_bytes(keys));
@@ -1021,7 +1019,11 @@ fn refresh(
             k.copies(),
             "the copies of story {story}"
         );
-        assert_eq!(load_story_row(tx, story)?, k.row(), "story {story}");
+        assert_eq!(
+            load_story_row(tx, story)?.as_ref(),
+            Some(&k.row),
+            "story {story}"
+        );
     }
     let copies = match known {
         Some(k) => k.copies(),
@@ -1040,12 +1042,15 @@ fn refresh(
     };
     // a story made in this transaction is written whole, not read back first, unless
     // what its INSERT wrote is known
+    let read;
     let stored = match known {
-        Some(k) => k.row(),
+        Some(k) => Some(&k.row),
         None if fresh => None,
-        None => load_story_row(tx, story)?,
+        None => {
+            read = load_story_row(tx, story)?;
+            read.as_ref()
+        }
     };
-    let stored = stored.as_ref();
     let search = SearchBody::of(&copies, &row);
     if stored != Some(&row) {
         write_story_row(tx, story, &row, stored)?;
