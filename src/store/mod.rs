@@ -119,6 +119,9 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The page size of a new database file.
 const PAGE_SIZE: i64 = 8192;
 
+/// The WAL's size at which a commit checkpoints it into the database file.
+const WAL_CHECKPOINT_BYTES: i64 = 128 << 20;
+
 fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -131,10 +134,17 @@ fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     // 8 MiB of page cache (the default is 2 MiB): the LSH band and search indexes are
     // written at random places; more cache bought nothing measurable and cost memory
     conn.pragma_update(None, "cache_size", -8192)?;
-    // checkpoint the WAL every ~32 MiB rather than every 4 MiB: index pages that many
-    // polls touch are written back once instead of once per poll
+    // checkpoint the WAL every ~128 MiB rather than every 4 MiB: index pages that many
+    // polls touch are written back once instead of once per poll. A first poll of 1,000
+    // feeds writes 420 MB of WAL; checkpointing every 32 MiB copied 197 MB into the file
+    // (its final size 136 MB) with 47 fsyncs, every 128 MiB 158 MB with 17 (the WAL file
+    // stays that large on disk while newswire runs; a clean stop empties it)
     let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
-    conn.pragma_update(None, "wal_autocheckpoint", (32 << 20) / page_size.max(512))?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        WAL_CHECKPOINT_BYTES / page_size.max(512),
+    )?;
     // every statement of the write path stays prepared (the default keeps 16)
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
