@@ -244,9 +244,26 @@ struct Ctx<'a, 'b> {
     /// Stories this feed carries.
     carried: HashSet<i64>,
     index: &'a RefCell<NearIndex>,
+    /// The id the next entry inserted takes, once read ([`Ctx::next_entry_id`]).
+    next_entry: Option<i64>,
 }
 
 impl Ctx<'_, '_> {
+    /// The id the next entry inserted takes: one more than the largest (what SQLite gives a
+    /// rowid), read once a poll. A story started by a new entry is inserted naming it, so
+    /// that a story of one copy is written once, by its INSERT.
+    fn next_entry_id(&mut self) -> Result<i64, StoreError> {
+        if let Some(id) = self.next_entry {
+            return Ok(id);
+        }
+        let id = self
+            .tx
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM entries")?
+            .query_row([], |r| r.get(0))?;
+        self.next_entry = Some(id);
+        Ok(id)
+    }
+
     /// `story` is to be derived again, from what is stored: something other than an
     /// inserted copy changed it.
     fn dirty(&mut self, story: i64) {
@@ -324,6 +341,7 @@ fn apply_one<'b>(
         changed: false,
         carried: stored.iter().map(|s| s.story).collect(),
         index,
+        next_entry: None,
     };
     let mut stats = ApplyStats::default();
     for (i, (prepared, action)) in poll.articles.iter().zip(actions).enumerate() {
@@ -424,7 +442,7 @@ fn execute<'b>(
             if rekey {
                 rekey_entry(ctx.tx, entry, &p.article.key.as_stored(), &p.article)?;
             }
-            let placed = place(ctx, p, &story_key, &dates)?;
+            let placed = place(ctx, p, entry, &story_key, &dates)?;
             update_entry(ctx, p, body, entry, &placed, &dates, updates)?;
             // its new keys and text, so that copies arriving later find what it says now
             if let Some((text, keys)) = placed.text {
@@ -436,8 +454,10 @@ fn execute<'b>(
             stats.updated += 1;
         }
         EntryAction::Insert { story_key, dates } => {
-            let placed = place(ctx, p, &story_key, &dates)?;
-            let id = insert_entry(ctx, p, body, &placed, &dates)?;
+            let id = ctx.next_entry_id()?;
+            let placed = place(ctx, p, id, &story_key, &dates)?;
+            insert_entry(ctx, p, body, id, &placed, &dates)?;
+            ctx.next_entry = Some(id + 1);
             if let Some((text, keys)) = placed.text {
                 ctx.index.borrow_mut().add(id, keys, text);
             }
@@ -534,20 +554,22 @@ fn update_entry(
     Ok(())
 }
 
-/// Inserts a new article as an entry of `ctx.feed`; returns its id.
+/// Inserts a new article as entry `id` of `ctx.feed`.
 fn insert_entry(
     ctx: &Ctx,
     p: &Prepared,
     body: &Packed,
+    id: i64,
     placed: &Placed,
     dates: &Dates,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     let a = &p.article;
-    ctx.tx.prepare_cached("INSERT INTO entries (feed, entry_key, guid, story_id, title, link, canonical_url, authors,
+    ctx.tx.prepare_cached("INSERT INTO entries (id, feed, entry_key, guid, story_id, title, link, canonical_url, authors,
             published, published_given, updated, summary, content, categories, image, language,
             first_seen, content_hash, image_credit, joined, print, content_len)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)")?.execute(
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)")?.execute(
         params![
+            id,
             ctx.feed,
             a.key.as_stored(),
             a.guid,
@@ -572,7 +594,7 @@ fn insert_entry(
             body.text_len()
         ],
     )?;
-    Ok(ctx.tx.last_insert_rowid())
+    Ok(())
 }
 
 /// A time as the store keeps it (whole seconds): what reading it back gives.
@@ -587,16 +609,12 @@ fn inserted_copy(id: i64, a: &Article, dates: &Dates, at: DateTime<Utc>) -> Copy
     CopyFields::of_article(id, a, Some(published), Some(updated), as_stored(at))
 }
 
-/// The row of a story started by an article, before its entry has an id: derived from
-/// that one copy, naming no copy for its body or summary (what [`load_story_row`] reads
-/// of a story that names none).
-fn first_row(a: &Article, dates: &Dates, at: DateTime<Utc>) -> StoryRow {
-    let copy = inserted_copy(-1, a, dates, at);
-    let mut row =
-        dedup::derive_story(std::slice::from_ref(&copy)).expect("a story derived from one copy");
-    row.content_from = -1;
-    row.summary_from = None;
-    row
+/// The row of a story started by an article that is (or will be) entry `entry`: derived
+/// from that one copy, as deriving the story from what is stored gives while no other
+/// copy joins it.
+fn first_row(a: &Article, entry: i64, dates: &Dates, at: DateTime<Utc>) -> StoryRow {
+    let copy = inserted_copy(entry, a, dates, at);
+    dedup::derive_story(std::slice::from_ref(&copy)).expect("a story derived from one copy")
 }
 
 fn rekey_entry(tx: &Connection, id: i64, key: &str, a: &Article) -> Result<(), StoreError> {
@@ -622,11 +640,13 @@ struct Placed<'a> {
     text: Option<(Arc<Text>, &'a [u32])>,
 }
 
-/// Finds the entry's story (the plan decides; this loads and writes): merges the stories it
-/// bridges, records its key as an alias of a story it joined, or starts a story.
+/// Finds the story of the copy that is (or is about to be written as) entry `entry`: the
+/// plan decides; this loads and writes. Merges the stories it bridges, records its key as
+/// an alias of a story it joined, or starts a story.
 fn place<'p>(
     ctx: &mut Ctx,
     p: &'p Prepared,
+    entry: i64,
     story_key: &StoryKey,
     dates: &Dates,
 ) -> Result<Placed<'p>, StoreError> {
@@ -673,14 +693,16 @@ fn place<'p>(
             (story, true, joined, None)
         }
         StoryChoice::Start { joined } => {
-            // the story of its first copy, whole: when no other copy joins it in this
-            // batch, deriving it again changes only the copies it names
-            let row = first_row(a, dates, ctx.at);
+            // the story of its first copy, whole, naming the copy (its entry is written
+            // next): when no other copy joins it in this batch, deriving it again changes
+            // nothing
+            let row = first_row(a, entry, dates, ctx.at);
             ctx.tx
                 .prepare_cached(
                     "INSERT INTO stories (story_key, title, link, published, updated, authors,
-                        categories, image, image_credit, language, first_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        categories, image, image_credit, language, first_seen, content_entry,
+                        summary_entry)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?
                 .execute(params![
                     stored_key,
@@ -693,7 +715,9 @@ fn place<'p>(
                     row.image,
                     row.image_credit,
                     row.language,
-                    ts(row.first_seen)
+                    ts(row.first_seen),
+                    row.content_from,
+                    row.summary_from
                 ])?;
             let id = ctx.tx.last_insert_rowid();
             ctx.touched.fresh.insert(id);
@@ -758,6 +782,7 @@ pub(super) fn rejudge(
         changed: false,
         carried: HashSet::new(),
         index,
+        next_entry: None,
     };
     if let Some((text, keys)) = row.text(settings) {
         ctx.carried = tx
