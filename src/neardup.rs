@@ -233,8 +233,8 @@ fn minhash(shingles: &[u32]) -> [u32; HASHES] {
     minhash_with(shingles)
 }
 
-/// [`minhash`] built for AVX2: the 64 functions of a shingle are computed eight at a time
-/// (4.5x faster than one at a time, 1.8x faster than four at a time in 64-bit lanes; the
+/// [`minhash`] built for AVX2 ([`minhash_with`] in 32-bit lanes: 3.8x faster than the
+/// 64-bit form built for AVX2, which has neither a 64-bit multiply nor a 64-bit min; the
 /// same values).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -243,8 +243,8 @@ fn minhash_avx2(shingles: &[u32]) -> [u32; HASHES] {
 }
 
 /// [`minhash`] built for AVX-512, which multiplies and compares 64-bit lanes itself: the
-/// functions in their 64-bit form, eight at a time (7x faster than the AVX2 build of that
-/// form, 1.7x faster than [`minhash_with`] built for AVX-512; the same values).
+/// functions in their 64-bit form, eight at a time (7x faster than that form built for
+/// AVX2, 1.8x faster than [`minhash_with`] built for AVX-512; the same values).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
 fn minhash_avx512(shingles: &[u32]) -> [u32; HASHES] {
@@ -261,26 +261,35 @@ fn minhash_avx512(shingles: &[u32]) -> [u32; HASHES] {
     mins.map(|m| m as u32)
 }
 
+/// Functions computed side by side in [`minhash_with`]: eight 32-bit lanes fill an AVX2
+/// register, and the shingles are read once per eight functions, so that the functions'
+/// coefficients and least values stay in registers.
+const LANES: usize = 8;
+
+/// [`minhash`] in 32-bit arithmetic. For a 32-bit `s`, with `a = ah * 2^32 + al` and
+/// `b = bh * 2^32 + bl`, the value `(a * s + b) >> 32` (modulo 2^64) is
+/// `((al * s + bl) >> 32) + ah * s + bh` modulo 2^32, where `al * s + bl` cannot overflow
+/// 64 bits: one 32x32->64 multiply and one 32-bit multiply a function.
 #[inline(always)]
 fn minhash_with(shingles: &[u32]) -> [u32; HASHES] {
-    // For a 32-bit `s`, with `a = ah * 2^32 + al` and `b = bh * 2^32 + bl`, the function's
-    // value `(a * s + b) >> 32` (modulo 2^64) is `((al * s + bl) >> 32) + ah * s + bh`
-    // modulo 2^32, where `al * s + bl` cannot overflow 64 bits: one 32x32->64 multiply and
-    // one 32-bit multiply, and the least kept in 32-bit lanes (AVX2 has neither a 64-bit
-    // multiply nor a 64-bit unsigned min, which the 64-bit form had emulated).
     let c = coefficients();
-    let al: [u64; HASHES] = std::array::from_fn(|i| c[i].0 & 0xFFFF_FFFF);
-    let bl: [u64; HASHES] = std::array::from_fn(|i| c[i].1 & 0xFFFF_FFFF);
-    let ah: [u32; HASHES] = std::array::from_fn(|i| (c[i].0 >> 32) as u32);
-    let bh: [u32; HASHES] = std::array::from_fn(|i| (c[i].1 >> 32) as u32);
     let mut mins = [u32::MAX; HASHES];
-    for &s in shingles {
-        let wide = u64::from(s);
-        for i in 0..HASHES {
-            let low = ((al[i] * wide + bl[i]) >> 32) as u32;
-            let h = low.wrapping_add(ah[i].wrapping_mul(s)).wrapping_add(bh[i]);
-            mins[i] = mins[i].min(h);
+    for (k, out) in mins.chunks_exact_mut(LANES).enumerate() {
+        let f = &c[k * LANES..][..LANES];
+        let al: [u32; LANES] = std::array::from_fn(|i| f[i].0 as u32);
+        let ah: [u32; LANES] = std::array::from_fn(|i| (f[i].0 >> 32) as u32);
+        let bl: [u32; LANES] = std::array::from_fn(|i| f[i].1 as u32);
+        let bh: [u32; LANES] = std::array::from_fn(|i| (f[i].1 >> 32) as u32);
+        let mut least = [u32::MAX; LANES];
+        for &s in shingles {
+            let wide = u64::from(s);
+            for i in 0..LANES {
+                let low = ((u64::from(al[i]) * wide + u64::from(bl[i])) >> 32) as u32;
+                let h = low.wrapping_add(ah[i].wrapping_mul(s)).wrapping_add(bh[i]);
+                least[i] = least[i].min(h);
+            }
         }
+        out.copy_from_slice(&least);
     }
     mins
 }
