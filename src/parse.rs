@@ -420,8 +420,12 @@ const FEED_TYPES: &[&str] = &[
     "application/rdf+xml",
 ];
 
+/// An HTML start tag's attributes: names lowercased, values with entities decoded, each
+/// borrowed from the tag where that changes nothing.
+pub(crate) type Attributes<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// The attributes of one HTML start tag (`<link ...>`), names lowercased, entities decoded.
-pub(crate) fn tag_attributes(tag: &str) -> Vec<(String, String)> {
+pub(crate) fn tag_attributes(tag: &str) -> Attributes<'_> {
     let mut out = Vec::new();
     let b = tag.as_bytes();
     let mut i = 0;
@@ -433,11 +437,16 @@ pub(crate) fn tag_attributes(tag: &str) -> Vec<(String, String)> {
         while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' && b[i] != b'/' {
             i += 1;
         }
-        let name = tag[start..i].to_ascii_lowercase();
+        let name = &tag[start..i];
+        let name = if name.bytes().any(|c| c.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
         while i < b.len() && b[i].is_ascii_whitespace() {
             i += 1;
         }
-        let mut value = String::new();
+        let mut value = "";
         if i < b.len() && b[i] == b'=' {
             i += 1;
             while i < b.len() && b[i].is_ascii_whitespace() {
@@ -450,18 +459,18 @@ pub(crate) fn tag_attributes(tag: &str) -> Vec<(String, String)> {
                 while i < b.len() && b[i] != q {
                     i += 1;
                 }
-                value = tag[vs..i.min(tag.len())].to_string();
+                value = &tag[vs..i.min(tag.len())];
                 i += 1;
             } else {
                 let vs = i;
                 while i < b.len() && !b[i].is_ascii_whitespace() {
                     i += 1;
                 }
-                value = tag[vs..i].to_string();
+                value = &tag[vs..i];
             }
         }
         if !name.is_empty() {
-            out.push((name, html_escape::decode_html_entities(&value).into_owned()));
+            out.push((name, html_escape::decode_html_entities(value)));
         }
     }
     out

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use crate::parse::tag_attributes;
+use crate::parse::{Attributes, tag_attributes};
 
 /// Classes and ids of blocks that are share buttons, flares or ads, never the article.
 const CLUTTER_CLASSES: &[&str] = &[
@@ -147,14 +147,14 @@ fn element_end(html: &str, open: &Tag) -> Option<usize> {
     None
 }
 
-fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn attr<'a>(attrs: &'a Attributes, name: &str) -> Option<&'a str> {
     attrs
         .iter()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
-fn is_tracking_pixel(attrs: &[(String, String)]) -> bool {
+fn is_tracking_pixel(attrs: &Attributes) -> bool {
     let tiny = |n: &str| {
         attr(attrs, n).is_some_and(|v| {
             v.trim()
@@ -167,7 +167,7 @@ fn is_tracking_pixel(attrs: &[(String, String)]) -> bool {
     (tiny("width") && tiny("height")) || TRACKER_SRCS.iter().any(|t| src.contains(t))
 }
 
-fn is_clutter_block(attrs: &[(String, String)]) -> bool {
+fn is_clutter_block(attrs: &Attributes) -> bool {
     ["class", "id"].iter().any(|n| {
         attr(attrs, n).is_some_and(|v| {
             let v = v.to_ascii_lowercase();
@@ -180,7 +180,7 @@ fn is_clutter_block(attrs: &[(String, String)]) -> bool {
     })
 }
 
-fn is_share_link(html: &str, open: &Tag, attrs: &[(String, String)], end: usize) -> bool {
+fn is_share_link(html: &str, open: &Tag, attrs: &Attributes, end: usize) -> bool {
     if SHARE_HREF.is_match(attr(attrs, "href").unwrap_or_default().as_bytes()) {
         return true;
     }
