@@ -498,8 +498,11 @@ impl Text {
         let mut keys = Vec::new();
         if self.words >= LONG_WORDS && !self.all.is_empty() {
             let mins = minhash(&self.all);
-            for (i, band) in mins.chunks(ROWS).enumerate() {
-                let bytes: Vec<u8> = band.iter().flat_map(|m| m.to_le_bytes()).collect();
+            for (i, band) in mins.chunks_exact(ROWS).enumerate() {
+                let mut bytes = [0u8; ROWS * 4];
+                for (to, m) in bytes.chunks_exact_mut(4).zip(band) {
+                    to.copy_from_slice(&m.to_le_bytes());
+                }
                 keys.push(tagged(i as u8, &bytes));
             }
         }
