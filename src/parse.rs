@@ -841,7 +841,9 @@ pub fn parse_feed(
     let mut text = if is_json {
         text
     } else {
-        let text = loose::repair_root(loose::unprefix_feed_elements(atom03_as_atom10(text)));
+        let text = loose::repair_root(loose::unprefix_feed_elements(loose::atom_text_types(
+            atom03_as_atom10(text),
+        )));
         neutralize_declarations(loose::rdf_items_without_link(text))
     };
     let mut kept: Option<Vec<usize>> = None;
@@ -1036,6 +1038,60 @@ mod tests {
             "2004-01-01T10:00:00+00:00"
         );
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2004-01-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn text_constructs_typed_as_mime_types_keep_their_text() {
+        let base = Url::parse("http://e.com/atom.xml").unwrap();
+        let title = |t: &Option<feed_rs::model::Text>| t.as_ref().map(|t| t.content.clone());
+        // Atom 1.0 from a generator that writes MIME types (and capitals)
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">Blog</title>
+<entry><title type="text/plain">Rates held</title><id>tag:e.com,2026:1</id>
+<summary type="HTML">&lt;p&gt;The bank &lt;b&gt;held&lt;/b&gt;&lt;/p&gt;</summary>
+<content type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Full text</p></div></content>
+</entry></feed>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(title(&feed.title).as_deref(), Some("Blog"));
+        let e = &feed.entries[0];
+        assert_eq!(title(&e.title).as_deref(), Some("Rates held"));
+        assert_eq!(
+            title(&e.summary).as_deref(),
+            Some("<p>The bank <b>held</b></p>")
+        );
+        let body = e
+            .content
+            .as_ref()
+            .and_then(|c| c.body.as_deref())
+            .unwrap_or_default();
+        assert!(body.contains("<p>Full text</p>"), "{body}");
+        // Atom 0.3, escaped and inline XHTML, as old blogs serve it
+        let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+<title type="text/plain" mode="escaped">Old &amp;amp; new</title>
+<entry><title type="text/html" mode="escaped">Post &amp;lt;one&amp;gt;</title><id>tag:e.com,2004:1</id>
+<content type="text/html" mode="escaped">&lt;p&gt;Body&lt;/p&gt;</content></entry>
+<entry><title type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml">Two <b>b</b></div></title>
+<id>tag:e.com,2004:2</id>
+<content type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Second</p></div></content></entry>
+</feed>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(title(&feed.title).as_deref(), Some("Old &amp; new"));
+        let [one, two] = &feed.entries[..] else {
+            panic!("{:?}", feed.entries.len())
+        };
+        assert_eq!(title(&one.title).as_deref(), Some("Post &lt;one&gt;"));
+        let body = |e: &feed_rs::model::Entry| {
+            e.content
+                .as_ref()
+                .and_then(|c| c.body.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(body(one), "<p>Body</p>");
+        assert!(
+            title(&two.title)
+                .unwrap_or_default()
+                .contains("Two <b>b</b>")
+        );
+        assert!(body(two).contains("<p>Second</p>"), "{}", body(two));
     }
 
     #[test]

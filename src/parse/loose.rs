@@ -98,6 +98,90 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The Atom 1.0 namespace (which Atom 0.3 is read in too: see `atom03_as_atom10`).
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// Atom's text constructs (`title`, `subtitle`, `summary`, `rights`), and `content`, whose
+/// `type` is written as a MIME type or in capitals: `text/plain`, `application/xhtml+xml`,
+/// `HTML`. Atom 0.3 wrote them so (with `mode="escaped"` or `mode="xml"`, which these types
+/// then say), and Atom 1.0 generators still do; feed-rs knows only `text`, `html`, `xhtml`
+/// and `text/html`, and rejects the rest: an entry lost its headline, a feed whose own title
+/// was so typed did not parse. Each such `type` is rewritten to the word Atom 1.0 uses. For
+/// `content`, where MIME types are valid, only the forms feed-rs misreads change (`text/*`
+/// stays: feed-rs reads it). A base64 body (`mode="base64"`, a 0.3 form no feed seen uses)
+/// stays as it is.
+pub(super) fn atom_text_types(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.contains(ATOM_NS) {
+        return text;
+    }
+    let b = text.as_bytes();
+    let mut edits: Vec<(Range<usize>, &'static str)> = Vec::new();
+    for at in memchr::memmem::find_iter(b, b"type=") {
+        // an attribute (after a space), its value quoted
+        if !b
+            .get(at.wrapping_sub(1))
+            .is_some_and(u8::is_ascii_whitespace)
+        {
+            continue;
+        }
+        let start = at + "type=".len() + 1;
+        let Some(quote) = b.get(start - 1).filter(|q| matches!(q, b'"' | b'\'')) else {
+            continue;
+        };
+        let Some(len) = memchr::memchr(*quote, &b[start..]) else {
+            continue;
+        };
+        let value = &text[start..start + len];
+        let Some(word) = atom_text_word(value).filter(|w| *w != value) else {
+            continue;
+        };
+        // in the start tag of a text construct or of `content`
+        let Some(open) = memchr::memrchr(b'<', &b[..at]) else {
+            continue;
+        };
+        if memchr::memchr(b'>', &b[open..at]).is_some() {
+            continue;
+        }
+        let name = element_name(&text[open..at]);
+        let local = name.rsplit(':').next().unwrap_or(name);
+        let rewrite = match local {
+            "title" | "subtitle" | "summary" | "rights" => true,
+            "content" => !value.starts_with("text/"),
+            _ => false,
+        };
+        if rewrite {
+            edits.push((start..start + len, word));
+        }
+    }
+    if edits.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (range, word) in edits {
+        out.push_str(&text[copied..range.start]);
+        out.push_str(word);
+        copied = range.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// The Atom 1.0 word (`text`, `html`, `xhtml`) a text construct's `type` means, if any.
+fn atom_text_word(value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    let is = |s: &str| value.eq_ignore_ascii_case(s);
+    if is("text") || is("text/plain") {
+        Some("text")
+    } else if is("html") || is("text/html") {
+        Some("html")
+    } else if is("xhtml") || is("application/xhtml+xml") {
+        Some("xhtml")
+    } else {
+        None
+    }
+}
+
 /// RSS 2.0 put in a namespace bound to a prefix (`<r:rss xmlns:r="http://backend.userland.com/rss2">`,
 /// `<r:channel>`, `<r:item>`): valid XML, and feedparser reads it, but feed-rs reads RSS only
 /// without a namespace and finds nothing. The prefix is taken off the elements (outside
@@ -734,5 +818,48 @@ mod tests {
         assert_eq!(o.entries.len(), 1);
         assert_eq!(o.opening, "<rss><channel>");
         assert_eq!(o.closing, "</channel></rss>");
+    }
+
+    #[test]
+    fn atom_text_types_become_the_words_atom_10_uses() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">F</title>
+<subtitle type='TEXT/HTML'>S</subtitle><link rel="alternate" type="text/html" href="/"/>
+<entry><title type="HTML">T</title><summary type=" application/xhtml+xml "><div>s</div></summary>
+<content type="text/html">c</content><content type="Application/XHTML+xml"><div>c</div></content>
+<atom:rights type="text/plain">r</atom:rights><media:title type="plain">m</media:title></entry></feed>"#;
+        let got = atom_text_types(Cow::Borrowed(doc));
+        let want = doc
+            .replace(r#"<title type="text/plain">"#, r#"<title type="text">"#)
+            .replace("type='TEXT/HTML'", "type='html'")
+            .replace(r#"<title type="HTML">"#, r#"<title type="html">"#)
+            .replace(r#"" application/xhtml+xml ""#, r#""xhtml""#)
+            .replace(r#""Application/XHTML+xml""#, r#""xhtml""#)
+            .replace(
+                r#"<atom:rights type="text/plain">"#,
+                r#"<atom:rights type="text">"#,
+            );
+        // a link's MIME type, content's `text/html` (feed-rs reads it) and other namespaces'
+        // elements stay
+        assert_eq!(got, want);
+        assert!(got.contains(r#"<link rel="alternate" type="text/html""#));
+        assert!(got.contains(r#"<content type="text/html">"#));
+        assert!(got.contains(r#"<media:title type="plain">"#));
+    }
+
+    #[test]
+    fn documents_without_such_types_are_not_copied() {
+        for doc in [
+            // already the words; a MIME type on a link only
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">F</title><link type="text/html" href="/"/></feed>"#,
+            // not Atom: RSS has no text constructs
+            r#"<rss version="2.0"><channel><title type="text/plain">F</title></channel></rss>"#,
+            // `type=` in text, not in a tag; and as part of another attribute's name
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>a type="text/plain" b</title><summary mediatype="HTML">s</summary></feed>"#,
+        ] {
+            assert!(
+                matches!(atom_text_types(Cow::Borrowed(doc)), Cow::Borrowed(_)),
+                "{doc}"
+            );
+        }
     }
 }
