@@ -122,6 +122,17 @@ pub struct EntryHints {
     /// Authors feed-rs does not read: an Atom-style `<author><name>` inside RSS, or the text
     /// of an `<author>` it could not read.
     pub authors: Vec<String>,
+    /// Dublin Core an RSS item says what it is about with (`dc:subject`, one term each),
+    /// which feed-rs does not read: the item's categories, with its own.
+    pub subjects: Vec<String>,
+    /// An RSS item's `dc:title`, its headline when it has no `<title>`.
+    pub dc_title: Option<String>,
+    /// An RSS 2.0 item's `dc:description`, its summary when it has no `<description>`.
+    pub dc_description: Option<String>,
+    /// `dcterms:issued` or `dcterms:created`, its date when it gives no other.
+    pub issued: Option<String>,
+    /// `dcterms:modified`, when it was updated if it does not say otherwise.
+    pub modified: Option<String>,
 }
 
 /// A parsed feed and the hints for its entries.
@@ -174,6 +185,11 @@ enum Capture {
     Guid,
     AuthorText,
     AuthorName,
+    Subject,
+    DcTitle,
+    DcDescription,
+    Issued,
+    Modified,
 }
 
 /// The text of a reference (`&amp;`, `&#233;`) as it reads, or as written when unknown.
@@ -272,6 +288,20 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                                     h.authors.push(name);
                                 }
                             }
+                            (_, Some(_)) if s.is_empty() => {}
+                            (Capture::Subject, Some(h)) => h.subjects.push(s),
+                            (Capture::DcTitle, Some(h)) => {
+                                h.dc_title.get_or_insert(s);
+                            }
+                            (Capture::DcDescription, Some(h)) => {
+                                h.dc_description.get_or_insert(s);
+                            }
+                            (Capture::Issued, Some(h)) => {
+                                h.issued.get_or_insert(s);
+                            }
+                            (Capture::Modified, Some(h)) => {
+                                h.modified.get_or_insert(s);
+                            }
                         }
                     }
                 }
@@ -328,6 +358,11 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                 capture = match e.name().as_ref() {
                     "pubdate" => Some(Capture::Pubdate),
                     "guid" if guid_permalink() => Some(Capture::Guid),
+                    "dc:subject" => Some(Capture::Subject),
+                    "dc:title" => Some(Capture::DcTitle),
+                    "dc:description" => Some(Capture::DcDescription),
+                    "dcterms:issued" | "dcterms:created" => Some(Capture::Issued),
+                    "dcterms:modified" => Some(Capture::Modified),
                     _ if name == "author" => Some(Capture::AuthorText),
                     _ => None,
                 }
@@ -762,6 +797,23 @@ fn tld_of(url: &Url) -> Option<String> {
 /// Fills in, from the hints, what feed-rs left empty: an RSS 1.0 item's id from its
 /// `rdf:about`, a link from a permalink `<guid>`, a date from a lowercase `<pubdate>`,
 /// authors from an Atom-style `<author>` in RSS (or one feed-rs could not read).
+/// A feed-rs text of `s`, plain.
+fn plain_text(s: &str) -> feed_rs::model::Text {
+    feed_rs::model::Text {
+        content_type: mediatype::MediaTypeBuf::new(mediatype::names::TEXT, mediatype::names::PLAIN),
+        src: None,
+        content: s.to_string(),
+    }
+}
+
+/// A feed-rs text of `s`, HTML (what an RSS description holds).
+fn html_text(s: &str) -> feed_rs::model::Text {
+    feed_rs::model::Text {
+        content_type: mediatype::MediaTypeBuf::new(mediatype::names::TEXT, mediatype::names::HTML),
+        ..plain_text(s)
+    }
+}
+
 fn apply_hints(feed: &mut Feed, hints: &[EntryHints], zone: Option<Tz>) {
     if hints.len() != feed.entries.len() {
         return;
@@ -790,11 +842,34 @@ fn apply_hints(feed: &mut Feed, hints: &[EntryHints], zone: Option<Tz>) {
                 });
             }
         }
+        let date = |d: &Option<String>| d.as_deref().and_then(|d| crate::date::parse_date(d, zone));
         if e.published.is_none() && e.updated.is_none() {
-            e.published = h
-                .pubdate
-                .as_deref()
-                .and_then(|d| crate::date::parse_date(d, zone));
+            e.published = date(&h.pubdate).or_else(|| date(&h.issued));
+        }
+        if e.updated.is_none() {
+            e.updated = date(&h.modified);
+        }
+        if e.title.is_none() {
+            e.title = h.dc_title.as_ref().map(|t| plain_text(t));
+        }
+        if e.summary.is_none() && e.content.is_none() {
+            e.summary = h.dc_description.as_ref().map(|t| html_text(t));
+        }
+        for subject in &h.subjects {
+            let known = e.categories.iter().any(|c| {
+                c.term.trim().eq_ignore_ascii_case(subject)
+                    || c.label
+                        .as_deref()
+                        .is_some_and(|l| l.eq_ignore_ascii_case(subject))
+            });
+            if !known {
+                e.categories.push(feed_rs::model::Category {
+                    term: subject.clone(),
+                    scheme: None,
+                    label: None,
+                    subcategories: Vec::new(),
+                });
+            }
         }
         if e.authors.is_empty() {
             e.authors = h
@@ -1038,6 +1113,61 @@ mod tests {
             "2004-01-01T10:00:00+00:00"
         );
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2004-01-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn dublin_core_fills_what_an_item_leaves_out() {
+        let base = Url::parse("http://e.com/rss").unwrap();
+        let terms = |e: &feed_rs::model::Entry| {
+            e.categories
+                .iter()
+                .map(|c| c.term.clone())
+                .collect::<Vec<_>>()
+        };
+        // RSS 2.0: subjects beside the item's own category (one said twice), headline and
+        // summary and dates in Dublin Core only
+        let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>T</title>
+<item><category>Economy</category><dc:subject>Central banks</dc:subject><dc:subject>economy</dc:subject>
+<dc:subject> </dc:subject><dc:title>Rates held</dc:title><dc:description>&lt;p&gt;The bank held.&lt;/p&gt;</dc:description>
+<dcterms:issued>2026-03-01T09:00:00Z</dcterms:issued><dcterms:modified>2026-03-02T10:00:00Z</dcterms:modified>
+<link>http://e.com/1</link></item>
+<item><title>Own title</title><dc:title>Other</dc:title><description>Own</description><dc:description>Other</dc:description>
+<pubDate>Sun, 01 Mar 2026 08:00:00 GMT</pubDate><dcterms:issued>2020-01-01T00:00:00Z</dcterms:issued>
+<link>http://e.com/2</link></item></channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let [one, two] = &feed.entries[..] else {
+            panic!("{}", feed.entries.len())
+        };
+        assert_eq!(terms(one), ["Economy", "Central banks"]);
+        assert_eq!(one.title.as_ref().unwrap().content, "Rates held");
+        assert_eq!(
+            one.summary.as_ref().unwrap().content,
+            "<p>The bank held.</p>"
+        );
+        assert_eq!(
+            one.published.unwrap().to_rfc3339(),
+            "2026-03-01T09:00:00+00:00"
+        );
+        assert_eq!(
+            one.updated.unwrap().to_rfc3339(),
+            "2026-03-02T10:00:00+00:00"
+        );
+        // what the item says itself wins
+        assert_eq!(two.title.as_ref().unwrap().content, "Own title");
+        assert_eq!(two.summary.as_ref().unwrap().content, "Own");
+        assert_eq!(
+            two.published.unwrap().to_rfc3339(),
+            "2026-03-01T08:00:00+00:00"
+        );
+        // RSS 1.0 (RDF) items tag with dc:subject
+        let doc = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="http://e.com/"><title>T</title><link>http://e.com/</link></channel>
+<item rdf:about="http://e.com/1"><title>One</title><link>http://e.com/1</link>
+<dc:subject>Physics</dc:subject><dc:subject>Optics</dc:subject></item></rdf:RDF>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(terms(&feed.entries[0]), ["Physics", "Optics"]);
     }
 
     #[test]
