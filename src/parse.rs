@@ -110,8 +110,8 @@ pub struct EntryHints {
     /// The `xml:base` in scope for the entry's content (set on the feed, the entry or the
     /// content element), when the document uses `xml:base` at all.
     pub content_base: Option<Url>,
-    /// JSON Feed `image` / `banner_image`, or an item's lone `media:thumbnail` (which
-    /// feed-rs drops when the item has no `media:content`).
+    /// JSON Feed `image` / `banner_image`, an item's lone `media:thumbnail` (which
+    /// feed-rs drops when the item has no `media:content`), or its `itunes:image`.
     pub image: Option<String>,
     /// RSS 1.0 `rdf:about` of the item: its identifier.
     pub about: Option<String>,
@@ -382,6 +382,14 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
             } else if name == "thumbnail" {
                 if let Some(h) = hints.last_mut().filter(|h| h.image.is_none()) {
                     h.image = attr("url").filter(|v| !v.is_empty());
+                }
+            } else if e.name().as_ref() == "itunes:image" {
+                // an episode's image, which feed-rs drops when the item says nothing else
+                // in the iTunes namespace (and reads only from `href`)
+                if let Some(h) = hints.last_mut().filter(|h| h.image.is_none()) {
+                    h.image = attr("href")
+                        .or_else(|| attr("url"))
+                        .filter(|v| !v.is_empty());
                 }
             }
         }
@@ -917,7 +925,7 @@ pub fn parse_feed(
         text
     } else {
         let text = loose::repair_root(loose::unprefix_feed_elements(loose::atom_text_types(
-            atom03_as_atom10(text),
+            atom03_as_atom10(loose::canonical_namespaces(text)),
         )));
         neutralize_declarations(loose::rdf_items_without_link(text))
     };
@@ -1113,6 +1121,45 @@ mod tests {
             "2004-01-01T10:00:00+00:00"
         );
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2004-01-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn modules_declared_in_another_spelling_are_read() {
+        let base = Url::parse("http://e.com/rss").unwrap();
+        // iTunes as Apple's old documentation spelled it, Media RSS without its slash
+        let doc = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/DTDs/Podcast-1.0.dtd"
+ xmlns:media="http://search.yahoo.com/mrss"><channel><title>P</title>
+<item><title>Episode</title><link>http://e.com/1</link><itunes:image href="http://e.com/ep.jpg"/>
+<itunes:summary>What is said</itunes:summary></item>
+<item><title>Photo</title><link>http://e.com/2</link><media:content url="http://e.com/p.jpg" medium="image"/></item>
+<item><title>Bare</title><link>http://e.com/3</link><itunes:image url="http://e.com/bare.jpg"/></item>
+</channel></rss>"#;
+        let parsed = parse_feed(doc.as_bytes(), None, &base, None).unwrap();
+        let e = &parsed.feed.entries;
+        let thumbnails: Vec<&str> = e[0]
+            .media
+            .iter()
+            .flat_map(|m| &m.thumbnails)
+            .map(|t| t.image.uri.as_str())
+            .collect();
+        assert_eq!(thumbnails, ["http://e.com/ep.jpg"]);
+        let contents: Vec<String> = e[1]
+            .media
+            .iter()
+            .flat_map(|m| &m.content)
+            .filter_map(|c| c.url.as_ref().map(Url::to_string))
+            .collect();
+        assert_eq!(contents, ["http://e.com/p.jpg"]);
+        // an image alone in the namespace (feed-rs drops it), or given by `url`: a hint
+        let images: Vec<Option<&str>> = parsed.hints.iter().map(|h| h.image.as_deref()).collect();
+        assert_eq!(
+            images,
+            [
+                Some("http://e.com/ep.jpg"),
+                None,
+                Some("http://e.com/bare.jpg")
+            ]
+        );
     }
 
     #[test]

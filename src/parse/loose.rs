@@ -98,6 +98,93 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The namespaces feed-rs reads, as it spells them: it knows a namespace only by these
+/// exact bytes.
+const KNOWN_NAMESPACES: [&str; 8] = [
+    "http://purl.org/rss/1.0/",
+    "http://www.w3.org/2005/Atom",
+    "http://purl.org/rss/1.0/modules/content/",
+    "http://purl.org/dc/elements/1.1/",
+    "http://search.yahoo.com/mrss/",
+    "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "https://podcastindex.org/namespace/1.0",
+    "http://wellformedweb.org/CommentAPI/",
+];
+
+/// A namespace URI as compared with [`KNOWN_NAMESPACES`]: without its scheme and trailing
+/// slash, in lowercase.
+fn namespace_key(uri: &str) -> String {
+    let uri = uri.trim();
+    let rest = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"))
+        .unwrap_or(uri);
+    rest.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// Namespaces declared in another spelling than the one feed-rs knows: iTunes' as Apple's
+/// old documentation wrote it (`http://www.itunes.com/DTDs/Podcast-1.0.dtd`), Media RSS or
+/// Dublin Core without their trailing slash, `https` for `http`. feedparser reads these
+/// namespaces whatever their case and slash; feed-rs did not see the elements at all
+/// (an episode's image, a photo's `media:content`). Each such declaration is rewritten to
+/// the spelling feed-rs knows.
+pub(super) fn canonical_namespaces(text: Cow<'_, str>) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let mut edits: Vec<(Range<usize>, &'static str)> = Vec::new();
+    for at in memchr::memmem::find_iter(b, b"xmlns") {
+        // `xmlns="..."` or `xmlns:prefix="..."`, in a tag
+        let in_tag = memchr::memrchr(b'<', &b[..at])
+            .is_some_and(|open| memchr::memchr(b'>', &b[open..at]).is_none());
+        if !in_tag {
+            continue;
+        }
+        let mut i = at + "xmlns".len();
+        if b.get(i) == Some(&b':') {
+            i += b[i..]
+                .iter()
+                .position(|c| *c == b'=' || c.is_ascii_whitespace() || *c == b'>')
+                .unwrap_or(b.len() - i);
+        }
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let Some(quote) = b.get(i).filter(|q| matches!(q, b'"' | b'\'')) else {
+            continue;
+        };
+        let start = i + 1;
+        let Some(len) = memchr::memchr(*quote, &b[start..]) else {
+            continue;
+        };
+        let uri = &text[start..start + len];
+        if KNOWN_NAMESPACES.contains(&uri) {
+            continue;
+        }
+        let key = namespace_key(uri);
+        if let Some(known) = KNOWN_NAMESPACES.iter().find(|k| namespace_key(k) == key) {
+            edits.push((start..start + len, known));
+        }
+    }
+    if edits.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (range, uri) in edits {
+        out.push_str(&text[copied..range.start]);
+        out.push_str(uri);
+        copied = range.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
 /// The Atom 1.0 namespace (which Atom 0.3 is read in too: see `atom03_as_atom10`).
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
@@ -860,6 +947,32 @@ mod tests {
                 matches!(atom_text_types(Cow::Borrowed(doc)), Cow::Borrowed(_)),
                 "{doc}"
             );
+        }
+    }
+
+    #[test]
+    fn namespaces_spelled_otherwise_are_spelled_as_feed_rs_knows_them() {
+        let doc = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/DTDs/Podcast-1.0.dtd"
+ xmlns:media = 'http://search.yahoo.com/mrss' xmlns:dc="https://purl.org/dc/elements/1.1/"
+ xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:x="http://example.com/mrss"><channel/></rss>"#;
+        let want = doc
+            .replace(
+                "http://www.itunes.com/DTDs/Podcast-1.0.dtd",
+                "http://www.itunes.com/dtds/podcast-1.0.dtd",
+            )
+            .replace(
+                "'http://search.yahoo.com/mrss'",
+                "'http://search.yahoo.com/mrss/'",
+            )
+            .replace("https://purl.org/dc/", "http://purl.org/dc/");
+        assert_eq!(canonical_namespaces(Cow::Borrowed(doc)), want);
+        // spelled right already, or unknown: not copied
+        for doc in [
+            r#"<rss xmlns:media="http://search.yahoo.com/mrss/" xmlns:x="http://e.com/Podcast"><channel/></rss>"#,
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>xmlns="http://purl.org/DC/elements/1.1" in text</title></feed>"#,
+        ] {
+            let got = canonical_namespaces(Cow::Borrowed(doc));
+            assert!(matches!(got, Cow::Borrowed(_)), "{doc}");
         }
     }
 }
