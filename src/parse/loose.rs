@@ -171,14 +171,20 @@ pub(super) fn canonical_namespaces(text: Cow<'_, str>) -> Cow<'_, str> {
             edits.push((start..start + len, known));
         }
     }
+    with_edits(text, edits)
+}
+
+/// `text` with each range of `edits` (in order, not overlapping) replaced; `text` itself,
+/// not copied, when there are none.
+fn with_edits<'a>(text: Cow<'a, str>, edits: Vec<(Range<usize>, &str)>) -> Cow<'a, str> {
     if edits.is_empty() {
         return text;
     }
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    for (range, uri) in edits {
+    for (range, replacement) in edits {
         out.push_str(&text[copied..range.start]);
-        out.push_str(uri);
+        out.push_str(replacement);
         copied = range.end;
     }
     out.push_str(&text[copied..]);
@@ -240,18 +246,7 @@ pub(super) fn atom_text_types(text: Cow<'_, str>) -> Cow<'_, str> {
             edits.push((start..start + len, word));
         }
     }
-    if edits.is_empty() {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (range, word) in edits {
-        out.push_str(&text[copied..range.start]);
-        out.push_str(word);
-        copied = range.end;
-    }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
+    with_edits(text, edits)
 }
 
 /// The Atom 1.0 word (`text`, `html`, `xhtml`) a text construct's `type` means, if any.
