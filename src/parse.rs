@@ -568,7 +568,7 @@ fn atom03_as_atom10(text: Cow<'_, str>) -> Cow<'_, str> {
     if !text.contains(ATOM03_NS) {
         return text;
     }
-    let mut t = text.replace(ATOM03_NS, "http://www.w3.org/2005/Atom");
+    let mut t = text.replace(ATOM03_NS, loose::ATOM_NS);
     for (old, new) in [
         ("issued", "published"),
         ("modified", "updated"),

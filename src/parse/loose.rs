@@ -98,11 +98,14 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The Atom 1.0 namespace (which Atom 0.3 is read in too: see `atom03_as_atom10`).
+pub(super) const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+
 /// The namespaces feed-rs reads, as it spells them: it knows a namespace only by these
 /// exact bytes.
 const KNOWN_NAMESPACES: [&str; 8] = [
     "http://purl.org/rss/1.0/",
-    "http://www.w3.org/2005/Atom",
+    ATOM_NS,
     "http://purl.org/rss/1.0/modules/content/",
     "http://purl.org/dc/elements/1.1/",
     "http://search.yahoo.com/mrss/",
@@ -133,9 +136,7 @@ pub(super) fn canonical_namespaces(text: Cow<'_, str>) -> Cow<'_, str> {
     let mut edits: Vec<(Range<usize>, &'static str)> = Vec::new();
     for at in memchr::memmem::find_iter(b, b"xmlns") {
         // `xmlns="..."` or `xmlns:prefix="..."`, in a tag
-        let in_tag = memchr::memrchr(b'<', &b[..at])
-            .is_some_and(|open| memchr::memchr(b'>', &b[open..at]).is_none());
-        if !in_tag {
+        if start_tag_at(b, at).is_none() {
             continue;
         }
         let mut i = at + "xmlns".len();
@@ -145,33 +146,44 @@ pub(super) fn canonical_namespaces(text: Cow<'_, str>) -> Cow<'_, str> {
                 .position(|c| *c == b'=' || c.is_ascii_whitespace() || *c == b'>')
                 .unwrap_or(b.len() - i);
         }
-        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        if b.get(i) != Some(&b'=') {
-            continue;
-        }
-        i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        let Some(quote) = b.get(i).filter(|q| matches!(q, b'"' | b'\'')) else {
+        let Some(value) = attribute_value(b, i) else {
             continue;
         };
-        let start = i + 1;
-        let Some(len) = memchr::memchr(*quote, &b[start..]) else {
-            continue;
-        };
-        let uri = &text[start..start + len];
+        let uri = &text[value.clone()];
         if KNOWN_NAMESPACES.contains(&uri) {
             continue;
         }
         let key = namespace_key(uri);
         if let Some(known) = KNOWN_NAMESPACES.iter().find(|k| namespace_key(k) == key) {
-            edits.push((start..start + len, known));
+            edits.push((value, known));
         }
     }
     with_edits(text, edits)
+}
+
+/// Where the start tag that position `at` stands in opens (its `<`), if `at` is inside one.
+fn start_tag_at(b: &[u8], at: usize) -> Option<usize> {
+    memchr::memrchr(b'<', &b[..at]).filter(|&open| memchr::memchr(b'>', &b[open..at]).is_none())
+}
+
+/// The quoted value of an attribute whose name ends at `i` (`= "value"`, spaces allowed
+/// around `=`): where it lies between its quotes.
+fn attribute_value(b: &[u8], mut i: usize) -> Option<Range<usize>> {
+    let skip_spaces = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    i = skip_spaces(i);
+    if b.get(i) != Some(&b'=') {
+        return None;
+    }
+    i = skip_spaces(i + 1);
+    let quote = b.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
+    let start = i + 1;
+    let len = memchr::memchr(*quote, &b[start..])?;
+    Some(start..start + len)
 }
 
 /// `text` with each range of `edits` (in order, not overlapping) replaced; `text` itself,
@@ -190,9 +202,6 @@ fn with_edits<'a>(text: Cow<'a, str>, edits: Vec<(Range<usize>, &str)>) -> Cow<'
     out.push_str(&text[copied..]);
     Cow::Owned(out)
 }
-
-/// The Atom 1.0 namespace (which Atom 0.3 is read in too: see `atom03_as_atom10`).
-const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
 /// Atom's text constructs (`title`, `subtitle`, `summary`, `rights`), and `content`, whose
 /// `type` is written as a MIME type or in capitals: `text/plain`, `application/xhtml+xml`,
@@ -217,24 +226,17 @@ pub(super) fn atom_text_types(text: Cow<'_, str>) -> Cow<'_, str> {
         {
             continue;
         }
-        let start = at + "type=".len() + 1;
-        let Some(quote) = b.get(start - 1).filter(|q| matches!(q, b'"' | b'\'')) else {
+        let Some(range) = attribute_value(b, at + "type".len()) else {
             continue;
         };
-        let Some(len) = memchr::memchr(*quote, &b[start..]) else {
-            continue;
-        };
-        let value = &text[start..start + len];
+        let value = &text[range.clone()];
         let Some(word) = atom_text_word(value).filter(|w| *w != value) else {
             continue;
         };
         // in the start tag of a text construct or of `content`
-        let Some(open) = memchr::memrchr(b'<', &b[..at]) else {
+        let Some(open) = start_tag_at(b, at) else {
             continue;
         };
-        if memchr::memchr(b'>', &b[open..at]).is_some() {
-            continue;
-        }
         let name = element_name(&text[open..at]);
         let local = name.rsplit(':').next().unwrap_or(name);
         let rewrite = match local {
@@ -243,7 +245,7 @@ pub(super) fn atom_text_types(text: Cow<'_, str>) -> Cow<'_, str> {
             _ => false,
         };
         if rewrite {
-            edits.push((start..start + len, word));
+            edits.push((range, word));
         }
     }
     with_edits(text, edits)
