@@ -236,6 +236,9 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
     // the element read for its text, the depth it opened at, and the text so far
     let mut capture: Option<(Capture, usize, String)> = None;
     let mut author_name: Option<String> = None;
+    // the depth of an entry's `<categories>` wrapper while it is open (IDG's feeds put an
+    // item's `<category>` elements in one; RSS has no such element and feed-rs reads none)
+    let mut categories_at: Option<usize> = None;
     // whether the reader stands in text (not before its first event, when it looks for a
     // byte order mark, nor after a text event, which leaves it at the `<` or `&` it ends at)
     let mut in_text = false;
@@ -312,6 +315,9 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                 if in_entry_depth.is_some_and(|d| stack.len() < d) {
                     in_entry_depth = None;
                 }
+                if categories_at.is_some_and(|d| stack.len() < d) {
+                    categories_at = None;
+                }
                 continue;
             }
             Ok(Event::Eof) | Err(_) => break,
@@ -373,6 +379,15 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                 && capture.as_ref().is_some_and(|c| c.0 == Capture::AuthorText)
             {
                 capture = Some((Capture::AuthorName, stack.len() + 1, String::new()));
+            } else if !empty
+                && capture.is_none()
+                && categories_at == Some(stack.len())
+                && e.name().as_ref() == "category"
+            {
+                capture = Some((Capture::Subject, stack.len() + 1, String::new()));
+            }
+            if !empty && child && e.name().as_ref() == "categories" {
+                categories_at = Some(stack.len() + 1);
             }
             if !content_seen && CONTENT_ELEMENTS.contains(&name) {
                 content_seen = true;
@@ -1215,6 +1230,35 @@ mod tests {
 <dc:subject>Physics</dc:subject><dc:subject>Optics</dc:subject></item></rdf:RDF>"#;
         let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
         assert_eq!(terms(&feed.entries[0]), ["Physics", "Optics"]);
+    }
+
+    #[test]
+    fn categories_in_a_wrapper_are_read() {
+        // IDG's feeds (Macworld, PCWorld, TechHive) wrap an item's categories in
+        // `<categories>`, which RSS 2.0 does not have; a category outside such a wrapper is
+        // feed-rs's own, and a `<category>` deeper elsewhere is not the item's
+        let base = Url::parse("http://e.com/rss").unwrap();
+        let doc = r#"<rss version="2.0"><channel><title>T</title>
+<item><title>Best smart locks</title><link>http://e.com/1</link><category>Reviews</category>
+<categories>
+  <category>Connected Home</category>
+  <category>reviews</category>
+  <category> </category>
+  <category>Bluetooth</category>
+</categories>
+<other><category>Not a category</category></other></item>
+<item><title>Two</title><link>http://e.com/2</link><categories/></item>
+</channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let terms: Vec<Vec<&str>> = feed
+            .entries
+            .iter()
+            .map(|e| e.categories.iter().map(|c| c.term.as_str()).collect())
+            .collect();
+        assert_eq!(
+            terms,
+            [vec!["Reviews", "Connected Home", "Bluetooth"], vec![]]
+        );
     }
 
     #[test]
