@@ -294,7 +294,9 @@ fn minhash_with(shingles: &[u32]) -> [u32; HASHES] {
     mins
 }
 
-fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+/// A set as a sorted vector: each value once (shingles; a headline's words, without a
+/// tree's nodes).
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort_unstable();
     v.dedup();
     v
@@ -308,8 +310,8 @@ pub struct Text {
     body: Vec<u32>,
     /// Shingles of title and body together.
     all: Vec<u32>,
-    /// Every word of the headline.
-    title: BTreeSet<String>,
+    /// Every word of the headline, sorted, once each.
+    title: Vec<String>,
     /// The headline's words besides the commonest ones.
     significant: usize,
     /// Words of title and body.
@@ -342,12 +344,7 @@ pub fn text(title: &str, body_text: &str) -> Text {
 impl Text {
     /// A copy's text from its headline's words, its count of words, and the shingles that
     /// start in its body (in order) and in its headline.
-    fn of_shingles(
-        title: BTreeSet<String>,
-        words: usize,
-        body: Vec<u32>,
-        in_title: Vec<u32>,
-    ) -> Text {
+    fn of_shingles(title: Vec<String>, words: usize, body: Vec<u32>, in_title: Vec<u32>) -> Text {
         // the shingles of the lead's words: a body of w words has w - 2
         let lead_shingles = body.len().min(LEAD_WORDS - 2);
         let mut lead = sorted(
@@ -359,6 +356,7 @@ impl Text {
         );
         lead.truncate(LEAD_KEYS);
         let body = sorted(body);
+        let title = sorted(title);
         // the shingles that start in the headline, merged into the body's (both sorted)
         let all = union(&body, &sorted(in_title));
         Text {
@@ -421,7 +419,8 @@ pub struct Match {
     pub score: f64,
 }
 
-fn common(a: &[u32], b: &[u32]) -> usize {
+/// How many values two sorted sets share.
+fn common<T: Ord>(a: &[T], b: &[T]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -475,8 +474,8 @@ pub fn compare(a: &Text, b: &Text, threshold: f64) -> Option<Match> {
         return None;
     }
     if a.significant.min(b.significant) >= MIN_TITLE_WORDS {
-        let both = a.title.intersection(&b.title).count();
-        let score = both as f64 / a.title.union(&b.title).count().max(1) as f64;
+        let both = common(&a.title, &b.title);
+        let score = both as f64 / (a.title.len() + b.title.len() - both).max(1) as f64;
         if score >= HEADLINE_THRESHOLD {
             return Some(Match {
                 rule: Rule::Headline,
@@ -921,7 +920,7 @@ mod tests {
         let in_title_shingles: Vec<u32> =
             (0..in_title).filter(|i| i + 2 < n).map(shingle).collect();
         let t = Text::of_shingles(
-            words[..in_title].iter().cloned().collect(),
+            words[..in_title].to_vec(),
             n,
             body.clone(),
             in_title_shingles.clone(),

@@ -580,7 +580,7 @@ const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 /// 1.0 renamed (`issued` -> `published`, `modified` -> `updated`, `tagline` -> `subtitle`,
 /// `copyright` -> `rights`).
 fn atom03_as_atom10(text: Cow<'_, str>) -> Cow<'_, str> {
-    if !text.contains(ATOM03_NS) {
+    if !loose::mentions(&text, ATOM03_NS) {
         return text;
     }
     let mut t = text.replace(ATOM03_NS, loose::ATOM_NS);
@@ -758,9 +758,8 @@ fn neutralize_declarations(text: Cow<'_, str>) -> Cow<'_, str> {
     // no encoding); inserting after `<?xml` cannot make another one
     let is_decl = |rest: &str| rest.starts_with([' ', '\t', '\r', '\n']);
     if !is_xml
-        || !text
-            .match_indices("<?xml")
-            .any(|(i, m)| is_decl(&text[i + m.len()..]))
+        || !memchr::memmem::find_iter(text.as_bytes(), b"<?xml")
+            .any(|i| is_decl(&text[i + "<?xml".len()..]))
     {
         return text;
     }

@@ -45,12 +45,18 @@ fn root_tag(text: &str) -> Option<Range<usize>> {
     }
 }
 
+/// Whether `needle` occurs in `text`: the rewrites' first test, over a whole document each
+/// (memchr's search, several times faster than `str::contains` on documents of 100 KB).
+pub(super) fn mentions(text: &str, needle: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
+}
+
 /// Documents feed-rs does not recognise though they are feeds: RSS 0.90 (the RSS 1.0 reader
 /// reads it once the namespace is 1.0's); an `<rss>` root with a default namespace (every
 /// element then lies outside the namespace-less RSS that feed-rs reads, and it finds no
 /// item), or with no version or one it does not list (`2.01`, `0.94`: "no root element").
 pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
-    let text = if text.contains(RSS090_NS) {
+    let text = if mentions(&text, RSS090_NS) {
         Cow::Owned(text.replace(RSS090_NS, RSS10_NS))
     } else {
         text
@@ -213,7 +219,7 @@ fn with_edits<'a>(text: Cow<'a, str>, edits: Vec<(Range<usize>, &str)>) -> Cow<'
 /// stays: feed-rs reads it). A base64 body (`mode="base64"`, a 0.3 form no feed seen uses)
 /// stays as it is.
 pub(super) fn atom_text_types(text: Cow<'_, str>) -> Cow<'_, str> {
-    if !text.contains(ATOM_NS) {
+    if !mentions(&text, ATOM_NS) {
         return text;
     }
     let b = text.as_bytes();
