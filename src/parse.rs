@@ -133,6 +133,65 @@ pub struct EntryHints {
     pub issued: Option<String>,
     /// `dcterms:modified`, when it was updated if it does not say otherwise.
     pub modified: Option<String>,
+    /// What an entry's headline, summary (RSS `description`, Atom `summary`) or content
+    /// holds when it holds elements of its own, unescaped ("naked" markup, as hand-written
+    /// and some generated feeds have it): its inner markup as written, an HTML fragment.
+    /// feed-rs reads only the text before the first element, or none.
+    pub naked: Naked,
+    /// An episode's `itunes:summary`, its summary when it has no other.
+    pub itunes_summary: Option<String>,
+    /// An item's `media:title`, its headline when it has no other.
+    pub media_title: Option<String>,
+}
+
+/// The inner markup of an entry's text elements that hold elements (see
+/// [`EntryHints::naked`]); an RSS item's XHTML `<body>` is its content.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Naked {
+    /// `title`.
+    pub title: Option<String>,
+    /// RSS `description`, Atom `summary`.
+    pub summary: Option<String>,
+    /// Atom `content` (not typed XHTML), RSS `content:encoded`, an XHTML `body`.
+    pub content: Option<String>,
+}
+
+/// Naked markup with its CDATA sections opened: a section there holds markup written
+/// without escaping it, as a whole text element's CDATA does (HTML would read the section
+/// as a comment, and drop it).
+fn without_cdata(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"<![CDATA[") {
+        out.push_str(&rest[..at]);
+        let section = &rest[at + "<![CDATA[".len()..];
+        let end = memchr::memmem::find(section.as_bytes(), b"]]>").unwrap_or(section.len());
+        out.push_str(&section[..end]);
+        rest = section.get(end + "]]>".len()..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Which of an entry's texts a [`Naked`] element is.
+#[derive(Clone, Copy, PartialEq)]
+enum NakedField {
+    Title,
+    Summary,
+    Content,
+}
+
+impl NakedField {
+    /// The field an entry's child `name` (as written, with its prefix) holds in its
+    /// markup, if any.
+    fn of(name: &str) -> Option<NakedField> {
+        match name {
+            "title" => Some(NakedField::Title),
+            "description" | "summary" => Some(NakedField::Summary),
+            "content" | "content:encoded" | "body" | "xhtml:body" => Some(NakedField::Content),
+            _ => None,
+        }
+    }
 }
 
 /// A parsed feed and the hints for its entries.
@@ -190,6 +249,8 @@ enum Capture {
     DcDescription,
     Issued,
     Modified,
+    ItunesSummary,
+    MediaTitle,
 }
 
 /// The text of a reference (`&amp;`, `&#233;`) as it reads, or as written when unknown.
@@ -239,6 +300,11 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
     // the depth of an entry's `<categories>` wrapper while it is open (IDG's feeds put an
     // item's `<category>` elements in one; RSS has no such element and feed-rs reads none)
     let mut categories_at: Option<usize> = None;
+    // an entry's text element while it is open (see [`EntryHints::naked`]): which, the
+    // depth it opened at, where its content starts, and whether an element opened in it
+    let mut naked: Option<(NakedField, usize, usize, bool)> = None;
+    // where the reader stands in `text`
+    let offset = |reader: &quick_xml::Reader<&[u8]>| text.len() - reader.get_ref().len();
     // whether the reader stands in text (not before its first event, when it looks for a
     // byte order mark, nor after a text event, which leaves it at the `<` or `&` it ends at)
     let mut in_text = false;
@@ -246,7 +312,9 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
         if skipping && in_text && capture.is_none() {
             skip_text(reader.get_mut());
         }
+        let before = offset(&reader);
         let event = reader.read_event();
+        let after = offset(&reader);
         in_text = !matches!(event, Ok(Event::Text(_)));
         let (e, empty) = match event {
             Ok(Event::Start(e)) => (e, false),
@@ -305,7 +373,26 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                             (Capture::Modified, Some(h)) => {
                                 h.modified.get_or_insert(s);
                             }
+                            (Capture::ItunesSummary, Some(h)) => {
+                                h.itunes_summary.get_or_insert(s);
+                            }
+                            (Capture::MediaTitle, Some(h)) => {
+                                h.media_title.get_or_insert(s);
+                            }
                         }
+                    }
+                }
+                if let Some((field, _, start, true)) = naked.take_if(|n| n.1 == stack.len()) {
+                    let inner = text.get(start..before).map(str::trim);
+                    if let (Some(inner), Some(h)) =
+                        (inner.filter(|i| !i.is_empty()), hints.last_mut())
+                    {
+                        let to = match field {
+                            NakedField::Title => &mut h.naked.title,
+                            NakedField::Summary => &mut h.naked.summary,
+                            NakedField::Content => &mut h.naked.content,
+                        };
+                        to.get_or_insert_with(|| without_cdata(inner));
                     }
                 }
                 stack.pop();
@@ -339,6 +426,9 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
         let base = own.or(inherited);
         let local = e.local_name();
         let name = local.as_ref();
+        if let Some(n) = naked.as_mut().filter(|n| stack.len() >= n.1) {
+            n.3 = true;
+        }
         let attr = |wanted: &str| {
             e.attributes()
                 .flatten()
@@ -369,6 +459,8 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                     "dc:description" => Some(Capture::DcDescription),
                     "dcterms:issued" | "dcterms:created" => Some(Capture::Issued),
                     "dcterms:modified" => Some(Capture::Modified),
+                    "itunes:summary" => Some(Capture::ItunesSummary),
+                    "media:title" => Some(Capture::MediaTitle),
                     _ if name == "author" => Some(Capture::AuthorText),
                     _ => None,
                 }
@@ -388,6 +480,17 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
             }
             if !empty && child && e.name().as_ref() == "categories" {
                 categories_at = Some(stack.len() + 1);
+            }
+            if !empty && child && naked.is_none() {
+                // (an Atom text typed XHTML holds elements by design, and feed-rs reads it)
+                let xhtml = |t: String| {
+                    let t = t.trim();
+                    t.eq_ignore_ascii_case("xhtml")
+                        || t.eq_ignore_ascii_case("application/xhtml+xml")
+                };
+                naked = NakedField::of(e.name().as_ref())
+                    .filter(|_| !attr("type").is_some_and(xhtml))
+                    .map(|f| (f, stack.len() + 1, after, false));
             }
             if !content_seen && CONTENT_ELEMENTS.contains(&name) {
                 content_seen = true;
@@ -871,11 +974,37 @@ fn apply_hints(feed: &mut Feed, hints: &[EntryHints], zone: Option<Tz>) {
         if e.updated.is_none() {
             e.updated = date(&h.modified);
         }
+        // naked markup: feed-rs read the text before its first element at most
+        if let Some(t) = &h.naked.title {
+            e.title = Some(html_text(t));
+        }
+        if let Some(t) = &h.naked.summary {
+            e.summary = Some(html_text(t));
+        }
+        if let Some(t) = &h.naked.content {
+            e.content = Some(feed_rs::model::Content {
+                body: Some(t.clone()),
+                content_type: mediatype::MediaTypeBuf::new(
+                    mediatype::names::TEXT,
+                    mediatype::names::HTML,
+                ),
+                length: None,
+                src: None,
+            });
+        }
         if e.title.is_none() {
-            e.title = h.dc_title.as_ref().map(|t| plain_text(t));
+            e.title = h
+                .dc_title
+                .as_ref()
+                .or(h.media_title.as_ref())
+                .map(|t| plain_text(t));
         }
         if e.summary.is_none() && e.content.is_none() {
-            e.summary = h.dc_description.as_ref().map(|t| html_text(t));
+            e.summary = h
+                .dc_description
+                .as_ref()
+                .or(h.itunes_summary.as_ref())
+                .map(|t| html_text(t));
         }
         for subject in &h.subjects {
             let known = e.categories.iter().any(|c| {
@@ -1258,6 +1387,75 @@ mod tests {
             terms,
             [vec!["Reviews", "Connected Home", "Bluetooth"], vec![]]
         );
+    }
+
+    #[test]
+    fn markup_written_unescaped_is_kept_as_html() {
+        let base = Url::parse("http://e.com/rss").unwrap();
+        let text = |t: &Option<feed_rs::model::Text>| t.as_ref().map(|t| t.content.clone());
+        let content = |e: &feed_rs::model::Entry| e.content.as_ref().and_then(|c| c.body.clone());
+        // RSS: a description and a headline holding elements, a body in XHTML; escaped and
+        // CDATA markup is feed-rs's as before
+        let doc = r#"<rss version="2.0"><channel><title>T</title>
+<item><title>Rates <b>held</b> again</title><link>http://e.com/1</link>
+<description>
+  <p>The bank held rates &amp; said <a href="/why">why</a>.</p><br/>
+</description></item>
+<item><title>Two</title><link>http://e.com/2</link>
+<body xmlns="http://www.w3.org/1999/xhtml"><p>Full text</p></body>
+<description><![CDATA[<p>Lead</p>]]><img src="/a.jpg"/></description></item>
+<item><title>Three</title><link>http://e.com/3</link><description>&lt;p&gt;Escaped&lt;/p&gt;</description>
+<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/"><![CDATA[<p>Whole</p>]]></content:encoded></item>
+</channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let [one, two, three] = &feed.entries[..] else {
+            panic!("{}", feed.entries.len())
+        };
+        assert_eq!(text(&one.title).as_deref(), Some("Rates <b>held</b> again"));
+        assert_eq!(
+            text(&one.summary).as_deref(),
+            Some(r#"<p>The bank held rates &amp; said <a href="/why">why</a>.</p><br/>"#)
+        );
+        assert_eq!(content(two).as_deref(), Some("<p>Full text</p>"));
+        assert_eq!(
+            text(&two.summary).as_deref(),
+            Some(r#"<p>Lead</p><img src="/a.jpg"/>"#)
+        );
+        assert_eq!(text(&three.summary).as_deref(), Some("<p>Escaped</p>"));
+        assert_eq!(content(three).as_deref(), Some("<p>Whole</p>"));
+        // Atom: a summary with inline markup and no type; XHTML content is feed-rs's
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><id>f</id>
+<entry><id>e1</id><title type="">Plain</title><summary>Example <b>Atom</b></summary>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>X</p></div></content></entry></feed>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let e = &feed.entries[0];
+        assert_eq!(text(&e.title).as_deref(), Some("Plain"));
+        assert_eq!(text(&e.summary).as_deref(), Some("Example <b>Atom</b>"));
+        assert!(content(e).unwrap().contains("<p>X</p>"), "{:?}", content(e));
+    }
+
+    #[test]
+    fn podcast_and_media_texts_stand_in_for_missing_ones() {
+        let base = Url::parse("http://e.com/rss").unwrap();
+        let text = |t: &Option<feed_rs::model::Text>| t.as_ref().map(|t| t.content.clone());
+        let doc = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+ xmlns:media="http://search.yahoo.com/mrss/"><channel><title>T</title>
+<item><guid>1</guid><media:title type="plain">Episode one</media:title>
+<itunes:summary>What the episode is about.</itunes:summary></item>
+<item><guid>2</guid><title>Own</title><media:title>Other</media:title><description>Own summary</description>
+<itunes:summary>Other summary</itunes:summary></item>
+</channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let [one, two] = &feed.entries[..] else {
+            panic!("{}", feed.entries.len())
+        };
+        assert_eq!(text(&one.title).as_deref(), Some("Episode one"));
+        assert_eq!(
+            text(&one.summary).as_deref(),
+            Some("What the episode is about.")
+        );
+        assert_eq!(text(&two.title).as_deref(), Some("Own"));
+        assert_eq!(text(&two.summary).as_deref(), Some("Own summary"));
     }
 
     #[test]

@@ -320,7 +320,18 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
         <r:pubDate>Thu, 05 Jun 2025 18:00:00 GMT</r:pubDate></r:item>\
         </r:channel></r:rss>"
         .to_string();
+    // a hand-written club newsletter: markup left unescaped in headline and description
+    // (a script among it), categories in an IDG-style <categories> wrapper
+    let naked =
+        "<rss version=\"2.0\"><channel><title>Club News</title><link>https://club.example/</link>\
+        <item><title>Regatta <em>postponed</em> again</title><link>https://club.example/n/1</link>\
+        <description><p>High winds: the regatta moves to <a href=\"/cal\">Sunday</a>.</p>\
+        <script>alert(1)</script></description>\
+        <categories><category>Sailing</category><category>Events</category></categories></item>\
+        </channel></rss>"
+            .to_string();
     vec![
+        ("naked", "application/rss+xml", naked),
         ("prefixed-rss", "application/rss+xml", prefixed_rss),
         ("prefixed-atom", "application/atom+xml", prefixed_atom),
         ("prefixed-rdf", "application/rdf+xml", prefixed_rdf),
@@ -465,8 +476,23 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
         by_title(&library, "New atlas arrives").published,
         at(2025, 6, 5, 9, 0)
     );
+    // markup written unescaped is the body, sanitized; the headline its text
+    let club = entries_of(&env, "naked");
+    let regatta = by_title(&club, "Regatta postponed again");
+    let summary = regatta.summary.as_deref().unwrap_or_default();
+    let shown = regatta.content.as_deref().unwrap_or(summary);
+    assert!(
+        shown.contains("the regatta moves to") && shown.contains("https://club.example/cal"),
+        "{regatta:?}"
+    );
+    assert!(
+        !shown.contains("script") && !shown.contains("alert"),
+        "{shown}"
+    );
+    assert_eq!(regatta.categories, ["Sailing", "Events"]);
     // the rest read as they are
     for name in [
+        "naked",
         "rss090",
         "default-ns",
         "lowercase",

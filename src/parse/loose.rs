@@ -261,7 +261,8 @@ pub(super) fn atom_text_types(text: Cow<'_, str>) -> Cow<'_, str> {
 fn atom_text_word(value: &str) -> Option<&'static str> {
     let value = value.trim();
     let is = |s: &str| value.eq_ignore_ascii_case(s);
-    if is("text") || is("text/plain") {
+    // an empty type is no type: text, as Atom reads a construct without one
+    if is("text") || is("text/plain") || value.is_empty() {
         Some("text")
     } else if is("html") || is("text/html") {
         Some("html")
@@ -914,6 +915,7 @@ mod tests {
     fn atom_text_types_become_the_words_atom_10_uses() {
         let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">F</title>
 <subtitle type='TEXT/HTML'>S</subtitle><link rel="alternate" type="text/html" href="/"/>
+<rights type="">R</rights>
 <entry><title type="HTML">T</title><summary type=" application/xhtml+xml "><div>s</div></summary>
 <content type="text/html">c</content><content type="Application/XHTML+xml"><div>c</div></content>
 <atom:rights type="text/plain">r</atom:rights><media:title type="plain">m</media:title></entry></feed>"#;
@@ -922,6 +924,7 @@ mod tests {
             .replace(r#"<title type="text/plain">"#, r#"<title type="text">"#)
             .replace("type='TEXT/HTML'", "type='html'")
             .replace(r#"<title type="HTML">"#, r#"<title type="html">"#)
+            .replace(r#"<rights type="">"#, r#"<rights type="text">"#)
             .replace(r#"" application/xhtml+xml ""#, r#""xhtml""#)
             .replace(r#""Application/XHTML+xml""#, r#""xhtml""#)
             .replace(
