@@ -657,6 +657,30 @@ fn given_summary(entry: &Entry) -> Option<&Text> {
         .summary
         .as_ref()
         .filter(|s| !s.content.trim().is_empty())
+        .or_else(|| media_description(entry))
+}
+
+/// A video's or an episode's `media:description`, for an entry with no summary or content
+/// of its own: what YouTube's channel feeds (and PeerTube's, Vimeo's) describe a video with,
+/// inside `media:group`. A photo's description is about the photo, not the story: a media
+/// object whose contents are all images gives none.
+fn media_description(entry: &Entry) -> Option<&Text> {
+    if given_content(entry).is_some() {
+        return None;
+    }
+    let is_photo = |m: &feed_rs::model::MediaObject| {
+        !m.content.is_empty()
+            && m.content.iter().all(|c| match (&c.content_type, &c.url) {
+                (Some(t), _) => t.to_string().starts_with("image/"),
+                (None, Some(u)) => looks_like_image(u),
+                (None, None) => false,
+            })
+    };
+    entry.media.iter().filter(|m| !is_photo(m)).find_map(|m| {
+        m.description
+            .as_ref()
+            .filter(|d| !d.content.trim().is_empty())
+    })
 }
 
 /// The entry's content as the feed gives it, if it has any.
@@ -1200,6 +1224,49 @@ mod tests {
 </channel></rss>"#);
         assert_eq!(n.articles[0].title, "Breaking: Rates rise again");
         assert_eq!(n.articles[1].title, "a < b, 3 > 2: the <new> rules");
+    }
+
+    #[test]
+    fn a_video_entry_is_described_by_its_media_description() {
+        // YouTube's channel feeds (and PeerTube's, Vimeo's): no summary or content, the
+        // video's description in media:group; an entry's own summary still wins
+        let n = run(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"
+ xmlns:yt="http://www.youtube.com/xml/schemas/2015"><title>Channel</title><id>yt:channel:1</id>
+<entry><id>yt:video:abc</id><yt:videoId>abc</yt:videoId><title>Harbour tour</title>
+<link rel="alternate" href="https://www.youtube.com/watch?v=abc"/><published>2025-06-01T10:00:00+00:00</published>
+<media:group><media:title>Harbour tour</media:title>
+<media:content url="https://www.youtube.com/v/abc" type="application/x-shockwave-flash" width="640" height="390"/>
+<media:thumbnail url="https://i.ytimg.com/vi/abc/hqdefault.jpg" width="480" height="360"/>
+<media:description>A walk along the harbour at dawn &amp; the fish market.
+Filmed in June.</media:description></media:group></entry>
+<entry><id>yt:video:def</id><title>Own</title><summary>Its own summary</summary>
+<link rel="alternate" href="https://www.youtube.com/watch?v=def"/><published>2025-06-02T10:00:00+00:00</published>
+<media:group><media:description>Other</media:description></media:group></entry>
+</feed>"#,
+        );
+        let a = &n.articles;
+        assert_eq!(
+            a[0].summary.as_deref(),
+            Some("A walk along the harbour at dawn & the fish market. Filmed in June.")
+        );
+        let body = a[0].content.as_deref().unwrap_or_default();
+        assert!(body.contains("the fish market"), "{body}");
+        assert!(!body.contains('<') || !body.contains("<script"), "{body}");
+        assert_eq!(
+            a[0].image.as_deref(),
+            Some("https://i.ytimg.com/vi/abc/hqdefault.jpg")
+        );
+        assert_eq!(a[1].summary.as_deref(), Some("Its own summary"));
+        // a photo's description is its caption, not the story's summary
+        let n = run(
+            r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+<item><guid>1</guid><title>Storm damage</title>
+<media:content url="https://e.com/storm.jpg" medium="image" type="image/jpeg"><media:description>Fallen trees on Main Street</media:description></media:content></item>
+</channel></rss>"#,
+        );
+        assert_eq!(n.articles[0].summary, None);
+        assert_eq!(n.articles[0].content, None);
     }
 
     #[test]
