@@ -1075,7 +1075,15 @@ pub fn parse_feed(
     let mut kept: Option<Vec<usize>> = None;
     let mut feed = match strict_parse(&text, base, zone) {
         Ok(feed) => feed,
-        Err(e) if is_json => return Err(e),
+        Err(e) if is_json => {
+            let Some((repaired, notes)) = loose::json_feed(&text) else {
+                return Err(e);
+            };
+            let feed = strict_parse(&repaired, base, zone).map_err(|_| e)?;
+            recovered.push(format!("a JSON Feed read loosely: {}", notes.join("; ")));
+            text = Cow::Owned(repaired);
+            feed
+        }
         Err(e) => {
             let repaired = loose::repair_references(&text);
             let references = if repaired.is_some() {
@@ -1773,6 +1781,65 @@ mod tests {
         let parsed = parse_feed(big.as_bytes(), None, &base, None).unwrap();
         assert_eq!(parsed.feed.entries.len(), MAX_ENTRIES);
         assert_eq!(parsed.skipped_entries, 10);
+    }
+
+    #[test]
+    fn json_feeds_with_values_of_another_type_are_read() {
+        let base = Url::parse("https://e.com/feed.json").unwrap();
+        // numbers for ids and a tag, a string author, `version` over http, no feed title,
+        // an attachment without a MIME type, an item that is not an object
+        let doc = r#"{"version": "http://jsonfeed.org/version/1", "home_page_url": "https://e.com/",
+            "author": "The Desk",
+            "items": [
+              {"id": 1717430400, "url": "https://e.com/a", "title": "Rates held",
+               "content_html": "<p>The bank held.</p>", "tags": ["economy", 2026],
+               "date_published": "2026-03-01T09:00:00Z",
+               "attachments": [{"url": "https://e.com/a.mp3"},
+                               {"url": "https://e.com/b.mp3", "mime_type": "audio/mpeg", "size_in_bytes": "12"}]},
+              "stray",
+              {"id": 2, "url": "https://e.com/b", "title": "Second", "content_text": "Text",
+               "author": {"name": "Ann", "url": 5}}
+            ]}"#;
+        let parsed = parse_feed(doc.as_bytes(), None, &base, None).unwrap();
+        let feed = &parsed.feed;
+        let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1717430400", "2"]);
+        let tags: Vec<&str> = feed.entries[0]
+            .categories
+            .iter()
+            .map(|c| c.term.as_str())
+            .collect();
+        assert_eq!(tags, ["economy", "2026"]);
+        let names: Vec<Option<&str>> = feed
+            .entries
+            .iter()
+            .map(|e| e.authors.first().and_then(|a| a.name.as_deref()))
+            .collect();
+        assert_eq!(names, [Some("The Desk"), Some("Ann")]);
+        assert!(
+            feed.entries[0]
+                .links
+                .iter()
+                .any(|l| l.href == "https://e.com/b.mp3"),
+            "{:?}",
+            feed.entries[0].links
+        );
+        let note = parsed.recovered.join(" | ");
+        assert!(note.contains("a JSON Feed read loosely"), "{note}");
+        assert!(
+            note.contains("`id` that is not a string read as text"),
+            "{note}"
+        );
+        // a valid feed is read as it is; JSON that is no feed at all stays an error
+        let valid = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [{"id": "1"}]}"#;
+        assert!(
+            parse_feed(valid.as_bytes(), None, &base, None)
+                .unwrap()
+                .recovered
+                .is_empty()
+        );
+        assert_eq!(loose::json_feed(valid), None);
+        assert!(parse_feed(b"{\"items\": 5", None, &base, None).is_err());
     }
 
     #[test]

@@ -330,7 +330,16 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
         <categories><category>Sailing</category><category>Events</category></categories></item>\
         </channel></rss>"
             .to_string();
+    // a static site's JSON Feed whose template prints ids as numbers and tags as years
+    let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "Notes",
+        "home_page_url": "https://notes.example/",
+        "items": [{"id": 101, "url": "https://notes.example/101", "title": "First note",
+                   "content_html": "<p>One.</p>", "tags": [2025], "date_published": "2025-06-05T08:00:00Z"},
+                  {"id": 102, "url": "https://notes.example/102", "title": "Second note",
+                   "content_text": "Two.", "date_published": "2025-06-05T09:00:00Z"}]}"#
+        .to_string();
     vec![
+        ("json-loose", "application/feed+json", json),
         ("naked", "application/rss+xml", naked),
         ("prefixed-rss", "application/rss+xml", prefixed_rss),
         ("prefixed-atom", "application/atom+xml", prefixed_atom),
@@ -475,6 +484,19 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
     assert_eq!(
         by_title(&library, "New atlas arrives").published,
         at(2025, 6, 5, 9, 0)
+    );
+    // a JSON Feed with numbers where strings belong loses nothing
+    let notes = entries_of(&env, "json-loose");
+    assert_eq!(notes.len(), 2);
+    assert_eq!(by_title(&notes, "First note").categories, ["2025"]);
+    let (state, error) = &states["json-loose"];
+    assert_eq!(state, "recovered");
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("JSON Feed read loosely"),
+        "{error:?}"
     );
     // markup written unescaped is the body, sanitized; the headline its text
     let club = entries_of(&env, "naked");

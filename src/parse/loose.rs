@@ -51,6 +51,210 @@ pub(super) fn mentions(text: &str, needle: &str) -> bool {
     memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
 }
 
+/// A JSON Feed as feed-rs reads it, from one it rejected for a value of the wrong type, and
+/// what was changed (`None` when the text is not a JSON object, or nothing needed changing).
+/// feed-rs reads a JSON Feed into fixed types and rejects the whole document for one value
+/// of another: an item `id` written as a number (templates that print a timestamp or a
+/// database key), a feed without `title`, `version` over `http://`, an author given as a
+/// string, a tag that is a number, an attachment without a MIME type. Each such value
+/// becomes what it means (a number its digits, a string author a name) or is left out.
+pub(super) fn json_feed(text: &str) -> Option<(String, Vec<String>)> {
+    use serde_json::Value;
+    let Ok(Value::Object(mut feed)) = serde_json::from_str::<Value>(text) else {
+        return None;
+    };
+    let mut notes: Vec<String> = Vec::new();
+    let mut note = |what: String| {
+        if !notes.contains(&what) {
+            notes.push(what);
+        }
+    };
+    // a string as written, a number or boolean as its text; anything else is no value
+    fn as_text(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+    // the optional string fields of an object: each kept, written as text, or left out
+    fn strings(
+        obj: &mut serde_json::Map<String, Value>,
+        keys: &[&str],
+        note: &mut dyn FnMut(String),
+    ) {
+        for key in keys {
+            match obj.get(*key) {
+                None | Some(Value::Null) | Some(Value::String(_)) => {}
+                Some(v) => {
+                    let text = as_text(v);
+                    note(format!(
+                        "`{key}` that is not a string {}",
+                        if text.is_some() {
+                            "read as text"
+                        } else {
+                            "left out"
+                        }
+                    ));
+                    match text {
+                        Some(t) => obj.insert((*key).to_string(), Value::String(t)),
+                        None => obj.remove(*key),
+                    };
+                }
+            }
+        }
+    }
+    // `author` an object with a name; `authors` a list of them
+    fn authors(obj: &mut serde_json::Map<String, Value>, note: &mut dyn FnMut(String)) {
+        let person = |v: &Value| match v {
+            Value::String(name) => Some(serde_json::json!({ "name": name })),
+            Value::Object(o) => {
+                let mut o = o.clone();
+                o.retain(|k, v| {
+                    !matches!(k.as_str(), "name" | "url") || v.is_string() || v.is_null()
+                });
+                Some(Value::Object(o))
+            }
+            _ => None,
+        };
+        if let Some(a) = obj.get("author").filter(|a| !a.is_null()) {
+            let p = person(a);
+            if p.as_ref() != Some(a) {
+                note("an author that is not an object of strings read as a name".into());
+                match p {
+                    Some(p) => obj.insert("author".into(), p),
+                    None => obj.remove("author"),
+                };
+            }
+        }
+        if let Some(list) = obj.get("authors").filter(|a| !a.is_null()) {
+            let people: Vec<Value> = match list {
+                Value::Array(items) => items.iter().filter_map(person).collect(),
+                other => person(other).into_iter().collect(),
+            };
+            if list.as_array() != Some(&people) {
+                note("`authors` read as a list of names".into());
+                obj.insert("authors".into(), Value::Array(people));
+            }
+        }
+    }
+    let version = feed.get("version").and_then(Value::as_str).unwrap_or("");
+    if !version.starts_with("https://jsonfeed.org/version/1") {
+        let fixed = version
+            .strip_prefix("http://")
+            .filter(|v| v.starts_with("jsonfeed.org/version/1"))
+            .map_or_else(
+                || "https://jsonfeed.org/version/1.1".to_string(),
+                |v| format!("https://{v}"),
+            );
+        note(format!("version {version:?} read as {fixed:?}"));
+        feed.insert("version".into(), Value::String(fixed));
+    }
+    match feed.get("title") {
+        Some(Value::String(_)) => {}
+        t => {
+            let title = t.and_then(as_text).unwrap_or_default();
+            note("a feed `title` missing or not a string".into());
+            feed.insert("title".into(), Value::String(title));
+        }
+    }
+    strings(
+        &mut feed,
+        &[
+            "home_page_url",
+            "feed_url",
+            "language",
+            "description",
+            "icon",
+            "favicon",
+        ],
+        &mut note,
+    );
+    authors(&mut feed, &mut note);
+    let items = match feed.remove("items") {
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) | None => Vec::new(),
+        Some(_) => {
+            note("`items` that is not a list left out".into());
+            Vec::new()
+        }
+    };
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Object(mut item) = item else {
+            note("an item that is not an object left out".into());
+            continue;
+        };
+        strings(
+            &mut item,
+            &[
+                "id",
+                "url",
+                "external_url",
+                "title",
+                "content_html",
+                "content_text",
+                "summary",
+                "date_published",
+                "date_modified",
+            ],
+            &mut note,
+        );
+        authors(&mut item, &mut note);
+        match item.get("tags") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(tags)) if tags.iter().all(Value::is_string) => {}
+            Some(tags) => {
+                let list: Vec<Value> = match tags {
+                    Value::Array(tags) => {
+                        tags.iter().filter_map(as_text).map(Value::String).collect()
+                    }
+                    one => as_text(one).map(Value::String).into_iter().collect(),
+                };
+                note("tags that are not strings read as text".into());
+                item.insert("tags".into(), Value::Array(list));
+            }
+        }
+        if let Some(list) = item.get("attachments").filter(|a| !a.is_null()) {
+            let usable = |a: &&Value| {
+                a.get("url").is_some_and(Value::is_string)
+                    && a.get("mime_type").is_some_and(Value::is_string)
+            };
+            let attachments: Vec<Value> = match list {
+                Value::Array(all) => all
+                    .iter()
+                    .filter(usable)
+                    .map(|a| {
+                        let mut a = a.clone();
+                        if let Some(o) = a.as_object_mut() {
+                            o.retain(|k, v| match k.as_str() {
+                                "title" => v.is_string() || v.is_null(),
+                                "size_in_bytes" => v.is_u64() || v.is_null(),
+                                _ => true,
+                            });
+                        }
+                        a
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if attachments.len() != list.as_array().map_or(usize::MAX, Vec::len) {
+                note("an attachment without a URL or MIME type left out".into());
+            }
+            item.insert("attachments".into(), Value::Array(attachments));
+        }
+        kept.push(Value::Object(item));
+    }
+    feed.insert("items".into(), Value::Array(kept));
+    if notes.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&Value::Object(feed))
+        .ok()
+        .map(|t| (t, notes))
+}
+
 /// Documents feed-rs does not recognise though they are feeds: RSS 0.90 (the RSS 1.0 reader
 /// reads it once the namespace is 1.0's); an `<rss>` root with a default namespace (every
 /// element then lies outside the namespace-less RSS that feed-rs reads, and it finds no
