@@ -178,13 +178,14 @@ pub fn identity(
 /// HTML comes from the sanitizer, so a plain scan is enough.
 pub fn text_of_html(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
-    if html.contains('&') {
-        // references decoded in the whole, each tag a space between its neighbours' text
-        let spaced = between_tags(html).collect::<Vec<_>>().join(" ");
-        push_words(&mut text, &html_escape::decode_html_entities(&spaced));
-    } else {
-        // nothing to decode: the words of each piece, in one pass
-        between_tags(html).for_each(|piece| push_words(&mut text, piece));
+    // the words of each piece between tags, its references decoded (a reference holds no
+    // space, so none runs across a tag, which reads as a space between its neighbours)
+    for piece in between_tags(html) {
+        if memchr::memchr(b'&', piece.as_bytes()).is_some() {
+            push_words(&mut text, &html_escape::decode_html_entities(piece));
+        } else {
+            push_words(&mut text, piece);
+        }
     }
     text
 }
@@ -633,6 +634,12 @@ mod tests {
         "x",
         "<br/>",
         "<!-- c -->",
+        // pieces of references, to be cut by a tag
+        "&lt",
+        "amp;",
+        ";",
+        "&#",
+        "60;",
     ];
 
     #[test]
