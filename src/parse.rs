@@ -922,6 +922,57 @@ fn tld_of(url: &Url) -> Option<String> {
 /// Fills in, from the hints, what feed-rs left empty: an RSS 1.0 item's id from its
 /// `rdf:about`, a link from a permalink `<guid>`, a date from a lowercase `<pubdate>`,
 /// authors from an Atom-style `<author>` in RSS (or one feed-rs could not read).
+/// The `dc:title` of a feed that has no title of its own (RSS 1.0 and 2.0 channels that name
+/// themselves in Dublin Core only): the first one before the first entry, at the feed's
+/// level or its channel's.
+fn channel_dc_title(text: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut depth = 0usize;
+    let mut title: Option<String> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.local_name();
+                if matches!(name.as_ref(), "item" | "entry") {
+                    return None;
+                }
+                depth += 1;
+                if title.is_none() && depth <= 3 && e.name().as_ref() == "dc:title" {
+                    title = Some(String::new());
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let Some(s) = title.as_mut() {
+                    s.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some(s) = title.as_mut() {
+                    s.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some(s) = title.as_mut() {
+                    s.push_str(&reference_text(&r.into_inner()));
+                }
+            }
+            Ok(Event::End(_)) => {
+                if let Some(t) = title.take() {
+                    let t = t.trim();
+                    if !t.is_empty() {
+                        return Some(t.to_string());
+                    }
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// A feed-rs text of `s`, plain.
 fn plain_text(s: &str) -> feed_rs::model::Text {
     feed_rs::model::Text {
@@ -1127,6 +1178,9 @@ pub fn parse_feed(
     }
     loose::drop_placeholder_links(&mut feed);
     apply_hints(&mut feed, &hints, zone);
+    if feed.title.is_none() && !is_json {
+        feed.title = channel_dc_title(&text).map(|t| plain_text(&t));
+    }
     Ok(ParsedFeed {
         feed,
         hints,
@@ -1366,6 +1420,19 @@ mod tests {
 <dc:subject>Physics</dc:subject><dc:subject>Optics</dc:subject></item></rdf:RDF>"#;
         let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
         assert_eq!(terms(&feed.entries[0]), ["Physics", "Optics"]);
+        // a channel named in Dublin Core only; an item's dc:title is not the channel's
+        let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+<link>http://e.com/</link><dc:title>Science &amp; Society</dc:title>
+<item><dc:title>Item</dc:title><link>http://e.com/1</link></item></channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(
+            feed.title.map(|t| t.content).as_deref(),
+            Some("Science & Society")
+        );
+        let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+<link>http://e.com/</link><item><dc:title>Item</dc:title><link>http://e.com/1</link></item></channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        assert_eq!(feed.title, None);
     }
 
     #[test]
