@@ -142,6 +142,10 @@ pub struct EntryHints {
     pub itunes_summary: Option<String>,
     /// An item's `media:title`, its headline when it has no other.
     pub media_title: Option<String>,
+    /// The URL of the first `media:content` that says it is an image by `medium="image"`
+    /// alone (no `type`; feed-rs keeps no `medium`), which a URL without a file extension
+    /// (an image server's query) does not show.
+    pub medium_image: Option<String>,
 }
 
 /// The inner markup of an entry's text elements that hold elements (see
@@ -491,6 +495,14 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                 naked = NakedField::of(e.name().as_ref())
                     .filter(|_| !attr("type").is_some_and(xhtml))
                     .map(|f| (f, stack.len() + 1, after, false));
+            }
+            if e.name().as_ref() == "media:content" {
+                if let Some(h) = hints.last_mut().filter(|h| h.medium_image.is_none()) {
+                    let image = attr("medium").is_some_and(|m| m.eq_ignore_ascii_case("image"));
+                    if image && attr("type").is_none() {
+                        h.medium_image = attr("url").filter(|v| !v.is_empty());
+                    }
+                }
             }
             if !content_seen && CONTENT_ELEMENTS.contains(&name) {
                 content_seen = true;

@@ -536,12 +536,17 @@ fn lead_image(
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .map(String::from)
     };
+    // a media:content that says it is an image by `medium` alone (see EntryHints::medium_image)
+    let medium_image = hints
+        .and_then(|h| h.medium_image.as_deref())
+        .and_then(|u| Url::parse(u.trim()).ok());
     let contents = entry.media.iter().flat_map(|m| {
+        let medium_image = medium_image.clone();
         m.content.iter().filter_map(move |c| {
             let url = c.url.as_ref()?;
             let is_image = match &c.content_type {
                 Some(t) => t.to_string().starts_with("image/"),
-                None => looks_like_image(url),
+                None => looks_like_image(url) || medium_image.as_ref() == Some(url),
             };
             is_image.then(|| (url.to_string(), media_caption(m)))
         })
@@ -1284,6 +1289,21 @@ Filmed in June.</media:description></media:group></entry>
         );
         let a = &n.articles;
         assert_eq!(a[0].image.as_deref(), Some("https://e.com/big.jpg"));
+        // an image server's URL with no extension, an image by `medium` alone
+        let m = run(
+            r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+<item><guid>1</guid><description>Text</description>
+<media:thumbnail url="https://e.com/thumb.jpg"/>
+<media:content url="https://img.e.com/resize?id=42&amp;w=1200" medium="image"><media:credit>Reuters</media:credit></media:content></item>
+<item><guid>2</guid><description>Text</description><media:content url="https://e.com/clip?id=7" medium="video"/></item>
+</channel></rss>"#,
+        );
+        assert_eq!(
+            m.articles[0].image.as_deref(),
+            Some("https://img.e.com/resize?id=42&w=1200")
+        );
+        assert_eq!(m.articles[0].image_credit.as_deref(), Some("Reuters"));
+        assert_eq!(m.articles[1].image, None);
         assert_eq!(a[0].image_credit.as_deref(), Some("File photo: Xinhua"));
         assert_eq!(
             a[1].image.as_deref(),
