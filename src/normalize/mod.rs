@@ -705,13 +705,39 @@ fn entry_content(entry: &Entry, base: &Url) -> Option<String> {
     });
     match (raw_content, given_summary(entry)) {
         (Some(body), _) if content_is_html => Some(sanitize_html(body, base)),
-        (Some(body), _) => Some(sanitize_html(&html_escape::encode_text(body), base)),
+        (Some(body), _) => Some(sanitize_html(&plain_to_html(body), base)),
         // RSS description only: it is the body
         (None, Some(s)) if is_html(s) => Some(sanitize_html(&s.content, base)),
-        (None, Some(s)) => Some(sanitize_html(&html_escape::encode_text(&s.content), base)),
+        (None, Some(s)) => Some(sanitize_html(&plain_to_html(&s.content), base)),
         (None, None) => None,
     }
     .filter(|c| !c.is_empty())
+}
+
+/// A plain-text body as HTML that reads as it was written: escaped, a paragraph for each
+/// run of lines between blank lines, a line break for each other line end (a video's
+/// description, an Atom `type="text"` body, a JSON Feed's `content_text`). Its words are
+/// those of the text, so what is hashed and compared of it is the same as before.
+fn plain_to_html(text: &str) -> String {
+    if !text.trim().contains('\n') {
+        return html_escape::encode_text(text).into_owned();
+    }
+    let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in text.lines().map(str::trim) {
+        match paragraphs.last_mut() {
+            Some(p) if !line.is_empty() => p.push(line),
+            Some(p) if !p.is_empty() => paragraphs.push(Vec::new()),
+            _ => {}
+        }
+    }
+    paragraphs
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let lines: Vec<_> = p.iter().map(|l| html_escape::encode_text(l)).collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
 }
 
 /// The plain-text summary: the feed's, else the start of the body, cut at a word boundary.
@@ -1232,6 +1258,21 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_bodies_keep_their_paragraphs_and_lines() {
+        assert_eq!(plain_to_html("One line & more "), "One line &amp; more ");
+        assert_eq!(
+            plain_to_html("First <para>\r\nsame para\n \n\nSecond\n\n"),
+            "<p>First &lt;para&gt;<br>same para</p><p>Second</p>"
+        );
+        // the same words as the text: hashes and comparisons do not move
+        let text = "A walk\nalong the harbour.\n\nFilmed in June.";
+        assert_eq!(
+            crate::dedup::text_of_html(&plain_to_html(text)),
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+
+    #[test]
     fn a_video_entry_is_described_by_its_media_description() {
         // YouTube's channel feeds (and PeerTube's, Vimeo's): no summary or content, the
         // video's description in media:group; an entry's own summary still wins
@@ -1256,7 +1297,10 @@ Filmed in June.</media:description></media:group></entry>
             Some("A walk along the harbour at dawn & the fish market. Filmed in June.")
         );
         let body = a[0].content.as_deref().unwrap_or_default();
-        assert!(body.contains("the fish market"), "{body}");
+        assert!(
+            body.contains("the fish market.<br>Filmed in June."),
+            "{body}"
+        );
         assert!(!body.contains('<') || !body.contains("<script"), "{body}");
         assert_eq!(
             a[0].image.as_deref(),
