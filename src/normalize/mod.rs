@@ -720,7 +720,7 @@ fn entry_content(entry: &Entry, base: &Url) -> Option<String> {
 /// those of the text, so what is hashed and compared of it is the same as before.
 fn plain_to_html(text: &str) -> String {
     if !text.trim().contains('\n') {
-        return html_escape::encode_text(text).into_owned();
+        return escape_linking(text);
     }
     let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
     for line in text.lines().map(str::trim) {
@@ -734,10 +734,52 @@ fn plain_to_html(text: &str) -> String {
         .iter()
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let lines: Vec<_> = p.iter().map(|l| html_escape::encode_text(l)).collect();
+            let lines: Vec<_> = p.iter().map(|l| escape_linking(l)).collect();
             format!("<p>{}</p>", lines.join("<br>"))
         })
         .collect()
+}
+
+/// Plain text escaped for HTML, its `http(s)://` addresses made links (a video description
+/// lists its links so). The link is the address less the punctuation that closes its
+/// sentence or parenthesis; what it shows is the whole word the address is in, so that the
+/// text's words stay as they were (what is hashed and compared of a body).
+fn escape_linking(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // (one pass: each search starts where the last word ended)
+    let scheme_at = |s: &str| {
+        memchr::memmem::find_iter(s.as_bytes(), b"http")
+            .find(|&i| s[i + 4..].starts_with("://") || s[i + 4..].starts_with("s://"))
+    };
+    while let Some(at) = scheme_at(rest) {
+        // the word the address is in: from the last whitespace before it to the next after
+        let word_start = rest[..at].rfind(char::is_whitespace).map_or(0, |i| {
+            i + rest[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let word_end = rest[at..]
+            .find(char::is_whitespace)
+            .map_or(rest.len(), |i| at + i);
+        let opening = rest[word_start..at]
+            .chars()
+            .all(|c| matches!(c, '(' | '[' | '<' | '"' | '\''));
+        let address = rest[at..word_end]
+            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '>', '"', '\'']);
+        out.push_str(&html_escape::encode_text(&rest[..word_start]));
+        let word = &rest[word_start..word_end];
+        if opening && url::Url::parse(address).is_ok_and(|u| u.host().is_some()) {
+            let href = html_escape::encode_double_quoted_attribute(address);
+            out.push_str(&format!(
+                "<a href=\"{href}\">{}</a>",
+                html_escape::encode_text(word)
+            ));
+        } else {
+            out.push_str(&html_escape::encode_text(word));
+        }
+        rest = &rest[word_end..];
+    }
+    out.push_str(&html_escape::encode_text(rest));
+    out
 }
 
 /// The plain-text summary: the feed's, else the start of the body, cut at a word boundary.
@@ -1260,12 +1302,23 @@ mod tests {
     #[test]
     fn plain_text_bodies_keep_their_paragraphs_and_lines() {
         assert_eq!(plain_to_html("One line & more "), "One line &amp; more ");
+        // addresses are links, less the punctuation around them
+        assert_eq!(
+            plain_to_html("Tickets (https://e.com/t?a=1&b=2). Or http://x.org/y, then"),
+            "Tickets <a href=\"https://e.com/t?a=1&amp;b=2\">(https://e.com/t?a=1&amp;b=2).</a> \
+             Or <a href=\"http://x.org/y\">http://x.org/y,</a> then"
+        );
+        // not inside a word, not without a host
+        assert_eq!(
+            plain_to_html("xhttps://e.com and https:// alone"),
+            "xhttps://e.com and https:// alone"
+        );
         assert_eq!(
             plain_to_html("First <para>\r\nsame para\n \n\nSecond\n\n"),
             "<p>First &lt;para&gt;<br>same para</p><p>Second</p>"
         );
         // the same words as the text: hashes and comparisons do not move
-        let text = "A walk\nalong the harbour.\n\nFilmed in June.";
+        let text = "A walk\nalong the harbour (https://e.com/h).\n\nFilmed in June.";
         assert_eq!(
             crate::dedup::text_of_html(&plain_to_html(text)),
             text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -1285,7 +1338,9 @@ mod tests {
 <media:content url="https://www.youtube.com/v/abc" type="application/x-shockwave-flash" width="640" height="390"/>
 <media:thumbnail url="https://i.ytimg.com/vi/abc/hqdefault.jpg" width="480" height="360"/>
 <media:description>A walk along the harbour at dawn &amp; the fish market.
-Filmed in June.</media:description></media:group></entry>
+Filmed in June.
+
+Map: https://maps.example/harbour</media:description></media:group></entry>
 <entry><id>yt:video:def</id><title>Own</title><summary>Its own summary</summary>
 <link rel="alternate" href="https://www.youtube.com/watch?v=def"/><published>2025-06-02T10:00:00+00:00</published>
 <media:group><media:description>Other</media:description></media:group></entry>
@@ -1294,11 +1349,18 @@ Filmed in June.</media:description></media:group></entry>
         let a = &n.articles;
         assert_eq!(
             a[0].summary.as_deref(),
-            Some("A walk along the harbour at dawn & the fish market. Filmed in June.")
+            Some(
+                "A walk along the harbour at dawn & the fish market. Filmed in June. \
+                 Map: https://maps.example/harbour"
+            )
         );
         let body = a[0].content.as_deref().unwrap_or_default();
         assert!(
-            body.contains("the fish market.<br>Filmed in June."),
+            body.contains("the fish market.<br>Filmed in June.</p>"),
+            "{body}"
+        );
+        assert!(
+            body.contains(r#"<a href="https://maps.example/harbour""#),
             "{body}"
         );
         assert!(!body.contains('<') || !body.contains("<script"), "{body}");
