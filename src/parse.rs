@@ -148,6 +148,25 @@ pub struct EntryHints {
     pub medium_image: Option<String>,
 }
 
+impl EntryHints {
+    /// Where a capture that keeps the first of its kind goes.
+    fn first_of(&mut self, what: Capture) -> Option<&mut Option<String>> {
+        Some(match what {
+            Capture::DcTitle => &mut self.dc_title,
+            Capture::DcDescription => &mut self.dc_description,
+            Capture::Issued => &mut self.issued,
+            Capture::Modified => &mut self.modified,
+            Capture::ItunesSummary => &mut self.itunes_summary,
+            Capture::MediaTitle => &mut self.media_title,
+            Capture::Pubdate
+            | Capture::Guid
+            | Capture::AuthorText
+            | Capture::AuthorName
+            | Capture::Subject => return None,
+        })
+    }
+}
+
 /// The inner markup of an entry's text elements that hold elements (see
 /// [`EntryHints::naked`]); an RSS item's XHTML `<body>` is its content.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -275,6 +294,17 @@ fn reference_text(name: &str) -> String {
     }
 }
 
+/// The character data an event carries, as it reads: text, CDATA, a reference.
+fn character_data<'a>(event: &quick_xml::events::Event<'a>) -> Option<Cow<'a, str>> {
+    use quick_xml::events::Event;
+    match event {
+        Event::Text(t) => Some(t.xml10_content()),
+        Event::CData(t) => Some(t.xml10_content()),
+        Event::GeneralRef(r) => Some(Cow::Owned(reference_text(r))),
+        _ => None,
+    }
+}
+
 /// Per entry: the `xml:base` in scope for its content (feed-rs resolves links against
 /// `xml:base` itself but does not say what base was in scope for the content HTML), its
 /// first `media:thumbnail`, and what feed-rs does not read (see [`EntryHints`]). Entries are
@@ -323,21 +353,9 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
         let (e, empty) = match event {
             Ok(Event::Start(e)) => (e, false),
             Ok(Event::Empty(e)) => (e, true),
-            Ok(Event::Text(t)) => {
-                if let Some((_, _, s)) = capture.as_mut() {
-                    s.push_str(&t.xml10_content());
-                }
-                continue;
-            }
-            Ok(Event::CData(t)) => {
-                if let Some((_, _, s)) = capture.as_mut() {
-                    s.push_str(&t.xml10_content());
-                }
-                continue;
-            }
-            Ok(Event::GeneralRef(r)) => {
-                if let Some((_, _, s)) = capture.as_mut() {
-                    s.push_str(&reference_text(&r.into_inner()));
+            Ok(ev @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_))) => {
+                if let (Some((_, _, s)), Some(text)) = (capture.as_mut(), character_data(&ev)) {
+                    s.push_str(&text);
                 }
                 continue;
             }
@@ -365,23 +383,11 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                             }
                             (_, Some(_)) if s.is_empty() => {}
                             (Capture::Subject, Some(h)) => h.subjects.push(s),
-                            (Capture::DcTitle, Some(h)) => {
-                                h.dc_title.get_or_insert(s);
-                            }
-                            (Capture::DcDescription, Some(h)) => {
-                                h.dc_description.get_or_insert(s);
-                            }
-                            (Capture::Issued, Some(h)) => {
-                                h.issued.get_or_insert(s);
-                            }
-                            (Capture::Modified, Some(h)) => {
-                                h.modified.get_or_insert(s);
-                            }
-                            (Capture::ItunesSummary, Some(h)) => {
-                                h.itunes_summary.get_or_insert(s);
-                            }
-                            (Capture::MediaTitle, Some(h)) => {
-                                h.media_title.get_or_insert(s);
+                            // the first of these an entry gives is the one
+                            (what, Some(h)) => {
+                                if let Some(slot) = h.first_of(what) {
+                                    slot.get_or_insert(s);
+                                }
                             }
                         }
                     }
@@ -955,19 +961,9 @@ fn channel_dc_title(text: &str) -> Option<String> {
                     title = Some(String::new());
                 }
             }
-            Ok(Event::Text(t)) => {
-                if let Some(s) = title.as_mut() {
-                    s.push_str(&t.xml10_content());
-                }
-            }
-            Ok(Event::CData(t)) => {
-                if let Some(s) = title.as_mut() {
-                    s.push_str(&t.xml10_content());
-                }
-            }
-            Ok(Event::GeneralRef(r)) => {
-                if let Some(s) = title.as_mut() {
-                    s.push_str(&reference_text(&r.into_inner()));
+            Ok(ev @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_))) => {
+                if let (Some(s), Some(text)) = (title.as_mut(), character_data(&ev)) {
+                    s.push_str(&text);
                 }
             }
             Ok(Event::End(_)) => {

@@ -513,6 +513,16 @@ fn media_caption(m: &feed_rs::model::MediaObject) -> Option<String> {
     }
 }
 
+/// Whether a media:content is an image: by its type, else by its URL's extension or as the
+/// one a hint says is an image by `medium` alone.
+fn is_image_content(c: &feed_rs::model::MediaContent, medium_image: Option<&Url>) -> bool {
+    match (&c.content_type, &c.url) {
+        (Some(t), _) => t.to_string().starts_with("image/"),
+        (None, Some(u)) => looks_like_image(u) || medium_image == Some(u),
+        (None, None) => false,
+    }
+}
+
 fn looks_like_image(u: &Url) -> bool {
     let path = u.path().to_ascii_lowercase();
     [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"]
@@ -544,10 +554,7 @@ fn lead_image(
         let medium_image = medium_image.clone();
         m.content.iter().filter_map(move |c| {
             let url = c.url.as_ref()?;
-            let is_image = match &c.content_type {
-                Some(t) => t.to_string().starts_with("image/"),
-                None => looks_like_image(url) || medium_image.as_ref() == Some(url),
-            };
+            let is_image = is_image_content(c, medium_image.as_ref());
             is_image.then(|| (url.to_string(), media_caption(m)))
         })
     });
@@ -674,12 +681,7 @@ fn media_description(entry: &Entry) -> Option<&Text> {
         return None;
     }
     let is_photo = |m: &feed_rs::model::MediaObject| {
-        !m.content.is_empty()
-            && m.content.iter().all(|c| match (&c.content_type, &c.url) {
-                (Some(t), _) => t.to_string().starts_with("image/"),
-                (None, Some(u)) => looks_like_image(u),
-                (None, None) => false,
-            })
+        !m.content.is_empty() && m.content.iter().all(|c| is_image_content(c, None))
     };
     entry.media.iter().filter(|m| !is_photo(m)).find_map(|m| {
         m.description
