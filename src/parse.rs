@@ -123,7 +123,8 @@ pub struct EntryHints {
     /// of an `<author>` it could not read.
     pub authors: Vec<String>,
     /// Dublin Core an RSS item says what it is about with (`dc:subject`, one term each),
-    /// which feed-rs does not read: the item's categories, with its own.
+    /// a `<category>` in a `<categories>` wrapper, an episode's `itunes:category`: which
+    /// feed-rs does not read, the item's categories, with its own.
     pub subjects: Vec<String>,
     /// An RSS item's `dc:title`, its headline when it has no `<title>`.
     pub dc_title: Option<String>,
@@ -501,6 +502,14 @@ fn hints_of(text: &str, doc_url: &Url, skipping: bool) -> Vec<EntryHints> {
                 naked = NakedField::of(e.name().as_ref())
                     .filter(|_| !attr("type").is_some_and(xhtml))
                     .map(|f| (f, stack.len() + 1, after, false));
+            }
+            // an episode's own iTunes categories (a nested one is a subcategory): its
+            // categories, as Apple's directory files the episode (the channel's are not)
+            if e.name().as_ref() == "itunes:category" {
+                let text = attr("text").filter(|t| !t.is_empty());
+                if let (Some(h), Some(text)) = (hints.last_mut(), text) {
+                    h.subjects.push(text);
+                }
             }
             if e.name().as_ref() == "media:content" {
                 if let Some(h) = hints.last_mut().filter(|h| h.medium_image.is_none()) {
@@ -1469,6 +1478,31 @@ mod tests {
         assert_eq!(
             terms,
             [vec!["Reviews", "Connected Home", "Bluetooth"], vec![]]
+        );
+    }
+
+    #[test]
+    fn an_episodes_itunes_categories_are_its_categories() {
+        // Apple's categories on an episode (a nested one is a subcategory); the channel's
+        // describe the show, not each episode
+        let base = Url::parse("http://e.com/rss").unwrap();
+        let doc = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+<channel><title>Show</title><itunes:category text="Comedy"/>
+<item><title>One</title><link>http://e.com/1</link><category>technology</category>
+<itunes:category text="Technology"><itunes:category text="Gadgets"/></itunes:category>
+<itunes:category text="Health &amp; Fitness"></itunes:category>
+<itunes:category text=" "/></item>
+<item><title>Two</title><link>http://e.com/2</link></item>
+</channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
+        let terms: Vec<Vec<&str>> = feed
+            .entries
+            .iter()
+            .map(|e| e.categories.iter().map(|c| c.term.as_str()).collect())
+            .collect();
+        assert_eq!(
+            terms,
+            [vec!["technology", "Gadgets", "Health & Fitness"], vec![]]
         );
     }
 
