@@ -209,7 +209,133 @@ fn may_name_class_or_id(attrs: &str) -> bool {
     has(b"class") || has(b"id")
 }
 
-/// `html` without tracking pixels, flares and share/ad blocks.
+/// Encodings of a MathML `<annotation>` that hold the formula as TeX, as pandoc, KaTeX and
+/// MathJax write it.
+const TEX_ENCODINGS: &[&str] = &["application/x-tex", "application/x-latex", "tex", "latex"];
+
+/// The formula of a MathML `<math>` element (`open`, ending at `end`) as text, escaped for
+/// HTML: its `alttext`, else the TeX it was written in (an `<annotation>`), else the text of
+/// its elements less their annotations.
+fn math_as_text(html: &str, open: &Tag, end: usize) -> String {
+    let alttext = attr(&tag_attributes(open.attrs), "alttext").map(str::to_string);
+    let text = alttext
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| tex_of(html, open.end, end))
+        .unwrap_or_else(|| {
+            // the presentation's own text: what it shows, without what annotates it
+            let mut shown = String::new();
+            let (mut copied, mut at) = (open.end, open.end);
+            while let Some(t) = next_tag(html, at).filter(|t| t.end <= end) {
+                at = t.end;
+                // (`annotation-xml` too: a name is read up to its first non-alphanumeric)
+                if t.is("annotation") && !t.closing && !t.self_closing {
+                    let to = element_end(html, &t).unwrap_or(end).min(end);
+                    shown.push_str(&html[copied..t.start]);
+                    (copied, at) = (to, to);
+                }
+            }
+            shown.push_str(&html[copied..end]);
+            text_of(&shown)
+        });
+    html_escape::encode_text(text.trim()).into_owned()
+}
+
+/// The text of MathML: what is between its tags, references decoded, spaces collapsed.
+/// (Not [`crate::normalize::html_to_text`]: the HTML sanitizer drops MathML's elements
+/// with their text wherever they are.)
+fn text_of(math: &str) -> String {
+    let mut text = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(t) = next_tag(math, at) {
+        text.push_str(&math[copied..t.start]);
+        (copied, at) = (t.end, t.end);
+    }
+    text.push_str(&math[copied..]);
+    crate::normalize::clean_text(&html_escape::decode_html_entities(&text))
+}
+
+/// The TeX of the first `<annotation>` between `from` and `to` that holds TeX, as text.
+fn tex_of(html: &str, from: usize, to: usize) -> Option<String> {
+    let mut at = from;
+    while let Some(t) = next_tag(html, at).filter(|t| t.end <= to) {
+        at = t.end;
+        if t.closing || t.self_closing || !t.is("annotation") {
+            continue;
+        }
+        let attrs = tag_attributes(t.attrs);
+        let encoding = attr(&attrs, "encoding").unwrap_or_default().trim();
+        if TEX_ENCODINGS
+            .iter()
+            .any(|e| encoding.eq_ignore_ascii_case(e))
+        {
+            let inner_end = element_end(html, &t)
+                .and_then(|e| html[..e].rfind('<'))
+                .unwrap_or(to)
+                .min(to);
+            let tex = text_of(&html[t.end..inner_end.max(t.end)]);
+            return Some(tex).filter(|t| !t.is_empty());
+        }
+    }
+    None
+}
+
+/// Whether a tag's class names a KaTeX rendering of a formula (`katex`, `katex-display`):
+/// its MathML and, beside it, the same formula drawn in spans.
+fn is_katex(attrs: &str) -> bool {
+    memchr::memmem::find(attrs.as_bytes(), b"katex").is_some()
+        && attr(&tag_attributes(attrs), "class").is_some_and(|c| {
+            c.split_whitespace()
+                .any(|c| c.eq_ignore_ascii_case("katex") || c.eq_ignore_ascii_case("katex-display"))
+        })
+}
+
+/// The formula `tag` opens, if it opens one: where it ends and its text (escaped), to stand
+/// in its place. "When you request <math>..n..</math> bytes" kept its words but lost the
+/// n; KaTeX's formulas, drawn twice (MathML, then spans), are written once.
+fn formula_at(html: &str, tag: &Tag) -> Option<(usize, String)> {
+    if tag.closing || tag.self_closing {
+        return None;
+    }
+    if tag.is("math") {
+        let end = element_end(html, tag)?;
+        return Some((end, math_as_text(html, tag, end)));
+    }
+    if !(tag.is("span") && is_katex(tag.attrs)) {
+        return None;
+    }
+    let end = element_end(html, tag)?;
+    let math = std::iter::successors(next_tag(html, tag.end), |t| next_tag(html, t.end))
+        .take_while(|t| t.end <= end)
+        .find(|t| t.is("math") && !t.closing && !t.self_closing)?;
+    let math_end = element_end(html, &math)?.min(end);
+    Some((end, math_as_text(html, &math, math_end)))
+}
+
+/// `html` with its formulas (MathML) as text, as [`strip_clutter`] leaves them: for text
+/// read from HTML that is not sanitized (a summary the feed gives beside a body).
+pub fn formulas_as_text(html: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memmem::find(html.as_bytes(), b"<math").is_none()
+        && memchr::memmem::find(html.as_bytes(), b"katex").is_none()
+    {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let (mut copied, mut at) = (0, 0);
+    while let Some(tag) = next_tag(html, at) {
+        at = tag.end;
+        if let Some((end, text)) = formula_at(html, &tag) {
+            out.push_str(&html[copied..tag.start]);
+            out.push_str(&text);
+            (copied, at) = (end, end);
+        }
+    }
+    out.push_str(&html[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// `html` without tracking pixels, flares and share/ad blocks, its formulas (MathML, which
+/// the sanitizer drops with all it holds) as text.
 pub fn strip_clutter(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut copied = 0;
@@ -217,6 +343,13 @@ pub fn strip_clutter(html: &str) -> String {
     while let Some(tag) = next_tag(html, at) {
         at = tag.end;
         if tag.closing {
+            continue;
+        }
+        if let Some((end, text)) = formula_at(html, &tag) {
+            out.push_str(&html[copied..tag.start]);
+            out.push_str(&text);
+            copied = end;
+            at = end;
             continue;
         }
         let drop_to = match () {
@@ -410,6 +543,56 @@ mod tests {
                 "{html:?}"
             );
         }
+    }
+
+    #[test]
+    fn formulas_become_their_text() {
+        let base = url::Url::parse("https://e.com/post").unwrap();
+        let sanitized = |html: &str| crate::normalize::sanitize_html(html, &base);
+        // pandoc's MathML: the TeX it was written in
+        let pandoc = "<p>When you request\n<math display=\"inline\" \
+            xmlns=\"http://www.w3.org/1998/Math/MathML\"><semantics><mi>n</mi>\
+            <annotation encoding=\"application/x-tex\">n</annotation></semantics></math>\n\
+            bytes, it takes <math><semantics><mrow><msup><mi>G</mi><mn>2</mn></msup>\
+            <mo>&lt;</mo><mi>n</mi></mrow><annotation encoding=\"application/x-tex\">\
+            G^2 &lt; n</annotation></semantics></math>.</p>";
+        assert_eq!(
+            sanitized(pandoc),
+            "<p>When you request\nn\nbytes, it takes G^2 &lt; n.</p>"
+        );
+        // alttext first; without TeX, what it shows less its annotations
+        assert_eq!(
+            strip_clutter(r#"a <math alttext="x &gt; 1"><mi>x</mi></math> b"#),
+            "a x &gt; 1 b"
+        );
+        assert_eq!(
+            strip_clutter(
+                "<math><mrow><mi>x</mi><mo>+</mo><mn>1</mn></mrow>\
+                 <annotation-xml encoding=\"MathML-Content\"><apply>no</apply></annotation-xml>\
+                 <annotation encoding=\"text/plain\">no</annotation></math> = y"
+            ),
+            "x+1 = y"
+        );
+        // KaTeX draws the formula twice (MathML, then spans): once
+        let katex = "<p>so <span class=\"katex\"><span class=\"katex-mathml\"><math><semantics>\
+            <mrow><msub><mi>a</mi><mi>i</mi></msub></mrow><annotation \
+            encoding=\"application/x-tex\">a_i</annotation></semantics></math></span>\
+            <span class=\"katex-html\" aria-hidden=\"true\"><span class=\"mord\">a</span>\
+            <span class=\"vlist\">i</span></span></span> holds</p>";
+        assert_eq!(sanitized(katex), "<p>so a_i holds</p>");
+        // a formula never closed stays as written (and the sanitizer drops it, as before);
+        // markup in an annotation is text
+        assert_eq!(
+            strip_clutter("x <math><mi>n</mi> y"),
+            "x <math><mi>n</mi> y"
+        );
+        assert_eq!(
+            sanitized(
+                "<math><annotation encoding=\"TeX\">&lt;script&gt;x&lt;/script&gt;\
+                 </annotation></math>"
+            ),
+            "&lt;script&gt;x&lt;/script&gt;"
+        );
     }
 
     #[test]

@@ -227,12 +227,15 @@ fn clean_text(s: &str) -> String {
     out
 }
 
-/// Plain text of an HTML fragment: tags dropped (script and style with their content),
-/// entities decoded, whitespace collapsed.
+/// Plain text of an HTML fragment: tags dropped (script and style with their content), a
+/// formula's as its text ([`clean::formulas_as_text`]), entities decoded, whitespace
+/// collapsed.
 pub fn html_to_text(html: &str) -> String {
     if too_deep(html) {
         return clean_text(&crate::dedup::text_of_html(html));
     }
+    // formulas as a sanitized body has them (the parser drops MathML, text and all)
+    let html = &*clean::formulas_as_text(html);
     let stripped = text_by_scan(html, &[])
         .unwrap_or_else(|| TEXT_ONLY.with_borrow(|b| b.clean(html).to_string()));
     clean_text(&html_escape::decode_html_entities(&stripped))
@@ -288,7 +291,8 @@ thread_local! {
 /// document is the start of its text, and once that runs well past the summary's length
 /// the rest cannot change it. (Reading whole bodies cost 6% of a first poll.)
 fn summary_source(html: &str) -> String {
-    head_first(html, body_text)
+    // (formulas as the sanitized body has them: the sanitizer drops MathML, text and all)
+    head_first(&clean::formulas_as_text(html), body_text)
 }
 
 /// `text` of the head of `html` (cut before a tag) when that runs well past a summary's
@@ -873,12 +877,19 @@ mod tests {
         if too_deep(html) {
             return false;
         }
-        let by_parser = |builder: &'static std::thread::LocalKey<RefCell<ammonia::Builder>>| {
+        let by_parser = |builder: &'static std::thread::LocalKey<RefCell<ammonia::Builder>>,
+                         html: &str| {
             let stripped = builder.with_borrow(|b| b.clean(html).to_string());
             clean_text(&html_escape::decode_html_entities(&stripped))
         };
-        assert_eq!(html_to_text(html), by_parser(&TEXT_ONLY), "{html:?}");
-        assert_eq!(body_text(html), by_parser(&BODY_TEXT), "{html:?}");
+        // (`html_to_text` reads formulas as text first, whichever way it reads the rest)
+        let formulas = clean::formulas_as_text(html);
+        assert_eq!(
+            html_to_text(html),
+            by_parser(&TEXT_ONLY, &formulas),
+            "{html:?}"
+        );
+        assert_eq!(body_text(html), by_parser(&BODY_TEXT, html), "{html:?}");
         text_by_scan(html, &[]).is_some()
     }
 
