@@ -210,8 +210,19 @@ pub struct Incoming<'a> {
     pub hash: &'a str,
 }
 
+/// How newswire reads a document, as a number: raised by every change to parsing or
+/// normalizing that alters what an unchanged document yields (an entry's content hash: a
+/// category now read, a formula now kept). The feeds' rows record the reading of their last
+/// poll; see [`entries`]' `read_with`. 1: the nineteenth session's (formulas, an episode's
+/// `itunes:category`), and all before it.
+pub const READING: i64 = 1;
+
 /// Decides, for every article of one document of `feed`, whether it is new, changed or
-/// unchanged (and why), from the feed's stored entries and tombstones.
+/// unchanged (and why), from the feed's stored entries and tombstones. `read_with` is the
+/// [`READING`] the feed was last polled with: when it is older, an entry that changed while
+/// the feed's own update time did not move changed because newswire reads it otherwise now,
+/// and is updated in place without a new update time and without counting against the
+/// day's updates, so that an upgrade does not show a feed's backlog as updated.
 pub fn entries(
     feed: &str,
     incoming: &[Incoming],
@@ -219,6 +230,7 @@ pub fn entries(
     tombstones: &HashSet<String>,
     settings: &StoreSettings,
     now: DateTime<Utc>,
+    read_with: i64,
 ) -> Vec<EntryAction> {
     let keys = story_keys(feed, incoming.iter().map(|i| i.article));
     let doc_keys: HashSet<String> = incoming.iter().map(|i| i.article.key.as_stored()).collect();
@@ -254,7 +266,7 @@ pub fn entries(
                 .copied()
                 .or_else(|| migrated_from(inc.article, url_unique, &by_url, &doc_keys));
             match existing.filter(|e| claimed.insert(e.id)) {
-                Some(e) => changed(feed, inc, e, story_key, settings, now),
+                Some(e) => changed(feed, inc, e, story_key, settings, now, read_with),
                 None => EntryAction::Insert {
                     story_key,
                     dates: new_dates(inc.article, now),
@@ -301,6 +313,7 @@ fn changed(
     story_key: StoryKey,
     settings: &StoreSettings,
     now: DateTime<Utc>,
+    read_with: i64,
 ) -> EntryAction {
     let key = inc.article.key.as_stored();
     let rekey = e.key != key;
@@ -311,6 +324,11 @@ fn changed(
     if e.hash == inc.hash {
         return unchanged(Unchanged::SameHash);
     }
+    let a = inc.article;
+    let feed_updated = a.updated.filter(|u| *u > e.updated);
+    // read otherwise since the feed's last poll, and not updated by the feed: newswire's
+    // change, not the feed's
+    let reread = read_with < READING && feed_updated.is_none();
     // a feed that changes an entry on every poll (an embedded timestamp, a view counter) is
     // not followed more than a few times a day
     let today = now.timestamp().div_euclid(86400);
@@ -319,18 +337,20 @@ fn changed(
     } else {
         0
     };
-    if count_today >= settings.max_updates_per_day {
+    if count_today >= settings.max_updates_per_day && !reread {
         return unchanged(Unchanged::Throttled);
     }
-    let a = inc.article;
     // an entry without a date keeps the time it was first seen
     let published = a.published.unwrap_or(e.published);
     // the feed's own update time when it moved forward, else the time we saw the change
-    let updated = a
-        .updated
-        .filter(|u| *u > e.updated)
-        .unwrap_or(now)
-        .max(published);
+    // (none for a re-reading: the entry keeps its own)
+    let seen = if reread { e.updated } else { now };
+    let updated = feed_updated.unwrap_or(seen).max(published);
+    let updates = if reread {
+        (e.updates_day, e.updates_count)
+    } else {
+        (today, count_today + 1)
+    };
     let story_key = if e.split {
         StoryKey::Split {
             feed: feed.to_string(),
@@ -349,7 +369,7 @@ fn changed(
             published_given: a.published.is_some() || e.published_given,
             updated,
         },
-        updates: (today, count_today + 1),
+        updates,
     }
 }
 

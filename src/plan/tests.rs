@@ -54,6 +54,7 @@ fn plan_one(a: &Article, hash: &str, stored: &[Stored], tombs: &[&str]) -> Entry
         &tombstones,
         &StoreSettings::default(),
         at(NOW),
+        READING,
     );
     out.remove(0)
 }
@@ -167,6 +168,53 @@ fn a_feed_update_time_counts_only_when_it_moves_forward() {
 }
 
 #[test]
+fn an_entry_read_otherwise_after_an_upgrade_is_updated_without_a_new_update_time() {
+    let read = |a: &Article, s: &Stored, read_with: i64| {
+        let out = entries(
+            "f",
+            &[Incoming {
+                article: a,
+                hash: "h2",
+            }],
+            std::slice::from_ref(s),
+            &HashSet::new(),
+            &StoreSettings::default(),
+            at(NOW),
+            read_with,
+        );
+        match out.into_iter().next() {
+            Some(EntryAction::Update { dates, updates, .. }) => (dates.updated, updates),
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut a = article("g1", "https://e.com/a", "A");
+    let mut s = stored(1, "g1", "https://e.com/a", "h");
+    s.updated = at(NOW - 1800);
+    s.updates_day = NOW.div_euclid(86400) - 3;
+    s.updates_count = 2;
+    // the feed was last read the old way, and does not say the entry changed: the change
+    // is newswire's, stored in place with the entry's own update time and counter
+    assert_eq!(
+        read(&a, &s, READING - 1),
+        (at(NOW - 1800), (s.updates_day, 2))
+    );
+    // even on a day of many updates (the throttle is for the feed's changes)
+    s.updates_day = NOW.div_euclid(86400);
+    s.updates_count = 100;
+    assert_eq!(
+        read(&a, &s, READING - 1),
+        (at(NOW - 1800), (s.updates_day, 100))
+    );
+    s.updates_count = 0;
+    // read the current way already: a change is the feed's, seen now
+    let today = NOW.div_euclid(86400);
+    assert_eq!(read(&a, &s, READING), (at(NOW), (today, 1)));
+    // the feed moved its own update time: its change, whatever the reading
+    a.updated = Some(at(NOW - 100));
+    assert_eq!(read(&a, &s, READING - 1), (at(NOW - 100), (today, 1)));
+}
+
+#[test]
 fn guid_churn_on_the_same_link_rekeys_the_stored_entry() {
     let a = article("new-guid", "https://e.com/a", "A");
     let s = stored(1, "old-guid", "https://e.com/a", "h");
@@ -205,6 +253,7 @@ fn a_link_shared_by_several_items_is_no_migration_and_each_is_its_own_story() {
         &HashSet::new(),
         &StoreSettings::default(),
         at(NOW),
+        READING,
     );
     assert!(
         matches!(&out[0], EntryAction::Insert { story_key: StoryKey::Entry { feed, key }, .. }
@@ -245,6 +294,7 @@ fn a_key_repeated_in_one_document_counts_once() {
         &HashSet::new(),
         &StoreSettings::default(),
         at(NOW),
+        READING,
     );
     assert!(matches!(out[0], EntryAction::Insert { .. }));
     assert_eq!(

@@ -314,6 +314,15 @@ fn apply_one<'b>(
         return Ok(ApplyStats::default());
     }
     let feed = poll.feed.as_str();
+    // the reading the feed was last polled with, recorded anew (read after the feed's row
+    // is written: a transaction that read first could not write after another's commit)
+    let read_with: i64 = tx
+        .prepare_cached("SELECT reading FROM feeds WHERE name = ?1")?
+        .query_row([feed], |r| r.get(0))?;
+    if read_with != plan::READING {
+        tx.prepare_cached("UPDATE feeds SET reading = ?2 WHERE name = ?1")?
+            .execute(params![feed, plan::READING])?;
+    }
     let stored = load_stored(tx, feed)?;
     let tombstones = load_tombstones(tx, feed)?;
     let incoming: Vec<Incoming> = poll
@@ -331,6 +340,7 @@ fn apply_one<'b>(
         &tombstones,
         settings,
         poll.update.at,
+        read_with,
     );
     let mut ctx = Ctx {
         tx,

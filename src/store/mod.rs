@@ -72,6 +72,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("migrations/0013_packed_bodies.sql")),
     (14, include_str!("migrations/0014_unused_index.sql")),
     (15, include_str!("migrations/0015_recent_index.sql")),
+    (16, include_str!("migrations/0016_feed_reading.sql")),
 ];
 
 pub use crate::plan::StoreSettings;

@@ -789,3 +789,52 @@ fn a_polls_slot_is_given_back_when_the_writer_takes_the_poll_not_once_it_is_writ
     assert_eq!(*lock(&seen), Some(0));
     assert_eq!(all(&store).len(), 1);
 }
+
+#[test]
+fn a_feeds_first_poll_read_otherwise_updates_its_entries_without_marking_them_updated() {
+    let (dir, store) = open();
+    let poll = |at: i64, body: &str| {
+        let u = FeedUpdate {
+            at: DateTime::from_timestamp(at, 0).unwrap(),
+            status: 200,
+            ..Default::default()
+        };
+        let a = article(Some("g1"), "http://a/1", "One", body);
+        store
+            .apply_poll("a", &u, &FeedMeta::default(), &[a])
+            .unwrap()
+    };
+    let db = Connection::open(dir.path().join("db/newswire.db")).unwrap();
+    let reading = || -> i64 {
+        db.query_row("SELECT reading FROM feeds WHERE name = 'a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let story = || all(&store).remove(0).fields;
+    assert_eq!(reading(), 0, "never polled");
+    assert_eq!(poll(1_800_000_000, "first words").new, 1);
+    assert_eq!(reading(), crate::plan::READING);
+    let first = story().updated;
+    // as a database from before a change to how documents are read: the next poll's
+    // changes are newswire's (the feed gives no update time), stored without a new one
+    db.execute("UPDATE feeds SET reading = 0", []).unwrap();
+    assert_eq!(poll(1_800_086_400, "first words, read anew").updated, 1);
+    let fields = story();
+    assert_eq!(fields.updated, first);
+    assert!(
+        fields
+            .content
+            .as_deref()
+            .unwrap_or_default()
+            .contains("read anew"),
+        "{fields:?}"
+    );
+    assert_eq!(reading(), crate::plan::READING);
+    // and from then on a change is the feed's, seen when polled
+    assert_eq!(poll(1_800_172_800, "first words, edited").updated, 1);
+    assert_eq!(
+        story().updated,
+        DateTime::from_timestamp(1_800_172_800, 0).unwrap()
+    );
+}

@@ -20,3 +20,27 @@ pub fn server() -> Option<String> {
 pub fn scratch(server: &str, name: &str) -> String {
     newswire::store::pg::scratch_database(server, name).expect("a scratch database")
 }
+
+/// Runs `sql` on the database at `url` (statements no store interface offers: a test's
+/// setting of the stage), on a thread and runtime of its own.
+#[allow(dead_code)]
+pub fn execute(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let task = tokio::spawn(conn);
+            client.batch_execute(&sql).await.unwrap();
+            drop(client);
+            let _ = task.await;
+        });
+    })
+    .join()
+    .unwrap();
+}

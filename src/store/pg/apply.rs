@@ -240,8 +240,9 @@ impl PgStore {
         let tx = client.transaction().await?;
         state.enter(&tx, settings, Utc::now()).await?;
         let stats = if self.fence(&tx, feed).await? {
-            record_success(&tx, feed, u, meta).await?;
-            apply_one(&tx, state, feed, u.at, articles, settings).await?
+            let read_with = record_success(&tx, feed, u, meta).await?;
+            let poll = (feed, u.at, read_with);
+            apply_one(&tx, state, poll, articles, settings).await?
         } else {
             // the feed was removed from the config while it was being fetched: store nothing
             ApplyStats::default()
@@ -340,14 +341,21 @@ async fn record_success(
     feed: &str,
     u: &FeedUpdate,
     meta: &FeedMeta,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
+    // the reading the feed was last polled with, recorded anew below
+    let read_with: i64 = tx
+        .q("SELECT reading FROM feeds WHERE name = $1", &[&feed])
+        .await?
+        .first()
+        .map_or(plan::READING, |r| r.get(0));
     tx.x(
         "UPDATE feeds SET etag = $2, last_modified = $3, last_poll = $4, last_success = $4,
             last_status = $5,
             last_outcome = CASE WHEN $12::text IS NULL THEN 'ok' ELSE 'recovered' END,
             last_error = $12, consecutive_failures = 0,
             title = $6, site_url = $7, next_attempt = $8,
-            moved_to = coalesce($9, moved_to), body_hash = $10, ttl_secs = $11, gone = false
+            moved_to = coalesce($9, moved_to), body_hash = $10, ttl_secs = $11, gone = false,
+            reading = $13
          WHERE name = $1",
         &[
             &feed,
@@ -363,10 +371,11 @@ async fn record_success(
             &u.ttl
                 .map(|t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
             &u.recovered,
+            &plan::READING,
         ],
     )
     .await?;
-    Ok(())
+    Ok(read_with)
 }
 
 /// What every article of one poll is stored with.
@@ -396,8 +405,7 @@ impl<C> Ctx<'_, '_, C> {
 async fn apply_one<C: GenericClient>(
     tx: &C,
     state: &mut WriterState,
-    feed: &str,
-    at: DateTime<Utc>,
+    (feed, at, read_with): (&str, DateTime<Utc>, i64),
     articles: &[Prepared],
     settings: &StoreSettings,
 ) -> Result<ApplyStats, StoreError> {
@@ -415,7 +423,15 @@ async fn apply_one<C: GenericClient>(
             hash: &p.text.hash,
         })
         .collect();
-    let actions = plan::entries(feed, &incoming, &stored, &tombstones, settings, at);
+    let actions = plan::entries(
+        feed,
+        &incoming,
+        &stored,
+        &tombstones,
+        settings,
+        at,
+        read_with,
+    );
     let mut ctx = Ctx {
         tx,
         feed,

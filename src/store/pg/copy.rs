@@ -41,6 +41,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "moved_to",
             "gone",
             "ttl_secs",
+            "reading",
         ],
     ),
     (

@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_feed_lists.sql")),
     (3, include_str!("migrations/0003_reprints.sql")),
     (4, include_str!("migrations/0004_unused_index.sql")),
+    (5, include_str!("migrations/0005_feed_reading.sql")),
 ];
 
 /// Advisory lock keys (`pg_advisory_lock(CLASS, key)`): one class for newswire, so that
