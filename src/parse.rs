@@ -1452,6 +1452,15 @@ mod tests {
         assert_eq!(feed.title, None);
     }
 
+    /// The categories of each entry of `doc`, as read.
+    fn category_terms(doc: &str, base: &Url) -> Vec<Vec<String>> {
+        let feed = parse_feed(doc.as_bytes(), None, base, None).unwrap().feed;
+        feed.entries
+            .iter()
+            .map(|e| e.categories.iter().map(|c| c.term.clone()).collect())
+            .collect()
+    }
+
     #[test]
     fn categories_in_a_wrapper_are_read() {
         // IDG's feeds (Macworld, PCWorld, TechHive) wrap an item's categories in
@@ -1469,14 +1478,8 @@ mod tests {
 <other><category>Not a category</category></other></item>
 <item><title>Two</title><link>http://e.com/2</link><categories/></item>
 </channel></rss>"#;
-        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
-        let terms: Vec<Vec<&str>> = feed
-            .entries
-            .iter()
-            .map(|e| e.categories.iter().map(|c| c.term.as_str()).collect())
-            .collect();
         assert_eq!(
-            terms,
+            category_terms(doc, &base),
             [vec!["Reviews", "Connected Home", "Bluetooth"], vec![]]
         );
     }
@@ -1494,14 +1497,8 @@ mod tests {
 <itunes:category text=" "/></item>
 <item><title>Two</title><link>http://e.com/2</link></item>
 </channel></rss>"#;
-        let feed = parse_feed(doc.as_bytes(), None, &base, None).unwrap().feed;
-        let terms: Vec<Vec<&str>> = feed
-            .entries
-            .iter()
-            .map(|e| e.categories.iter().map(|c| c.term.as_str()).collect())
-            .collect();
         assert_eq!(
-            terms,
+            category_terms(doc, &base),
             [vec!["technology", "Gadgets", "Health & Fitness"], vec![]]
         );
     }
