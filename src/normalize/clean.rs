@@ -315,9 +315,13 @@ fn formula_at(html: &str, tag: &Tag) -> Option<(usize, String)> {
 /// `html` with its formulas (MathML) as text, as [`strip_clutter`] leaves them: for text
 /// read from HTML that is not sanitized (a summary the feed gives beside a body).
 pub fn formulas_as_text(html: &str) -> std::borrow::Cow<'_, str> {
-    if memchr::memmem::find(html.as_bytes(), b"<math").is_none()
-        && memchr::memmem::find(html.as_bytes(), b"katex").is_none()
-    {
+    let b = html.as_bytes();
+    // a `<math` in any case (as `Tag::is` compares), or KaTeX's class
+    let math = memchr::memchr_iter(b'<', b).any(|i| {
+        b.get(i + 1..i + 5)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"math"))
+    });
+    if !math && memchr::memmem::find(b, b"katex").is_none() {
         return std::borrow::Cow::Borrowed(html);
     }
     let mut out = String::with_capacity(html.len());
