@@ -312,23 +312,119 @@ fn formula_at(html: &str, tag: &Tag) -> Option<(usize, String)> {
     Some((end, math_as_text(html, &math, math_end)))
 }
 
-/// `html` with its formulas (MathML) as text, as [`strip_clutter`] leaves them: for text
-/// read from HTML that is not sanitized (a summary the feed gives beside a body).
-pub fn formulas_as_text(html: &str) -> std::borrow::Cow<'_, str> {
+/// An embedded player (`<iframe>` of a video or audio host, [`watchable`]) as a link to what
+/// it plays, to stand in its place: the sanitizer drops frames, and a post built around a
+/// video lost it without a trace. Where the frame ends (it holds raw text up to its end
+/// tag), and the link; `None` for any other frame, which the sanitizer drops as before.
+fn frame_link_at(html: &str, tag: &Tag) -> Option<(usize, String)> {
+    if tag.closing || !tag.is("iframe") {
+        return None;
+    }
+    let attrs = tag_attributes(tag.attrs);
+    let src = attr(&attrs, "src")
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| attr(&attrs, "data-src"))
+        .map(str::trim)
+        .unwrap_or_default();
+    let link = watchable(src)?;
     let b = html.as_bytes();
-    // a `<math` in any case (as `Tag::is` compares), or KaTeX's class
-    let math = memchr::memchr_iter(b'<', b).any(|i| {
-        b.get(i + 1..i + 5)
-            .is_some_and(|n| n.eq_ignore_ascii_case(b"math"))
-    });
-    if !math && memchr::memmem::find(b, b"katex").is_none() {
+    let end = memchr::memmem::find_iter(&b[tag.end..], b"</")
+        .map(|i| tag.end + i)
+        .find(|&i| {
+            b.get(i + 2..i + 8)
+                .is_some_and(|n| n.eq_ignore_ascii_case(b"iframe"))
+        })
+        .map_or(html.len(), |i| {
+            memchr::memchr(b'>', &b[i..]).map_or(html.len(), |j| i + j + 1)
+        });
+    let label = attr(&attrs, "title")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&link);
+    Some((
+        end,
+        format!(
+            "<a href=\"{}\">{}</a>",
+            html_escape::encode_double_quoted_attribute(&link),
+            html_escape::encode_text(label)
+        ),
+    ))
+}
+
+/// Where a reader watches or hears what an embedded player at `src` plays: YouTube's,
+/// Vimeo's, Dailymotion's, Spotify's or SoundCloud's player as the page of what it plays.
+/// `None` for any other frame (a page, a form, an ad: active content, which goes).
+fn watchable(src: &str) -> Option<String> {
+    let absolute = match src.strip_prefix("//") {
+        Some(rest) => format!("https://{rest}"),
+        None => src.to_string(),
+    };
+    let url = url::Url::parse(&absolute).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let path: Vec<&str> = url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let id = |s: Option<&&str>| {
+        s.filter(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(|s| s.to_string())
+    };
+    match (host, path.as_slice()) {
+        ("youtube.com" | "youtube-nocookie.com", ["embed", v, ..]) => {
+            id(Some(v)).map(|v| format!("https://www.youtube.com/watch?v={v}"))
+        }
+        ("player.vimeo.com", ["video", v, ..]) => {
+            id(Some(v)).map(|v| format!("https://vimeo.com/{v}"))
+        }
+        ("dailymotion.com", ["embed", "video", v, ..]) => {
+            id(Some(v)).map(|v| format!("https://www.dailymotion.com/video/{v}"))
+        }
+        ("open.spotify.com", ["embed", kind, v, ..]) => {
+            let kind = id(Some(kind))?;
+            id(Some(v)).map(|v| format!("https://open.spotify.com/{kind}/{v}"))
+        }
+        ("w.soundcloud.com", ["player"]) => url
+            .query_pairs()
+            .find(|(k, _)| k == "url")
+            .and_then(|(_, v)| url::Url::parse(&v).ok())
+            .filter(|u| {
+                u.scheme() == "https"
+                    && u.host_str()
+                        .is_some_and(|h| h == "soundcloud.com" || h.ends_with(".soundcloud.com"))
+            })
+            .map(|u| u.to_string()),
+        _ => None,
+    }
+}
+
+/// `html` with its formulas (MathML) as text and its embedded frames as links, as
+/// [`strip_clutter`] leaves them: for text read from HTML that is not sanitized (a summary
+/// the feed gives beside a body), so that it reads as the sanitized body would.
+pub fn stand_ins(html: &str) -> std::borrow::Cow<'_, str> {
+    let b = html.as_bytes();
+    // a `<math` or `<iframe` in any case (as `Tag::is` compares), or KaTeX's class
+    let named = |i: usize, name: &[u8]| {
+        b.get(i + 1..i + 1 + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    };
+    let tagged = memchr::memchr_iter(b'<', b).any(|i| named(i, b"math") || named(i, b"iframe"));
+    if !tagged && memchr::memmem::find(b, b"katex").is_none() {
         return std::borrow::Cow::Borrowed(html);
     }
     let mut out = String::with_capacity(html.len());
     let (mut copied, mut at) = (0, 0);
     while let Some(tag) = next_tag(html, at) {
         at = tag.end;
-        if let Some((end, text)) = formula_at(html, &tag) {
+        if let Some((end, text)) = stand_in_at(html, &tag) {
             out.push_str(&html[copied..tag.start]);
             out.push_str(&text);
             (copied, at) = (end, end);
@@ -338,8 +434,14 @@ pub fn formulas_as_text(html: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// What stands in the place of the element `tag` opens, if anything: a formula's text, a
+/// frame's link ([`formula_at`], [`frame_link_at`]).
+fn stand_in_at(html: &str, tag: &Tag) -> Option<(usize, String)> {
+    formula_at(html, tag).or_else(|| frame_link_at(html, tag))
+}
+
 /// `html` without tracking pixels, flares and share/ad blocks, its formulas (MathML, which
-/// the sanitizer drops with all it holds) as text.
+/// the sanitizer drops with all it holds) as text and its embedded frames as links.
 pub fn strip_clutter(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut copied = 0;
@@ -349,7 +451,7 @@ pub fn strip_clutter(html: &str) -> String {
         if tag.closing {
             continue;
         }
-        if let Some((end, text)) = formula_at(html, &tag) {
+        if let Some((end, text)) = stand_in_at(html, &tag) {
             out.push_str(&html[copied..tag.start]);
             out.push_str(&text);
             copied = end;
@@ -597,6 +699,68 @@ mod tests {
             ),
             "&lt;script&gt;x&lt;/script&gt;"
         );
+    }
+
+    #[test]
+    fn embedded_players_become_links_to_what_they_play() {
+        let base = url::Url::parse("https://blog.example/post").unwrap();
+        let sanitized = |html: &str| crate::normalize::sanitize_html(html, &base);
+        let youtube = "<p>Watch:</p><iframe width=\"560\" height=\"315\" \
+            src=\"https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?si=x\" \
+            title=\"Launch &amp; landing\" allowfullscreen>no frames here</iframe><p>After.</p>";
+        assert_eq!(
+            sanitized(youtube),
+            "<p>Watch:</p><a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" \
+             rel=\"noopener noreferrer nofollow\">Launch &amp; landing</a><p>After.</p>"
+        );
+        // each player's page, shown by its address when the frame has no title; a lazy
+        // embed's `data-src`; one never closed runs to the end
+        for (frame, page) in [
+            (
+                r#"<IFRAME SRC="//player.vimeo.com/video/76979871?h=8"></IFRAME>"#,
+                "https://vimeo.com/76979871",
+            ),
+            (
+                r#"<iframe data-src="https://www.youtube.com/embed/abc_12-X"></iframe>"#,
+                "https://www.youtube.com/watch?v=abc_12-X",
+            ),
+            (
+                r#"<iframe src="https://www.dailymotion.com/embed/video/x8abc"></iframe>"#,
+                "https://www.dailymotion.com/video/x8abc",
+            ),
+            (
+                r#"<iframe src="https://open.spotify.com/embed/episode/4rOoJ6Egrf?utm=x"></iframe>"#,
+                "https://open.spotify.com/episode/4rOoJ6Egrf",
+            ),
+            (
+                "<iframe src=\"https://w.soundcloud.com/player/?url=https%3A//api.soundcloud.com/tracks/293\
+                 &amp;auto_play=false\"></iframe>",
+                "https://api.soundcloud.com/tracks/293",
+            ),
+            (
+                r#"<iframe src="https://www.youtube.com/embed/v1"><p>rest"#,
+                "https://www.youtube.com/watch?v=v1",
+            ),
+        ] {
+            assert_eq!(
+                strip_clutter(frame),
+                format!(r#"<a href="{page}">{page}</a>"#),
+                "{frame}"
+            );
+        }
+        // any other frame is active content, which the sanitizer drops as before (what it
+        // holds is text to the parser)
+        for other in [
+            r#"a<iframe src="https://evil.example/x" title="Log in"></iframe>b"#,
+            r#"a<iframe src="javascript:alert(1)"></iframe>b"#,
+            r#"a<iframe src="https://www.youtube.com/embed/a&quot;onclick=&quot;x"></iframe>b"#,
+            r#"a<iframe src="https://w.soundcloud.com/player/?url=https://evil.example/"></iframe>b"#,
+            r#"a<iframe src="/embed/7"></iframe>b"#,
+            r#"a<iframe></iframe>b"#,
+        ] {
+            assert_eq!(strip_clutter(other), other);
+            assert_eq!(sanitized(other), "ab", "{other}");
+        }
     }
 
     #[test]

@@ -228,14 +228,15 @@ fn clean_text(s: &str) -> String {
 }
 
 /// Plain text of an HTML fragment: tags dropped (script and style with their content), a
-/// formula's as its text ([`clean::formulas_as_text`]), entities decoded, whitespace
+/// formula's as its text ([`clean::stand_ins`]), entities decoded, whitespace
 /// collapsed.
 pub fn html_to_text(html: &str) -> String {
     if too_deep(html) {
         return clean_text(&crate::dedup::text_of_html(html));
     }
-    // formulas as a sanitized body has them (the parser drops MathML, text and all)
-    let html = &*clean::formulas_as_text(html);
+    // formulas and frames as a sanitized body has them (text, links: the parser drops
+    // MathML and frames with all they hold)
+    let html = &*clean::stand_ins(html);
     let stripped = text_by_scan(html, &[])
         .unwrap_or_else(|| TEXT_ONLY.with_borrow(|b| b.clean(html).to_string()));
     clean_text(&html_escape::decode_html_entities(&stripped))
@@ -291,8 +292,8 @@ thread_local! {
 /// document is the start of its text, and once that runs well past the summary's length
 /// the rest cannot change it. (Reading whole bodies cost 6% of a first poll.)
 fn summary_source(html: &str) -> String {
-    // (formulas as the sanitized body has them: the sanitizer drops MathML, text and all)
-    head_first(&clean::formulas_as_text(html), body_text)
+    // (formulas and frames as the sanitized body has them: text, links)
+    head_first(&clean::stand_ins(html), body_text)
 }
 
 /// `text` of the head of `html` (cut before a tag) when that runs well past a summary's
@@ -882,8 +883,8 @@ mod tests {
             let stripped = builder.with_borrow(|b| b.clean(html).to_string());
             clean_text(&html_escape::decode_html_entities(&stripped))
         };
-        // (`html_to_text` reads formulas as text first, whichever way it reads the rest)
-        let formulas = clean::formulas_as_text(html);
+        // (`html_to_text` reads formulas and frames first, whichever way it reads the rest)
+        let formulas = clean::stand_ins(html);
         assert_eq!(
             html_to_text(html),
             by_parser(&TEXT_ONLY, &formulas),
