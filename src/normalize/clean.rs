@@ -235,7 +235,7 @@ fn math_as_text(html: &str, open: &Tag, end: usize) -> String {
                 }
             }
             shown.push_str(&html[copied..end]);
-            text_of(&shown)
+            math_text(&shown)
         });
     html_escape::encode_text(text.trim()).into_owned()
 }
@@ -243,7 +243,7 @@ fn math_as_text(html: &str, open: &Tag, end: usize) -> String {
 /// The text of MathML: what is between its tags, references decoded, spaces collapsed.
 /// (Not [`crate::normalize::html_to_text`]: the HTML sanitizer drops MathML's elements
 /// with their text wherever they are.)
-fn text_of(math: &str) -> String {
+fn math_text(math: &str) -> String {
     let mut text = String::new();
     let mut copied = 0;
     let mut at = 0;
@@ -273,7 +273,7 @@ fn tex_of(html: &str, from: usize, to: usize) -> Option<String> {
                 .and_then(|e| html[..e].rfind('<'))
                 .unwrap_or(to)
                 .min(to);
-            let tex = text_of(&html[t.end..inner_end.max(t.end)]);
+            let tex = math_text(&html[t.end..inner_end.max(t.end)]);
             return Some(tex).filter(|t| !t.is_empty());
         }
     }
@@ -371,26 +371,23 @@ fn watchable(src: &str) -> Option<String> {
         .flatten()
         .filter(|s| !s.is_empty())
         .collect();
-    let id = |s: Option<&&str>| {
-        s.filter(|s| {
-            s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map(|s| s.to_string())
+    // an id as players write them: nothing that could leave its place in the page's URL
+    let id = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .then(|| s.to_string())
     };
     match (host, path.as_slice()) {
         ("youtube.com" | "youtube-nocookie.com", ["embed", v, ..]) => {
-            id(Some(v)).map(|v| format!("https://www.youtube.com/watch?v={v}"))
+            id(v).map(|v| format!("https://www.youtube.com/watch?v={v}"))
         }
-        ("player.vimeo.com", ["video", v, ..]) => {
-            id(Some(v)).map(|v| format!("https://vimeo.com/{v}"))
-        }
+        ("player.vimeo.com", ["video", v, ..]) => id(v).map(|v| format!("https://vimeo.com/{v}")),
         ("dailymotion.com", ["embed", "video", v, ..]) => {
-            id(Some(v)).map(|v| format!("https://www.dailymotion.com/video/{v}"))
+            id(v).map(|v| format!("https://www.dailymotion.com/video/{v}"))
         }
         ("open.spotify.com", ["embed", kind, v, ..]) => {
-            let kind = id(Some(kind))?;
-            id(Some(v)).map(|v| format!("https://open.spotify.com/{kind}/{v}"))
+            let kind = id(kind)?;
+            id(v).map(|v| format!("https://open.spotify.com/{kind}/{v}"))
         }
         ("w.soundcloud.com", ["player"]) => url
             .query_pairs()

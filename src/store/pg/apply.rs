@@ -241,8 +241,7 @@ impl PgStore {
         state.enter(&tx, settings, Utc::now()).await?;
         let stats = if self.fence(&tx, feed).await? {
             let read_with = record_success(&tx, feed, u, meta).await?;
-            let poll = (feed, u.at, read_with);
-            apply_one(&tx, state, poll, articles, settings).await?
+            apply_one(&tx, state, feed, u.at, read_with, articles, settings).await?
         } else {
             // the feed was removed from the config while it was being fetched: store nothing
             ApplyStats::default()
@@ -405,7 +404,9 @@ impl<C> Ctx<'_, '_, C> {
 async fn apply_one<C: GenericClient>(
     tx: &C,
     state: &mut WriterState,
-    (feed, at, read_with): (&str, DateTime<Utc>, i64),
+    feed: &str,
+    at: DateTime<Utc>,
+    read_with: i64,
     articles: &[Prepared],
     settings: &StoreSettings,
 ) -> Result<ApplyStats, StoreError> {
