@@ -311,17 +311,21 @@ impl RawServer {
             pieces: vec![],
         });
         tokio::time::sleep(reply.delay).await;
+        // The request leaves the count as its reply starts: counted until the reply was
+        // written, a loaded machine could let the client read the reply, end the request
+        // and start the next before this task ran again, and count two in flight where the
+        // client had one. A client that does not wait overlaps the whole delay, and is seen.
+        {
+            let mut log = self.log.lock().unwrap();
+            log.per_host.get_mut(&host).unwrap().0 -= 1;
+            log.all.0 -= 1;
+        }
         let mut ok = conn.write_all(reply.head.as_bytes()).await.is_ok();
         for p in &reply.pieces {
             if !ok {
                 break;
             }
             ok = conn.write_all(p).await.is_ok() && conn.flush().await.is_ok();
-        }
-        {
-            let mut log = self.log.lock().unwrap();
-            log.per_host.get_mut(&host).unwrap().0 -= 1;
-            log.all.0 -= 1;
         }
         let _ = conn.shutdown().await;
     }
