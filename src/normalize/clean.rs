@@ -352,8 +352,10 @@ fn frame_link_at(html: &str, tag: &Tag) -> Option<(usize, String)> {
 }
 
 /// Where a reader watches or hears what an embedded player at `src` plays: YouTube's,
-/// Vimeo's, Dailymotion's, Spotify's or SoundCloud's player as the page of what it plays.
-/// `None` for any other frame (a page, a form, an ad: active content, which goes).
+/// Vimeo's, Dailymotion's, Spotify's or SoundCloud's player as the page of what it plays;
+/// likewise a news page's chart (Datawrapper, Flourish), post (Instagram) or map (Google
+/// Maps' embed, which is a page of its own). `None` for any other frame (a page, a form,
+/// an ad: active content, which goes).
 fn watchable(src: &str) -> Option<String> {
     let absolute = match src.strip_prefix("//") {
         Some(rest) => format!("https://{rest}"),
@@ -399,6 +401,28 @@ fn watchable(src: &str) -> Option<String> {
                         .is_some_and(|h| h == "soundcloud.com" || h.ends_with(".soundcloud.com"))
             })
             .map(|u| u.to_string()),
+        ("datawrapper.dwcdn.net", [chart, rest @ ..]) => {
+            let chart = id(chart)?;
+            Some(match rest.first().and_then(|v| id(v)) {
+                Some(version) => format!("https://datawrapper.dwcdn.net/{chart}/{version}/"),
+                None => format!("https://datawrapper.dwcdn.net/{chart}/"),
+            })
+        }
+        ("flo.uri.sh" | "public.flourish.studio", [kind @ ("visualisation" | "story"), v, ..]) => {
+            id(v).map(|v| format!("https://public.flourish.studio/{kind}/{v}/"))
+        }
+        ("instagram.com", [kind @ ("p" | "reel" | "tv"), v, ..]) => {
+            id(v).map(|v| format!("https://www.instagram.com/{kind}/{v}/"))
+        }
+        ("google.com" | "maps.google.com", ["maps", "embed", ..]) => url
+            .query_pairs()
+            .find(|(k, _)| k == "pb")
+            .filter(|(_, v)| !v.is_empty())
+            .and_then(|_| {
+                let mut page = url::Url::parse("https://www.google.com/maps/embed").ok()?;
+                page.set_query(url.query());
+                Some(page.to_string())
+            }),
         _ => None,
     }
 }
@@ -738,6 +762,27 @@ mod tests {
                 r#"<iframe src="https://www.youtube.com/embed/v1"><p>rest"#,
                 "https://www.youtube.com/watch?v=v1",
             ),
+            // a news page's charts, posts and maps
+            (
+                r#"<iframe src="https://datawrapper.dwcdn.net/Ab3xY/4/" scrolling="no"></iframe>"#,
+                "https://datawrapper.dwcdn.net/Ab3xY/4/",
+            ),
+            (
+                r#"<iframe data-src="//datawrapper.dwcdn.net/Ab3xY"></iframe>"#,
+                "https://datawrapper.dwcdn.net/Ab3xY/",
+            ),
+            (
+                r#"<iframe src="https://flo.uri.sh/visualisation/1234567/embed"></iframe>"#,
+                "https://public.flourish.studio/visualisation/1234567/",
+            ),
+            (
+                r#"<iframe src="https://www.instagram.com/p/C1a-b_2/embed/captioned/"></iframe>"#,
+                "https://www.instagram.com/p/C1a-b_2/",
+            ),
+            (
+                r#"<iframe src="https://www.google.com/maps/embed?pb=!1m18!1m12"></iframe>"#,
+                "https://www.google.com/maps/embed?pb=!1m18!1m12",
+            ),
         ] {
             assert_eq!(
                 strip_clutter(frame),
@@ -753,6 +798,10 @@ mod tests {
             r#"a<iframe src="https://www.youtube.com/embed/a&quot;onclick=&quot;x"></iframe>b"#,
             r#"a<iframe src="https://w.soundcloud.com/player/?url=https://evil.example/"></iframe>b"#,
             r#"a<iframe src="/embed/7"></iframe>b"#,
+            r#"a<iframe src="https://datawrapper.dwcdn.net/a.b/1/"></iframe>b"#,
+            r#"a<iframe src="https://flo.uri.sh/login/1/embed"></iframe>b"#,
+            r#"a<iframe src="https://www.google.com/maps/embed"></iframe>b"#,
+            r#"a<iframe src="https://www.google.com/search?q=x"></iframe>b"#,
             r#"a<iframe></iframe>b"#,
         ] {
             assert_eq!(strip_clutter(other), other);
