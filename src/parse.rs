@@ -1138,6 +1138,13 @@ pub fn parse_feed(
         let text = loose::repair_root(loose::unprefix_feed_elements(loose::atom_text_types(
             atom03_as_atom10(loose::canonical_namespaces(text)),
         )));
+        let text = match loose::items_outside_channel(&text) {
+            Some(moved) => {
+                recovered.push("items outside its <channel> read as the channel's".into());
+                Cow::Owned(moved)
+            }
+            None => text,
+        };
         neutralize_declarations(loose::rdf_items_without_link(text))
     };
     let mut kept: Option<Vec<usize>> = None;

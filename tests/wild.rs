@@ -348,7 +348,22 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
 <content type="html">&lt;p&gt;When you request &lt;math display="inline" xmlns="http://www.w3.org/1998/Math/MathML"&gt;&lt;semantics&gt;&lt;mi&gt;n&lt;/mi&gt;&lt;annotation encoding="application/x-tex"&gt;n&lt;/annotation&gt;&lt;/semantics&gt;&lt;/math&gt; bytes, sorting costs &lt;span class="katex"&gt;&lt;span class="katex-mathml"&gt;&lt;math&gt;&lt;semantics&gt;&lt;mrow&gt;&lt;mi&gt;O&lt;/mi&gt;&lt;/mrow&gt;&lt;annotation encoding="application/x-tex"&gt;O(n \log n)&lt;/annotation&gt;&lt;/semantics&gt;&lt;/math&gt;&lt;/span&gt;&lt;span class="katex-html" aria-hidden="true"&gt;&lt;span class="mord"&gt;O(n log n)&lt;/span&gt;&lt;/span&gt;&lt;/span&gt; at most.&lt;/p&gt;</content>
 </entry></feed>"#
         .to_string();
+    // a town weekly whose template closes the channel before its items, and a school
+    // newsletter's hand-written RSS with no channel at all
+    let outside = format!(
+        "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>Town Weekly</title>\
+         <link>https://town.example/</link><description>News</description></channel>\n{}{}</rss>",
+        "<item><title>Council approves budget</title><link>https://town.example/1</link>\
+         <pubDate>Fri, 06 Jun 2025 10:00:00 GMT</pubDate></item>\n",
+        "<item><title>Library reopens</title><link>https://town.example/2</link></item>\n"
+    );
+    let channelless =
+        "<rss version=\"2.0\"><title>School News</title><link>https://school.example/</link>\
+        <item><title>Sports day moved</title><link>https://school.example/n/4</link></item></rss>"
+            .to_string();
     vec![
+        ("outside", "application/rss+xml", outside),
+        ("channelless", "application/xml", channelless),
         ("math", "application/atom+xml", math),
         ("json-loose", "application/feed+json", json),
         ("naked", "application/rss+xml", naked),
@@ -536,6 +551,29 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
         "{body}"
     );
     assert_eq!(post.summary.as_deref(), Some("Growing by G each time."));
+    // items outside the channel are the feed's, and the feed says it was repaired
+    let town = entries_of(&env, "outside");
+    assert_eq!(town.len(), 2, "{town:?}");
+    assert_eq!(
+        by_title(&town, "Council approves budget").published,
+        at(2025, 6, 6, 10, 0)
+    );
+    let school = entries_of(&env, "channelless");
+    assert_eq!(
+        by_title(&school, "Sports day moved").link.as_deref(),
+        Some("https://school.example/n/4")
+    );
+    for name in ["outside", "channelless"] {
+        let (state, error) = &states[name];
+        assert_eq!(state, "recovered", "{name}");
+        assert!(
+            error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("items outside its <channel>"),
+            "{name}: {error:?}"
+        );
+    }
     // the rest read as they are
     for name in [
         "math",

@@ -308,6 +308,50 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// RSS items written outside the `<channel>`: after it closes (a template that closes the
+/// channel before its loop of items), or in an `<rss>` with no channel at all. feed-rs reads
+/// items inside the channel only, and lost such items without a word (an empty feed, or a
+/// feed missing its last items). The channel is made to hold them: its end moves to the end
+/// of the document, or, with no channel, one is opened after the root and closed before its
+/// end. `None` when the document is not RSS or has no such item; RSS 1.0 (RDF), where items
+/// are the channel's siblings by design, has another root and is left alone.
+pub(super) fn items_outside_channel(text: &str) -> Option<String> {
+    let root = root_tag(text)?;
+    if element_name(&text[root.clone()]) != "rss" || text[root.clone()].ends_with("/>") {
+        return None;
+    }
+    let b = text.as_bytes();
+    let end = memchr::memmem::rfind(b, b"</rss").filter(|&e| e >= root.end)?;
+    let is_item = |at: usize| {
+        b.get(at + "<item".len())
+            .is_some_and(|&c| c == b'>' || c == b'/' || c.is_ascii_whitespace())
+    };
+    let item_in = |range: Range<usize>| {
+        memchr::memmem::find_iter(&b[range.clone()], b"<item").any(|at| is_item(range.start + at))
+    };
+    let close = b"</channel>";
+    match memchr::memmem::rfind(&b[root.end..end], close).map(|at| root.end + at) {
+        Some(at) if item_in(at + close.len()..end) => Some(format!(
+            "{}{}</channel>{}",
+            &text[..at],
+            &text[at + close.len()..end],
+            &text[end..]
+        )),
+        Some(_) => None,
+        None if memchr::memmem::find(&b[root.end..end], b"<channel").is_none()
+            && item_in(root.end..end) =>
+        {
+            Some(format!(
+                "{}<channel>{}</channel>{}",
+                &text[..root.end],
+                &text[root.end..end],
+                &text[end..]
+            ))
+        }
+        None => None,
+    }
+}
+
 /// The Atom 1.0 namespace (which Atom 0.3 is read in too: see `atom03_as_atom10`).
 pub(super) const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
@@ -994,6 +1038,44 @@ mod tests {
         );
         let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"/>";
         assert!(matches!(repair_root(Cow::Borrowed(atom)), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn items_outside_the_channel_are_the_channels() {
+        let items = "<item><title>A</title><link>https://x.example/a</link></item>\
+                     <item><title>B</title><link>https://x.example/b</link></item>";
+        let titles = |doc: &str| -> Vec<String> {
+            let doc = items_outside_channel(doc).unwrap();
+            parse(&doc)
+                .unwrap()
+                .entries
+                .iter()
+                .map(|e| e.title.as_ref().unwrap().content.clone())
+                .collect()
+        };
+        // closed before its items; some inside, the rest after; no channel at all
+        let head = "<channel><title>T</title><link>https://x.example/</link>";
+        let closed_early = format!("<rss version=\"2.0\">{head}</channel>{items}</rss>");
+        assert_eq!(titles(&closed_early), ["A", "B"]);
+        let split = format!(
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\">{head}<item><title>Z</title></item></channel>\n{items}\n</rss>\n"
+        );
+        assert_eq!(titles(&split), ["Z", "A", "B"]);
+        let bare = format!("<rss version=\"2.0\"><title>T</title>{items}</rss>");
+        assert_eq!(titles(&bare), ["A", "B"]);
+        let doc = items_outside_channel(&bare).unwrap();
+        assert_eq!(parse(&doc).unwrap().title.unwrap().content, "T");
+        // nothing outside, or not RSS: no copy
+        for same in [
+            format!("<rss version=\"2.0\">{head}{items}</channel></rss>"),
+            format!("<rss version=\"2.0\">{head}</channel><items/></rss>"),
+            format!("<rss version=\"2.0\">{head}</channel><itemised/></rss>"),
+            "<rss version=\"2.0\"/>".to_string(),
+            format!("<rdf:RDF>{head}</channel>{items}</rdf:RDF>"),
+            format!("<feed xmlns=\"http://www.w3.org/2005/Atom\">{items}</feed>"),
+        ] {
+            assert_eq!(items_outside_channel(&same), None, "{same}");
+        }
     }
 
     #[test]
