@@ -1135,6 +1135,10 @@ pub fn parse_feed(
     let mut text = if is_json {
         text
     } else {
+        let text = match loose::declared_entities(&text) {
+            Some(expanded) => Cow::Owned(expanded),
+            None => text,
+        };
         let text = loose::repair_root(loose::unprefix_feed_elements(loose::atom_text_types(
             atom03_as_atom10(loose::canonical_namespaces(text)),
         )));

@@ -214,7 +214,7 @@ pub struct Incoming<'a> {
 /// normalizing that alters what an unchanged document yields (an entry's content hash: a
 /// category now read, a formula now kept). The feeds' rows record the reading of their last
 /// poll; see [`entries`]' `read_with`. 1: formulas as text, an episode's `itunes:category`,
-/// and all before them; 2: embedded players as links; 3: charts, posts and maps as links.
+/// and all before them; 2: embedded players as links; 3: charts, posts and maps as links, entities a DOCTYPE declares.
 pub const READING: i64 = 3;
 
 /// Decides, for every article of one document of `feed`, whether it is new, changed or

@@ -102,7 +102,7 @@ fn feedparser_parser_cases_pass_rate() {
         .filter(|c| c.status != Status::NotApplicable)
         .count();
     // measured; raise it when a fix lands, never lower it
-    const FLOOR: usize = 288;
+    const FLOOR: usize = 289;
     assert!(
         pass >= FLOOR,
         "{pass} of {applicable} applicable feedparser checks pass; it was {FLOOR}"

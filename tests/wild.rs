@@ -361,7 +361,15 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
         "<rss version=\"2.0\"><title>School News</title><link>https://school.example/</link>\
         <item><title>Sports day moved</title><link>https://school.example/n/4</link></item></rss>"
             .to_string();
+    // a museum's hand-written feed that names itself by an entity its DOCTYPE declares
+    let entities = "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [\n<!ENTITY museum \"City Museum\">\n\
+        <!ENTITY site \"https://museum.example\">\n]>\n<rss version=\"2.0\"><channel>\
+        <title>&museum; events</title><link>&site;/</link>\
+        <item><title>&museum; opens a new wing</title><link>&site;/wings/east</link>\
+        <description>Visit &museum;.</description></item></channel></rss>"
+        .to_string();
     vec![
+        ("entities", "application/rss+xml", entities),
         ("outside", "application/rss+xml", outside),
         ("channelless", "application/xml", channelless),
         ("math", "application/atom+xml", math),
@@ -574,8 +582,17 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
             "{name}: {error:?}"
         );
     }
+    // entities the document declares are read as XML reads them
+    let museum = entries_of(&env, "entities");
+    let wing = by_title(&museum, "City Museum opens a new wing");
+    assert_eq!(
+        wing.link.as_deref(),
+        Some("https://museum.example/wings/east")
+    );
+    assert_eq!(wing.summary.as_deref(), Some("Visit City Museum."));
     // the rest read as they are
     for name in [
+        "entities",
         "math",
         "naked",
         "rss090",

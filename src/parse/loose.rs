@@ -308,6 +308,123 @@ pub(super) fn repair_root(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The most entities [`declared_entities`] takes from one document (the first declared):
+/// each reference is compared with every name, and feeds that declare any declare a few.
+const MAX_DECLARED_ENTITIES: usize = 64;
+
+/// The general entities a document declares in its DOCTYPE's internal subset
+/// (`<!DOCTYPE rss [<!ENTITY site "Example News">]>`), each reference to them (`&site;`)
+/// replaced by its value as written. XML defines them and feed-rs reads none: a reference
+/// stayed in the text as written ("&site; weekly"). A value is read as XML reads it, its
+/// character references expanded (`'AT&#38;#38;T'` stands for `AT&#38;T`, which reads
+/// "AT&T"). Parameter entities (`%`) and external
+/// ones (`SYSTEM`, `PUBLIC`: newswire fetches no DTD) are left, as are the references in
+/// CDATA sections and comments, where XML reads none. A value is put in once, never
+/// expanded again (a value naming another entity keeps that reference), and a document that
+/// would grow past twice its size plus 64 KiB is left as it is: declarations that expand to
+/// gigabytes ("billion laughs") cost nothing. `None` when there is nothing to replace.
+pub(super) fn declared_entities(text: &str) -> Option<String> {
+    let root = root_tag(text)?;
+    let head = &text[..root.start];
+    let doctype = memchr::memmem::find(head.as_bytes(), b"<!DOCTYPE")?;
+    let subset = &head[doctype..];
+    let subset = &subset[subset.find('[')? + 1..subset.rfind(']')?];
+    let mut entities: Vec<(&str, Cow<'_, str>)> = Vec::new();
+    for (at, _) in subset.match_indices("<!ENTITY") {
+        let rest = subset[at + "<!ENTITY".len()..].trim_start();
+        let Some(name_end) = rest.find(|c: char| c.is_whitespace()) else {
+            continue;
+        };
+        let name = &rest[..name_end];
+        let value = rest[name_end..].trim_start();
+        let Some(quote) = value.chars().next().filter(|q| matches!(q, '"' | '\'')) else {
+            continue; // a parameter entity's `%`, or SYSTEM / PUBLIC
+        };
+        let Some(close) = value[1..].find(quote) else {
+            continue;
+        };
+        let is_name = !name.is_empty()
+            && name.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == ':')
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '.' | '-'));
+        let predefined = matches!(name, "amp" | "lt" | "gt" | "quot" | "apos");
+        if is_name && !predefined && !entities.iter().any(|(n, _)| *n == name) {
+            entities.push((name, char_refs_expanded(&value[1..1 + close])));
+        }
+        if entities.len() == MAX_DECLARED_ENTITIES {
+            break;
+        }
+    }
+    if entities.is_empty() {
+        return None;
+    }
+    let limit = text.len() * 2 + (64 << 10);
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (root.start, root.start);
+    let mut replaced = false;
+    out.push_str(&text[..root.start]);
+    while let Some(i) = memchr::memchr2(b'&', b'<', &b[at..]).map(|i| at + i) {
+        at = i + 1;
+        if b[i] == b'<' {
+            // CDATA and comments hold no references
+            let end = if text[i..].starts_with("<![CDATA[") {
+                "]]>"
+            } else if text[i..].starts_with("<!--") {
+                "-->"
+            } else {
+                continue;
+            };
+            at = text[i..]
+                .find(end)
+                .map_or(text.len(), |e| i + e + end.len());
+            continue;
+        }
+        let Some((name, value)) = entities.iter().find(|(name, _)| {
+            text[i + 1..].starts_with(name) && b.get(i + 1 + name.len()) == Some(&b';')
+        }) else {
+            continue;
+        };
+        out.push_str(&text[copied..i]);
+        out.push_str(value);
+        copied = i + name.len() + 2;
+        at = copied;
+        replaced = true;
+        if out.len() > limit {
+            return None;
+        }
+    }
+    out.push_str(&text[copied..]);
+    replaced.then_some(out)
+}
+
+/// `value` with its character references (`&#38;`, `&#x26;`) as the characters they stand
+/// for, and every other reference as written.
+fn char_refs_expanded(value: &str) -> Cow<'_, str> {
+    if !value.contains("&#") {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find("&#") {
+        out.push_str(&rest[..i]);
+        let reference = &rest[i..];
+        match reference.find(';').filter(|&end| end <= 12) {
+            Some(end) => {
+                out.push_str(&super::reference_text(&reference[1..end]));
+                rest = &reference[end + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = &reference[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// RSS items written outside the `<channel>`: after it closes (a template that closes the
 /// channel before its loop of items), or in an `<rss>` with no channel at all. feed-rs reads
 /// items inside the channel only, and lost such items without a word (an empty feed, or a
@@ -1038,6 +1155,45 @@ mod tests {
         );
         let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"/>";
         assert!(matches!(repair_root(Cow::Borrowed(atom)), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn entities_declared_in_the_doctype_are_read() {
+        let doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [\n  <!ENTITY id \"tag:example.com,\">\n\
+            <!ENTITY site 'Acme &#38;#38; Co'>\n  <!ENTITY % lat1 SYSTEM \"lat1.ent\"> %lat1;\n\
+            <!ENTITY logo SYSTEM \"logo.png\">\n]>\n\
+            <rss version=\"2.0\"><channel><title>&site; news</title><link>https://x.example/</link>\
+            <item><guid isPermaLink=\"false\">&id;2006-05-04:/blog/</guid><title>&site;: &amp;id; \
+            <![CDATA[&id;]]><!-- &id; --></title></item></channel></rss>";
+        let expanded = declared_entities(doc).unwrap();
+        let feed = parse(&expanded).unwrap();
+        assert_eq!(feed.title.unwrap().content, "Acme & Co news");
+        let entry = &feed.entries[0];
+        assert_eq!(entry.id, "tag:example.com,2006-05-04:/blog/");
+        assert_eq!(
+            entry.title.as_ref().unwrap().content,
+            "Acme & Co: &id; &id;"
+        );
+        assert_eq!(
+            char_refs_expanded("a&#x41;&#66;&#;&#zz;&amp;"),
+            "aAB&#;&#zz;&amp;"
+        );
+        // nothing declared, nothing used, or only what XML predefines: no copy
+        for same in [
+            "<rss version=\"2.0\"><channel><title>&amp;</title></channel></rss>",
+            "<!DOCTYPE rss PUBLIC \"-//Netscape Communications//DTD RSS 0.91//EN\" \"x.dtd\"><rss/>",
+            "<!DOCTYPE rss [<!ENTITY amp \"x\">]><rss><channel><title>&amp;</title></channel></rss>",
+            "<!DOCTYPE rss [<!ENTITY id \"x\">]><rss><channel><title>id</title></channel></rss>",
+        ] {
+            assert_eq!(declared_entities(same), None, "{same}");
+        }
+        // an expansion past its bound is not made
+        let laughs = format!(
+            "<!DOCTYPE rss [<!ENTITY lol \"{}\">]><rss>{}</rss>",
+            "lol".repeat(10_000),
+            "&lol;".repeat(1_000)
+        );
+        assert_eq!(declared_entities(&laughs), None);
     }
 
     #[test]
