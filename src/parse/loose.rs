@@ -328,7 +328,7 @@ pub(super) fn declared_entities(text: &str) -> Option<String> {
     let head = &text[..root.start];
     let doctype = memchr::memmem::find(head.as_bytes(), b"<!DOCTYPE")?;
     let subset = &head[doctype..];
-    let subset = &subset[subset.find('[')? + 1..subset.rfind(']')?];
+    let subset = subset.get(subset.find('[')? + 1..subset.rfind(']')?)?;
     let mut entities: Vec<(&str, Cow<'_, str>)> = Vec::new();
     for (at, _) in subset.match_indices("<!ENTITY") {
         let rest = subset[at + "<!ENTITY".len()..].trim_start();
@@ -1184,6 +1184,9 @@ mod tests {
             "<!DOCTYPE rss PUBLIC \"-//Netscape Communications//DTD RSS 0.91//EN\" \"x.dtd\"><rss/>",
             "<!DOCTYPE rss [<!ENTITY amp \"x\">]><rss><channel><title>&amp;</title></channel></rss>",
             "<!DOCTYPE rss [<!ENTITY id \"x\">]><rss><channel><title>id</title></channel></rss>",
+            "<!DOCTYPE rss ]<!ENTITY id \"x\">[><rss><title>&id;</title></rss>",
+            "<!DOCTYPE rss [<!ENTITY id \"x><rss><title>&id;</title></rss>",
+            "<!DOCTYPE rss [<!ENTITY id\"x\">]><rss><title>&id;</title></rss>",
         ] {
             assert_eq!(declared_entities(same), None, "{same}");
         }
