@@ -319,10 +319,9 @@ const MAX_DECLARED_ENTITIES: usize = 64;
 /// character references expanded (`'AT&#38;#38;T'` stands for `AT&#38;T`, which reads
 /// "AT&T"). Parameter entities (`%`) and external
 /// ones (`SYSTEM`, `PUBLIC`: newswire fetches no DTD) are left, as are the references in
-/// CDATA sections and comments, where XML reads none. A value is put in once, never
-/// expanded again (a value naming another entity keeps that reference), and a document that
-/// would grow past twice its size plus 64 KiB is left as it is: declarations that expand to
-/// gigabytes ("billion laughs") cost nothing. `None` when there is nothing to replace.
+/// CDATA sections and comments, where XML reads none. An entity whose value names another
+/// stays as written, and so does a document that would grow past twice its size plus
+/// 64 KiB: declarations that expand to gigabytes ("billion laughs") cost nothing. `None` when there is nothing to replace.
 pub(super) fn declared_entities(text: &str) -> Option<String> {
     let root = root_tag(text)?;
     let head = &text[..root.start];
@@ -356,6 +355,19 @@ pub(super) fn declared_entities(text: &str) -> Option<String> {
             break;
         }
     }
+    // a value naming another entity stays unexpanded, the references to it as written:
+    // nesting is how entity bombs are built, and no feed needs it
+    let names: Vec<&str> = entities.iter().map(|(name, _)| *name).collect();
+    let names_another = |value: &str| {
+        value.match_indices('&').any(|(i, _)| {
+            names.iter().any(|n| {
+                value[i + 1..]
+                    .strip_prefix(n)
+                    .is_some_and(|r| r.starts_with(';'))
+            })
+        })
+    };
+    entities.retain(|(_, value)| !names_another(value));
     if entities.is_empty() {
         return None;
     }
@@ -1190,6 +1202,14 @@ mod tests {
         ] {
             assert_eq!(declared_entities(same), None, "{same}");
         }
+        // entities nested in others stay as written (the others are read)
+        let nested = "<!DOCTYPE rss [<!ENTITY a \"x\"><!ENTITY b \"&a;&a;\">]>\
+            <rss><channel><title>&b; &a;</title></channel></rss>";
+        let expanded = declared_entities(nested).unwrap();
+        assert!(
+            expanded.ends_with("<title>&b; x</title></channel></rss>"),
+            "{expanded}"
+        );
         // an expansion past its bound is not made
         let laughs = format!(
             "<!DOCTYPE rss [<!ENTITY lol \"{}\">]><rss>{}</rss>",
