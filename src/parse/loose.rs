@@ -314,14 +314,14 @@ const MAX_DECLARED_ENTITIES: usize = 64;
 
 /// The general entities a document declares in its DOCTYPE's internal subset
 /// (`<!DOCTYPE rss [<!ENTITY site "Example News">]>`), each reference to them (`&site;`)
-/// replaced by its value as written. XML defines them and feed-rs reads none: a reference
-/// stayed in the text as written ("&site; weekly"). A value is read as XML reads it, its
-/// character references expanded (`'AT&#38;#38;T'` stands for `AT&#38;T`, which reads
-/// "AT&T"). Parameter entities (`%`) and external
-/// ones (`SYSTEM`, `PUBLIC`: newswire fetches no DTD) are left, as are the references in
-/// CDATA sections and comments, where XML reads none. An entity whose value names another
-/// stays as written, and so does a document that would grow past twice its size plus
-/// 64 KiB: declarations that expand to gigabytes ("billion laughs") cost nothing. `None` when there is nothing to replace.
+/// replaced by its value. XML defines them and feed-rs reads none: a reference stayed in the
+/// text as written ("&site; weekly"). A value is read as XML reads it, its character
+/// references expanded (`'AT&#38;#38;T'` stands for `AT&#38;T`, which reads "AT&T").
+/// Parameter entities (`%`) and external ones (`SYSTEM`, `PUBLIC`: newswire fetches no DTD)
+/// are left, as are the references in CDATA sections and comments, where XML reads none. An
+/// entity whose value names another stays as written, and so does a document that would grow
+/// past twice its size plus 64 KiB: declarations that expand to gigabytes ("billion laughs")
+/// cost nothing. `None` when there is nothing to replace.
 pub(super) fn declared_entities(text: &str) -> Option<String> {
     let root = root_tag(text)?;
     let head = &text[..root.start];
