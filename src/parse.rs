@@ -90,6 +90,43 @@ fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+/// The text from its XML declaration on, when output that is not the feed stands before the
+/// declaration ([`charset::declaration_after_output`]: a PHP warning, a debugging line), and
+/// that output as plain text, shortened, for the feed's state (none for markup alone).
+fn without_output_before_declaration(text: Cow<'_, str>) -> (Cow<'_, str>, Option<String>) {
+    let Some(at) = charset::declaration_after_output(text.as_bytes()) else {
+        return (text, None);
+    };
+    let (mut said, mut in_tag) = (String::new(), false);
+    for (n, c) in text[..at].chars().enumerate() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if in_tag => {}
+            c if c.is_whitespace() => {
+                if !said.ends_with(' ') && !said.is_empty() {
+                    said.push(' ');
+                }
+            }
+            c => said.push(c),
+        }
+        if n == 240 {
+            said.push('…');
+            break;
+        }
+    }
+    let said = said.trim_end().to_string();
+    let text = match text {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[at..]),
+        Cow::Owned(mut s) => {
+            s.drain(..at);
+            Cow::Owned(s)
+        }
+    };
+    // markup alone (a comment) is not worth a word
+    (text, (!said.is_empty()).then_some(said))
+}
+
 fn looks_like_html(text: &str, content_type: Option<&str>) -> bool {
     let ct_html = content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
     let head: String = text
@@ -1117,7 +1154,13 @@ pub fn parse_feed(
 ) -> Result<ParsedFeed, ParseError> {
     let decoded = charset::decode_document(bytes, content_type, tld_of(base).as_deref());
     let mut recovered: Vec<String> = decoded.note.into_iter().collect();
-    let text = strip_declaration(decoded.text);
+    let (text, output) = without_output_before_declaration(decoded.text);
+    if let Some(output) = output {
+        recovered.push(format!(
+            "output before its XML declaration left out: \"{output}\""
+        ));
+    }
+    let text = strip_declaration(text);
     if text.trim().is_empty() {
         return Err(ParseError::Empty);
     }
@@ -1243,6 +1286,50 @@ mod tests {
                 assert_eq!(matches!(got, Cow::Borrowed(_)), by_chars == text, "{c:?}");
             }
         }
+    }
+
+    #[test]
+    fn output_printed_before_the_declaration_is_left_out_and_said() {
+        let base = Url::parse("https://blog.example/feed/").unwrap();
+        // a PHP warning before a Latin-1 feed: the declaration's encoding still counts
+        let mut doc =
+            b"<br />\n<b>Warning</b>:  Cannot modify header information - headers already \
+            sent in <b>/var/www/wp-config.php</b> on line <b>12</b><br />\n\
+            <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<rss version=\"2.0\"><channel>\
+            <title>Caf\xe9 Blog</title><link>https://blog.example/</link>\
+            <item><title>Cr\xe8me br\xfbl\xe9e</title><link>https://blog.example/1</link></item>\
+            </channel></rss>"
+                .to_vec();
+        let parsed = parse_feed(&doc, Some("text/xml"), &base, None).unwrap();
+        assert_eq!(parsed.feed.title.unwrap().content, "Caf\u{e9} Blog");
+        assert_eq!(
+            parsed.feed.entries[0].title.as_ref().unwrap().content,
+            "Cr\u{e8}me br\u{fb}l\u{e9}e"
+        );
+        assert_eq!(
+            parsed.recovered,
+            [
+                "output before its XML declaration left out: \"Warning: Cannot modify header \
+              information - headers already sent in /var/www/wp-config.php on line 12\""
+            ]
+        );
+        // a declaration pasted into an item is no such thing, nor one at the start
+        doc.drain(..doc.iter().position(|&b| b == b'?').unwrap() - 1);
+        let parsed = parse_feed(&doc, None, &base, None).unwrap();
+        assert!(parsed.recovered.is_empty(), "{:?}", parsed.recovered);
+        for same in [
+            "<rss version=\"2.0\"><channel><item><description><![CDATA[<?xml version=\"1.0\"?>]]></description></item></channel></rss>",
+            "\n <?xml version=\"1.0\"?><feed/>",
+            "<!-- generator --><?xml version=\"1.0\"?><rss/>",
+            "{\"version\": \"<?xml \"}",
+        ] {
+            let at = charset::declaration_after_output(same.as_bytes());
+            assert_eq!(at, (same.starts_with("<!--")).then_some(18), "{same}");
+        }
+        let commented = "<!-- generator --><?xml version=\"1.0\"?><rss version=\"2.0\"><channel>\
+            <title>T</title></channel></rss>";
+        let parsed = parse_feed(commented.as_bytes(), None, &base, None).unwrap();
+        assert!(parsed.recovered.is_empty(), "{:?}", parsed.recovered);
     }
 
     #[test]

@@ -368,7 +368,15 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
         <item><title>&museum; opens a new wing</title><link>&site;/wings/east</link>\
         <description>Visit &museum;.</description></item></channel></rss>"
         .to_string();
+    // a blog whose PHP prints a warning before the feed
+    let warned = "<br />\n<b>Warning</b>:  Cannot modify header information - headers already sent by \
+        (output started at /var/www/blog/wp-config.php:12) in <b>/var/www/blog/wp-includes/feed.php</b> \
+        on line <b>8</b><br />\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+        <rss version=\"2.0\"><channel><title>Garden Diary</title><link>https://garden.example/</link>\
+        <item><title>First frost</title><link>https://garden.example/frost</link></item></channel></rss>"
+        .to_string();
     vec![
+        ("warned", "application/rss+xml; charset=UTF-8", warned),
         ("entities", "application/rss+xml", entities),
         ("outside", "application/rss+xml", outside),
         ("channelless", "application/xml", channelless),
@@ -582,6 +590,20 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
             "{name}: {error:?}"
         );
     }
+    // what a program printed before the feed is left out, and said
+    let garden = entries_of(&env, "warned");
+    assert_eq!(
+        by_title(&garden, "First frost").link.as_deref(),
+        Some("https://garden.example/frost")
+    );
+    let (state, error) = &states["warned"];
+    assert_eq!(state, "recovered");
+    assert!(
+        error.as_deref().unwrap_or_default().contains(
+            "output before its XML declaration left out: \"Warning: Cannot modify header information"
+        ),
+        "{error:?}"
+    );
     // entities the document declares are read as XML reads them
     let museum = entries_of(&env, "entities");
     let wing = by_title(&museum, "City Museum opens a new wing");

@@ -56,6 +56,30 @@ pub(crate) fn xml_declaration(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
     Some((end, Some(&value[..close])))
 }
 
+/// Where an XML declaration stands after output that is not the feed's: a PHP warning or
+/// notice (`<br />\n<b>Warning</b>: Cannot modify header information in ...`), a line of
+/// debugging, printed before the feed by the program that writes it. A declaration stands
+/// only at the start of a document, so what precedes it is not the document. Looked for in
+/// the first 4 KiB, where nothing of the feed's own markup (`<rss`, `<feed`, `<rdf`, a
+/// channel, an item or entry) precedes it: a declaration further on, pasted into an item, is
+/// another matter (see `neutralize_declarations`). `None` for a document that starts with its
+/// declaration (whitespace aside) or has none.
+pub(crate) fn declaration_after_output(bytes: &[u8]) -> Option<usize> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    if head[start..].starts_with(b"<?xml") || head[start..].starts_with(b"{") {
+        return None;
+    }
+    let at = memchr::memmem::find_iter(head, b"<?xml")
+        .find(|&i| head.get(i + 5).is_some_and(u8::is_ascii_whitespace))?;
+    let feed_markup: [&[u8]; 6] = [b"<rss", b"<feed", b"<rdf", b"<channel", b"<item", b"<entry"];
+    let before = head[..at].to_ascii_lowercase();
+    (!feed_markup
+        .iter()
+        .any(|m| memchr::memmem::find(&before, m).is_some()))
+    .then_some(at)
+}
+
 /// UTF-16 without a byte order mark, recognised as XML 1.0 Appendix F (and libxml2,
 /// feedparser) do: the first unit that is not whitespace is `<`, followed by an ASCII
 /// character, each a 16-bit unit with a zero byte: `3C 00 3F 00` (little-endian) or
@@ -182,8 +206,9 @@ pub(crate) fn decode_document<'a>(
     let usable = |e: Option<&'static Encoding>| {
         e.filter(|e| *e != encoding_rs::UTF_16LE && *e != encoding_rs::UTF_16BE)
     };
+    let declaration = declaration_after_output(trimmed).map_or(trimmed, |at| &trimmed[at..]);
     let declared = usable(
-        xml_declaration(trimmed)
+        xml_declaration(declaration)
             .and_then(|(_, label)| label)
             .and_then(Encoding::for_label),
     );
