@@ -90,11 +90,12 @@ fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// The text from its XML declaration on, when output that is not the feed stands before the
-/// declaration ([`charset::declaration_after_output`]: a PHP warning, a debugging line), and
-/// that output as plain text, shortened, for the feed's state (none for markup alone).
+/// The text from the start of its document on (its XML declaration, else its root), when
+/// output that is not the feed stands before it ([`charset::output_before_document`]: a PHP
+/// warning, a debugging line), and that output as plain text, shortened, for the feed's state
+/// (none for markup alone).
 fn without_output_before_declaration(text: Cow<'_, str>) -> (Cow<'_, str>, Option<String>) {
-    let Some(at) = charset::declaration_after_output(text.as_bytes()) else {
+    let Some(at) = charset::output_before_document(text.as_bytes()) else {
         return (text, None);
     };
     let (mut said, mut in_tag) = (String::new(), false);
@@ -1156,9 +1157,7 @@ pub fn parse_feed(
     let mut recovered: Vec<String> = decoded.note.into_iter().collect();
     let (text, output) = without_output_before_declaration(decoded.text);
     if let Some(output) = output {
-        recovered.push(format!(
-            "output before its XML declaration left out: \"{output}\""
-        ));
+        recovered.push(format!("output before the document left out: \"{output}\""));
     }
     let text = strip_declaration(text);
     if text.trim().is_empty() {
@@ -1309,7 +1308,7 @@ mod tests {
         assert_eq!(
             parsed.recovered,
             [
-                "output before its XML declaration left out: \"Warning: Cannot modify header \
+                "output before the document left out: \"Warning: Cannot modify header \
               information - headers already sent in /var/www/wp-config.php on line 12\""
             ]
         );
@@ -1323,8 +1322,31 @@ mod tests {
             "<!-- generator --><?xml version=\"1.0\"?><rss/>",
             "{\"version\": \"<?xml \"}",
         ] {
-            let at = charset::declaration_after_output(same.as_bytes());
+            let at = charset::output_before_document(same.as_bytes());
             assert_eq!(at, (same.starts_with("<!--")).then_some(18), "{same}");
+        }
+        // without a declaration, the document starts at its root, after any prolog
+        let bare = "Notice: Undefined index: page in /srv/feed.php on line 3\n<rss version=\"2.0\">\
+            <channel><title>T</title><item><title>A</title></item></channel></rss>";
+        let parsed = parse_feed(bare.as_bytes(), None, &base, None).unwrap();
+        assert_eq!(parsed.feed.title.unwrap().content, "T");
+        assert_eq!(
+            parsed.recovered,
+            [
+                "output before the document left out: \"Notice: Undefined index: page in /srv/feed.php on line 3\""
+            ]
+        );
+        for prolog in [
+            "<!-- c --><?xml-stylesheet href=\"s.xsl\"?>\n<!DOCTYPE rss [<!ENTITY a \"<rss>\">]>\n<rss version=\"2.0\">",
+            "<!DOCTYPE rss PUBLIC \"-//Netscape Communications//DTD RSS 0.91//EN\" \"x.dtd\"><rss version=\"0.91\">",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\">",
+            "<!DOCTYPE html><html><body><p>Hi</p><feed class=\"x\">",
+        ] {
+            assert_eq!(
+                charset::output_before_document(prolog.as_bytes()),
+                None,
+                "{prolog}"
+            );
         }
         let commented = "<!-- generator --><?xml version=\"1.0\"?><rss version=\"2.0\"><channel>\
             <title>T</title></channel></rss>";

@@ -600,7 +600,7 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
     assert_eq!(state, "recovered");
     assert!(
         error.as_deref().unwrap_or_default().contains(
-            "output before its XML declaration left out: \"Warning: Cannot modify header information"
+            "output before the document left out: \"Warning: Cannot modify header information"
         ),
         "{error:?}"
     );

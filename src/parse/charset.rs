@@ -56,28 +56,87 @@ pub(crate) fn xml_declaration(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
     Some((end, Some(&value[..close])))
 }
 
-/// Where an XML declaration stands after output that is not the feed's: a PHP warning or
+/// Where a feed's document starts after output that is not the feed's: a PHP warning or
 /// notice (`<br />\n<b>Warning</b>: Cannot modify header information in ...`), a line of
-/// debugging, printed before the feed by the program that writes it. A declaration stands
-/// only at the start of a document, so what precedes it is not the document. Looked for in
-/// the first 4 KiB, where nothing of the feed's own markup (`<rss`, `<feed`, `<rdf`, a
-/// channel, an item or entry) precedes it: a declaration further on, pasted into an item, is
-/// another matter (see `neutralize_declarations`). `None` for a document that starts with its
-/// declaration (whitespace aside) or has none.
-pub(crate) fn declaration_after_output(bytes: &[u8]) -> Option<usize> {
+/// debugging, printed before the feed by the program that writes it. The document starts at
+/// its XML declaration, which stands only at the start of a document, so what precedes it is
+/// not the document; or, without a declaration, at its root (`<rss`, `<feed`, `<rdf:RDF`)
+/// when what precedes that is more than a prolog (comments, processing instructions, a
+/// DOCTYPE). Looked for in the first 4 KiB, where nothing of the feed's own markup (`<rss`,
+/// `<feed`, `<rdf`, a channel, an item or entry) precedes a declaration: one further on,
+/// pasted into an item, is another matter (see `neutralize_declarations`). `None` for a
+/// document that starts with its declaration or its prolog (whitespace aside), and for JSON.
+pub(crate) fn output_before_document(bytes: &[u8]) -> Option<usize> {
     let head = &bytes[..bytes.len().min(4096)];
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
     if head[start..].starts_with(b"<?xml") || head[start..].starts_with(b"{") {
         return None;
     }
-    let at = memchr::memmem::find_iter(head, b"<?xml")
-        .find(|&i| head.get(i + 5).is_some_and(u8::is_ascii_whitespace))?;
-    let feed_markup: [&[u8]; 6] = [b"<rss", b"<feed", b"<rdf", b"<channel", b"<item", b"<entry"];
-    let before = head[..at].to_ascii_lowercase();
-    (!feed_markup
-        .iter()
-        .any(|m| memchr::memmem::find(&before, m).is_some()))
-    .then_some(at)
+    let mentions = |within: &[u8], names: &[&[u8]]| {
+        let within = within.to_ascii_lowercase();
+        names
+            .iter()
+            .any(|m| memchr::memmem::find(&within, m).is_some())
+    };
+    let declaration = memchr::memmem::find_iter(head, b"<?xml")
+        .find(|&i| head.get(i + 5).is_some_and(u8::is_ascii_whitespace));
+    let at = match declaration {
+        Some(at) => {
+            let feed_markup: [&[u8]; 6] =
+                [b"<rss", b"<feed", b"<rdf", b"<channel", b"<item", b"<entry"];
+            if mentions(&head[..at], &feed_markup) {
+                return None;
+            }
+            at
+        }
+        None => {
+            // after the prolog, the root, or output and then the root
+            let prolog = start + prolog_len(&head[start..]);
+            let is_root_at = |i: usize| {
+                [b"<rss".as_slice(), b"<feed", b"<rdf:RDF"]
+                    .iter()
+                    .any(|name| {
+                        head[i..].starts_with(name)
+                            && head
+                                .get(i + name.len())
+                                .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
+                    })
+            };
+            if is_root_at(prolog) {
+                return None;
+            }
+            memchr::memchr_iter(b'<', &head[prolog..])
+                .map(|i| prolog + i)
+                .find(|&i| is_root_at(i))?
+        }
+    };
+    // a web page that names such an element is a page, not output before a feed
+    (!mentions(&head[..at], &[b"<html", b"<head", b"<body"])).then_some(at)
+}
+
+/// The length of what may stand before a document's root at the start of `bytes`:
+/// whitespace, comments, processing instructions and a DOCTYPE (with its internal subset).
+fn prolog_len(bytes: &[u8]) -> usize {
+    let mut rest = bytes;
+    loop {
+        rest = rest.trim_ascii_start();
+        let end: &[u8] = if rest.starts_with(b"<!--") {
+            b"-->"
+        } else if rest.starts_with(b"<?") {
+            b"?>"
+        } else if rest.starts_with(b"<!DOCTYPE") {
+            match (memchr::memchr(b'[', rest), memchr::memchr(b'>', rest)) {
+                (Some(open), Some(close)) if open < close => b"]>",
+                _ => b">",
+            }
+        } else {
+            return bytes.len() - rest.len();
+        };
+        match memchr::memmem::find(rest, end) {
+            Some(at) => rest = &rest[at + end.len()..],
+            None => return bytes.len() - rest.len(),
+        }
+    }
 }
 
 /// UTF-16 without a byte order mark, recognised as XML 1.0 Appendix F (and libxml2,
@@ -206,7 +265,7 @@ pub(crate) fn decode_document<'a>(
     let usable = |e: Option<&'static Encoding>| {
         e.filter(|e| *e != encoding_rs::UTF_16LE && *e != encoding_rs::UTF_16BE)
     };
-    let declaration = declaration_after_output(trimmed).map_or(trimmed, |at| &trimmed[at..]);
+    let declaration = output_before_document(trimmed).map_or(trimmed, |at| &trimmed[at..]);
     let declared = usable(
         xml_declaration(declaration)
             .and_then(|(_, label)| label)
