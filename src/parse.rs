@@ -94,7 +94,7 @@ fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
 /// output that is not the feed stands before it ([`charset::output_before_document`]: a PHP
 /// warning, a debugging line), and that output as plain text, shortened, for the feed's state
 /// (none for markup alone).
-fn without_output_before_declaration(text: Cow<'_, str>) -> (Cow<'_, str>, Option<String>) {
+fn without_output_before_document(text: Cow<'_, str>) -> (Cow<'_, str>, Option<String>) {
     let Some(at) = charset::output_before_document(text.as_bytes()) else {
         return (text, None);
     };
@@ -1155,7 +1155,7 @@ pub fn parse_feed(
 ) -> Result<ParsedFeed, ParseError> {
     let decoded = charset::decode_document(bytes, content_type, tld_of(base).as_deref());
     let mut recovered: Vec<String> = decoded.note.into_iter().collect();
-    let (text, output) = without_output_before_declaration(decoded.text);
+    let (text, output) = without_output_before_document(decoded.text);
     if let Some(output) = output {
         recovered.push(format!("output before the document left out: \"{output}\""));
     }
@@ -1288,7 +1288,7 @@ mod tests {
     }
 
     #[test]
-    fn output_printed_before_the_declaration_is_left_out_and_said() {
+    fn output_printed_before_the_document_is_left_out_and_said() {
         let base = Url::parse("https://blog.example/feed/").unwrap();
         // a PHP warning before a Latin-1 feed: the declaration's encoding still counts
         let mut doc =
