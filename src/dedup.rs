@@ -295,6 +295,14 @@ impl Prepared {
         let text = ArticleText::of(&article);
         Prepared { article, text }
     }
+
+    /// The article and its content hash, as [`crate::plan::entries`] takes them.
+    pub fn incoming(&self) -> crate::plan::Incoming<'_> {
+        crate::plan::Incoming {
+            article: &self.article,
+            hash: &self.text.hash,
+        }
+    }
 }
 
 /// An entry as stored, with the times the store resolved.

@@ -80,11 +80,15 @@ fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
     };
     let t = text.trim_start();
     let skip = text.len() - t.len() + xml_declaration(t.as_bytes()).map_or(0, |(end, _)| end);
-    // the rest of the text where it is, not a copy of it
+    from_offset(text, skip)
+}
+
+/// The text from byte `at` on: the rest of a borrowed text where it is, not a copy of it.
+fn from_offset(text: Cow<'_, str>, at: usize) -> Cow<'_, str> {
     match text {
-        Cow::Borrowed(s) => Cow::Borrowed(&s[skip..]),
+        Cow::Borrowed(s) => Cow::Borrowed(&s[at..]),
         Cow::Owned(mut s) => {
-            s.drain(..skip);
+            s.drain(..at);
             Cow::Owned(s)
         }
     }
@@ -117,15 +121,8 @@ fn without_output_before_document(text: Cow<'_, str>) -> (Cow<'_, str>, Option<S
         }
     }
     let said = said.trim_end().to_string();
-    let text = match text {
-        Cow::Borrowed(s) => Cow::Borrowed(&s[at..]),
-        Cow::Owned(mut s) => {
-            s.drain(..at);
-            Cow::Owned(s)
-        }
-    };
     // markup alone (a comment) is not worth a word
-    (text, (!said.is_empty()).then_some(said))
+    (from_offset(text, at), (!said.is_empty()).then_some(said))
 }
 
 fn looks_like_html(text: &str, content_type: Option<&str>) -> bool {

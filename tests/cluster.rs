@@ -228,43 +228,21 @@ fn story_titles(s: &dyn Storage) -> Vec<String> {
 }
 
 fn leases(db: &str) -> BTreeMap<String, String> {
-    let (db, out) = (
-        db.to_string(),
-        std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new())),
-    );
-    let o = std::sync::Arc::clone(&out);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let (c, conn) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(conn);
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs() as i64;
-            for r in c
-                .query(
-                    "SELECT name, lease_owner FROM feeds WHERE lease_until > $1",
-                    &[&now],
-                )
-                .await
-                .unwrap()
-            {
-                o.lock().unwrap().insert(r.get(0), r.get(1));
-            }
-        })
+    common::pg::with_client(db, |c| async move {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        c.query(
+            "SELECT name, lease_owner FROM feeds WHERE lease_until > $1",
+            &[&now],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
     })
-    .join()
-    .unwrap();
-    std::sync::Arc::try_unwrap(out)
-        .unwrap()
-        .into_inner()
-        .unwrap()
 }
 
 /// Waits until 6 s into a cycle, when its polls are done (they are 304s by then).

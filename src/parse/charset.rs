@@ -115,8 +115,9 @@ pub(crate) fn output_before_document(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The length of what may stand before a document's root at the start of `bytes`:
-/// whitespace, comments, processing instructions and a DOCTYPE (with its internal subset).
-fn prolog_len(bytes: &[u8]) -> usize {
+/// whitespace, comments, processing instructions and a DOCTYPE (with its internal subset),
+/// or any other `<!` declaration. An unclosed one ends the prolog where it starts.
+pub(crate) fn prolog_len(bytes: &[u8]) -> usize {
     let mut rest = bytes;
     loop {
         rest = rest.trim_ascii_start();
@@ -124,7 +125,7 @@ fn prolog_len(bytes: &[u8]) -> usize {
             b"-->"
         } else if rest.starts_with(b"<?") {
             b"?>"
-        } else if rest.starts_with(b"<!DOCTYPE") {
+        } else if rest.starts_with(b"<!") {
             match (memchr::memchr(b'[', rest), memchr::memchr(b'>', rest)) {
                 (Some(open), Some(close)) if open < close => b"]>",
                 _ => b">",

@@ -20,28 +20,23 @@ const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
 /// RSS 1.0's namespace, which reads RSS 0.90's elements the same.
 const RSS10_NS: &str = "http://purl.org/rss/1.0/";
 
-/// The first start tag of the document (its root), as a byte range.
+/// The first start tag of the document (its root), as a byte range: after its prolog
+/// ([`super::charset::prolog_len`]) and any text around it.
 fn root_tag(text: &str) -> Option<Range<usize>> {
+    let b = text.as_bytes();
     let mut from = 0;
     loop {
-        let at = from + text[from..].find('<')?;
-        let rest = &text[at..];
-        if rest.starts_with("<?") {
-            from = at + rest.find("?>")? + 2;
-        } else if rest.starts_with("<!--") {
-            from = at + rest.find("-->")? + 3;
-        } else if rest.starts_with("<!") {
-            // a doctype, possibly with an internal subset
-            let end = match (rest.find('['), rest.find('>')) {
-                (Some(open), Some(close)) if open < close => rest.find("]>")? + 2,
-                (_, Some(close)) => close + 1,
-                _ => return None,
-            };
-            from = at + end;
-        } else {
-            let end = at + rest.find('>')? + 1;
-            return Some(at..end);
+        from += super::charset::prolog_len(&b[from..]);
+        let at = from + memchr::memchr(b'<', &b[from..])?;
+        if at > from {
+            // text first: the prolog may go on after it
+            from = at;
+            continue;
         }
+        if b[at..].starts_with(b"<?") || b[at..].starts_with(b"<!") {
+            return None; // a prolog's construct never closed
+        }
+        return Some(at..at + memchr::memchr(b'>', &b[at..])? + 1);
     }
 }
 

@@ -325,14 +325,7 @@ fn apply_one<'b>(
     }
     let stored = load_stored(tx, feed)?;
     let tombstones = load_tombstones(tx, feed)?;
-    let incoming: Vec<Incoming> = poll
-        .articles
-        .iter()
-        .map(|p| Incoming {
-            article: &p.article,
-            hash: &p.text.hash,
-        })
-        .collect();
+    let incoming: Vec<Incoming> = poll.articles.iter().map(Prepared::incoming).collect();
     let actions = plan::entries(
         feed,
         &incoming,

@@ -21,11 +21,15 @@ pub fn scratch(server: &str, name: &str) -> String {
     newswire::store::pg::scratch_database(server, name).expect("a scratch database")
 }
 
-/// Runs `sql` on the database at `url` (statements no store interface offers: a test's
-/// setting of the stage), on a thread and runtime of its own.
-#[allow(dead_code)]
-pub fn execute(url: &str, sql: &str) {
-    let (url, sql) = (url.to_string(), sql.to_string());
+/// `f` with a client of the database at `url` (statements no store interface offers: a
+/// test's setting of the stage, or a look at rows), on a thread and runtime of its own.
+pub fn with_client<T, F, Fut>(url: &str, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    let url = url.to_string();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -36,11 +40,20 @@ pub fn execute(url: &str, sql: &str) {
                 .await
                 .unwrap();
             let task = tokio::spawn(conn);
-            client.batch_execute(&sql).await.unwrap();
-            drop(client);
+            let out = f(client).await;
             let _ = task.await;
-        });
+            out
+        })
     })
     .join()
-    .unwrap();
+    .unwrap()
+}
+
+/// Runs `sql` on the database at `url` ([`with_client`]).
+#[allow(dead_code)]
+pub fn execute(url: &str, sql: &str) {
+    let sql = sql.to_string();
+    with_client(url, |client| async move {
+        client.batch_execute(&sql).await.unwrap();
+    });
 }

@@ -417,13 +417,7 @@ async fn apply_one<C: GenericClient>(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let incoming: Vec<Incoming> = articles
-        .iter()
-        .map(|p| Incoming {
-            article: &p.article,
-            hash: &p.text.hash,
-        })
-        .collect();
+    let incoming: Vec<Incoming> = articles.iter().map(Prepared::incoming).collect();
     let actions = plan::entries(
         feed,
         &incoming,
