@@ -1285,6 +1285,55 @@ mod tests {
     }
 
     #[test]
+    fn a_document_cut_short_keeps_its_own_elements_and_whole_entries() {
+        let base = Url::parse("https://news.example/feed").unwrap();
+        let rss = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>\
+            <title>City Desk</title><link>https://news.example/</link>\
+            <description>Local news</description><language>en</language>\
+            <item><title>One</title><link>https://news.example/1</link></item>\
+            <item><title>Two</title><link>https://news.example/2</link></item>\
+            <item><title>Three</title><link>https://news.example/3</link><description>Cut";
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Wire</title>\
+            <id>urn:wire</id><link href=\"https://wire.example/\"/>\
+            <entry><id>urn:1</id><title>One</title><updated>2026-01-01T00:00:00Z</updated></entry>\
+            <entry><id>urn:2</id><title>Tw";
+        for (doc, title, link) in [
+            (rss, "City Desk", "https://news.example/"),
+            (atom, "Wire", "https://wire.example/"),
+        ] {
+            // cut anywhere after the first whole entry: the feed's own elements stay
+            let first_end = doc.find("</item>").or(doc.find("</entry>")).unwrap() + 7;
+            for cut in [doc.len(), doc.len() - 3, first_end + 1] {
+                let parsed = parse_feed(doc[..cut].as_bytes(), None, &base, None).unwrap();
+                assert_eq!(
+                    parsed.feed.title.as_ref().map(|t| t.content.as_str()),
+                    Some(title),
+                    "{cut}: {:?}",
+                    parsed.recovered
+                );
+                assert_eq!(parsed.feed.links[0].href, link, "{cut}");
+                assert!(!parsed.feed.entries.is_empty(), "{cut}");
+                assert_eq!(
+                    parsed.feed.entries[0].title.as_ref().unwrap().content,
+                    "One"
+                );
+                assert!(
+                    parsed.recovered.iter().any(|n| n.contains("cut short")),
+                    "{cut}: {:?}",
+                    parsed.recovered
+                );
+            }
+        }
+        let parsed = parse_feed(rss.as_bytes(), None, &base, None).unwrap();
+        assert_eq!(
+            parsed.feed.entries.len(),
+            2,
+            "the entry cut short is not read"
+        );
+        assert_eq!(parsed.feed.language.as_deref(), Some("en"));
+    }
+
+    #[test]
     fn output_printed_before_the_document_is_left_out_and_said() {
         let base = Url::parse("https://blog.example/feed/").unwrap();
         // a PHP warning before a Latin-1 feed: the declaration's encoding still counts

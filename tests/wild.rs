@@ -375,7 +375,18 @@ fn faulty_feeds() -> Vec<(&'static str, &'static str, String)> {
         <rss version=\"2.0\"><channel><title>Garden Diary</title><link>https://garden.example/</link>\
         <item><title>First frost</title><link>https://garden.example/frost</link></item></channel></rss>"
         .to_string();
+    // a regional paper's feed cut short (the server's connection dropped mid-item)
+    let cut = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>\
+        <title>La Gazette du Rh\u{f4}ne</title><link>https://gazette.example/</link>\
+        <language>fr</language>\
+        <item><title>Le pont rouvre</title><link>https://gazette.example/pont</link>\
+        <description>Le pont rouvre lundi.</description></item>\
+        <item><title>La f\u{ea}te du quartier</title><link>https://gazette.example/fete</link>\
+        <description>Samedi, la f\u{ea}te</description></item>\
+        <item><title>March\u{e9} de no"
+        .to_string();
     vec![
+        ("cut", "application/rss+xml; charset=UTF-8", cut),
         ("warned", "application/rss+xml; charset=UTF-8", warned),
         ("entities", "application/rss+xml", entities),
         ("outside", "application/rss+xml", outside),
@@ -601,6 +612,25 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
     assert!(
         error.as_deref().unwrap_or_default().contains(
             "output before the document left out: \"Warning: Cannot modify header information"
+        ),
+        "{error:?}"
+    );
+    // a document cut short keeps its whole entries and its own elements (the language)
+    let gazette = entries_of(&env, "cut");
+    assert_eq!(gazette.len(), 2, "{gazette:?}");
+    for e in &gazette {
+        assert_eq!(e.language.as_deref(), Some("fr"), "{e:?}");
+        assert_eq!(e.sources[0].title, "La Gazette du Rh\u{f4}ne");
+        assert_eq!(
+            e.sources[0].site_url.as_deref(),
+            Some("https://gazette.example/")
+        );
+    }
+    let (state, error) = &states["cut"];
+    assert_eq!(state, "recovered");
+    assert!(
+        error.as_deref().unwrap_or_default().contains(
+            "the document is cut short: read up to its last whole entry (the one cut short left out)"
         ),
         "{error:?}"
     );

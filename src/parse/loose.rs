@@ -822,6 +822,9 @@ pub(super) struct Outline {
     pub opening: String,
     /// What closes them.
     pub closing: String,
+    /// Whether the document ends with elements still open (a download that stopped, a
+    /// size limit): `Some(true)` when an entry was open, cut short itself.
+    pub cut_short: Option<bool>,
 }
 
 /// The outline of an XML document, read as far as it can be read.
@@ -834,6 +837,7 @@ pub(super) fn outline(text: &str) -> Option<Outline> {
     let mut entries = Vec::new();
     let mut entry_start: Option<(usize, usize)> = None;
     let mut parents: Option<Vec<(String, Range<usize>)>> = None;
+    let mut cut_short = None;
     loop {
         let before = reader.buffer_position() as usize;
         let event = reader.read_event();
@@ -851,7 +855,16 @@ pub(super) fn outline(text: &str) -> Option<Outline> {
                 }
                 continue;
             }
-            Ok(Event::Eof) => break,
+            // the end, or markup the end cuts (quick-xml's syntax errors are all "... before
+            // the end of input"): what is open then was never closed
+            Ok(Event::Eof) => {
+                cut_short = (!open.is_empty()).then_some(entry_start.is_some());
+                break;
+            }
+            Err(quick_xml::Error::Syntax(_)) => {
+                cut_short = (!open.is_empty()).then_some(entry_start.is_some());
+                break;
+            }
             Err(_) if after > before => continue,
             Err(_) => break,
             Ok(_) => continue,
@@ -887,6 +900,7 @@ pub(super) fn outline(text: &str) -> Option<Outline> {
             .map(|(n, _)| format!("</{n}>"))
             .collect(),
         entries,
+        cut_short,
     })
 }
 
@@ -1050,8 +1064,22 @@ pub(super) fn read_entries(
     let o = outline(text)?;
     let budget = Cell::new(MAX_RETRIES);
     let mut notes = Vec::new();
-    // the feed's own elements: the document without its entries
-    let tail = &text[o.tail.clone()];
+    // the feed's own elements: the document without its entries. A document cut short
+    // has no end to read after its last whole entry: its open elements are closed there.
+    let tail = match o.cut_short {
+        None => &text[o.tail.clone()],
+        Some(in_entry) => {
+            notes.push(
+                if in_entry {
+                    "the document is cut short: read up to its last whole entry (the one cut short left out)"
+                } else {
+                    "the document is cut short: read up to its last whole entry"
+                }
+                .to_string(),
+            );
+            &o.closing
+        }
+    };
     let mut feed = match parse_without_faults("", text, o.head.clone(), tail, parse, &budget) {
         Ok((feed, left_out)) => {
             notes.extend(left_out.into_iter().map(|n| format!("feed: {n}")));
