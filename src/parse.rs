@@ -1304,7 +1304,7 @@ mod tests {
             // cut anywhere after the first whole entry: the feed's own elements stay
             let first_end = doc.find("</item>").or(doc.find("</entry>")).unwrap() + 7;
             for cut in [doc.len(), doc.len() - 3, first_end + 1] {
-                let parsed = parse_feed(doc[..cut].as_bytes(), None, &base, None).unwrap();
+                let parsed = parse_feed(&doc.as_bytes()[..cut], None, &base, None).unwrap();
                 assert_eq!(
                     parsed.feed.title.as_ref().map(|t| t.content.as_str()),
                     Some(title),
