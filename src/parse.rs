@@ -1371,6 +1371,32 @@ mod tests {
             let at = charset::output_before_document(same.as_bytes());
             assert_eq!(at, (same.starts_with("<!--")).then_some(18), "{same}");
         }
+        // a JSON Feed after a PHP notice starts at its brace
+        let json = "<br />\n<b>Deprecated</b>:  Creation of dynamic property in \
+            <b>/srv/www/plugins/feed-json.php</b> on line <b>40</b><br />\n\
+            {\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"Gallery notes\", \
+            \"items\": [{\"id\": \"1\", \"url\": \"https://gallery.example/1\", \"title\": \"Opening\"}]}";
+        let parsed = parse_feed(json.as_bytes(), Some("application/json"), &base, None).unwrap();
+        assert_eq!(parsed.feed.title.unwrap().content, "Gallery notes");
+        assert_eq!(parsed.feed.entries.len(), 1);
+        assert_eq!(
+            parsed.recovered,
+            [
+                "output before the document left out: \"Deprecated: Creation of dynamic property in \
+              /srv/www/plugins/feed-json.php on line 40\""
+            ]
+        );
+        // a brace in the output, or JSON that is not a JSON Feed, is not the document's start
+        for not in [
+            "Notice: {\"x\": 1} in /srv/a.php\n<p>no feed</p>",
+            "<br />\n{\"version\": \"1\", \"items\": []}",
+        ] {
+            assert_eq!(
+                charset::output_before_document(not.as_bytes()),
+                None,
+                "{not}"
+            );
+        }
         // without a declaration, the document starts at its root, after any prolog
         let bare = "Notice: Undefined index: page in /srv/feed.php on line 3\n<rss version=\"2.0\">\
             <channel><title>T</title><item><title>A</title></item></channel></rss>";

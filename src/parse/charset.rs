@@ -64,8 +64,9 @@ pub(crate) fn xml_declaration(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
 /// when what precedes that is more than a prolog (comments, processing instructions, a
 /// DOCTYPE). Looked for in the first 4 KiB, where nothing of the feed's own markup (`<rss`,
 /// `<feed`, `<rdf`, a channel, an item or entry) precedes a declaration: one further on,
-/// pasted into an item, is another matter (see `neutralize_declarations`). `None` for a
-/// document that starts with its declaration or its prolog (whitespace aside), and for JSON.
+/// pasted into an item, is another matter (see `neutralize_declarations`). A JSON Feed after
+/// such output starts at its opening brace ([`json_feed_start`]). `None` for a document that
+/// starts with its declaration, its prolog or a brace (whitespace aside).
 pub(crate) fn output_before_document(bytes: &[u8]) -> Option<usize> {
     let head = &bytes[..bytes.len().min(4096)];
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
@@ -105,13 +106,27 @@ pub(crate) fn output_before_document(bytes: &[u8]) -> Option<usize> {
             if is_root_at(prolog) {
                 return None;
             }
-            memchr::memchr_iter(b'<', &head[prolog..])
+            match memchr::memchr_iter(b'<', &head[prolog..])
                 .map(|i| prolog + i)
-                .find(|&i| is_root_at(i))?
+                .find(|&i| is_root_at(i))
+            {
+                Some(at) => at,
+                None => json_feed_start(head)?,
+            }
         }
     };
     // a web page that names such an element is a page, not output before a feed
     (!mentions(&head[..at], &[b"<html", b"<head", b"<body"])).then_some(at)
+}
+
+/// Where a JSON Feed starts in `head` after output: a `{` at the start of a line (or right
+/// after a tag) whose first member is a string and which names JSON Feed's version URL.
+fn json_feed_start(head: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'{', head).find(|&i| {
+        (i == 0 || matches!(head[i - 1], b'\n' | b'\r' | b'>'))
+            && head[i + 1..].trim_ascii_start().starts_with(b"\"")
+            && memchr::memmem::find(&head[i..], b"jsonfeed.org/version").is_some()
+    })
 }
 
 /// The length of what may stand before a document's root at the start of `bytes`:
