@@ -437,7 +437,7 @@ fn char_refs_expanded(value: &str) -> Cow<'_, str> {
 /// items inside the channel only, and lost such items without a word (an empty feed, or a
 /// feed missing its last items). The channel is made to hold them: its end moves to the end
 /// of the document, or, with no channel, one is opened after the root and closed before its
-/// end. `None` when the document is not RSS or has no such item; RSS 1.0 (RDF), where items
+/// end; a channel written empty (`<channel/>`) is opened. `None` when the document is not RSS or has no such item; RSS 1.0 (RDF), where items
 /// are the channel's siblings by design, has another root and is left alone.
 pub(super) fn items_outside_channel(text: &str) -> Option<String> {
     let root = root_tag(text)?;
@@ -472,7 +472,22 @@ pub(super) fn items_outside_channel(text: &str) -> Option<String> {
                 &text[end..]
             ))
         }
-        None => None,
+        None => {
+            // `<channel/>`, written empty, then the items: the channel is opened instead
+            let at = root.end + memchr::memmem::find(&b[root.end..end], b"<channel")?;
+            let tag_end = at + memchr::memchr(b'>', &b[at..end])?;
+            (b[tag_end - 1] == b'/'
+                && element_name(&text[at..=tag_end]) == "channel"
+                && item_in(tag_end..end))
+            .then(|| {
+                format!(
+                    "{}>{}</channel>{}",
+                    &text[..tag_end - 1],
+                    &text[tag_end + 1..end],
+                    &text[end..]
+                )
+            })
+        }
     }
 }
 
@@ -1267,12 +1282,21 @@ mod tests {
         assert_eq!(titles(&bare), ["A", "B"]);
         let doc = items_outside_channel(&bare).unwrap();
         assert_eq!(parse(&doc).unwrap().title.unwrap().content, "T");
+        // a channel written empty, its elements and items after it
+        for empty in ["<channel/>", "<channel />", "<channel xml:lang=\"en\"/>"] {
+            let doc = format!("<rss version=\"2.0\">{empty}<title>T</title>{items}</rss>");
+            assert_eq!(titles(&doc), ["A", "B"], "{doc}");
+            let doc = items_outside_channel(&doc).unwrap();
+            assert_eq!(parse(&doc).unwrap().title.unwrap().content, "T");
+        }
         // nothing outside, or not RSS: no copy
         for same in [
             format!("<rss version=\"2.0\">{head}{items}</channel></rss>"),
             format!("<rss version=\"2.0\">{head}</channel><items/></rss>"),
             format!("<rss version=\"2.0\">{head}</channel><itemised/></rss>"),
             "<rss version=\"2.0\"/>".to_string(),
+            "<rss version=\"2.0\"><channel/></rss>".to_string(),
+            "<rss version=\"2.0\"><channels/><item><title>A</title></item></rss>".to_string(),
             format!("<rdf:RDF>{head}</channel>{items}</rdf:RDF>"),
             format!("<feed xmlns=\"http://www.w3.org/2005/Atom\">{items}</feed>"),
         ] {
