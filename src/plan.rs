@@ -214,8 +214,10 @@ pub struct Incoming<'a> {
 /// normalizing that alters what an unchanged document yields (an entry's content hash: a
 /// category now read, a formula now kept). The feeds' rows record the reading of their last
 /// poll; see [`entries`]' `read_with`. 1: formulas as text, an episode's `itunes:category`,
-/// and all before them; 2: embedded players as links; 3: charts, posts and maps as links, entities a DOCTYPE declares.
-pub const READING: i64 = 3;
+/// and all before them; 2: embedded players as links; 3: charts, posts and maps as links,
+/// entities a DOCTYPE declares; 4: the Maps Embed API's frames as links, a document cut
+/// short read with its feed's own elements, an empty `<channel/>` holding the items after it.
+pub const READING: i64 = 4;
 
 /// Decides, for every article of one document of `feed`, whether it is new, changed or
 /// unchanged (and why), from the feed's stored entries and tombstones. `read_with` is the

@@ -414,6 +414,7 @@ fn watchable(src: &str) -> Option<String> {
         ("instagram.com", [kind @ ("p" | "reel" | "tv"), v, ..]) => {
             id(v).map(|v| format!("https://www.instagram.com/{kind}/{v}/"))
         }
+        ("google.com", ["maps", "embed", "v1", mode]) => maps_page(&url, mode),
         ("google.com" | "maps.google.com", ["maps", "embed", ..]) => url
             .query_pairs()
             .find(|(k, _)| k == "pb")
@@ -425,6 +426,47 @@ fn watchable(src: &str) -> Option<String> {
             }),
         _ => None,
     }
+}
+
+/// The Google Maps page of a frame of the Maps Embed API (`/maps/embed/v1/MODE?key=...`),
+/// by Google's Maps URLs: what the frame shows, without the site's API key. `None` for a
+/// mode or parameters it does not know.
+fn maps_page(url: &url::Url, mode: &str) -> Option<String> {
+    let given = |name: &str| {
+        url.query_pairs()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.into_owned())
+    };
+    let (path, pairs): (&str, Vec<(&str, String)>) = match mode {
+        "place" | "search" => ("search/", vec![("query", given("q")?)]),
+        "directions" => (
+            "dir/",
+            vec![
+                ("origin", given("origin")?),
+                ("destination", given("destination")?),
+            ],
+        ),
+        "view" => {
+            let mut pairs = vec![("map_action", "map".into()), ("center", given("center")?)];
+            pairs.extend(given("zoom").map(|z| ("zoom", z)));
+            ("@", pairs)
+        }
+        "streetview" => {
+            let mut pairs = vec![("map_action", "pano".into())];
+            match (given("location"), given("pano")) {
+                (Some(at), _) => pairs.push(("viewpoint", at)),
+                (None, Some(pano)) => pairs.push(("pano", pano)),
+                (None, None) => return None,
+            }
+            ("@", pairs)
+        }
+        _ => return None,
+    };
+    let mut page = url::Url::parse(&format!("https://www.google.com/maps/{path}")).ok()?;
+    page.query_pairs_mut()
+        .append_pair("api", "1")
+        .extend_pairs(pairs);
+    Some(page.to_string())
 }
 
 /// `html` with its formulas (MathML) as text and its embedded frames as links, as
@@ -790,6 +832,34 @@ mod tests {
                 "{frame}"
             );
         }
+        // the Maps Embed API's frames: the page of what they show, without the site's key
+        for (frame, page) in [
+            (
+                "https://www.google.com/maps/embed/v1/place?key=AIzaSyX&amp;q=Eiffel+Tower,Paris+France",
+                "https://www.google.com/maps/search/?api=1&query=Eiffel+Tower%2CParis+France",
+            ),
+            (
+                "https://www.google.com/maps/embed/v1/search?q=record%20stores%20in%20Seattle&key=K",
+                "https://www.google.com/maps/search/?api=1&query=record+stores+in+Seattle",
+            ),
+            (
+                "https://www.google.com/maps/embed/v1/directions?key=K&origin=Oslo&destination=Telemark+Norway&mode=driving",
+                "https://www.google.com/maps/dir/?api=1&origin=Oslo&destination=Telemark+Norway",
+            ),
+            (
+                "https://www.google.com/maps/embed/v1/view?key=K&center=-33.8569,151.2152&zoom=18",
+                "https://www.google.com/maps/@?api=1&map_action=map&center=-33.8569%2C151.2152&zoom=18",
+            ),
+            (
+                "https://www.google.com/maps/embed/v1/streetview?key=K&location=46.414382,10.013988",
+                "https://www.google.com/maps/@?api=1&map_action=pano&viewpoint=46.414382%2C10.013988",
+            ),
+        ] {
+            let out = strip_clutter(&format!(r#"<iframe src="{frame}" width="600"></iframe>"#));
+            let href = page.replace('&', "&amp;");
+            assert_eq!(out, format!(r#"<a href="{href}">{href}</a>"#), "{frame}");
+            assert!(!out.contains("key="), "{out}");
+        }
         // any other frame is active content, which the sanitizer drops as before (what it
         // holds is text to the parser)
         for other in [
@@ -801,6 +871,8 @@ mod tests {
             r#"a<iframe src="https://datawrapper.dwcdn.net/a.b/1/"></iframe>b"#,
             r#"a<iframe src="https://flo.uri.sh/login/1/embed"></iframe>b"#,
             r#"a<iframe src="https://www.google.com/maps/embed"></iframe>b"#,
+            r#"a<iframe src="https://www.google.com/maps/embed/v1/place?key=K"></iframe>b"#,
+            r#"a<iframe src="https://www.google.com/maps/embed/v1/login?key=K&q=x"></iframe>b"#,
             r#"a<iframe src="https://www.google.com/search?q=x"></iframe>b"#,
             r#"a<iframe></iframe>b"#,
         ] {
