@@ -437,8 +437,9 @@ fn char_refs_expanded(value: &str) -> Cow<'_, str> {
 /// items inside the channel only, and lost such items without a word (an empty feed, or a
 /// feed missing its last items). The channel is made to hold them: its end moves to the end
 /// of the document, or, with no channel, one is opened after the root and closed before its
-/// end; a channel written empty (`<channel/>`) is opened. `None` when the document is not RSS or has no such item; RSS 1.0 (RDF), where items
-/// are the channel's siblings by design, has another root and is left alone.
+/// end; a channel written empty (`<channel/>`) is opened. `None` when the document is not
+/// RSS or has no such item; RSS 1.0 (RDF), where items are the channel's siblings by design,
+/// has another root and is left alone.
 pub(super) fn items_outside_channel(text: &str) -> Option<String> {
     let root = root_tag(text)?;
     if element_name(&text[root.clone()]) != "rss" || text[root.clone()].ends_with("/>") {
@@ -870,13 +871,16 @@ pub(super) fn outline(text: &str) -> Option<Outline> {
                 }
                 continue;
             }
-            // the end, or markup the end cuts (quick-xml's syntax errors are all "... before
-            // the end of input"): what is open then was never closed
+            // the end, or markup the end cuts (quick-xml's "unclosed" errors are found at
+            // the end of input; a `<!` followed by something unknown is not): what is open
+            // then was never closed
             Ok(Event::Eof) => {
                 cut_short = (!open.is_empty()).then_some(entry_start.is_some());
                 break;
             }
-            Err(quick_xml::Error::Syntax(_)) => {
+            Err(quick_xml::Error::Syntax(e))
+                if e != quick_xml::errors::SyntaxError::InvalidBangMarkup =>
+            {
                 cut_short = (!open.is_empty()).then_some(entry_start.is_some());
                 break;
             }
@@ -1255,6 +1259,31 @@ mod tests {
             "&lol;".repeat(1_000)
         );
         assert_eq!(declared_entities(&laughs), None);
+    }
+
+    #[test]
+    fn a_document_cut_short_is_told_from_one_with_a_fault() {
+        let whole = "<rss><channel><title>T</title><item><title>A</title></item>\
+                     <item><title>B</title></item><copyright>c</copyright></channel></rss>";
+        let cut = |at: &str| {
+            outline(&whole[..whole.find(at).unwrap()])
+                .unwrap()
+                .cut_short
+        };
+        assert_eq!(outline(whole).unwrap().cut_short, None);
+        assert_eq!(cut("<item><title>B"), Some(false));
+        assert_eq!(cut("B</title>"), Some(true));
+        assert_eq!(cut("le>B<"), Some(true), "in a tag");
+        assert_eq!(cut("pyright>c"), Some(false), "in a tag after the entries");
+        let commented = whole.replace("<copyright>", "<!-- note <copyright>");
+        assert_eq!(
+            outline(&commented).unwrap().cut_short,
+            Some(false),
+            "in a comment"
+        );
+        // a fault in the middle is not the end
+        let fault = whole.replace("<copyright>", "<!x><copyright>");
+        assert_eq!(outline(&fault).unwrap().cut_short, None);
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! rewriting.
 //!
 //! Why LZ4 and not zstd: on the N=1000 farm's 50,000 bodies (1.2 KB each) zstd level 1
-//! packs to 0.50 of the text in 0.40 s, LZ4 to 0.70 in 0.10 s, and unpacks 7x faster; the
-//! 0.3 s are 4% of a first poll's CPU, for a database 8% larger (bench/RESULTS.md). The search index is contentless and reads
-//! bodies in Rust, never in SQL, so nothing else sees the difference. (PostgreSQL compresses
-//! long values itself: TOAST.)
+//! packs to 0.50 of the text in 0.40 s, LZ4 to 0.70 in 0.10 s, and unpacks 7x faster; that
+//! is 5-6% of a first poll's CPU, for a database a tenth to a fifth larger (bench/RESULTS.md).
+//!
+//! The search index is contentless and reads bodies in Rust, never in SQL, so nothing else
+//! sees the difference. (PostgreSQL compresses long values itself: TOAST.)
 //!
 //! Entries also record their content's length in bytes (`content_len`), which SQL would
 //! otherwise read from the stored value: the fullest copy of a story is chosen by it.
