@@ -27,6 +27,10 @@ pub enum ParseError {
     /// feed-rs panicked on the document (a bug of feed-rs), with this message.
     #[error("not a valid feed: the feed parser failed on it ({0})")]
     ParserPanicked(String),
+    /// The body is gzip-compressed (without a `Content-Encoding` that says so) and does not
+    /// unpack.
+    #[error("the body is gzip-compressed without saying so, and {0}")]
+    Compressed(String),
 }
 
 mod charset;
@@ -1140,6 +1144,43 @@ fn apply_hints(feed: &mut Feed, hints: &[EntryHints], zone: Option<Tz>) {
     }
 }
 
+/// The most a body sent gzip-compressed without saying so may unpack to (`fetch.max_size`
+/// bounds what is downloaded; a feed of more than this is not a feed).
+const MAX_UNPACKED: u64 = 32 << 20;
+
+/// A body that is gzip-compressed although its `Content-Encoding` does not say so (a static
+/// site's pre-compressed `feed.xml` on object storage without its metadata; a proxy that
+/// compressed what was compressed), unpacked, layer by layer; `None` for any other body.
+/// An HTTP client unpacks only what the header announces: such a body reached the parser as
+/// binary, "not a valid feed".
+fn undeclared_gzip(bytes: &[u8]) -> Result<Option<Vec<u8>>, ParseError> {
+    use std::io::Read;
+    let is_gzip = |b: &[u8]| b.starts_with(&[0x1f, 0x8b, 0x08]);
+    if !is_gzip(bytes) {
+        return Ok(None);
+    }
+    let mut out = bytes.to_vec();
+    // two layers at most: gzip of gzip is a proxy's mistake, a third is not an accident
+    for _ in 0..2 {
+        if !is_gzip(&out) {
+            break;
+        }
+        let mut unpacked = Vec::new();
+        flate2::read::MultiGzDecoder::new(out.as_slice())
+            .take(MAX_UNPACKED + 1)
+            .read_to_end(&mut unpacked)
+            .map_err(|e| ParseError::Compressed(format!("does not unpack: {e}")))?;
+        if unpacked.len() as u64 > MAX_UNPACKED {
+            return Err(ParseError::Compressed(format!(
+                "unpacks to more than {} MiB",
+                MAX_UNPACKED >> 20
+            )));
+        }
+        out = unpacked;
+    }
+    Ok(Some(out))
+}
+
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
 /// fetched from); `zone` reads dates that carry no offset. A document feed-rs rejects or
 /// panics on is read loosely (see [`loose`]); what that cost is in
@@ -1150,8 +1191,15 @@ pub fn parse_feed(
     base: &Url,
     zone: Option<Tz>,
 ) -> Result<ParsedFeed, ParseError> {
+    let unpacked = undeclared_gzip(bytes)?;
+    let bytes = unpacked.as_deref().unwrap_or(bytes);
     let decoded = charset::decode_document(bytes, content_type, tld_of(base).as_deref());
-    let mut recovered: Vec<String> = decoded.note.into_iter().collect();
+    let mut recovered: Vec<String> = unpacked
+        .is_some()
+        .then(|| "gzip-compressed without a Content-Encoding that says so: unpacked".to_string())
+        .into_iter()
+        .chain(decoded.note)
+        .collect();
     let (text, output) = without_output_before_document(decoded.text);
     if let Some(output) = output {
         recovered.push(format!("output before the document left out: \"{output}\""));
@@ -1282,6 +1330,46 @@ mod tests {
                 assert_eq!(matches!(got, Cow::Borrowed(_)), by_chars == text, "{c:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_body_gzipped_without_saying_so_is_unpacked() {
+        use std::io::Write;
+        let gzip = |b: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(b).unwrap();
+            e.finish().unwrap()
+        };
+        let base = Url::parse("https://static.example/feed.xml").unwrap();
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>\
+            <title>Static blog</title><item><title>Caf\u{e9}</title><link>https://static.example/1</link></item>\
+            </channel></rss>";
+        for body in [gzip(doc.as_bytes()), gzip(&gzip(doc.as_bytes()))] {
+            let parsed = parse_feed(&body, Some("application/xml"), &base, None).unwrap();
+            assert_eq!(parsed.feed.title.unwrap().content, "Static blog");
+            assert_eq!(
+                parsed.feed.entries[0].title.as_ref().unwrap().content,
+                "Caf\u{e9}"
+            );
+            assert_eq!(
+                parsed.recovered,
+                ["gzip-compressed without a Content-Encoding that says so: unpacked"]
+            );
+        }
+        // damaged, or a bomb: an error that says so, nothing unpacked past the bound
+        let mut cut = gzip(doc.as_bytes());
+        cut.truncate(cut.len() / 2);
+        let bomb = gzip(&vec![b' '; (MAX_UNPACKED + 1) as usize]);
+        assert!(bomb.len() < 100 << 10);
+        for (body, says) in [(cut, "does not unpack"), (bomb, "more than 32 MiB")] {
+            match parse_feed(&body, None, &base, None) {
+                Err(e @ ParseError::Compressed(_)) => assert!(e.to_string().contains(says), "{e}"),
+                other => panic!("{:?}", other.map(|p| p.recovered)),
+            }
+        }
+        // a document is not taken for gzip
+        let parsed = parse_feed(doc.as_bytes(), None, &base, None).unwrap();
+        assert!(parsed.recovered.is_empty());
     }
 
     #[test]

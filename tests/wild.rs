@@ -431,6 +431,27 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
             server.url(&path)
         ));
     }
+    // a static blog's feed stored pre-compressed, served without its Content-Encoding
+    let static_feed = rss_document(
+        "Static notes",
+        "",
+        &[rss_item(
+            "static-1",
+            "Compressed at rest",
+            "A body that was gzipped.",
+            "Tue, 03 Jun 2025 09:00:00 GMT",
+        )],
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, static_feed.as_bytes()).unwrap();
+    server.set(
+        "/gzipped.xml",
+        Route::feed("application/rss+xml", gz.finish().unwrap()),
+    );
+    toml.push_str(&format!(
+        "[[feed]]\nname = \"gzipped\"\nurl = \"{}\"\n\n",
+        server.url("/gzipped.xml")
+    ));
     let env = TestEnv::new(&toml);
     for s in env.poll().await {
         assert!(!s.failed(), "{s}");
@@ -613,6 +634,21 @@ async fn faulty_documents_cost_their_faults_not_the_feed() {
         error.as_deref().unwrap_or_default().contains(
             "output before the document left out: \"Warning: Cannot modify header information"
         ),
+        "{error:?}"
+    );
+    // a body gzipped without a Content-Encoding is unpacked, and said
+    let notes = entries_of(&env, "gzipped");
+    assert_eq!(
+        by_title(&notes, "Compressed at rest").summary.as_deref(),
+        Some("A body that was gzipped.")
+    );
+    let (state, error) = &states["gzipped"];
+    assert_eq!(state, "recovered");
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("gzip-compressed without a Content-Encoding"),
         "{error:?}"
     );
     // a document cut short keeps its whole entries and its own elements (the language)
