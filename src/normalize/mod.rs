@@ -406,8 +406,9 @@ const VOID_ELEMENTS: &[&str] = &[
 /// Whether `html` nests deeper than [`MAX_HTML_DEPTH`], by a linear scan of its tags.
 fn too_deep(html: &str) -> bool {
     let b = html.as_bytes();
-    // each level opens with a `<`: most bodies have too few to count their depth
-    if b.iter().filter(|c| **c == b'<').count() <= MAX_HTML_DEPTH {
+    // each level takes a start tag of three bytes at least (`<a>`), and opens with a `<`:
+    // most bodies are too short, or have too few, to count their depth
+    if b.len() <= 3 * MAX_HTML_DEPTH || memchr::memchr_iter(b'<', b).nth(MAX_HTML_DEPTH).is_none() {
         return false;
     }
     let mut depth = 0usize;
@@ -455,10 +456,11 @@ fn xml_safe(s: String) -> String {
 
 /// Cuts plain text at a word boundary near `max` characters.
 fn truncate_words(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    // the first `max` characters, read no further than the one after them
+    let Some((end, _)) = text.char_indices().nth(max) else {
         return text.to_string();
-    }
-    let cut: String = text.chars().take(max).collect();
+    };
+    let cut = &text[..end];
     let at = cut
         .rfind(char::is_whitespace)
         .filter(|i| *i > max / 2)
@@ -1256,6 +1258,33 @@ mod tests {
         let t = truncate_words(&"word ".repeat(100), 30);
         assert!(t.ends_with('…') && t.chars().count() <= 31, "{t}");
         assert!(!t.contains("wor…"));
+        // the same cut as counting every character first, at every length around the limit
+        let by_count = |text: &str, max: usize| {
+            if text.chars().count() <= max {
+                return text.to_string();
+            }
+            let cut: String = text.chars().take(max).collect();
+            let at = cut
+                .rfind(char::is_whitespace)
+                .filter(|i| *i > max / 2)
+                .unwrap_or(cut.len());
+            format!(
+                "{}…",
+                cut[..at].trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+            )
+        };
+        let text = "Été à Zürich — “naïve” café, 東京の夏. Ünïcode words, and more: end.";
+        for n in 0..=text.chars().count() + 1 {
+            let t: String = text.chars().take(n).collect();
+            for max in [0, 1, 5, 12, 20, n.saturating_sub(1), n, n + 1] {
+                assert_eq!(truncate_words(&t, max), by_count(&t, max), "{t:?} {max}");
+            }
+        }
+        // depth is counted only where it could be too deep: 1,025 start tags or more
+        let nested = |n: usize| format!("{}x", "<b>".repeat(n));
+        assert!(!too_deep(&nested(MAX_HTML_DEPTH)));
+        assert!(too_deep(&nested(MAX_HTML_DEPTH + 1)));
+        assert!(!too_deep(&format!("{}x", "<br>".repeat(5000))));
     }
 
     #[test]
