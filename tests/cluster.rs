@@ -275,12 +275,16 @@ async fn three_instances_poll_each_feed_once_per_cycle_and_survive_kills() {
     );
 
     // two full cycles after every instance is up (polls at start count for the cycle
-    // they fall in, which may be the next tick's: that one is not counted)
+    // they fall in, which may be the next tick's: that one is not counted). A poll at start
+    // counts for the cycle of its tick, the instance's start; on a loaded machine its fetch
+    // can wait in the queue past the next tick, which is then a cycle of its own (seen once
+    // in CI: 13 feeds fetched at start, 7 s late, and again at the next tick). Fetches are
+    // counted from the first full cycle on.
     let started = now_cycle();
     let first = started + 2;
     until(first + 2, EVERY - 1).await;
     let cycles: Vec<u64> = (first..first + 2).collect();
-    let wrong = once_per_cycle(&srv, FEEDS, started, &cycles);
+    let wrong = once_per_cycle(&srv, FEEDS, first, &cycles);
     assert!(
         wrong.is_empty(),
         "{:#?}\ncycles {cycles:?}\n{}",
@@ -343,7 +347,7 @@ async fn three_instances_poll_each_feed_once_per_cycle_and_survive_kills() {
     };
     assert_ne!(successor, leader);
     // (a lease the leader held at its death would keep its feed for one tick)
-    let wrong = once_per_cycle(&srv, FEEDS, started, &[c + 2]);
+    let wrong = once_per_cycle(&srv, FEEDS, first, &[c + 2]);
     assert!(
         wrong.is_empty(),
         "after the leader died: {:#?}",
@@ -399,7 +403,7 @@ async fn three_instances_poll_each_feed_once_per_cycle_and_survive_kills() {
             "{f}: {state:?}"
         );
     }
-    let wrong = once_per_cycle(&srv, FEEDS, started, &[]);
+    let wrong = once_per_cycle(&srv, FEEDS, first, &[]);
     assert!(wrong.is_empty(), "{:#?}", &wrong[..wrong.len().min(20)]);
     let titles = story_titles(&store);
     assert_eq!(
