@@ -1156,17 +1156,9 @@ const MAX_UNPACKED: u64 = 32 << 20;
 fn undeclared_gzip(bytes: &[u8]) -> Result<Option<Vec<u8>>, ParseError> {
     use std::io::Read;
     let is_gzip = |b: &[u8]| b.starts_with(&[0x1f, 0x8b, 0x08]);
-    if !is_gzip(bytes) {
-        return Ok(None);
-    }
-    let mut out = bytes.to_vec();
-    // two layers at most: gzip of gzip is a proxy's mistake, a third is not an accident
-    for _ in 0..2 {
-        if !is_gzip(&out) {
-            break;
-        }
+    let gunzip = |b: &[u8]| {
         let mut unpacked = Vec::new();
-        flate2::read::MultiGzDecoder::new(out.as_slice())
+        flate2::read::MultiGzDecoder::new(b)
             .take(MAX_UNPACKED + 1)
             .read_to_end(&mut unpacked)
             .map_err(|e| ParseError::Compressed(format!("does not unpack: {e}")))?;
@@ -1176,9 +1168,14 @@ fn undeclared_gzip(bytes: &[u8]) -> Result<Option<Vec<u8>>, ParseError> {
                 MAX_UNPACKED >> 20
             )));
         }
-        out = unpacked;
+        Ok(unpacked)
+    };
+    if !is_gzip(bytes) {
+        return Ok(None);
     }
-    Ok(Some(out))
+    let once = gunzip(bytes)?;
+    // two layers at most: gzip of gzip is a proxy's mistake, a third is not an accident
+    Ok(Some(if is_gzip(&once) { gunzip(&once)? } else { once }))
 }
 
 /// Parses a fetched document. `base` resolves relative links (the URL the document was
@@ -1194,12 +1191,11 @@ pub fn parse_feed(
     let unpacked = undeclared_gzip(bytes)?;
     let bytes = unpacked.as_deref().unwrap_or(bytes);
     let decoded = charset::decode_document(bytes, content_type, tld_of(base).as_deref());
-    let mut recovered: Vec<String> = unpacked
-        .is_some()
-        .then(|| "gzip-compressed without a Content-Encoding that says so: unpacked".to_string())
-        .into_iter()
-        .chain(decoded.note)
-        .collect();
+    let mut recovered = Vec::new();
+    if unpacked.is_some() {
+        recovered.push("gzip-compressed without a Content-Encoding that says so: unpacked".into());
+    }
+    recovered.extend(decoded.note);
     let (text, output) = without_output_before_document(decoded.text);
     if let Some(output) = output {
         recovered.push(format!("output before the document left out: \"{output}\""));

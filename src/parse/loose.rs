@@ -874,12 +874,13 @@ pub(super) fn outline(text: &str) -> Option<Outline> {
             // the end, or markup the end cuts (quick-xml's "unclosed" errors are found at
             // the end of input; a `<!` followed by something unknown is not): what is open
             // then was never closed
-            Ok(Event::Eof) => {
-                cut_short = (!open.is_empty()).then_some(entry_start.is_some());
-                break;
-            }
-            Err(quick_xml::Error::Syntax(e))
-                if e != quick_xml::errors::SyntaxError::InvalidBangMarkup =>
+            Ok(Event::Eof) | Err(quick_xml::Error::Syntax(_))
+                if !matches!(
+                    event,
+                    Err(quick_xml::Error::Syntax(
+                        quick_xml::errors::SyntaxError::InvalidBangMarkup
+                    ))
+                ) =>
             {
                 cut_short = (!open.is_empty()).then_some(entry_start.is_some());
                 break;
